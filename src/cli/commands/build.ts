@@ -1,0 +1,46 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { buildIssue, loadProject, selectIssues } from '../../pipeline.js';
+import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
+import { println, type CliIo } from '../io.js';
+
+export function formatKb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+export function registerBuild(program: Command, io: CliIo): void {
+  addSharedOptions(
+    program
+      .command('build')
+      .description('render issues into <out>/<issue>/ as index.html, index.txt and message.eml')
+      .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ newsletter build                                  every issue under content/issues/
+  $ newsletter build weekly-1                         one issue
+  $ newsletter build weekly-1 --content ./my-content --out ./out
+
+Each issue is written atomically: <out>/<issue>/ holds either the previous
+build or the complete new one, never a mix. One line per issue is printed:
+path, HTML size and warnings (an HTML body over 102 KB is clipped by Gmail).`,
+    )
+    .action(async (issues: string[], flags: SharedFlags) => {
+      const project = await loadProject(configRequest(flags, io));
+      const slugs = await selectIssues(project, issues);
+      if (slugs.length === 0) {
+        println(io.stderr, `no issues in ${path.relative(io.cwd, project.config.paths.content) || '.'}/issues/`);
+        return;
+      }
+      for (const slug of slugs) {
+        const built = await buildIssue(project, slug, io.env.NEWSLETTER_SECRET);
+        const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
+        const warnings = built.rendered.warnings;
+        const status = warnings.length ? `${warnings.length} warning${warnings.length > 1 ? 's' : ''}` : 'ok';
+        println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
+        for (const warning of warnings) println(io.stdout, `  warning [${warning.rule}]: ${warning.message}`);
+      }
+    });
+}

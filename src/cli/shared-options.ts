@@ -1,0 +1,25 @@
+import { Option, type Command } from 'commander';
+import type { ConfigRequest } from '../config/load-config.js';
+import type { CliIo } from './io.js';
+
+/** The flags every command understands, with the same meaning everywhere. */
+export interface SharedFlags {
+  content?: string;
+  templates?: string;
+  config?: string;
+  out?: string;
+  debug?: boolean;
+}
+
+export function addSharedOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--content <dir>', 'folder with articles/ and issues/').default(undefined, 'content'))
+    .addOption(new Option('--templates <dir>', 'folder with layouts/, partials/ and theme.json').default(undefined, 'templates'))
+    .addOption(new Option('--config <file>', 'config file').default(undefined, 'newsletter.config.json if present'))
+    .addOption(new Option('--out <dir>', 'output folder').default(undefined, 'dist'))
+    .option('--debug', 'print stack traces of errors');
+}
+
+export function configRequest(flags: SharedFlags, io: CliIo): ConfigRequest {
+  return { configFile: flags.config, content: flags.content, templates: flags.templates, out: flags.out, cwd: io.cwd };
+}

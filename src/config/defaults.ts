@@ -1,0 +1,111 @@
+/**
+ * Every default of the project in one frozen object. The config file overrides it key by key;
+ * command-line flags override both; the result is validated once (load-config.ts) and then handed
+ * to the stages, which never look at flags or files of their own.
+ */
+
+export interface ThemeColors {
+  background: string;
+  surface: string;
+  text: string;
+  muted: string;
+  accent: string;
+  accentText: string;
+  link: string;
+  border: string;
+}
+
+export interface Theme {
+  colors: ThemeColors;
+  darkColors: ThemeColors | null;
+  fonts: { body: string; heading: string; webFontUrl: string | null; webFontName: string | null };
+  logo: { url: string; alt: string; width: number } | null;
+  width: number;
+  radius: number;
+}
+
+export interface Recipient {
+  email: string;
+  [field: string]: string | number | boolean | undefined;
+}
+
+export interface UtmParameters {
+  source: string;
+  medium: string;
+  campaign: string;
+  hosts: string[];
+}
+
+export interface ResolvedPaths {
+  /** Folder holding `articles/` and `issues/`. */
+  content: string;
+  templates: string;
+  out: string;
+  /** The config file that was read, or null when the built-in defaults were used. */
+  config: string | null;
+  /** Folder that relative paths inside the config are resolved against. */
+  root: string;
+}
+
+export interface ResolvedConfig {
+  name: string;
+  from: string;
+  replyTo: string | null;
+  postalAddress: string;
+  baseUrl: string;
+  unsubscribeUrl: string;
+  unsubscribeMailto: string | null;
+  listId: string | null;
+  utm: UtmParameters | null;
+  /** Theme overrides from the config; merged over templates/theme.json when templates load. */
+  themeOverrides: DeepPartialTheme;
+  locale: string;
+  sampleRecipient: Recipient;
+  suppressions: string;
+  dkim: { domainName: string; keySelector: string; privateKeyFile: string } | null;
+  checks: { rules: Record<string, 'error' | 'warn' | 'off'>; clients: string[] };
+  paths: ResolvedPaths;
+}
+
+export type DeepPartialTheme = {
+  colors?: Partial<ThemeColors>;
+  darkColors?: Partial<ThemeColors>;
+  fonts?: Partial<Theme['fonts']>;
+  logo?: { url: string; alt: string; width?: number | undefined } | undefined;
+  width?: number;
+  radius?: number;
+};
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export const DEFAULTS = deepFreeze({
+  configFile: 'newsletter.config.json',
+  paths: { content: 'content', templates: 'templates', out: 'dist' },
+  config: {
+    // The embedded default: enough to render the example on a fresh machine with no config file.
+    name: 'The Newsletter',
+    from: 'The Newsletter <newsletter@example.com>',
+    replyTo: null,
+    postalAddress: '1 Example Street, Example City',
+    baseUrl: 'https://newsletter.example.com/issues/{issue}/',
+    unsubscribeUrl: 'https://newsletter.example.com/unsubscribe?email={email}&token={token}',
+    unsubscribeMailto: null,
+    listId: null,
+    utm: null,
+    locale: 'en-GB',
+    sampleRecipient: { email: 'reader@example.com', name: 'Sample Reader' },
+    suppressions: 'suppressions.txt',
+    dkim: null,
+    checks: { rules: {}, clients: ['gmail', 'outlook', 'apple-mail', 'yahoo'] },
+  },
+  issue: { template: 'digest', lead: 'full' as 'full' | 'card' },
+  /** Gmail clips an HTML body larger than this (bytes as encoded in the message). */
+  gmailClipBytes: 102 * 1024,
+  sizeWarnBytes: 80 * 1024,
+});

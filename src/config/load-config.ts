@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { z } from 'zod';
+import { NewsletterError } from '../errors.js';
+import { configSchema, type ConfigFile } from './schema.js';
+import { DEFAULTS, type ResolvedConfig } from './defaults.js';
+import { lineOfJsonKey, lineOfOffset } from '../text-position.js';
+
+export interface ConfigRequest {
+  /** `--config FILE`; when absent, `newsletter.config.json` in `cwd` is read if it exists. */
+  configFile?: string | undefined;
+  content?: string | undefined;
+  templates?: string | undefined;
+  out?: string | undefined;
+  cwd?: string | undefined;
+}
+
+/** Reads, validates and resolves the config once; every command starts here. */
+export async function loadConfig(request: ConfigRequest = {}): Promise<ResolvedConfig> {
+  const cwd = request.cwd ?? process.cwd();
+  const explicit = request.configFile !== undefined;
+  const configPath = path.resolve(cwd, request.configFile ?? DEFAULTS.configFile);
+  const displayPath = path.relative(cwd, configPath) || configPath;
+
+  let text: string | null = null;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new NewsletterError('CONFIG_INVALID', `cannot read config: ${(error as Error).message}`, { file: displayPath });
+    }
+    if (explicit) {
+      throw new NewsletterError('CONFIG_NOT_FOUND', `config file \`${displayPath}\` does not exist`, {
+        file: displayPath,
+        hint: 'create it (see README, "Config") or leave out --config to use the built-in defaults',
+      });
+    }
+  }
+
+  const file = text === null ? null : parseConfigText(text, displayPath);
+  const root = text === null ? cwd : path.dirname(configPath);
+  return resolveConfig(file, {
+    content: path.resolve(cwd, request.content ?? DEFAULTS.paths.content),
+    templates: path.resolve(cwd, request.templates ?? DEFAULTS.paths.templates),
+    out: path.resolve(cwd, request.out ?? DEFAULTS.paths.out),
+    config: text === null ? null : configPath,
+    root,
+  });
+}
+
+export function parseConfigText(text: string, displayPath: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = /position (\d+)/.exec(message);
+    const line = position ? lineOfOffset(text, Number(position[1])) : undefined;
+    throw new NewsletterError('CONFIG_INVALID', `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`, {
+      file: displayPath,
+      line,
+    });
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw zodToError(parsed.error, text, displayPath, 'CONFIG_INVALID');
+  return parsed.data;
+}
+
+/** Names the first problem's key path and, when it can be found, its line in the source text. */
+export function zodToError(
+  error: z.ZodError,
+  sourceText: string,
+  file: string,
+  code: 'CONFIG_INVALID' | 'CONTENT_INVALID' | 'THEME_INVALID',
+  lineOffset = 0,
+): NewsletterError {
+  const issue = error.issues[0]!;
+  let keyPath = issue.path.map(String);
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    keyPath = [...keyPath, issue.keys[0]!];
+    message = `unknown key \`${keyPath.join('.')}\``;
+    const others = issue.keys.slice(1);
+    if (others.length) message += ` (also ${others.map((k) => `\`${k}\``).join(', ')})`;
+  } else if (keyPath.length) {
+    message = `\`${keyPath.join('.')}\`: ${message}`;
+  }
+  const line = lineOfJsonKey(sourceText, keyPath);
+  return new NewsletterError(code, message, { file, line: line === undefined ? undefined : line + lineOffset });
+}
+
+export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['paths']): ResolvedConfig {
+  const d = DEFAULTS.config;
+  const utm = file?.utm
+    ? { source: file.utm.source, medium: file.utm.medium, campaign: file.utm.campaign, hosts: file.utm.hosts ?? [] }
+    : null;
+  return {
+    name: file?.name ?? d.name,
+    from: file?.from ?? d.from,
+    replyTo: file?.replyTo ?? d.replyTo,
+    postalAddress: file?.postalAddress ?? d.postalAddress,
+    baseUrl: file?.baseUrl ?? d.baseUrl,
+    unsubscribeUrl: file?.unsubscribeUrl ?? d.unsubscribeUrl,
+    unsubscribeMailto: file?.unsubscribeMailto ?? d.unsubscribeMailto,
+    listId: file?.listId ?? d.listId,
+    utm,
+    themeOverrides: structuredClone(file?.theme ?? {}),
+    locale: file?.locale ?? d.locale,
+    sampleRecipient: { ...(file?.sampleRecipient ?? d.sampleRecipient) } as ResolvedConfig['sampleRecipient'],
+    suppressions: path.resolve(paths.root, file?.suppressions ?? d.suppressions),
+    dkim: file?.dkim ? { ...file.dkim, privateKeyFile: path.resolve(paths.root, file.dkim.privateKeyFile) } : null,
+    checks: {
+      rules: { ...(file?.checks?.rules ?? {}) },
+      clients: [...(file?.checks?.clients ?? d.checks.clients)],
+    },
+    paths,
+  };
+}

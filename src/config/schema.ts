@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * The shape of `newsletter.config.json`. Every object is strict: a key we do not know is an error
+ * that names it, because a misspelt key silently ignored is a wrong email sent.
+ */
+
+const hexColor = z.string().regex(/^#(?:[0-9a-fA-F]{3}){1,2}$/, 'expected a hex color such as `#1a1a1a`');
+const httpsUrl = z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' });
+
+export const themeColorsSchema = z.strictObject({
+  background: hexColor.optional(),
+  surface: hexColor.optional(),
+  text: hexColor.optional(),
+  muted: hexColor.optional(),
+  accent: hexColor.optional(),
+  accentText: hexColor.optional(),
+  link: hexColor.optional(),
+  border: hexColor.optional(),
+});
+
+export const themeSchema = z.strictObject({
+  colors: themeColorsSchema.optional(),
+  /** Colors for clients that honour `prefers-color-scheme: dark`. */
+  darkColors: themeColorsSchema.optional(),
+  fonts: z
+    .strictObject({
+      body: z.string().min(1).optional(),
+      heading: z.string().min(1).optional(),
+      /** Web font stylesheet URL (mj-font); clients that cannot load it fall back to `body`. */
+      webFontUrl: httpsUrl.optional(),
+      webFontName: z.string().min(1).optional(),
+    })
+    .optional(),
+  logo: z
+    .strictObject({
+      url: httpsUrl,
+      alt: z.string().min(1),
+      width: z.number().int().positive().max(600).optional(),
+    })
+    .optional(),
+  /** Content width of the email in pixels. 600 is what every client handles. */
+  width: z.number().int().min(320).max(800).optional(),
+  radius: z.number().int().min(0).max(32).optional(),
+});
+
+export const recipientSchema = z
+  .looseObject({
+    email: z.email({ error: 'expected an email address' }),
+    name: z.string().optional(),
+  })
+  .refine((r) => Object.values(r).every((v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'), {
+    error: 'recipient fields must be strings, numbers or booleans',
+  });
+
+const severity = z.enum(['error', 'warn', 'off']);
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().min(1),
+  from: z.string().min(3),
+  replyTo: z.string().min(3).optional(),
+  postalAddress: z.string().min(1),
+  /** Where issues are published on the web; `{issue}` is replaced by the issue slug. */
+  baseUrl: httpsUrl,
+  /**
+   * Unsubscribe page. `{email}`, `{token}` and `{issue}` are replaced (URL-encoded) per recipient;
+   * `{token}` is an HMAC of the address with NEWSLETTER_SECRET.
+   */
+  unsubscribeUrl: z.string().regex(/^https:\/\//, 'expected an https:// URL pattern (Gmail and Yahoo require https for one-click unsubscribe)'),
+  /** Optional mailbox for `List-Unsubscribe: <mailto:...>`. */
+  unsubscribeMailto: z.email().optional(),
+  /** `List-Id` header; defaults to the newsletter name and the From domain. */
+  listId: z.string().min(1).optional(),
+  utm: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        source: z.string().min(1),
+        medium: z.string().min(1),
+        /** `{issue}` is replaced by the issue slug. */
+        campaign: z.string().min(1),
+        /** Only links to these hosts get UTM parameters; empty means every http(s) link. */
+        hosts: z.array(z.string().min(1)).optional(),
+      }),
+    ])
+    .optional(),
+  theme: themeSchema.optional(),
+  /** BCP 47 locale for dates and the document `lang`. */
+  locale: z.string().min(2).optional(),
+  sampleRecipient: recipientSchema.optional(),
+  /** Addresses never sent to (unsubscribed, bounced); one per line. Relative to the config file. */
+  suppressions: z.string().min(1).optional(),
+  dkim: z
+    .strictObject({
+      domainName: z.string().min(1),
+      keySelector: z.string().min(1),
+      /** PEM private key file, relative to the config file. */
+      privateKeyFile: z.string().min(1),
+    })
+    .optional(),
+  checks: z
+    .strictObject({
+      rules: z.record(z.string(), severity).optional(),
+      clients: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+});
+
+export type ConfigFile = z.infer<typeof configSchema>;
+export type Severity = z.infer<typeof severity>;

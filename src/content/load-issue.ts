@@ -1,0 +1,136 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { NewsletterError, isNewsletterError } from '../errors.js';
+import { zodToError } from '../config/load-config.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { lineOfJsonKey } from '../text-position.js';
+import { parseFrontMatter } from './front-matter.js';
+import { markdownToSafeHtml, safeHtmlToText } from './markdown.js';
+import { displayPath, loadArticle } from './load-article.js';
+import { issueFrontMatterSchema } from './schemas.js';
+import type { Article, Issue, IssueArticleRef } from './types.js';
+
+export function issuesDir(contentDir: string): string {
+  return path.join(contentDir, 'issues');
+}
+
+export function articlesDir(contentDir: string): string {
+  return path.join(contentDir, 'articles');
+}
+
+/** Slugs of every issue under `content/issues/`, sorted. */
+export async function listIssues(contentDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(issuesDir(contentDir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NewsletterError('CONTENT_NOT_FOUND', `no issues folder \`${displayPath(issuesDir(contentDir))}\``, {
+        hint: 'point --content at a folder holding articles/ and issues/',
+      });
+    }
+    throw error;
+  }
+  return names
+    .filter((name) => name.endsWith('.md') && !name.startsWith('.'))
+    .map((name) => name.slice(0, -3))
+    .sort();
+}
+
+/** Line of the n-th `- ` entry under `articles:` in the YAML, for errors about one entry. */
+function lineOfArticleEntry(yaml: string, index: number): number | undefined {
+  const start = lineOfJsonKey(yaml, ['articles']);
+  if (start === undefined) return undefined;
+  const lines = yaml.split('\n');
+  let seen = -1;
+  for (let i = start; i < lines.length; i++) {
+    if (/^\s*-\s/.test(lines[i]!) || /^\s*-$/.test(lines[i]!)) {
+      seen++;
+      if (seen === index) return i + 1;
+    } else if (/^\S/.test(lines[i]!)) {
+      break;
+    }
+  }
+  return start;
+}
+
+export async function loadIssue(contentDir: string, slug: string): Promise<Issue> {
+  const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
+  const file = displayPath(absolute);
+  let source: string;
+  try {
+    source = await readFile(absolute, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const known = await listIssues(contentDir).catch(() => []);
+      throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
+        hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
+      });
+    }
+    throw error;
+  }
+
+  const front = parseFrontMatter(source, file);
+  const parsed = issueFrontMatterSchema.safeParse(front.data);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    if (first.path[0] === 'subject' && front.data.subject === undefined) {
+      throw new NewsletterError('CONTENT_INVALID', '`subject` is required in the front matter of an issue', { file, line: 1 });
+    }
+    if (first.path[0] === 'articles' && front.data.articles === undefined) {
+      throw new NewsletterError('CONTENT_INVALID', '`articles` is required: list the article slugs of this issue', { file, line: 1 });
+    }
+    if (first.path[0] === 'articles' && typeof first.path[1] === 'number') {
+      const entryLine = lineOfArticleEntry(front.yaml, first.path[1]);
+      const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
+      throw new NewsletterError('CONTENT_INVALID', error.message, { file, line: entryLine ?? error.line });
+    }
+    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
+  }
+  const meta = parsed.data;
+
+  const refs: IssueArticleRef[] = meta.articles.map((entry, index) => {
+    const line = lineOfArticleEntry(front.yaml, index);
+    if (typeof entry === 'string') return { slug: entry, overrides: {}, line };
+    const { slug: refSlug, ...overrides } = entry;
+    return { slug: refSlug, overrides, line };
+  });
+
+  const seen = new Set<string>();
+  const articles: Article[] = [];
+  for (const ref of refs) {
+    if (seen.has(ref.slug)) {
+      throw new NewsletterError('CONTENT_INVALID', `article \`${ref.slug}\` is listed twice`, { file, line: ref.line });
+    }
+    seen.add(ref.slug);
+    let article: Article;
+    try {
+      article = await loadArticle(articlesDir(contentDir), ref.slug);
+    } catch (error) {
+      if (isNewsletterError(error) && error.code === 'CONTENT_NOT_FOUND') {
+        throw new NewsletterError('CONTENT_NOT_FOUND', error.message, { file, line: ref.line });
+      }
+      throw error;
+    }
+    articles.push(applyOverrides(article, ref));
+  }
+
+  const introHtml = markdownToSafeHtml(front.body);
+  return {
+    slug,
+    file,
+    subject: meta.subject,
+    preheader: meta.preheader ?? null,
+    date: meta.date ?? null,
+    template: meta.template ?? DEFAULTS.issue.template,
+    lead: meta.lead ?? DEFAULTS.issue.lead,
+    introHtml,
+    introText: safeHtmlToText(introHtml),
+    articles,
+  };
+}
+
+function applyOverrides(article: Article, ref: IssueArticleRef): Article {
+  const defined = Object.fromEntries(Object.entries(ref.overrides).filter(([, value]) => value !== undefined));
+  return { ...article, ...defined };
+}

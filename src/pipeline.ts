@@ -1,0 +1,73 @@
+/**
+ * The one place where the stages meet, in this order:
+ *
+ *   1. config   loadConfig        newsletter.config.json + flags → ResolvedConfig
+ *   2. content  loadIssue         content/issues/<slug>.md + its articles → Issue
+ *   3. render   renderIssue       Issue + templates → { subject, preheader, html, text }
+ *   4. message  composeMessage    rendered issue + recipient → RFC 5322 bytes (.eml)
+ *   5. output   writeFolder…      dist/<slug>/{index.html,index.txt,message.eml}, atomically
+ *
+ * Commands (build, preview, send, check) call these functions; none of them reads files or
+ * parses flags on its own.
+ */
+import type { ResolvedConfig } from './config/defaults.js';
+import { loadConfig, type ConfigRequest } from './config/load-config.js';
+import { listIssues, loadIssue } from './content/load-issue.js';
+import type { Issue } from './content/types.js';
+import { composeMessage } from './render/message.js';
+import { renderIssue, type RenderedIssue } from './render/render-issue.js';
+import { loadTemplates, type TemplateSet } from './render/templates.js';
+import { writeFolderAtomically } from './output/write-issue.js';
+
+export interface Project {
+  config: ResolvedConfig;
+  templates: TemplateSet;
+}
+
+export async function loadProject(request: ConfigRequest = {}): Promise<Project> {
+  const config = await loadConfig(request);
+  const templates = await loadTemplates(config.paths.templates, config.themeOverrides);
+  return { config, templates };
+}
+
+/** Issue slugs to work on: the ones asked for, or every issue in the content folder. */
+export async function selectIssues(project: Project, requested: readonly string[]): Promise<string[]> {
+  return requested.length ? [...requested] : listIssues(project.config.paths.content);
+}
+
+export interface RenderedProjectIssue {
+  issue: Issue;
+  rendered: RenderedIssue;
+}
+
+export async function renderProjectIssue(project: Project, slug: string, secret?: string): Promise<RenderedProjectIssue> {
+  const issue = await loadIssue(project.config.paths.content, slug);
+  const rendered = await renderIssue(issue, { config: project.config, templates: project.templates, secret });
+  return { issue, rendered };
+}
+
+export interface BuiltIssue extends RenderedProjectIssue {
+  /** Folder written: `<out>/<slug>/`. */
+  folder: string;
+  htmlBytes: number;
+  eml: Buffer;
+}
+
+export async function buildIssue(project: Project, slug: string, secret?: string): Promise<BuiltIssue> {
+  const { issue, rendered } = await renderProjectIssue(project, slug, secret);
+  const eml = await composeMessage({
+    config: project.config,
+    issueSlug: issue.slug,
+    subject: rendered.subject,
+    html: rendered.html,
+    text: rendered.text,
+    recipient: rendered.recipient,
+    unsubscribeUrl: rendered.unsubscribeUrl,
+  });
+  const folder = await writeFolderAtomically(project.config.paths.out, issue.slug, [
+    { name: 'index.html', content: rendered.html },
+    { name: 'index.txt', content: rendered.text },
+    { name: 'message.eml', content: eml },
+  ]);
+  return { issue, rendered, folder, htmlBytes: Buffer.byteLength(rendered.html), eml };
+}

@@ -1,0 +1,61 @@
+import type { Recipient, ResolvedConfig, Theme } from '../config/defaults.js';
+import type { Article, Issue } from '../content/types.js';
+import type { ArticleView, TemplateContext } from './context.js';
+import { readingMinutes } from './helpers.js';
+import { addUtmToHtml, homeUrl, viewInBrowserUrl, withUtm } from './links.js';
+
+/** The parts of a template context that do not depend on the recipient: built once per issue. */
+export type IssueContext = Omit<TemplateContext, 'recipient' | 'unsubscribeUrl'>;
+
+function articleView(article: Article, index: number, full: boolean, config: ResolvedConfig, issueSlug: string): ArticleView {
+  return {
+    slug: article.slug,
+    title: article.title,
+    author: article.author,
+    date: article.date,
+    summary: article.summary,
+    image: article.image,
+    imageAlt: article.imageAlt,
+    url: article.url ? withUtm(article.url, config.utm, issueSlug) : null,
+    tags: [...article.tags],
+    html: addUtmToHtml(article.html, config.utm, issueSlug),
+    text: article.text,
+    wordCount: article.wordCount,
+    readingMinutes: readingMinutes(article.wordCount),
+    full,
+    index,
+  };
+}
+
+export function buildIssueContext(issue: Issue, config: ResolvedConfig, theme: Theme): IssueContext {
+  // The `article` layout always shows its article in full; a digest shows its lead in full unless
+  // the issue asks for cards only.
+  const leadInFull = issue.template === 'article' || issue.lead === 'full';
+  const articles = issue.articles.map((article, index) => articleView(article, index, leadInFull && index === 0, config, issue.slug));
+  const lead = leadInFull ? articles[0]! : null;
+  return {
+    newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: homeUrl(config) },
+    theme,
+    issue: {
+      slug: issue.slug,
+      subject: issue.subject,
+      preheader: issue.preheader,
+      date: issue.date,
+      introHtml: addUtmToHtml(issue.introHtml, config.utm, issue.slug),
+      introText: issue.introText,
+      articleCount: issue.articles.length,
+      template: issue.template,
+    },
+    articles,
+    lead,
+    rest: lead ? articles.slice(1) : articles,
+    viewInBrowserUrl: viewInBrowserUrl(config, issue.slug),
+    lang: config.locale,
+    locale: config.locale,
+    utm: config.utm,
+  };
+}
+
+export function withRecipient(context: IssueContext, recipient: Recipient, unsubscribeUrl: string): TemplateContext {
+  return { ...context, recipient, unsubscribeUrl };
+}

@@ -1,0 +1,65 @@
+/**
+ * The data a template sees. This is the contract between the TypeScript and the files under
+ * templates/: every key is always present (null when empty), because Handlebars runs in strict
+ * mode and a missing key is an error, not a blank.
+ */
+import type { Theme, Recipient, UtmParameters } from '../config/defaults.js';
+
+export interface ArticleView {
+  slug: string;
+  title: string;
+  author: string | null;
+  /** ISO date; format it with `{{formatDate date}}`. */
+  date: string | null;
+  summary: string | null;
+  image: string | null;
+  imageAlt: string | null;
+  /** The article's link with UTM parameters added, or null. */
+  url: string | null;
+  tags: string[];
+  /** Safe HTML of the body; insert with triple braces `{{{html}}}`. */
+  html: string;
+  /** Plain text of the body, for text layouts (`{{wrap text}}`). */
+  text: string;
+  wordCount: number;
+  readingMinutes: number;
+  /** True for the article shown in full (the lead of a digest, the article of `article`). */
+  full: boolean;
+  index: number;
+}
+
+export interface TemplateContext {
+  newsletter: {
+    name: string;
+    postalAddress: string;
+    /** Web address of the newsletter (baseUrl without the issue part). */
+    homeUrl: string;
+  };
+  theme: Theme;
+  issue: {
+    slug: string;
+    subject: string;
+    preheader: string | null;
+    date: string | null;
+    /** Safe HTML of the editor's intro ('' when there is none). */
+    introHtml: string;
+    /** Plain text of the intro, for text layouts. */
+    introText: string;
+    articleCount: number;
+    template: string;
+  };
+  articles: ArticleView[];
+  /** The article shown in full at the top, or null when the issue shows only cards. */
+  lead: ArticleView | null;
+  /** Articles after the lead (all articles when lead is null). */
+  rest: ArticleView[];
+  /** The person this copy is for: `email`, `name` and every other list column. */
+  recipient: Recipient;
+  unsubscribeUrl: string;
+  viewInBrowserUrl: string;
+  /** BCP 47 language for `<mjml lang>`. */
+  lang: string;
+  locale: string;
+  /** UTM settings used by the `utm` helper; null when UTM tagging is off. */
+  utm: UtmParameters | null;
+}

@@ -1,0 +1,90 @@
+import type { HelperOptions } from 'handlebars';
+import type { TemplateContext } from './context.js';
+import { withUtm } from './links.js';
+
+/**
+ * The few helpers templates get. They read the locale and UTM settings from the root context, so a
+ * template never passes configuration around.
+ */
+
+type Env = Pick<typeof import('handlebars'), 'registerHelper'>;
+
+const WORDS_PER_MINUTE = 230;
+
+export function readingMinutes(wordCount: number): number {
+  return Math.max(1, Math.round(wordCount / WORDS_PER_MINUTE));
+}
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+export function formatDate(iso: string, locale: string, style: 'long' | 'short' | 'medium' = 'long'): string {
+  const key = `${locale}|${style}`;
+  let format = dateFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { dateStyle: style, timeZone: 'UTC' });
+    dateFormats.set(key, format);
+  }
+  return format.format(new Date(`${iso}T00:00:00Z`));
+}
+
+/** Wraps plain text at `width` columns, keeping paragraph breaks; for text/plain layouts. */
+export function wrapText(text: string, width = 76): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (line.length <= width) return line;
+      const out: string[] = [];
+      let current = '';
+      for (const word of line.split(/ +/)) {
+        if (current && current.length + 1 + word.length > width) {
+          out.push(current);
+          current = word;
+        } else {
+          current = current ? `${current} ${word}` : word;
+        }
+      }
+      if (current) out.push(current);
+      return out.join('\n');
+    })
+    .join('\n');
+}
+
+function root(options: HelperOptions): TemplateContext {
+  return options.data.root as TemplateContext;
+}
+
+export function registerHelpers(env: Env): void {
+  env.registerHelper('formatDate', ((date: unknown, ...rest: unknown[]) => {
+    const options = rest.pop() as HelperOptions;
+    if (typeof date !== 'string' || !date) return '';
+    const style = rest[0] === 'short' || rest[0] === 'medium' ? rest[0] : 'long';
+    return formatDate(date, root(options).locale, style);
+  }) as never);
+
+  env.registerHelper('readingTime', ((article: unknown) => {
+    const words = (article as { wordCount?: number } | null)?.wordCount ?? 0;
+    return `${readingMinutes(words)} min read`;
+  }) as never);
+
+  env.registerHelper('utm', ((url: unknown, options: HelperOptions) => {
+    if (typeof url !== 'string') return '';
+    const context = root(options);
+    return withUtm(url, context.utm, context.issue.slug);
+  }) as never);
+
+  env.registerHelper('eq', ((a: unknown, b: unknown) => a === b) as never);
+
+  env.registerHelper('wrap', ((text: unknown, ...rest: unknown[]) => {
+    rest.pop();
+    const width = typeof rest[0] === 'number' ? rest[0] : 76;
+    return typeof text === 'string' ? wrapText(text, width) : '';
+  }) as never);
+
+  env.registerHelper('upper', ((text: unknown) => (typeof text === 'string' ? text.toUpperCase() : '')) as never);
+
+  env.registerHelper('underline', ((text: unknown, ...rest: unknown[]) => {
+    rest.pop();
+    const char = typeof rest[0] === 'string' && rest[0] ? rest[0][0]! : '=';
+    return typeof text === 'string' ? char.repeat(Math.min(76, [...text].length)) : '';
+  }) as never);
+}

@@ -1,0 +1,78 @@
+import { createHmac } from 'node:crypto';
+import type { Recipient, ResolvedConfig, UtmParameters } from '../config/defaults.js';
+
+/**
+ * Every URL the email carries is made here: view-in-browser, unsubscribe (with its HMAC token)
+ * and article links with UTM parameters.
+ */
+
+/** Used when NEWSLETTER_SECRET is not set: fine for previews, refused by `send` for real delivery. */
+export const PREVIEW_SECRET = 'newsletter-preview-secret-not-for-sending';
+
+export function viewInBrowserUrl(config: ResolvedConfig, issueSlug: string): string {
+  const base = config.baseUrl;
+  if (base.includes('{issue}')) return base.replaceAll('{issue}', encodeURIComponent(issueSlug));
+  return `${base.replace(/\/?$/, '/')}${encodeURIComponent(issueSlug)}/`;
+}
+
+/** The newsletter's home: the base URL without the issue part. */
+export function homeUrl(config: ResolvedConfig): string {
+  const base = config.baseUrl.split('{issue}')[0]!;
+  return base;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Unsubscribe token: HMAC-SHA256 of the normalized address, base64url, 128 bits. */
+export function unsubscribeToken(email: string, secret: string): string {
+  return createHmac('sha256', secret).update(normalizeEmail(email)).digest('base64url').slice(0, 22);
+}
+
+export function verifyUnsubscribeToken(email: string, token: string, secret: string): boolean {
+  return unsubscribeToken(email, secret) === token;
+}
+
+export function unsubscribeUrl(config: ResolvedConfig, recipient: Recipient, issueSlug: string, secret: string): string {
+  return config.unsubscribeUrl
+    .replaceAll('{email}', encodeURIComponent(recipient.email))
+    .replaceAll('{token}', unsubscribeToken(recipient.email, secret))
+    .replaceAll('{issue}', encodeURIComponent(issueSlug));
+}
+
+/** Adds utm_source/medium/campaign to an http(s) link unless it already carries them. */
+export function withUtm(url: string, utm: UtmParameters | null, issueSlug: string): string {
+  if (!utm) return url;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return url;
+  if (utm.hosts.length && !utm.hosts.some((host) => parsed.hostname === host || parsed.hostname.endsWith(`.${host}`))) return url;
+  const params: [string, string][] = [
+    ['utm_source', utm.source],
+    ['utm_medium', utm.medium],
+    ['utm_campaign', utm.campaign.replaceAll('{issue}', issueSlug)],
+  ];
+  for (const [key, value] of params) if (!parsed.searchParams.has(key)) parsed.searchParams.set(key, value);
+  return parsed.toString();
+}
+
+const HREF = /href="([^"]*)"/g;
+
+function decodeAttribute(value: string): string {
+  return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}
+
+function encodeAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+}
+
+/** Adds UTM parameters to every link of sanitized HTML (whose attributes are always double-quoted). */
+export function addUtmToHtml(html: string, utm: UtmParameters | null, issueSlug: string): string {
+  if (!utm) return html;
+  return html.replace(HREF, (_, href: string) => `href="${encodeAttribute(withUtm(decodeAttribute(href), utm, issueSlug))}"`);
+}

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import addressparser from 'nodemailer/lib/addressparser';
+import type { Recipient, ResolvedConfig } from '../config/defaults.js';
+import { normalizeEmail } from './links.js';
+
+/**
+ * The RFC 5322 message for one recipient, composed by nodemailer's own MIME composer. `build`
+ * writes it as message.eml, the preview shows its headers, and `send` uses the same headers.
+ */
+
+export interface MessageInput {
+  config: ResolvedConfig;
+  issueSlug: string;
+  subject: string;
+  html: string;
+  text: string;
+  recipient: Recipient;
+  unsubscribeUrl: string;
+  date?: Date | undefined;
+}
+
+/** Header values never carry CR or LF: a list field must not be able to add a header. */
+export function headerSafe(value: string): string {
+  return value.replace(/[\r\n\u2028\u2029]+/g, ' ').trim();
+}
+
+export function fromDomain(config: ResolvedConfig): string {
+  const parsed = addressparser(config.from, { flatten: true });
+  const address = parsed[0]?.address ?? '';
+  return address.split('@')[1]?.toLowerCase() || 'localhost';
+}
+
+/** Stable per (issue, recipient), so a retried send reuses it and receivers can deduplicate. */
+export function messageIdFor(config: ResolvedConfig, issueSlug: string, email: string): string {
+  const hash = createHash('sha256').update(`${issueSlug}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
+  return `<${hash}.${issueSlug.replace(/[^\w.-]/g, '-')}@${fromDomain(config)}>`;
+}
+
+export function listIdFor(config: ResolvedConfig): string {
+  if (config.listId) return headerSafe(config.listId);
+  const label = config.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'newsletter';
+  return `${config.name.replace(/["\\\r\n]/g, '')} <${label}.${fromDomain(config)}>`;
+}
+
+export function listUnsubscribeValue(config: ResolvedConfig, unsubscribeUrl: string, issueSlug: string): string {
+  const targets = [`<${unsubscribeUrl}>`];
+  if (config.unsubscribeMailto) {
+    targets.push(`<mailto:${config.unsubscribeMailto}?subject=${encodeURIComponent(`unsubscribe ${issueSlug}`)}>`);
+  }
+  return targets.join(', ');
+}
+
+export function recipientAddress(recipient: Recipient): { name: string; address: string } {
+  const name = typeof recipient.name === 'string' ? headerSafe(recipient.name) : '';
+  return { name, address: headerSafe(recipient.email) };
+}
+
+/** The nodemailer message options for one recipient: headers and both parts. */
+export function mailOptions(input: MessageInput) {
+  const { config } = input;
+  return {
+    from: config.from,
+    ...(config.replyTo ? { replyTo: config.replyTo } : {}),
+    to: recipientAddress(input.recipient),
+    subject: headerSafe(input.subject),
+    date: input.date ?? new Date(),
+    messageId: messageIdFor(config, input.issueSlug, input.recipient.email),
+    text: input.text,
+    html: input.html,
+    textEncoding: 'quoted-printable' as const,
+    headers: {
+      'List-Unsubscribe': { prepared: true, value: listUnsubscribeValue(config, headerSafe(input.unsubscribeUrl), input.issueSlug) },
+      'List-Unsubscribe-Post': { prepared: true, value: 'List-Unsubscribe=One-Click' },
+      'List-Id': { prepared: true, value: listIdFor(config) },
+    },
+  };
+}
+
+/** The whole message as bytes, ready to write as .eml or hand to a transport as `raw`. */
+export function composeMessage(input: MessageInput): Promise<Buffer> {
+  const composer = new MailComposer(mailOptions(input) as never);
+  return new Promise((resolve, reject) => {
+    composer.compile().build((error, message) => (error ? reject(error) : resolve(message)));
+  });
+}

@@ -1,0 +1,104 @@
+import { NewsletterError } from '../errors.js';
+import type { TemplateFile, TemplateSet } from './templates.js';
+
+/**
+ * MJML → HTML, with strict validation. mjml is loaded on first use: its require costs ~0.4 s, which
+ * commands that never render (`--help`, `send --dry-run` on a bad list) should not pay.
+ */
+
+interface MjmlValidationIssue {
+  line: number;
+  message: string;
+  tagName: string;
+}
+
+interface MjmlResult {
+  html: string;
+  errors: MjmlValidationIssue[];
+}
+
+type Mjml2Html = (mjml: string, options: Record<string, unknown>) => Promise<MjmlResult>;
+
+let compiler: Promise<Mjml2Html> | null = null;
+
+export function loadMjml(): Promise<Mjml2Html> {
+  compiler ??= import('mjml').then((module) => (module.default ?? module) as unknown as Mjml2Html);
+  return compiler;
+}
+
+export interface CompileOptions {
+  templates: TemplateSet;
+  /** The layout that produced the MJML, for messages when the line cannot be traced further. */
+  layout: TemplateFile;
+}
+
+export function mjmlOptions(templates: TemplateSet): Record<string, unknown> {
+  return {
+    validationLevel: 'strict',
+    // mj-include may only read from the templates folder; content never reaches MJML as markup.
+    ignoreIncludes: false,
+    includePath: templates.dir,
+    filePath: templates.dir,
+    keepComments: false,
+    minify: false,
+    beautify: false,
+  };
+}
+
+export async function compileMjml(mjml: string, { templates, layout }: CompileOptions): Promise<string> {
+  const mjml2html = await loadMjml();
+  let result: MjmlResult;
+  try {
+    result = await mjml2html(mjml, mjmlOptions(templates));
+  } catch (error) {
+    const issues = (error as { errors?: MjmlValidationIssue[] }).errors;
+    if (Array.isArray(issues) && issues.length) {
+      const first = issues[0]!;
+      const place = locateGeneratedLine(mjml, first.line, templates, layout);
+      const more = issues.length > 1 ? ` (and ${issues.length - 1} more MJML error${issues.length > 2 ? 's' : ''})` : '';
+      throw new NewsletterError('MJML_INVALID', `MJML: <${first.tagName}> ${first.message}${more}`, {
+        file: place.file,
+        line: place.line,
+        hint: place.exact ? undefined : `line ${first.line} of the generated MJML: ${mjml.split('\n')[first.line - 1]?.trim() ?? ''}`,
+        cause: error,
+      });
+    }
+    throw new NewsletterError('MJML_INVALID', `MJML could not compile the template: ${(error as Error).message}`, {
+      file: layout.file,
+      cause: error,
+    });
+  }
+  return result.html;
+}
+
+function escapeRegExp(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * MJML reports lines of the generated MJML, which nobody edits. Find the template line that
+ * produced it: each template line becomes a pattern where `{{...}}` matches anything.
+ */
+export function locateGeneratedLine(
+  mjml: string,
+  line: number,
+  templates: TemplateSet,
+  layout: TemplateFile,
+): { file: string; line: number | undefined; exact: boolean } {
+  const generated = mjml.split('\n')[line - 1]?.trim();
+  if (!generated) return { file: layout.file, line: undefined, exact: false };
+  const candidates = [layout, ...templates.partials.values()];
+  for (const template of candidates) {
+    const lines = template.source.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const source = lines[i]!.trim();
+      if (!source || /^\{\{[^}]*\}\}$/.test(source)) continue;
+      const pattern = source
+        .split(/\{\{\{?[^}]*\}?\}\}/)
+        .map(escapeRegExp)
+        .join('.*?');
+      if (new RegExp(`^${pattern}$`).test(generated)) return { file: template.file, line: i + 1, exact: true };
+    }
+  }
+  return { file: layout.file, line: undefined, exact: false };
+}

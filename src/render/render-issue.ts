@@ -1,0 +1,90 @@
+import type { Recipient, ResolvedConfig } from '../config/defaults.js';
+import { DEFAULTS } from '../config/defaults.js';
+import type { Issue } from '../content/types.js';
+import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
+import { PREVIEW_SECRET, unsubscribeUrl as unsubscribeUrlFor } from './links.js';
+import { compileMjml } from './mjml.js';
+import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
+
+export interface RenderOptions {
+  config: ResolvedConfig;
+  templates: TemplateSet;
+  /** Whose copy to render; the config's sample recipient when absent. */
+  recipient?: Recipient | undefined;
+  /** Key for unsubscribe tokens (NEWSLETTER_SECRET); a preview-only key when absent. */
+  secret?: string | undefined;
+}
+
+export interface RenderWarning {
+  rule: string;
+  message: string;
+  file?: string | undefined;
+  line?: number | undefined;
+}
+
+export interface RenderedIssue {
+  slug: string;
+  subject: string;
+  preheader: string | null;
+  html: string;
+  text: string;
+  /** The MJML that produced `html`, for debugging templates. */
+  mjml: string;
+  warnings: RenderWarning[];
+  recipient: Recipient;
+  unsubscribeUrl: string;
+  layout: string;
+}
+
+/** Tidies the text layout's output: no trailing spaces, at most one blank line in a row. */
+export function tidyText(text: string): string {
+  return `${text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
+}
+
+export function sizeWarnings(html: string): RenderWarning[] {
+  const bytes = Buffer.byteLength(html, 'utf8');
+  if (bytes > DEFAULTS.gmailClipBytes) {
+    return [
+      {
+        rule: 'size',
+        message: `HTML is ${(bytes / 1024).toFixed(1)} KB: Gmail clips messages over 102 KB and hides the rest (including the unsubscribe link)`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** Handlebars → MJML → HTML for one recipient's copy; the text part from the text layout. */
+export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string }> {
+  const layout = layoutFor(options.templates, issue.template);
+  const context = withRecipient(issueContext, options.recipient, options.unsubscribeUrl);
+  const mjml = runTemplate(layout.html, context);
+  const text = tidyText(runTemplate(layout.text, context));
+  const html = await compileMjml(mjml, { templates: options.templates, layout: layout.html });
+  return { html, text, mjml };
+}
+
+/** Renders one issue for one recipient (the sample recipient by default). */
+export async function renderIssue(issue: Issue, options: RenderOptions): Promise<RenderedIssue> {
+  const recipient = options.recipient ?? options.config.sampleRecipient;
+  const unsubscribeUrl = unsubscribeUrlFor(options.config, recipient, issue.slug, options.secret ?? PREVIEW_SECRET);
+  const issueContext = buildIssueContext(issue, options.config, options.templates.theme);
+  const { html, text, mjml } = await renderWithContext(issue, issueContext, { ...options, recipient, unsubscribeUrl });
+  return {
+    slug: issue.slug,
+    subject: issue.subject,
+    preheader: issue.preheader,
+    html,
+    text,
+    mjml,
+    warnings: sizeWarnings(html),
+    recipient,
+    unsubscribeUrl,
+    layout: issue.template,
+  };
+}

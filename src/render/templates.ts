@@ -1,0 +1,210 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import { z } from 'zod';
+import { NewsletterError, isNewsletterError } from '../errors.js';
+import { themeSchema } from '../config/schema.js';
+import type { DeepPartialTheme, Theme } from '../config/defaults.js';
+import { zodToError } from '../config/load-config.js';
+import { displayPath } from '../content/load-article.js';
+import { registerHelpers } from './helpers.js';
+
+/**
+ * The templates folder, loaded and compiled once: layouts (`layouts/<name>.mjml` and the text
+ * layouts `layouts/<name>.txt`), partials (`partials/<name>.mjml`) and `theme.json`. Each set gets
+ * its own Handlebars environment so that nothing registered here leaks between projects.
+ */
+
+export type HandlebarsEnv = typeof Handlebars;
+export type Program = hbs.AST.Program;
+
+export interface TemplateFile {
+  name: string;
+  /** Path as shown in messages. */
+  file: string;
+  source: string;
+  ast: Program;
+  render: HandlebarsTemplateDelegate;
+}
+
+export interface TemplateSet {
+  dir: string;
+  layouts: Map<string, TemplateFile>;
+  textLayouts: Map<string, TemplateFile>;
+  partials: Map<string, TemplateFile>;
+  theme: Theme;
+  themeFile: string;
+  env: HandlebarsEnv;
+}
+
+/** Where a template error happened; attached to errors thrown while rendering a partial. */
+const TEMPLATE_FILE = Symbol('templateFile');
+type Attributed = Error & { [TEMPLATE_FILE]?: string; lineNumber?: number; column?: number };
+
+const themeFileSchema = themeSchema.extend({
+  colors: themeSchema.shape.colors.unwrap().required(),
+  darkColors: themeSchema.shape.darkColors.unwrap().required().nullable(),
+  fonts: z.strictObject({
+    body: z.string().min(1),
+    heading: z.string().min(1),
+    webFontUrl: z.url().nullable(),
+    webFontName: z.string().min(1).nullable(),
+  }),
+  logo: themeSchema.shape.logo.unwrap().nullable(),
+  width: z.number().int().min(320).max(800),
+  radius: z.number().int().min(0).max(32),
+});
+
+async function readDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
+  const file = displayPath(absolute);
+  let ast: Program;
+  try {
+    ast = env.parse(source);
+  } catch (error) {
+    const message = (error as Error).message;
+    const line = /line (\d+)/.exec(message);
+    const detail = message.split('\n').slice(-1)[0] ?? message;
+    throw new NewsletterError('TEMPLATE_SYNTAX', `Handlebars syntax error: ${detail}`, { file, line: line ? Number(line[1]) : undefined });
+  }
+  const render = env.compile(ast, { strict: true, noEscape });
+  return { name, file, source, ast, render };
+}
+
+/** Wraps a compiled template so that an error inside it carries the template's file name. */
+function attributing(template: TemplateFile): HandlebarsTemplateDelegate {
+  return (context, options) => {
+    try {
+      return template.render(context, options);
+    } catch (error) {
+      if (error instanceof Error && !(error as Attributed)[TEMPLATE_FILE]) (error as Attributed)[TEMPLATE_FILE] = template.file;
+      throw error;
+    }
+  };
+}
+
+/** Maps a Handlebars runtime error to the template file and line the user edits. */
+export function templateError(error: unknown, fallbackFile: string): NewsletterError {
+  if (isNewsletterError(error)) return error;
+  const e = error as Attributed;
+  const file = e[TEMPLATE_FILE] ?? fallbackFile;
+  const raw = (e?.message ?? String(error)).replace(/ - \d+:\d+$/, '');
+  const line = e?.lineNumber;
+  const notDefined = /^"([^"]+)" not defined in/.exec(raw);
+  if (notDefined) {
+    return new NewsletterError('TEMPLATE_VARIABLE', `unknown variable \`${notDefined[1]}\` (templates run in strict mode)`, {
+      file,
+      line,
+      hint: 'check the spelling against the template data listed in the README, or guard it with {{#if}}',
+    });
+  }
+  const missingHelper = /^Missing helper: "([^"]+)"/.exec(raw);
+  if (missingHelper) {
+    return new NewsletterError('TEMPLATE_VARIABLE', `unknown helper or variable \`${missingHelper[1]}\``, { file, line });
+  }
+  const missingPartial = /^The partial (\S+) could not be found/.exec(raw);
+  if (missingPartial) {
+    return new NewsletterError('TEMPLATE_NOT_FOUND', `partial \`${missingPartial[1]}\` does not exist (expected partials/${missingPartial[1]}.mjml)`, { file, line });
+  }
+  return new NewsletterError('TEMPLATE_VARIABLE', raw, { file, line, cause: error });
+}
+
+export function mergeTheme(base: Theme, overrides: DeepPartialTheme): Theme {
+  return {
+    colors: { ...base.colors, ...overrides.colors },
+    darkColors: overrides.darkColors ? { ...(base.darkColors ?? base.colors), ...overrides.darkColors } : base.darkColors,
+    fonts: { ...base.fonts, ...overrides.fonts },
+    logo: overrides.logo ? { width: 160, ...overrides.logo } : base.logo,
+    width: overrides.width ?? base.width,
+    radius: overrides.radius ?? base.radius,
+  };
+}
+
+async function loadTheme(dir: string, overrides: DeepPartialTheme): Promise<{ theme: Theme; file: string }> {
+  const absolute = path.join(dir, 'theme.json');
+  const file = displayPath(absolute);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch {
+    throw new NewsletterError('THEME_INVALID', `no theme file \`${file}\``, { file, hint: 'every templates folder needs a theme.json (copy templates/theme.json)' });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new NewsletterError('THEME_INVALID', `not valid JSON: ${(error as Error).message}`, { file });
+  }
+  const parsed = themeFileSchema.safeParse(raw);
+  if (!parsed.success) throw zodToError(parsed.error, text, file, 'THEME_INVALID');
+  return { theme: mergeTheme(parsed.data as Theme, overrides), file };
+}
+
+export async function loadTemplates(dir: string, themeOverrides: DeepPartialTheme = {}): Promise<TemplateSet> {
+  const env = Handlebars.create();
+  registerHelpers(env);
+  const layoutNames = await readDir(path.join(dir, 'layouts'));
+  const partialNames = await readDir(path.join(dir, 'partials'));
+  if (layoutNames.length === 0) {
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `no layouts in \`${displayPath(path.join(dir, 'layouts'))}\``, {
+      hint: 'point --templates at a folder with layouts/, partials/ and theme.json',
+    });
+  }
+
+  const layouts = new Map<string, TemplateFile>();
+  const textLayouts = new Map<string, TemplateFile>();
+  const partials = new Map<string, TemplateFile>();
+  for (const entry of layoutNames) {
+    const match = /^([\w-]+)\.(mjml|txt)$/.exec(entry);
+    if (!match) continue;
+    const absolute = path.join(dir, 'layouts', entry);
+    const source = await readFile(absolute, 'utf8');
+    const isText = match[2] === 'txt';
+    (isText ? textLayouts : layouts).set(match[1]!, compileFile(env, match[1]!, absolute, source, isText));
+  }
+  for (const entry of partialNames) {
+    const match = /^([\w-]+)\.mjml$/.exec(entry);
+    if (!match) continue;
+    const absolute = path.join(dir, 'partials', entry);
+    const source = await readFile(absolute, 'utf8');
+    const template = compileFile(env, match[1]!, absolute, source, false);
+    partials.set(template.name, template);
+    env.registerPartial(template.name, attributing(template));
+  }
+  const { theme, file: themeFile } = await loadTheme(dir, themeOverrides);
+  return { dir, layouts, textLayouts, partials, theme, themeFile, env };
+}
+
+/** Runs a compiled template, turning Handlebars errors into NewsletterErrors with file and line. */
+export function runTemplate(template: TemplateFile, context: unknown): string {
+  try {
+    return attributing(template)(context, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
+  } catch (error) {
+    throw templateError(error, template.file);
+  }
+}
+
+export function layoutFor(templates: TemplateSet, name: string): { html: TemplateFile; text: TemplateFile } {
+  const html = templates.layouts.get(name);
+  if (!html) {
+    const known = [...templates.layouts.keys()].join(', ');
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `no template \`${name}\` (expected ${displayPath(path.join(templates.dir, 'layouts', `${name}.mjml`))})`, {
+      hint: `templates here: ${known}`,
+    });
+  }
+  const text = templates.textLayouts.get(name) ?? templates.textLayouts.get('default');
+  if (!text) {
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `no plain-text layout for \`${name}\` (expected layouts/${name}.txt or layouts/default.txt)`, {
+      file: displayPath(path.join(templates.dir, 'layouts')),
+    });
+  }
+  return { html, text };
+}
