@@ -48,7 +48,8 @@ export function parseFrontMatter(source: string, file: string): FrontMatter {
     parsed = matter(text, { engines: SAFE_ENGINES as never });
   } catch (error) {
     const yamlError = error as Error & { mark?: { line: number }; reason?: string };
-    const line = yamlError.mark ? yamlError.mark.line + 2 : 1;
+    // The YAML text starts right after `---` (with that line's newline), so its line 0 is file line 1.
+    const line = yamlError.mark ? yamlError.mark.line + 1 : 1;
     const reason = yamlError.reason ?? yamlError.message.split('\n')[0];
     throw new NewsletterError('CONTENT_YAML', `invalid YAML front matter: ${reason}`, { file, line });
   }

@@ -132,5 +132,6 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
 
 function applyOverrides(article: Article, ref: IssueArticleRef): Article {
   const defined = Object.fromEntries(Object.entries(ref.overrides).filter(([, value]) => value !== undefined));
-  return { ...article, ...defined };
+  const summaryIsExcerpt = ref.overrides.summary === undefined && article.summaryIsExcerpt;
+  return { ...article, ...defined, summaryIsExcerpt };
 }

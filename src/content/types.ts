@@ -12,6 +12,8 @@ export interface Article {
   /** ISO date `YYYY-MM-DD`. */
   date: string | null;
   summary: string | null;
+  /** True when `summary` was cut from the first paragraph rather than written by the editor. */
+  summaryIsExcerpt: boolean;
   image: string | null;
   imageAlt: string | null;
   url: string | null;

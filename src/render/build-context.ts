@@ -13,7 +13,8 @@ function articleView(article: Article, index: number, full: boolean, config: Res
     title: article.title,
     author: article.author,
     date: article.date,
-    summary: article.summary,
+    // A lead shown in full starts with its first paragraph; repeating it as a dek would say it twice.
+    summary: full && article.summaryIsExcerpt ? null : article.summary,
     image: article.image,
     imageAlt: article.imageAlt,
     url: article.url ? withUtm(article.url, config.utm, issueSlug) : null,

@@ -63,8 +63,8 @@ export function sizeWarnings(html: string): RenderWarning[] {
 export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string }> {
   const layout = layoutFor(options.templates, issue.template);
   const context = withRecipient(issueContext, options.recipient, options.unsubscribeUrl);
-  const mjml = runTemplate(layout.html, context);
-  const text = tidyText(runTemplate(layout.text, context));
+  const mjml = runTemplate(options.templates, layout.html, context);
+  const text = tidyText(runTemplate(options.templates, layout.text, context));
   const html = await compileMjml(mjml, { templates: options.templates, layout: layout.html });
   return { html, text, mjml };
 }

@@ -92,7 +92,18 @@ function attributing(template: TemplateFile): HandlebarsTemplateDelegate {
 }
 
 /** Maps a Handlebars runtime error to the template file and line the user edits. */
-export function templateError(error: unknown, fallbackFile: string): NewsletterError {
+/**
+ * Strict mode names only the last segment that failed (`title` for `{{articel.title}}`); the
+ * whole expression, read back from the template at the reported position, is what the user typed.
+ */
+function expressionAt(source: string | undefined, line: number | undefined, column: number | undefined, fallback: string): string {
+  if (!source || !line) return fallback;
+  const text = source.split('\n')[line - 1] ?? '';
+  const match = /^(?:\{\{~?[#^/>&{]?\s*)?([@\w./-]+)/.exec(text.slice(column ?? 0));
+  return match && match[1]!.split(/[./]/).includes(fallback) ? match[1]! : fallback;
+}
+
+export function templateError(error: unknown, fallbackFile: string, sources?: ReadonlyMap<string, string>): NewsletterError {
   if (isNewsletterError(error)) return error;
   const e = error as Attributed;
   const file = e[TEMPLATE_FILE] ?? fallbackFile;
@@ -100,7 +111,8 @@ export function templateError(error: unknown, fallbackFile: string): NewsletterE
   const line = e?.lineNumber;
   const notDefined = /^"([^"]+)" not defined in/.exec(raw);
   if (notDefined) {
-    return new NewsletterError('TEMPLATE_VARIABLE', `unknown variable \`${notDefined[1]}\` (templates run in strict mode)`, {
+    const expression = expressionAt(sources?.get(file), line, e?.column, notDefined[1]!);
+    return new NewsletterError('TEMPLATE_VARIABLE', `unknown variable \`${expression}\` (templates run in strict mode)`, {
       file,
       line,
       hint: 'check the spelling against the template data listed in the README, or guard it with {{#if}}',
@@ -184,11 +196,12 @@ export async function loadTemplates(dir: string, themeOverrides: DeepPartialThem
 }
 
 /** Runs a compiled template, turning Handlebars errors into NewsletterErrors with file and line. */
-export function runTemplate(template: TemplateFile, context: unknown): string {
+export function runTemplate(templates: TemplateSet, template: TemplateFile, context: unknown): string {
   try {
     return attributing(template)(context, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
   } catch (error) {
-    throw templateError(error, template.file);
+    const sources = new Map([template, ...templates.partials.values()].map((t) => [t.file, t.source]));
+    throw templateError(error, template.file, sources);
   }
 }
 
