@@ -35,9 +35,10 @@ export interface CompileOptions {
 export function mjmlOptions(templates: TemplateSet): Record<string, unknown> {
   return {
     validationLevel: 'strict',
-    // mj-include may only read from the templates folder; content never reaches MJML as markup.
-    ignoreIncludes: false,
-    includePath: templates.dir,
+    // Templates share code through Handlebars partials, which load only from templates/partials;
+    // MJML's own mj-include stays off (loadTemplates refuses it), so nothing, not even content
+    // that slipped through as markup, can make MJML read a file.
+    ignoreIncludes: true,
     filePath: templates.dir,
     keepComments: false,
     minify: false,

@@ -66,6 +66,14 @@ async function readDir(dir: string): Promise<string[]> {
 
 function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
   const file = displayPath(absolute);
+  const include = /<mj-include\b/.exec(source);
+  if (include) {
+    throw new NewsletterError('TEMPLATE_SYNTAX', '<mj-include> is not supported: share template code with a Handlebars partial', {
+      file,
+      line: source.slice(0, include.index).split('\n').length,
+      hint: 'put the shared part in partials/<name>.mjml and write {{> name}} where it goes',
+    });
+  }
   let ast: Program;
   try {
     ast = env.parse(source);
@@ -75,7 +83,9 @@ function compileFile(env: HandlebarsEnv, name: string, absolute: string, source:
     const detail = message.split('\n').slice(-1)[0] ?? message;
     throw new NewsletterError('TEMPLATE_SYNTAX', `Handlebars syntax error: ${detail}`, { file, line: line ? Number(line[1]) : undefined });
   }
-  const render = env.compile(ast, { strict: true, noEscape });
+  // preventIndent: a partial on its own indented line must not indent every line it outputs
+  // (that would shift the contents of <pre> blocks in article bodies).
+  const render = env.compile(ast, { strict: true, noEscape, preventIndent: true });
   return { name, file, source, ast, render };
 }
 
