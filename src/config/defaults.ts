@@ -105,6 +105,19 @@ export const DEFAULTS = deepFreeze({
     checks: { rules: {}, clients: ['gmail', 'outlook', 'apple-mail', 'yahoo'] },
   },
   issue: { template: 'digest', lead: 'full' as 'full' | 'card' },
+  /** `newsletter send`: flags override these; paths are relative to the config file's folder. */
+  send: {
+    concurrency: 5,
+    /** Retries after the first attempt for temporary failures (4xx, dropped connections, timeouts). */
+    retries: 3,
+    /** First retry delay; each further retry waits twice as long (with jitter), at most maxRetryDelayMs. */
+    retryDelayMs: 1000,
+    maxRetryDelayMs: 60_000,
+    /** A reply slower than this counts as a timeout (a temporary failure). */
+    socketTimeoutMs: 120_000,
+    journalDir: '.newsletter/sends',
+    outbox: 'outbox',
+  },
   /** Gmail clips an HTML body larger than this (bytes as encoded in the message). */
   gmailClipBytes: 102 * 1024,
   sizeWarnBytes: 80 * 1024,

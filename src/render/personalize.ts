@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import Handlebars from 'handlebars';
+import type { Recipient, ResolvedConfig } from '../config/defaults.js';
+import type { Issue } from '../content/types.js';
+import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
+import { unsubscribeUrl as unsubscribeUrlFor } from './links.js';
+import { compileMjml } from './mjml.js';
+import { analyzeRecipientUsage, checkListColumns } from './personalize-analysis.js';
+import { renderWithContext, tidyText } from './render-issue.js';
+import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
+
+/**
+ * Compile an issue once, personalize it per recipient. The issue is rendered a single time with a
+ * unique token in place of every recipient value; each copy is then the token output with the
+ * tokens replaced: HTML-escaped exactly as Handlebars would (MJML passes escaped text through
+ * untouched), raw in the text part (its layout runs with noEscape). A copy made this way is
+ * byte-identical to rendering that recipient from scratch; compileIssue checks that on a probe
+ * recipient and falls back to a full render per recipient when the templates make it impossible.
+ */
+
+export interface SlotTemplate {
+  /** Static text around the slots: `segments.length === slots.length + 1`. */
+  segments: string[];
+  /** Slot id at each position: 0 is the unsubscribe URL, 1..n the fields in `CompiledIssue.fields`. */
+  slots: number[];
+}
+
+export interface PersonalizedCopy {
+  html: string;
+  text: string;
+  unsubscribeUrl: string;
+}
+
+/** A recipient's slot values, raw (text part, headers) and HTML-escaped; index = slot id. */
+export interface SlotValues {
+  raw: string[];
+  html: string[];
+}
+
+export interface CompileIssueOptions {
+  config: ResolvedConfig;
+  templates: TemplateSet;
+  /** NEWSLETTER_SECRET (or the preview secret) for unsubscribe tokens. */
+  secret: string;
+  /** The list's columns when known (CSV header); a template field missing from them is an error. */
+  fields?: readonly string[] | null | undefined;
+  /** How the list is named in messages. */
+  listName?: string | undefined;
+}
+
+export interface CompiledIssue {
+  issue: Issue;
+  mode: 'slots' | 'render';
+  /** Why copies are rendered one by one (mode `render`); null in `slots` mode. */
+  fallbackReason: string | null;
+  /** Recipient fields the templates print; slot id i + 1 is `fields[i]`. */
+  fields: string[];
+  html: SlotTemplate;
+  /** The text part after tidyText, and before it (for values tidying would treat differently). */
+  text: SlotTemplate;
+  textRaw: SlotTemplate;
+  /** Per text slot position: a value there may be empty or edged with spaces without changing tidyText. */
+  textRobust: boolean[];
+  values(recipient: Recipient): SlotValues;
+  /** The copy from slot values; slots mode only. */
+  fill(values: SlotValues): PersonalizedCopy;
+  personalize(recipient: Recipient): Promise<PersonalizedCopy>;
+}
+
+const SLOT_PREFIX = 'nlslot';
+
+export function splitSlots(output: string, nonce: string): SlotTemplate {
+  const segments: string[] = [];
+  const slots: number[] = [];
+  const pattern = new RegExp(`${SLOT_PREFIX}(\\d+)x${nonce}`, 'g');
+  let last = 0;
+  for (const match of output.matchAll(pattern)) {
+    segments.push(output.slice(last, match.index));
+    slots.push(Number(match[1]));
+    last = match.index + match[0].length;
+  }
+  segments.push(output.slice(last));
+  return { segments, slots };
+}
+
+export function fillSlots(template: SlotTemplate, values: readonly string[]): string {
+  const { segments, slots } = template;
+  let out = segments[0]!;
+  for (let i = 0; i < slots.length; i++) out += values[slots[i]!]! + segments[i + 1]!;
+  return out;
+}
+
+/**
+ * tidyText trims line ends, collapses blank lines and trims the whole text. Substituting into the
+ * tidied output commutes with that when the value has no line break, and either the value is
+ * non-empty without edge whitespace or static non-blank text surrounds the slot (before it in the
+ * text, after it on its line).
+ */
+function robustTextSlots(raw: SlotTemplate): boolean[] {
+  const { segments, slots } = raw;
+  const robust: boolean[] = [];
+  let seenText = false;
+  for (let k = 0; k < slots.length; k++) {
+    seenText ||= /\S/.test(segments[k]!);
+    let after = false;
+    for (let j = k + 1; j < segments.length; j++) {
+      const segment = segments[j]!;
+      const lineEnd = segment.indexOf('\n');
+      if (/\S/.test(lineEnd < 0 ? segment : segment.slice(0, lineEnd))) {
+        after = true;
+        break;
+      }
+      if (lineEnd >= 0) break;
+    }
+    robust.push(seenText && after);
+  }
+  return robust;
+}
+
+function textValueFits(value: string, robust: boolean): boolean {
+  if (value.includes('\n')) return false;
+  return robust || (value !== '' && value.trim() === value);
+}
+
+function probeRecipient(fields: readonly string[]): Recipient {
+  const recipient: Recipient = { email: 'probe&<"\'=`>@example.com' };
+  for (const field of fields) if (field !== 'email') recipient[field] = ` <b>&amp;"'=\`${field} ü ` + '\u00e9'.repeat(3);
+  return recipient;
+}
+
+export async function compileIssue(issue: Issue, options: CompileIssueOptions): Promise<CompiledIssue> {
+  const { config, templates, secret } = options;
+  const layout = layoutFor(templates, issue.template);
+  const usage = analyzeRecipientUsage(templates, layout);
+  checkListColumns(usage, options.fields ?? null, options.listName ?? 'list');
+  // `email` always has a slot: every list has it, and a layout may print it in any of its partials.
+  const fields = [...new Set(['email', ...usage.fields.keys()])];
+  const issueContext = buildIssueContext(issue, config, templates.theme);
+
+  const nonce = randomBytes(8).toString('hex');
+  const token = (id: number) => `${SLOT_PREFIX}${id}x${nonce}`;
+  const tokenRecipient: Recipient = { email: token(1) };
+  fields.forEach((field, i) => (tokenRecipient[field] = token(i + 1)));
+  const context = withRecipient(issueContext, tokenRecipient, token(0));
+  const rawText = runTemplate(templates, layout.text, context);
+  const html = splitSlots(await compileMjml(runTemplate(templates, layout.html, context), { templates, layout: layout.html }), nonce);
+  const textRaw = splitSlots(rawText, nonce);
+  const text = splitSlots(tidyText(rawText), nonce);
+  const textRobust = robustTextSlots(textRaw);
+
+  const values = (recipient: Recipient): SlotValues => {
+    const raw = [unsubscribeUrlFor(config, recipient, issue.slug, secret)];
+    for (const field of fields) {
+      const value = recipient[field];
+      raw.push(value === undefined || value === null ? '' : String(value));
+    }
+    return { raw, html: raw.map((value) => Handlebars.escapeExpression(value)) };
+  };
+  const fill = (slotValues: SlotValues): PersonalizedCopy => {
+    const fits = text.slots.every((slot, k) => textValueFits(slotValues.raw[slot]!, textRobust[k]!));
+    return {
+      html: fillSlots(html, slotValues.html),
+      text: fits ? fillSlots(text, slotValues.raw) : tidyText(fillSlots(textRaw, slotValues.raw)),
+      unsubscribeUrl: slotValues.raw[0]!,
+    };
+  };
+  const renderOne = async (recipient: Recipient, issueCtx: IssueContext): Promise<PersonalizedCopy> => {
+    const unsubscribeUrl = unsubscribeUrlFor(config, recipient, issue.slug, secret);
+    const copy = await renderWithContext(issue, issueCtx, { config, templates, recipient, unsubscribeUrl });
+    return { html: copy.html, text: copy.text, unsubscribeUrl };
+  };
+
+  let fallbackReason = usage.blocker ? `${usage.blocker.file}${usage.blocker.line ? `:${usage.blocker.line}` : ''}: ${usage.blocker.reason}` : null;
+  // The probe proves that MJML left every slot as Handlebars wrote it (an attribute MJML parses
+  // or rewrites would not survive a substitution).
+  const probe = probeRecipient(options.fields ?? fields);
+  if (!fallbackReason) {
+    let expected: PersonalizedCopy | null = null;
+    try {
+      expected = await renderOne(probe, issueContext);
+    } catch (error) {
+      fallbackReason = `a probe recipient could not be rendered from scratch (${(error as Error).message})`;
+    }
+    const actual = fill(values(probe));
+    if (expected && (expected.html !== actual.html || expected.text !== actual.text)) {
+      fallbackReason = 'MJML changes recipient values in the output (a value is used where MJML rewrites it)';
+    }
+  } else {
+    // Rendering one recipient up front surfaces template errors before anything is sent.
+    await renderOne(probe, issueContext);
+  }
+
+  const mode = fallbackReason ? 'render' : 'slots';
+  return {
+    issue,
+    mode,
+    fallbackReason,
+    fields,
+    html,
+    text,
+    textRaw,
+    textRobust,
+    values,
+    fill,
+    personalize: (recipient) => (mode === 'slots' ? Promise.resolve(fill(values(recipient))) : renderOne(recipient, issueContext)),
+  };
+}
