@@ -10,3 +10,7 @@ export { renderIssue, type RenderedIssue, type RenderOptions, type RenderWarning
 export { composeMessage, mailOptions, messageIdFor, type MessageInput } from './render/message.js';
 export type { TemplateContext, ArticleView } from './render/context.js';
 export { loadProject, buildIssue, renderProjectIssue, selectIssues, type Project, type BuiltIssue } from './pipeline.js';
+export { findChromium, launchChromium, CHROMIUM_ARGS } from './browser.js';
+export { startPreviewServer, type PreviewServer, type PreviewServerOptions } from './preview/preview-server.js';
+export { PreviewSession, type PreviewUpdate, type IssueState } from './preview/preview-session.js';
+export { takeScreenshots, type Screenshot, type ScreenshotRequest } from './preview/screenshot.js';

@@ -2,12 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, NewsletterError, isNewsletterError } from '../errors.js';
 import { processIo, println, type CliIo } from './io.js';
 import { registerBuild } from './commands/build.js';
+import { registerPreview } from './commands/preview.js';
+import { registerScreenshot } from './commands/screenshot.js';
 
 /**
  * The CLI only parses arguments, calls the pipeline and prints. Every command is registered here,
  * in the order `--help` lists them.
  */
-const COMMANDS: ((program: Command, io: CliIo) => void)[] = [registerBuild];
+const COMMANDS: ((program: Command, io: CliIo) => void)[] = [registerBuild, registerPreview, registerScreenshot];
 
 function createProgram(io: CliIo): Command {
   const program = new Command('newsletter')

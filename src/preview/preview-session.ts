@@ -1,0 +1,316 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Recipient, ResolvedConfig } from '../config/defaults.js';
+import { DEFAULTS } from '../config/defaults.js';
+import type { ConfigRequest } from '../config/load-config.js';
+import type { Issue } from '../content/types.js';
+import { listIssues } from '../content/load-issue.js';
+import { loadProject, renderProjectIssue, type Project } from '../pipeline.js';
+import { renderIssue, type RenderedIssue } from '../render/render-issue.js';
+import { composeMessage } from '../render/message.js';
+import { planChanges, type WatchedPaths } from './change-plan.js';
+import { toProblem, type PreviewProblem } from './problem.js';
+import type { CheckInput, Finding } from '../checks/types.js';
+
+/**
+ * What the preview shows, kept up to date as files change: the loaded project and, per issue, the
+ * last good render plus the current problem. A broken file never throws out of here; it becomes a
+ * problem shown over the last good render until the next good save clears it.
+ */
+
+export interface GoodRender {
+  issue: Issue;
+  rendered: RenderedIssue;
+  renderedAt: Date;
+  renderMs: number;
+  /** Session version at which this render was made; pages reload the email when it changes. */
+  version: number;
+}
+
+export interface IssueState {
+  slug: string;
+  good: GoodRender | null;
+  problem: PreviewProblem | null;
+  /** Articles the issue listed when it last loaded: a change to one of them re-renders it. */
+  articles: Set<string>;
+  /** Findings of the checks on the last good render (empty when no checker is wired). */
+  findings: Finding[];
+  version: number;
+}
+
+export interface PreviewUpdate {
+  version: number;
+  /** Issues whose render or problem changed. */
+  slugs: string[];
+  /** Issues were added or removed. */
+  listChanged: boolean;
+  /** Config or templates were reloaded (or failed to). */
+  project: boolean;
+  /** Time from the start of the batch to the last render, in milliseconds. */
+  ms: number;
+  files: string[];
+}
+
+export interface SessionOptions {
+  request: ConfigRequest;
+  /** NEWSLETTER_SECRET, so unsubscribe links and headers match what `build` writes. */
+  secret?: string | undefined;
+  /** Extra recipients for the picker (the config's sample recipient always comes first). */
+  recipients?: readonly Recipient[];
+  /** Runs the checks on each new render; its findings show in the issue page's panel. */
+  check?: ((input: CheckInput) => Promise<Finding[]>) | undefined;
+}
+
+/** The same paths loadConfig resolves, known even when the config file is broken. */
+export function requestPaths(request: ConfigRequest): WatchedPaths & { out: string } {
+  const cwd = request.cwd ?? process.cwd();
+  return {
+    content: path.resolve(cwd, request.content ?? DEFAULTS.paths.content),
+    templates: path.resolve(cwd, request.templates ?? DEFAULTS.paths.templates),
+    out: path.resolve(cwd, request.out ?? DEFAULTS.paths.out),
+    config: path.resolve(cwd, request.configFile ?? DEFAULTS.configFile),
+  };
+}
+
+const COPY_CACHE_LIMIT = 32;
+
+export class PreviewSession {
+  readonly paths: WatchedPaths & { out: string };
+  version = 0;
+  project: Project | null = null;
+  projectProblem: PreviewProblem | null = null;
+  /** Problem listing the issues folder (missing content folder). */
+  contentProblem: PreviewProblem | null = null;
+  private readonly states = new Map<string, IssueState>();
+  private readonly listeners = new Set<(update: PreviewUpdate) => void>();
+  private readonly extraRecipients: Recipient[];
+  private readonly copies = new Map<string, Promise<{ rendered: RenderedIssue } | { problem: PreviewProblem }>>();
+  private chain: Promise<void> = Promise.resolve();
+  private checking: Promise<void> = Promise.resolve();
+  private pending: Set<string> | null = null;
+  private pendingDone: Promise<void> | null = null;
+
+  constructor(private readonly options: SessionOptions) {
+    this.paths = requestPaths(options.request);
+    this.extraRecipients = [...(options.recipients ?? [])];
+  }
+
+  get config(): ResolvedConfig | null {
+    return this.project?.config ?? null;
+  }
+
+  /** Loads the project and renders every issue; failures become problems, never exceptions. */
+  start(): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      const started = performance.now();
+      await this.reloadProject();
+      await this.relist();
+      const slugs = [...this.states.keys()];
+      for (const slug of slugs) await this.render(slug);
+      this.emit({ slugs, listChanged: true, project: true, started, files: [] });
+      this.checkLater(slugs);
+    });
+    return this.chain;
+  }
+
+  /** Queues changed files; batches that arrive while a render runs are merged into the next one. */
+  apply(files: readonly string[]): Promise<void> {
+    if (this.pending && this.pendingDone) {
+      for (const file of files) this.pending.add(file);
+      return this.pendingDone;
+    }
+    const pending = new Set(files);
+    this.pending = pending;
+    this.pendingDone = this.chain = this.chain.then(() => {
+      this.pending = null;
+      this.pendingDone = null;
+      return this.process([...pending]);
+    });
+    return this.pendingDone;
+  }
+
+  /** Resolves once every queued change has been rendered. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Resolves when queued renders and running checks are done. */
+  async idle(): Promise<void> {
+    await this.chain;
+    await this.checking;
+  }
+
+  onUpdate(listener: (update: PreviewUpdate) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  issues(): IssueState[] {
+    return [...this.states.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+  }
+
+  issue(slug: string): IssueState | undefined {
+    return this.states.get(slug);
+  }
+
+  /** The problem a page should show: a broken config or template outranks the issue's own. */
+  problemFor(state: IssueState): PreviewProblem | null {
+    return this.projectProblem ?? state.problem;
+  }
+
+  recipients(): Recipient[] {
+    const sample = this.project?.config.sampleRecipient ?? DEFAULTS.config.sampleRecipient;
+    return [sample as Recipient, ...this.extraRecipients];
+  }
+
+  /** The email for one recipient of the picker; index 0 (the sample recipient) is the cached render. */
+  async copyFor(slug: string, recipientIndex: number): Promise<{ rendered: RenderedIssue } | { problem: PreviewProblem } | null> {
+    const state = this.states.get(slug);
+    if (!state?.good || !this.project) return null;
+    const recipient = this.recipients()[recipientIndex];
+    if (recipientIndex === 0 || !recipient) return { rendered: state.good.rendered };
+    const key = `${slug}\n${recipientIndex}\n${state.good.version}`;
+    let copy = this.copies.get(key);
+    if (!copy) {
+      const { issue } = state.good;
+      const { config, templates } = this.project;
+      copy = renderIssue(issue, { config, templates, recipient, secret: this.options.secret }).then(
+        (rendered) => ({ rendered }),
+        (error: unknown) => ({ problem: toProblem(error) }),
+      );
+      if (this.copies.size >= COPY_CACHE_LIMIT) this.copies.delete(this.copies.keys().next().value!);
+      this.copies.set(key, copy);
+    }
+    return copy;
+  }
+
+  /** The header block of the .eml `build` would write for this copy. */
+  async headersFor(slug: string, rendered: RenderedIssue): Promise<string> {
+    const state = this.states.get(slug);
+    if (!this.project) return '';
+    const eml = await composeMessage({
+      config: this.project.config,
+      issueSlug: slug,
+      subject: rendered.subject,
+      html: rendered.html,
+      text: rendered.text,
+      recipient: rendered.recipient,
+      unsubscribeUrl: rendered.unsubscribeUrl,
+      date: state?.good?.renderedAt,
+    });
+    const text = eml.toString('utf8');
+    const end = text.indexOf('\r\n\r\n');
+    return (end === -1 ? text : text.slice(0, end)).replace(/\r\n/g, '\n');
+  }
+
+  private async process(files: string[]): Promise<void> {
+    const started = performance.now();
+    const plan = planChanges(this.paths, files);
+    const touched = new Set<string>();
+    let listChanged = false;
+    if (plan.project) {
+      await this.reloadProject();
+      for (const slug of this.states.keys()) touched.add(slug);
+    }
+    if (plan.project || plan.content) {
+      const before = new Set(this.states.keys());
+      await this.relist();
+      const after = new Set(this.states.keys());
+      listChanged = before.size !== after.size || [...after].some((slug) => !before.has(slug));
+      for (const slug of after) if (!before.has(slug)) touched.add(slug);
+      for (const slug of before) if (!after.has(slug)) touched.add(slug);
+    }
+    for (const slug of plan.issues) if (this.states.has(slug)) touched.add(slug);
+    for (const state of this.states.values()) {
+      if ([...plan.articles].some((article) => state.articles.has(article))) touched.add(state.slug);
+      // An issue that failed to load may be fixed by any content change (a missing article added).
+      if (plan.content && state.problem) touched.add(state.slug);
+    }
+    for (const slug of touched) if (this.states.has(slug)) await this.render(slug);
+    if (touched.size || plan.project) this.emit({ slugs: [...touched].sort(), listChanged, project: plan.project, started, files });
+    this.checkLater([...touched]);
+  }
+
+  private async reloadProject(): Promise<void> {
+    try {
+      this.project = await loadProject(this.options.request);
+      this.projectProblem = null;
+    } catch (error) {
+      // Keep the last good project: content edits still render with it while the error shows.
+      this.projectProblem = toProblem(error);
+    }
+  }
+
+  private async relist(): Promise<void> {
+    let slugs: string[];
+    try {
+      slugs = await listIssues(this.paths.content);
+      this.contentProblem = null;
+    } catch (error) {
+      this.contentProblem = toProblem(error);
+      slugs = [];
+    }
+    for (const slug of slugs) {
+      if (!this.states.has(slug)) this.states.set(slug, { slug, good: null, problem: null, articles: new Set(), findings: [], version: 0 });
+    }
+    for (const slug of [...this.states.keys()]) if (!slugs.includes(slug)) this.states.delete(slug);
+  }
+
+  private async render(slug: string): Promise<void> {
+    const state = this.states.get(slug);
+    if (!state) return;
+    const version = this.version + 1;
+    state.version = version;
+    if (!this.project) return;
+    const started = performance.now();
+    try {
+      const { issue, rendered } = await renderProjectIssue(this.project, slug, this.options.secret);
+      state.good = { issue, rendered, renderedAt: new Date(), renderMs: performance.now() - started, version };
+      state.problem = null;
+      state.articles = new Set(issue.articles.map((article) => article.slug));
+    } catch (error) {
+      state.problem = toProblem(error);
+    }
+  }
+
+  /**
+   * Checks run after the update is out, outside the render queue: the new email is on screen
+   * without waiting for them, and their findings follow in a second update.
+   */
+  private checkLater(slugs: readonly string[]): void {
+    const check = this.options.check;
+    const project = this.project;
+    if (!check || !project) return;
+    for (const slug of slugs) {
+      const state = this.states.get(slug);
+      const good = state?.good;
+      if (!state || !good || good.version !== state.version) continue;
+      const started = performance.now();
+      this.checking = this.checking
+        .then(() => check({ project, issue: good.issue, rendered: good.rendered }))
+        .catch((error: unknown): Finding[] => {
+          const problem = toProblem(error);
+          return [{ rule: 'preview/checks', severity: 'warn', message: `the checks failed: ${problem.message}`, file: problem.file ?? undefined, line: problem.line ?? undefined }];
+        })
+        .then((findings) => {
+          // A newer render has replaced this one; its own checks will report.
+          if (this.states.get(slug)?.good !== good) return;
+          state.findings = findings;
+          this.emit({ slugs: [slug], listChanged: false, project: false, started, files: [] });
+        });
+    }
+  }
+
+  private emit(change: { slugs: string[]; listChanged: boolean; project: boolean; started: number; files: string[] }): void {
+    this.version += 1;
+    const update: PreviewUpdate = {
+      version: this.version,
+      slugs: change.slugs,
+      listChanged: change.listChanged,
+      project: change.project,
+      ms: performance.now() - change.started,
+      files: change.files,
+    };
+    for (const listener of this.listeners) listener(update);
+  }
+}

@@ -1,0 +1,106 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../browser.js';
+import { NewsletterError } from '../errors.js';
+import { renderProjectIssue, type Project } from '../pipeline.js';
+
+/**
+ * Full-page PNGs of rendered issues in the system Chromium. Every network request is refused, so
+ * a screenshot depends only on the files of the project: remote images show their alt text, and
+ * the same input gives the same picture offline or on CI.
+ */
+
+export interface ScreenshotRequest {
+  project: Project;
+  slugs: readonly string[];
+  /** CSS pixel widths of the viewport; the PNG has the same width (device scale factor 1). */
+  widths: readonly number[];
+  outDir: string;
+  /** Where CHROMIUM_PATH is read. */
+  env: NodeJS.ProcessEnv;
+  /** Emulate `prefers-color-scheme: dark`. */
+  dark?: boolean;
+  secret?: string | undefined;
+}
+
+export interface Screenshot {
+  slug: string;
+  width: number;
+  height: number;
+  file: string;
+  /** Network requests refused while the page loaded (remote images, web fonts). */
+  blocked: number;
+}
+
+export const MIN_SCREENSHOT_WIDTH = 200;
+export const MAX_SCREENSHOT_WIDTH = 2560;
+
+/** Width and height from a PNG's IHDR chunk. */
+export function pngSize(png: Buffer): { width: number; height: number } {
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+export function screenshotFileName(slug: string, width: number, dark = false): string {
+  return `${slug}-${width}${dark ? '-dark' : ''}.png`;
+}
+
+async function shoot(browser: Browser, html: string, width: number, dark: boolean): Promise<{ png: Buffer; blocked: number }> {
+  // No scripts, as in a mail client; an initial height that is cropped to the email by fullPage.
+  const context = await browser.newContext({
+    viewport: { width, height: 800 },
+    deviceScaleFactor: 1,
+    javaScriptEnabled: false,
+    colorScheme: dark ? 'dark' : 'light',
+    reducedMotion: 'reduce',
+  });
+  let blocked = 0;
+  try {
+    await context.route('**/*', (route) => {
+      blocked += 1;
+      return route.abort('blockedbyclient');
+    });
+    const page = await context.newPage();
+    await page.setContent(html, { waitUntil: 'load', timeout: 30_000 });
+    const png = await page.screenshot({ fullPage: true, type: 'png', animations: 'disabled', timeout: 30_000 });
+    return { png, blocked };
+  } finally {
+    await context.close();
+  }
+}
+
+export async function takeScreenshots(request: ScreenshotRequest): Promise<Screenshot[]> {
+  for (const width of request.widths) {
+    if (!Number.isInteger(width) || width < MIN_SCREENSHOT_WIDTH || width > MAX_SCREENSHOT_WIDTH) {
+      throw new NewsletterError('USAGE', `width \`${width}\` is out of range (${MIN_SCREENSHOT_WIDTH} to ${MAX_SCREENSHOT_WIDTH} pixels)`);
+    }
+  }
+  // Render everything first: a content error is reported before a browser is started.
+  const rendered = [];
+  for (const slug of request.slugs) rendered.push((await renderProjectIssue(request.project, slug, request.secret)).rendered);
+
+  try {
+    await mkdir(request.outDir, { recursive: true });
+  } catch (error) {
+    throw new NewsletterError('OUTPUT_WRITE', `cannot create \`${request.outDir}\`: ${(error as Error).message}`, { file: request.outDir, cause: error });
+  }
+  const browser = await launchChromium(request.env);
+  const shots: Screenshot[] = [];
+  try {
+    for (const issue of rendered) {
+      for (const width of request.widths) {
+        const { png, blocked } = await shoot(browser, issue.html, width, request.dark ?? false);
+        const file = path.join(request.outDir, screenshotFileName(issue.slug, width, request.dark));
+        try {
+          await writeFile(file, png);
+        } catch (error) {
+          throw new NewsletterError('OUTPUT_WRITE', `cannot write \`${file}\`: ${(error as Error).message}`, { file, cause: error });
+        }
+        shots.push({ slug: issue.slug, width, height: pngSize(png).height, file, blocked });
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  return shots;
+}

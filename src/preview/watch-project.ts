@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { watch } from 'chokidar';
+import type { WatchedPaths } from './change-plan.js';
+
+/**
+ * Watches the content folder, the templates folder and the config file, and hands over changed
+ * paths in batches. The debounce is short on purpose: an editor's save is one or two events a few
+ * milliseconds apart, and every millisecond here is added to the reload the user waits for.
+ */
+
+export interface ProjectWatcher {
+  /** Resolves when the initial scan is done and changes from now on are reported. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  /** Quiet time after the last event before a batch is handed over. */
+  quietMs?: number;
+  /** Longest a batch waits while events keep coming (a checkout writing many files). */
+  maxWaitMs?: number;
+  onError?: (error: Error) => void;
+}
+
+/** Editor droppings: swap and backup files, Vim's write probe, hidden files. */
+export function isNoise(root: string, file: string): boolean {
+  const relative = path.relative(root, file);
+  if (!relative || relative.startsWith('..')) return false;
+  return relative.split(path.sep).some((part) => part.startsWith('.') || part.endsWith('~') || /\.sw[a-p]$/.test(part) || part === '4913');
+}
+
+export function watchProject(paths: WatchedPaths, onChange: (files: string[]) => void, options: WatchOptions = {}): ProjectWatcher {
+  const quietMs = options.quietMs ?? 15;
+  const maxWaitMs = options.maxWaitMs ?? 120;
+  const roots = [paths.content, paths.templates];
+  const watcher = watch([...roots, paths.config], {
+    ignoreInitial: true,
+    ignored: (file) => roots.some((root) => isNoise(root, path.resolve(file))),
+  });
+
+  let batch = new Set<string>();
+  let firstAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    const files = [...batch];
+    batch = new Set();
+    firstAt = 0;
+    if (files.length) onChange(files);
+  };
+
+  watcher.on('all', (_event, file) => {
+    const now = Date.now();
+    if (!batch.size) firstAt = now;
+    batch.add(path.resolve(file));
+    clearTimeout(timer);
+    timer = setTimeout(flush, Math.max(0, Math.min(quietMs, firstAt + maxWaitMs - now)));
+  });
+  watcher.on('error', (error) => options.onError?.(error as Error));
+
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return {
+    ready,
+    async close() {
+      clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}
