@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { NewsletterError } from '../errors.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { DEFAULTS, type ResolvedConfig } from './defaults.js';
@@ -48,19 +49,22 @@ export async function loadConfig(request: ConfigRequest = {}): Promise<ResolvedC
   });
 }
 
-export function parseConfigText(text: string, displayPath: string): ConfigFile {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    const line = position ? lineOfOffset(text, Number(position[1])) : undefined;
-    throw new NewsletterError('CONFIG_INVALID', `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`, {
-      file: displayPath,
-      line,
-    });
+/**
+ * JSON with comments and trailing commas allowed (people annotate their config), parsed with a
+ * parser that reports where the problem is: Node's JSON.parse often gives no position at all.
+ */
+export function parseJsonText(text: string, file: string, code: 'CONFIG_INVALID' | 'THEME_INVALID'): unknown {
+  const errors: ParseError[] = [];
+  const raw: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const first = errors[0];
+  if (first) {
+    throw new NewsletterError(code, `not valid JSON: ${printParseErrorCode(first.error)}`, { file, line: lineOfOffset(text, first.offset) });
   }
+  return raw;
+}
+
+export function parseConfigText(text: string, displayPath: string): ConfigFile {
+  const raw = parseJsonText(text, displayPath, 'CONFIG_INVALID');
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw zodToError(parsed.error, text, displayPath, 'CONFIG_INVALID');
   return parsed.data;
@@ -82,6 +86,8 @@ export function zodToError(
     message = `unknown key \`${keyPath.join('.')}\``;
     const others = issue.keys.slice(1);
     if (others.length) message += ` (also ${others.map((k) => `\`${k}\``).join(', ')})`;
+  } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
+    message = `\`${keyPath.join('.')}\` is required`;
   } else if (keyPath.length) {
     message = `\`${keyPath.join('.')}\`: ${message}`;
   }

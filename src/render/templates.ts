@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { NewsletterError, isNewsletterError } from '../errors.js';
 import { themeSchema } from '../config/schema.js';
 import type { DeepPartialTheme, Theme } from '../config/defaults.js';
-import { zodToError } from '../config/load-config.js';
+import { parseJsonText, zodToError } from '../config/load-config.js';
 import { displayPath } from '../content/load-article.js';
 import { registerHelpers } from './helpers.js';
 
@@ -159,12 +159,7 @@ async function loadTheme(dir: string, overrides: DeepPartialTheme): Promise<{ th
   } catch {
     throw new NewsletterError('THEME_INVALID', `no theme file \`${file}\``, { file, hint: 'every templates folder needs a theme.json (copy templates/theme.json)' });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new NewsletterError('THEME_INVALID', `not valid JSON: ${(error as Error).message}`, { file });
-  }
+  const raw = parseJsonText(text, file, 'THEME_INVALID');
   const parsed = themeFileSchema.safeParse(raw);
   if (!parsed.success) throw zodToError(parsed.error, text, file, 'THEME_INVALID');
   return { theme: mergeTheme(parsed.data as Theme, overrides), file };
