@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { parseEnv } from 'node:util';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULTS } from '../../config/defaults.js';
+import { NewsletterError } from '../../errors.js';
+import { loadProject } from '../../pipeline.js';
+import { PREVIEW_SECRET } from '../../render/links.js';
+import { shownAddress, formatPlan, formatProgressBar, formatProgressLine, formatSkipped, formatSummary, type ProgressState } from '../../send/progress.js';
+import { partialResult, sendIssue, type SendEvent, type SendPlan, type SendResult } from '../../send/send-issue.js';
+import { outboxChoice, smtpChoice } from '../../send/transport.js';
+import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
+import { println, type CliIo } from '../io.js';
+
+interface SendFlags extends SharedFlags {
+  list?: string;
+  testTo?: string;
+  dryRun?: boolean;
+  smtp?: string;
+  yes?: boolean;
+  concurrency?: number;
+  rate?: number;
+  retries?: number;
+  retryDelay?: number;
+  outbox?: string;
+}
+
+function positiveInt(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}, got \`${value}\``);
+    return n;
+  };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number above 0, got \`${value}\``);
+  return n;
+}
+
+/** The environment with `.env` (in the working directory) under it: real variables win. */
+export function sendEnvironment(io: CliIo): NodeJS.ProcessEnv {
+  let fromFile: Record<string, string> = {};
+  try {
+    fromFile = parseEnv(readFileSync(path.join(io.cwd, '.env'), 'utf8')) as Record<string, string>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new NewsletterError('SEND_CONFIG', `cannot read .env: ${(error as Error).message}`, { file: '.env' });
+  }
+  return { ...fromFile, ...io.env };
+}
+
+async function askToConfirm(io: CliIo, plan: SendPlan): Promise<boolean> {
+  const prompt = createInterface({ input: io.stdin, output: io.stderr });
+  try {
+    const answer = await prompt.question(`Send "${plan.subject}" to ${plan.counts.toSend} recipients via ${plan.transport}? Type "yes" to send: `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    prompt.close();
+  }
+}
+
+/** Progress on stderr: a bar redrawn in place on a terminal, a log line every few seconds otherwise. */
+function progressReporter(io: CliIo) {
+  const tty = io.stderr.isTTY === true;
+  const state: ProgressState = { done: 0, sent: 0, failed: 0, total: 0, elapsedMs: 0 };
+  let started = 0;
+  let lastDraw = 0;
+  const draw = (force = false) => {
+    const now = performance.now();
+    state.elapsedMs = now - started;
+    if (!force && now - lastDraw < (tty ? 100 : 5000)) return;
+    lastDraw = now;
+    if (tty) io.stderr.write(`\r\x1b[2K${formatProgressBar(state)}`);
+    else println(io.stderr, formatProgressLine(state));
+  };
+  const line = (text: string) => {
+    if (tty) io.stderr.write('\r\x1b[2K');
+    println(io.stderr, text);
+  };
+  return {
+    onEvent(event: SendEvent) {
+      switch (event.type) {
+        case 'notice':
+          line(`notice: ${event.message}`);
+          return;
+        case 'plan':
+          for (const text of formatPlan(event.plan)) println(io.stdout, text);
+          return;
+        case 'start':
+          state.total = event.total;
+          started = lastDraw = performance.now();
+          return;
+        case 'retry':
+          line(`retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)}s: line ${event.line} ${shownAddress(event.email)}: ${event.reason}`);
+          return;
+        case 'outcome':
+          state.done++;
+          if (event.record.status === 'accepted') state.sent++;
+          else {
+            state.failed++;
+            line(`${event.record.status}: line ${event.record.line} ${shownAddress(event.record.email)}: ${event.record.reason}`);
+          }
+          draw();
+          return;
+        default:
+          return;
+      }
+    },
+    finish() {
+      if (state.total && tty) {
+        draw(true);
+        io.stderr.write('\n');
+      }
+    },
+  };
+}
+
+export function registerSend(program: Command, io: CliIo): void {
+  addSharedOptions(
+    program
+      .command('send')
+      .description('send an issue to a subscriber list (SMTP, or .eml files in outbox/ when no SMTP is set)')
+      .argument('<issue>', 'issue slug (file name under content/issues/ without .md)')
+      .option('--list <file>', 'subscribers: CSV with a header row and an `email` column, or JSON (array or JSON lines)')
+      .option('--test-to <address>', 'send one message to this address (sample recipient fields), ignoring the list')
+      .option('--dry-run', 'read the list and show what would happen; nothing is sent or written')
+      .option('--smtp <url>', 'SMTP server, e.g. smtp://user:pass@host:587 (default: $SMTP_URL, else the outbox)')
+      .option('--yes', 'do not ask for confirmation before a real send (required without a terminal)')
+      .option('--concurrency <n>', `SMTP connections used in parallel (default ${DEFAULTS.send.concurrency})`, positiveInt('--concurrency', 1))
+      .option('--rate <n>', 'at most this many messages per second', positiveNumber)
+      .option('--retries <n>', `retries of a temporary failure (4xx, dropped connection, timeout) (default ${DEFAULTS.send.retries})`, positiveInt('--retries', 0))
+      .option('--retry-delay <ms>', `first retry delay, doubled each retry (default ${DEFAULTS.send.retryDelayMs})`, positiveInt('--retry-delay', 0))
+      .option('--outbox <dir>', `folder for .eml files when no SMTP server is set (default ${DEFAULTS.send.outbox}/ next to the config)`),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ newsletter send weekly-1 --list subscribers.csv --dry-run    what would happen, nothing sent
+  $ newsletter send weekly-1 --list subscribers.csv              no SMTP set: .eml files in outbox/weekly-1/
+  $ newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
+  $ SMTP_URL=smtp://user:pass@smtp.example.com:587 newsletter send weekly-1 --list subscribers.csv
+  $ newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
+
+SMTP_URL and NEWSLETTER_SECRET are read from the environment or from .env in the
+working directory. Real sends need NEWSLETTER_SECRET (it signs unsubscribe links).
+Every outcome is journaled in .newsletter/sends/<issue>.jsonl: running the same
+command again after a crash or Ctrl-C sends only to recipients not yet accepted.
+Exit code 1 when any recipient failed; the summary lists them with their line.`,
+    )
+    .action(async (issueSlug: string, flags: SendFlags) => {
+      if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
+      const env = sendEnvironment(io);
+      const project = await loadProject(configRequest(flags, io));
+      const smtpUrl = flags.smtp ?? env.SMTP_URL;
+      const transport = smtpUrl ? smtpChoice(smtpUrl) : outboxChoice(flags.outbox ? path.resolve(io.cwd, flags.outbox) : path.resolve(project.config.paths.root, DEFAULTS.send.outbox), issueSlug, io.cwd);
+      const reporter = progressReporter(io);
+      if (!smtpUrl && !flags.dryRun) reporter.onEvent({ type: 'notice', message: `no SMTP server set (--smtp or SMTP_URL): writing each message as an .eml file to ${transport.display.replace(/^outbox \((.*)\)$/, '$1')}` });
+      const secret = env.NEWSLETTER_SECRET || PREVIEW_SECRET;
+      if (!env.NEWSLETTER_SECRET && (!smtpUrl || flags.dryRun || flags.testTo)) reporter.onEvent({ type: 'notice', message: 'NEWSLETTER_SECRET is not set: unsubscribe links carry preview tokens' });
+      const realSend = transport.kind === 'smtp' && !flags.testTo;
+
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (!controller.signal.aborted) println(io.stderr, '\ninterrupting: finishing messages in flight (Ctrl-C again to quit now)');
+        else process.exit(130);
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      let result: SendResult;
+      try {
+        result = await sendIssue({
+          project,
+          issueSlug,
+          list: flags.list,
+          testTo: flags.testTo,
+          transport,
+          secret,
+          dryRun: flags.dryRun,
+          concurrency: flags.concurrency,
+          rate: flags.rate,
+          retries: flags.retries,
+          retryDelayMs: flags.retryDelay,
+          cwd: io.cwd,
+          onEvent: (event) => reporter.onEvent(event),
+          signal: controller.signal,
+          confirm: realSend && !flags.yes
+            ? async (plan) => {
+                if (!io.stdin.isTTY) throw new NewsletterError('SEND_CONFIG', 'refusing to send without confirmation: no terminal to ask on', { hint: 'pass --yes to send non-interactively' });
+                return askToConfirm(io, plan);
+              }
+            : undefined,
+        });
+      } catch (error) {
+        reporter.finish();
+        const partial = partialResult(error);
+        if (partial) for (const text of formatSummary(partial)) println(io.stdout, text);
+        throw error;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      reporter.finish();
+      for (const text of formatSkipped(result.plan)) println(io.stdout, text);
+      if (result.dryRun) {
+        println(io.stdout, 'dry run: nothing was sent');
+        return;
+      }
+      if (result.plan.counts.toSend === 0 && !result.plan.testTo) {
+        println(io.stdout, 'nothing to send: every recipient is already sent, skipped or suppressed');
+        return;
+      }
+      for (const text of formatSummary(result)) println(io.stdout, text);
+      if (result.failedCount) throw new NewsletterError('SEND_FAILED', `${result.failedCount} recipient${result.failedCount > 1 ? 's' : ''} failed (listed above); a rerun retries the temporary failures`);
+      if (result.interrupted) throw new NewsletterError('SEND_FAILED', 'interrupted: run the same command again to send to the rest');
+    });
+}

@@ -1,0 +1,127 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { NewsletterError } from '../errors.js';
+import { AddressSet } from './hash-set.js';
+
+/**
+ * The send journal, `.newsletter/sends/<issue>.jsonl`: append-only, one JSON record per recipient
+ * outcome, on disk (written and fdatasync'd) before the worker that produced it takes its next
+ * recipient. A rerun skips every address with an `accepted` record, so after a crash the only
+ * possible duplicates are the messages that were in flight, at most one per worker. Records of
+ * concurrent workers are committed together (one write and one sync for all that are waiting).
+ */
+
+export type OutcomeStatus = 'accepted' | 'failed-permanent' | 'failed-temporary' | 'skipped-invalid' | 'skipped-duplicate' | 'skipped-suppressed';
+
+export interface OutcomeRecord {
+  status: OutcomeStatus;
+  email: string;
+  /** Line of the list the recipient came from. */
+  line: number;
+  at: string;
+  messageId?: string | undefined;
+  /** The server's reply (or the outbox file written). */
+  response?: string | undefined;
+  reason?: string | undefined;
+  attempts?: number | undefined;
+}
+
+export interface RunRecord {
+  status: 'run';
+  at: string;
+  pid: number;
+  transport: string;
+  list: string | null;
+}
+
+export type JournalRecord = OutcomeRecord | RunRecord;
+
+export interface JournalState {
+  accepted: AddressSet;
+  /** A torn last line (a crash mid-write) was found and ignored. */
+  tornTail: boolean;
+}
+
+export async function readJournal(file: string): Promise<JournalState> {
+  const accepted = new AddressSet();
+  let tornTail = false;
+  let stream;
+  try {
+    stream = createReadStream(file, { encoding: 'utf8' });
+    await new Promise<void>((resolve, reject) => stream!.once('open', () => resolve()).once('error', reject));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { accepted, tornTail };
+    throw new NewsletterError('OUTPUT_WRITE', `cannot read the send journal: ${(error as Error).message}`, { file });
+  }
+  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+    if (!line) continue;
+    let record: JournalRecord;
+    try {
+      record = JSON.parse(line) as JournalRecord;
+    } catch {
+      tornTail = true;
+      continue;
+    }
+    tornTail = false;
+    if (record.status === 'accepted') accepted.add(record.email);
+  }
+  return { accepted, tornTail };
+}
+
+export class SendJournal {
+  private pending: string[] = [];
+  private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private flushing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly file: string,
+    private readonly sync: boolean,
+  ) {}
+
+  static async open(file: string, options: { sync?: boolean } = {}): Promise<SendJournal> {
+    await mkdir(path.dirname(file), { recursive: true });
+    const handle = await open(file, 'a+');
+    // A crash can leave half a line; start ours on a fresh one so both stay readable.
+    const { size } = await handle.stat();
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) await handle.write('\n');
+    }
+    return new SendJournal(handle, file, options.sync ?? true);
+  }
+
+  /** Resolves once the record is on disk. */
+  append(record: JournalRecord): Promise<void> {
+    this.pending.push(`${JSON.stringify(record)}\n`);
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.flushing ??= this.flush();
+    return done;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length) {
+      const text = this.pending.join('');
+      const waiters = this.waiters;
+      this.pending = [];
+      this.waiters = [];
+      try {
+        await this.handle.write(text);
+        if (this.sync) await this.handle.datasync();
+        for (const waiter of waiters) waiter.resolve();
+      } catch (error) {
+        const failure = new NewsletterError('OUTPUT_WRITE', `cannot write the send journal: ${(error as Error).message}`, { file: this.file, cause: error });
+        for (const waiter of waiters) waiter.reject(failure);
+      }
+    }
+    this.flushing = null;
+  }
+
+  async close(): Promise<void> {
+    await this.flushing;
+    await this.handle.close();
+  }
+}

@@ -1,0 +1,127 @@
+import MailComposer from 'nodemailer/lib/mail-composer';
+import MimeNode from 'nodemailer/lib/mime-node';
+import { foldLines } from 'nodemailer/lib/mime-funcs';
+import addressparser from 'nodemailer/lib/addressparser';
+import type { Recipient, ResolvedConfig } from '../config/defaults.js';
+import { NewsletterError } from '../errors.js';
+import { composeMessage, mailOptions, type MessageInput } from '../render/message.js';
+import type { CompiledIssue, SlotValues } from '../render/personalize.js';
+import { encodeSlotTemplate, fillQp, type QpSlotTemplate } from './qp-slots.js';
+
+/**
+ * The MIME message composed once per issue, with slots for what differs per recipient. nodemailer's
+ * MailComposer builds the skeleton from the same `mailOptions` as `build`'s message.eml (headers,
+ * boundary, part headers); per recipient the four headers that vary (To, Message-ID, Date,
+ * List-Unsubscribe) are encoded with nodemailer's own header encoder and the two parts are
+ * quoted-printable with slots (qp-slots.ts). Values holding a line break, or text values that the
+ * text tidying would treat differently, take the from-scratch path: composeMessage on the copy.
+ */
+
+export interface OutgoingMessage {
+  raw: Buffer;
+  messageId: string;
+  envelope: { from: string; to: string[] };
+  /** True when the message was composed from scratch instead of from the slots. */
+  composed: boolean;
+}
+
+export interface MessageTemplate {
+  build(recipient: Recipient, date?: Date): Promise<OutgoingMessage>;
+}
+
+const VARYING = new Set(['To', 'Message-ID', 'Date', 'List-Unsubscribe']);
+const PLACEHOLDER_CONTENT = '\u00e9';
+
+type HeaderPiece = string | { key: string };
+
+/** Splits a header block into its fields (a field continues on lines that start with whitespace). */
+function headerFields(block: string): string[] {
+  return block.split(/\r\n(?![ \t])/);
+}
+
+function hasLineBreak(values: readonly string[]): boolean {
+  return values.some((value) => value.includes('\n') || value.includes('\r'));
+}
+
+export function envelopeFrom(config: ResolvedConfig): string {
+  const address = addressparser(config.from, { flatten: true })[0]?.address;
+  if (!address) throw new NewsletterError('SEND_CONFIG', `\`from\` in the config has no address: \`${config.from}\``, { file: config.paths.config ?? undefined });
+  return address;
+}
+
+export async function compileMessageTemplate(compiled: CompiledIssue, config: ResolvedConfig): Promise<MessageTemplate> {
+  const issueSlug = compiled.issue.slug;
+  const subject = compiled.issue.subject;
+  const base = (recipient: Recipient, copy: { html: string; text: string; unsubscribeUrl: string }, date: Date): MessageInput => ({
+    config,
+    issueSlug,
+    subject,
+    html: copy.html,
+    text: copy.text,
+    recipient,
+    unsubscribeUrl: copy.unsubscribeUrl,
+    date,
+  });
+  const from = envelopeFrom(config);
+
+  const skeleton = new MailComposer(
+    mailOptions(base({ email: 'slot@example.invalid' }, { html: PLACEHOLDER_CONTENT, text: PLACEHOLDER_CONTENT, unsubscribeUrl: 'https://example.invalid/' }, new Date(0))) as never,
+  ).compile();
+  const rootHeaders = skeleton.buildHeaders();
+  const [textNode, htmlNode] = skeleton.childNodes;
+  const partHeaders = [textNode, htmlNode].map((node) => node?.buildHeaders() ?? '');
+  if (skeleton.childNodes.length !== 2 || !skeleton.boundary || partHeaders.some((h) => !/Content-Transfer-Encoding: quoted-printable/i.test(h))) {
+    throw new NewsletterError('INTERNAL', 'unexpected MIME structure from nodemailer (expected multipart/alternative with two quoted-printable parts)');
+  }
+  const header: HeaderPiece[] = headerFields(rootHeaders).map((field) => {
+    const key = field.slice(0, field.indexOf(':'));
+    return VARYING.has(key) ? { key } : field;
+  });
+  const boundary = skeleton.boundary;
+  const textPrefix = `\r\n\r\n--${boundary}\r\n${partHeaders[0]}\r\n\r\n`;
+  const htmlPrefix = `\r\n--${boundary}\r\n${partHeaders[1]}\r\n\r\n`;
+  const closing = `\r\n--${boundary}--\r\n`;
+
+  const fast = compiled.mode === 'slots';
+  const textBody: QpSlotTemplate | null = fast ? encodeSlotTemplate(compiled.text) : null;
+  const htmlBody: QpSlotTemplate | null = fast ? encodeSlotTemplate(compiled.html) : null;
+  const encoder = new MimeNode();
+
+  const headerLine = (key: string, options: ReturnType<typeof mailOptions>): string => {
+    switch (key) {
+      case 'To':
+        return foldLines(`${key}: ${encoder.encodeHeaderValue(key, options.to)}`, 76);
+      case 'Message-ID':
+        return foldLines(`${key}: ${encoder.encodeHeaderValue(key, options.messageId)}`, 76);
+      case 'Date':
+        return foldLines(`${key}: ${encoder.encodeHeaderValue(key, options.date)}`, 76);
+      default:
+        // Prepared by message.ts, written unfolded as nodemailer writes prepared headers.
+        return `${key}: ${options.headers['List-Unsubscribe'].value}`;
+    }
+  };
+
+  const fromScratch = async (recipient: Recipient, copy: { html: string; text: string; unsubscribeUrl: string }, date: Date, messageId: string, to: string): Promise<OutgoingMessage> => ({
+    raw: await composeMessage(base(recipient, copy, date)),
+    messageId,
+    envelope: { from, to: [to] },
+    composed: true,
+  });
+
+  return {
+    async build(recipient, date = new Date()) {
+      const values: SlotValues = compiled.values(recipient);
+      const options = mailOptions(base(recipient, { html: '', text: '', unsubscribeUrl: values.raw[0]! }, date));
+      const to = options.to.address;
+      if (!textBody || !htmlBody) return fromScratch(recipient, await compiled.personalize(recipient), date, options.messageId, to);
+      const textFits = compiled.text.slots.every((slot, k) => compiled.textRobust[k] || (values.raw[slot] !== '' && values.raw[slot]!.trim() === values.raw[slot]));
+      if (!textFits || hasLineBreak(values.raw) || hasLineBreak(values.html)) {
+        return fromScratch(recipient, compiled.fill(values), date, options.messageId, to);
+      }
+      let head = '';
+      for (const piece of header) head += (head ? '\r\n' : '') + (typeof piece === 'string' ? piece : headerLine(piece.key, options));
+      const message = head + textPrefix + fillQp(textBody, values.raw) + htmlPrefix + fillQp(htmlBody, values.html) + closing;
+      return { raw: Buffer.from(message, 'utf8'), messageId: options.messageId, envelope: { from, to: [to] }, composed: false };
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'csv-parse';
+import { z } from 'zod';
+import type { Recipient } from '../config/defaults.js';
+import { NewsletterError } from '../errors.js';
+import { readJsonItems } from './json-list.js';
+
+/**
+ * Subscriber lists, read as a stream: CSV with a header row (an `email` column, every other column
+ * becomes `recipient.<column>`) or JSON (an array of objects, or one object per line). Each row
+ * comes out as a recipient or as an invalid entry with its line number; nothing is kept.
+ */
+
+export type ListEntry =
+  | { kind: 'recipient'; line: number; recipient: Recipient }
+  | { kind: 'invalid'; line: number; email: string; reason: string };
+
+export interface SubscriberList {
+  file: string;
+  /** As shown in messages (relative to the working directory). */
+  display: string;
+  format: 'csv' | 'json';
+  /** CSV header; null for JSON, whose rows may differ. */
+  columns: string[] | null;
+  entries(): AsyncGenerator<ListEntry>;
+}
+
+const EMAIL = z.regexes.email;
+const MAX_EMAIL_LENGTH = 254;
+
+/** Why an address cannot be sent to, or null when it can. */
+export function addressProblem(email: string): string | null {
+  if (!email) return 'no email address';
+  if (/[\r\n]/.test(email)) return 'the address contains a line break';
+  if (email.length > MAX_EMAIL_LENGTH) return `the address is longer than ${MAX_EMAIL_LENGTH} characters`;
+  if (!EMAIL.test(email)) return `\`${email}\` is not a valid email address`;
+  return null;
+}
+
+/** A row's fields as a recipient; the address trimmed, every value a string. */
+function toEntry(fields: Record<string, unknown>, line: number): ListEntry {
+  const recipient: Recipient = { email: '' };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === null || value === undefined) recipient[key] = '';
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') recipient[key] = String(value);
+    else return { kind: 'invalid', line, email: String(fields.email ?? ''), reason: `field \`${key}\` must be a string, number or boolean` };
+  }
+  recipient.email = String(recipient.email ?? '').trim();
+  const problem = addressProblem(recipient.email);
+  if (problem) return { kind: 'invalid', line, email: recipient.email, reason: problem };
+  return { kind: 'recipient', line, recipient };
+}
+
+/**
+ * Counts line feeds in the bytes read so far, to turn csv-parse's byte offsets into line numbers
+ * (its own line count is off after a CRLF inside a quoted field). Only unread chunks are kept.
+ */
+class LineCounter {
+  private chunks: Buffer[] = [];
+  private base = 0;
+  private position = 0;
+  private lines = 0;
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  /** Line feeds in bytes [0, offset); offsets must not decrease. */
+  feedsBefore(offset: number): number {
+    while (this.position < offset && this.chunks.length) {
+      const chunk = this.chunks[0]!;
+      const end = Math.min(chunk.length, offset - this.base);
+      for (let i = this.position - this.base; i < end; i++) if (chunk[i] === 0x0a) this.lines++;
+      this.position = this.base + end;
+      if (end === chunk.length) {
+        this.chunks.shift();
+        this.base += chunk.length;
+      }
+    }
+    return this.lines;
+  }
+}
+
+function csvParser(file: string, counter?: LineCounter) {
+  const input = createReadStream(file);
+  if (counter) input.on('data', (chunk) => counter.push(chunk as Buffer));
+  return input.pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false }));
+}
+
+type CsvRow = { record: string[]; info: { lines: number; bytes: number } };
+
+function feedsIn(record: string[]): number {
+  let n = 0;
+  for (const field of record) for (let i = field.indexOf('\n'); i >= 0; i = field.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+async function readCsvHeader(file: string, display: string): Promise<string[]> {
+  const parser = csvParser(file);
+  try {
+    for await (const row of parser as AsyncIterable<CsvRow>) {
+      const columns = row.record.map((name) => name.trim());
+      if (!columns.includes('email')) {
+        throw new NewsletterError('LIST_INVALID', `the list has no \`email\` column (columns: ${columns.map((c) => `\`${c}\``).join(', ')})`, {
+          file: display,
+          line: row.info.lines,
+          hint: 'the first row names the columns; one of them must be `email`',
+        });
+      }
+      const duplicate = columns.find((name, i) => columns.indexOf(name) !== i);
+      if (duplicate !== undefined) throw new NewsletterError('LIST_INVALID', `column \`${duplicate}\` appears twice in the header`, { file: display, line: row.info.lines });
+      return columns;
+    }
+  } catch (error) {
+    if (error instanceof NewsletterError) throw error;
+    throw new NewsletterError('LIST_INVALID', `not a readable CSV file: ${(error as Error).message}`, { file: display, cause: error });
+  } finally {
+    parser.destroy();
+  }
+  throw new NewsletterError('LIST_INVALID', 'the list is empty (expected a header row with an `email` column)', { file: display });
+}
+
+async function* csvEntries(file: string, display: string, columns: string[]): AsyncGenerator<ListEntry> {
+  let header = true;
+  const counter = new LineCounter();
+  try {
+    for await (const row of csvParser(file, counter) as AsyncIterable<CsvRow>) {
+      if (header) {
+        header = false;
+        continue;
+      }
+      const { record } = row;
+      // The line a row starts on: the line of its last byte, less the line feeds inside its fields.
+      const info = { lines: 1 + counter.feedsBefore(row.info.bytes - 1) - feedsIn(record) };
+      if (record.length !== columns.length) {
+        const emailAt = columns.indexOf('email');
+        yield { kind: 'invalid', line: info.lines, email: (record[emailAt] ?? '').trim(), reason: `expected ${columns.length} fields, found ${record.length}` };
+        continue;
+      }
+      const fields: Record<string, string> = {};
+      for (let i = 0; i < columns.length; i++) fields[columns[i]!] = record[i]!;
+      yield toEntry(fields, info.lines);
+    }
+  } catch (error) {
+    const line = (error as { lines?: number }).lines;
+    throw new NewsletterError('LIST_INVALID', `CSV error: ${(error as Error).message}`, { file: display, line, cause: error });
+  }
+}
+
+async function* jsonEntries(file: string): AsyncGenerator<ListEntry> {
+  for await (const item of readJsonItems(file)) {
+    if (item.error !== undefined) {
+      yield { kind: 'invalid', line: item.line, email: '', reason: item.error };
+    } else if (!item.value || typeof item.value !== 'object' || Array.isArray(item.value)) {
+      yield { kind: 'invalid', line: item.line, email: '', reason: 'expected an object with an `email` key' };
+    } else {
+      yield toEntry(item.value as Record<string, unknown>, item.line);
+    }
+  }
+}
+
+export async function openList(file: string, cwd: string): Promise<SubscriberList> {
+  const absolute = path.resolve(cwd, file);
+  const display = path.relative(cwd, absolute) || absolute;
+  try {
+    if (!(await stat(absolute)).isFile()) throw new Error('not a file');
+  } catch {
+    throw new NewsletterError('LIST_INVALID', `subscriber list \`${display}\` does not exist`, { file: display, hint: 'pass a CSV (with an `email` column) or JSON file with --list' });
+  }
+  if (/\.(json|jsonl|ndjson)$/i.test(absolute)) {
+    return { file: absolute, display, format: 'json', columns: null, entries: () => jsonEntries(absolute) };
+  }
+  const columns = await readCsvHeader(absolute, display);
+  return { file: absolute, display, format: 'csv', columns, entries: () => csvEntries(absolute, display, columns) };
+}
