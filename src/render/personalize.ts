@@ -62,8 +62,12 @@ export interface CompiledIssue {
   /** Per text slot position: a value there may be empty or edged with spaces without changing tidyText. */
   textRobust: boolean[];
   values(recipient: Recipient): SlotValues;
-  /** The copy from slot values; slots mode only. */
+  /** The copy from slot values; slots mode only, and only for values that pass slotSafe. */
   fill(values: SlotValues): PersonalizedCopy;
+  /** Value classes the probes showed MJML leaves alone. */
+  safeClasses: ReadonlySet<ValueClass>;
+  /** Whether every value is of a class the probes showed MJML leaves alone (else: render from scratch). */
+  slotSafe(values: SlotValues): boolean;
   personalize(recipient: Recipient): Promise<PersonalizedCopy>;
 }
 
@@ -122,10 +126,31 @@ function textValueFits(value: string, robust: boolean): boolean {
   return robust || (value !== '' && value.trim() === value);
 }
 
-function probeRecipient(fields: readonly string[]): Recipient {
-  const recipient: Recipient = { email: 'probe&<"\'=`>@example.com' };
-  for (const field of fields) if (field !== 'email') recipient[field] = ` <b>&amp;"'=\`${field} ü ` + '\u00e9'.repeat(3);
-  return recipient;
+/**
+ * MJML treats some values differently from others: it trims the text of a button, writes an
+ * empty attribute as a bare name. So values fall into classes, each checked once per issue on a
+ * probe recipient; a copy is made from slots only when all of its values are in checked classes.
+ */
+export type ValueClass = 'ordinary' | 'empty' | 'edge-space' | 'line-break';
+
+export function valueClass(value: string): ValueClass {
+  if (value === '') return 'empty';
+  if (value.includes('\n') || value.includes('\r')) return 'line-break';
+  return value.trim() === value ? 'ordinary' : 'edge-space';
+}
+
+function probeRecipients(fields: readonly string[]): [ValueClass, Recipient[]][] {
+  const all = (value: (field: string) => string): Recipient => {
+    const recipient: Recipient = { email: value('email') };
+    for (const field of fields) recipient[field] = value(field);
+    return recipient;
+  };
+  return [
+    ['ordinary', [all((f) => `<b>&amp;"'=\`${f} ü\u00e9&#x3D;>`)]],
+    ['empty', [all(() => '')]],
+    ['edge-space', [all(() => '  '), all((f) => ` \t<i>${f}</i>\u00a0 `)]],
+    ['line-break', [all((f) => `a\n${f}\r\nb`), all(() => '\n')]],
+  ];
 }
 
 export async function compileIssue(issue: Issue, options: CompileIssueOptions): Promise<CompiledIssue> {
@@ -171,24 +196,29 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   };
 
   let fallbackReason = usage.blocker ? `${usage.blocker.file}${usage.blocker.line ? `:${usage.blocker.line}` : ''}: ${usage.blocker.reason}` : null;
-  // The probe proves that MJML left every slot as Handlebars wrote it (an attribute MJML parses
-  // or rewrites would not survive a substitution).
-  const probe = probeRecipient(options.fields ?? fields);
+  // The probes prove, class by class, that MJML left the slots as Handlebars wrote them.
+  const safeClasses = new Set<ValueClass>();
+  const probeFields = options.fields ?? fields;
   if (!fallbackReason) {
-    let expected: PersonalizedCopy | null = null;
-    try {
-      expected = await renderOne(probe, issueContext);
-    } catch (error) {
-      fallbackReason = `a probe recipient could not be rendered from scratch (${(error as Error).message})`;
+    for (const [valueKind, recipients] of probeRecipients(probeFields)) {
+      let same = true;
+      for (const recipient of recipients) {
+        try {
+          const expected = await renderOne(recipient, issueContext);
+          const actual = fill(values(recipient));
+          same &&= expected.html === actual.html && expected.text === actual.text;
+        } catch {
+          same = false;
+        }
+      }
+      if (same) safeClasses.add(valueKind);
     }
-    const actual = fill(values(probe));
-    if (expected && (expected.html !== actual.html || expected.text !== actual.text)) {
-      fallbackReason = 'MJML changes recipient values in the output (a value is used where MJML rewrites it)';
-    }
+    if (!safeClasses.has('ordinary')) fallbackReason = 'MJML changes recipient values in the output (a value is used where MJML rewrites it)';
   } else {
     // Rendering one recipient up front surfaces template errors before anything is sent.
-    await renderOne(probe, issueContext);
+    await renderOne(probeRecipients(probeFields)[0]![1][0]!, issueContext);
   }
+  const slotSafe = (slotValues: SlotValues) => slotValues.raw.every((value) => safeClasses.has(valueClass(value)));
 
   const mode = fallbackReason ? 'render' : 'slots';
   return {
@@ -202,6 +232,12 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
     textRobust,
     values,
     fill,
-    personalize: (recipient) => (mode === 'slots' ? Promise.resolve(fill(values(recipient))) : renderOne(recipient, issueContext)),
+    safeClasses,
+    slotSafe,
+    personalize: (recipient) => {
+      if (mode === 'render') return renderOne(recipient, issueContext);
+      const slotValues = values(recipient);
+      return slotSafe(slotValues) ? Promise.resolve(fill(slotValues)) : renderOne(recipient, issueContext);
+    },
   };
 }

@@ -114,6 +114,7 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
       const options = mailOptions(base(recipient, { html: '', text: '', unsubscribeUrl: values.raw[0]! }, date));
       const to = options.to.address;
       if (!textBody || !htmlBody) return fromScratch(recipient, await compiled.personalize(recipient), date, options.messageId, to);
+      if (!compiled.slotSafe(values)) return fromScratch(recipient, await compiled.personalize(recipient), date, options.messageId, to);
       const textFits = compiled.text.slots.every((slot, k) => compiled.textRobust[k] || (values.raw[slot] !== '' && values.raw[slot]!.trim() === values.raw[slot]));
       if (!textFits || hasLineBreak(values.raw) || hasLineBreak(values.html)) {
         return fromScratch(recipient, compiled.fill(values), date, options.messageId, to);
