@@ -120,8 +120,7 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        // Let a render in progress finish, so nothing runs after close() resolves.
-        await started.catch(() => undefined);
+        // Let a render in progress (the first one included) finish, so nothing runs after close().
         await session.idle();
       })();
       return closing;

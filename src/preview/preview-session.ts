@@ -46,6 +46,8 @@ export interface PreviewUpdate {
   listChanged: boolean;
   /** Config or templates were reloaded (or failed to). */
   project: boolean;
+  /** Version of the last good render of each issue in `slugs`, so pages can reload the email at once. */
+  emailVersions: Record<string, number>;
   /** Time from the start of the batch to the last render, in milliseconds. */
   ms: number;
   files: string[];
@@ -308,6 +310,10 @@ export class PreviewSession {
       slugs: change.slugs,
       listChanged: change.listChanged,
       project: change.project,
+      emailVersions: Object.fromEntries(change.slugs.flatMap((slug) => {
+        const good = this.states.get(slug)?.good;
+        return good ? [[slug, good.version]] : [];
+      })),
       ms: performance.now() - change.started,
       files: change.files,
     };

@@ -60,7 +60,9 @@ export async function readSampleRecipients(file: string, cwd: string, limit = PI
   try {
     if (!(await stat(absolute)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
   } catch (error) {
-    throw new NewsletterError('LIST_INVALID', `cannot read list \`${shown}\`: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: shown });
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'the list file does not exist' : code === 'EISDIR' ? 'the list is a folder, not a file' : `cannot read the list: ${(error as Error).message}`;
+    throw new NewsletterError('LIST_INVALID', reason, { file: shown, hint: 'give --list a CSV file with an `email` column, or a JSON array of objects with an `email` key' });
   }
   const rows = absolute.toLowerCase().endsWith('.json') ? await headOfJson(absolute, shown, limit) : await headOfCsv(absolute, shown, limit);
   if (rows.length && !rows.some((row) => 'email' in row)) {

@@ -45,28 +45,32 @@ export function screenshotFileName(slug: string, width: number, dark = false): s
   return `${slug}-${width}${dark ? '-dark' : ''}.png`;
 }
 
-async function shoot(browser: Browser, html: string, width: number, dark: boolean): Promise<{ png: Buffer; blocked: number }> {
-  // No scripts, as in a mail client; an initial height that is cropped to the email by fullPage.
+/** One page for every shot of a run: a new page costs a renderer process (~0.6 s). */
+async function openShooter(browser: Browser, dark: boolean) {
+  // No scripts, as in a mail client; the initial height is replaced by the email's by fullPage.
   const context = await browser.newContext({
-    viewport: { width, height: 800 },
+    viewport: { width: 600, height: 800 },
     deviceScaleFactor: 1,
     javaScriptEnabled: false,
     colorScheme: dark ? 'dark' : 'light',
     reducedMotion: 'reduce',
   });
   let blocked = 0;
-  try {
-    await context.route('**/*', (route) => {
-      blocked += 1;
-      return route.abort('blockedbyclient');
-    });
-    const page = await context.newPage();
-    await page.setContent(html, { waitUntil: 'load', timeout: 30_000 });
-    const png = await page.screenshot({ fullPage: true, type: 'png', animations: 'disabled', timeout: 30_000 });
-    return { png, blocked };
-  } finally {
-    await context.close();
-  }
+  await context.route('**/*', (route) => {
+    blocked += 1;
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  return {
+    async shoot(html: string, width: number): Promise<{ png: Buffer; blocked: number }> {
+      const before = blocked;
+      await page.setViewportSize({ width, height: 800 });
+      await page.setContent(html, { waitUntil: 'load', timeout: 30_000 });
+      const png = await page.screenshot({ fullPage: true, type: 'png', animations: 'disabled', timeout: 30_000 });
+      return { png, blocked: blocked - before };
+    },
+    close: () => context.close(),
+  };
 }
 
 export async function takeScreenshots(request: ScreenshotRequest): Promise<Screenshot[]> {
@@ -87,9 +91,10 @@ export async function takeScreenshots(request: ScreenshotRequest): Promise<Scree
   const browser = await launchChromium(request.env);
   const shots: Screenshot[] = [];
   try {
+    const shooter = await openShooter(browser, request.dark ?? false);
     for (const issue of rendered) {
       for (const width of request.widths) {
-        const { png, blocked } = await shoot(browser, issue.html, width, request.dark ?? false);
+        const { png, blocked } = await shooter.shoot(issue.html, width);
         const file = path.join(request.outDir, screenshotFileName(issue.slug, width, request.dark));
         try {
           await writeFile(file, png);
@@ -99,6 +104,7 @@ export async function takeScreenshots(request: ScreenshotRequest): Promise<Scree
         shots.push({ slug: issue.slug, width, height: pngSize(png).height, file, blocked });
       }
     }
+    await shooter.close();
   } finally {
     await browser.close();
   }

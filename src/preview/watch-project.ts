@@ -30,7 +30,7 @@ export function isNoise(root: string, file: string): boolean {
 }
 
 export function watchProject(paths: WatchedPaths, onChange: (files: string[]) => void, options: WatchOptions = {}): ProjectWatcher {
-  const quietMs = options.quietMs ?? 15;
+  const quietMs = options.quietMs ?? 8;
   const maxWaitMs = options.maxWaitMs ?? 120;
   const roots = [paths.content, paths.templates];
   const watcher = watch([...roots, paths.config], {

@@ -170,6 +170,9 @@ function issuePage() {
 
   const refresh = coalesced(async (update) => {
     if (update && !update.project && !update.slugs.includes(slug)) return;
+    // The event names the new email version: start loading it while the page parts are fetched.
+    const announced = update?.emailVersions?.[slug];
+    const loading = announced !== undefined && String(announced) !== emailVersion ? ((emailVersion = String(announced)), show(true)) : null;
     const doc = await fetchPage(pageUrl());
     if (!doc) {
       setLive('off', 'This issue no longer exists');
@@ -182,6 +185,7 @@ function issuePage() {
       emailVersion = nextVersion;
       await show(true);
     }
+    await loading;
   });
 
   for (const button of buttons) button.addEventListener('click', () => setView(button.dataset.view));
