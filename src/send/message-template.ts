@@ -1,5 +1,4 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
-import MimeNode from 'nodemailer/lib/mime-node';
 import { foldLines } from 'nodemailer/lib/mime-funcs';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
@@ -85,7 +84,8 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
   const fast = compiled.mode === 'slots';
   const textBody: QpSlotTemplate | null = fast ? encodeSlotTemplate(compiled.text) : null;
   const htmlBody: QpSlotTemplate | null = fast ? encodeSlotTemplate(compiled.html) : null;
-  const encoder = new MimeNode();
+  // The skeleton's root node encodes as the from-scratch compose does (same textEncoding option).
+  const encoder = skeleton;
 
   const headerLine = (key: string, options: ReturnType<typeof mailOptions>): string => {
     switch (key) {

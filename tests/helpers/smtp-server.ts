@@ -36,6 +36,8 @@ export interface TestSmtpServer {
   rcptAttempts: Map<string, number>;
   dataStarted: number;
   errors: Error[];
+  /** `user:pass` of every AUTH. */
+  logins: string[];
   deliveredTo(address: string): number;
   waitForAccepted(n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export async function startSmtpServer(behaviour: ServerBehaviour = {}): Promise<
     rcptAttempts: new Map<string, number>(),
     dataStarted: 0,
     errors: [] as Error[],
+    logins: [] as string[],
   };
   const waiters: { n: number; resolve: () => void }[] = [];
 
@@ -56,7 +59,12 @@ export async function startSmtpServer(behaviour: ServerBehaviour = {}): Promise<
     disableReverseLookup: true,
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
     logger: false,
+    onAuth(auth, _session, callback) {
+      state.logins.push(`${auth.username}:${auth.password}`);
+      callback(null, { user: auth.username });
+    },
     size: 10 * 1024 * 1024,
     onRcptTo(address, _session, callback) {
       const key = address.address.toLowerCase();
@@ -122,6 +130,7 @@ export async function startSmtpServer(behaviour: ServerBehaviour = {}): Promise<
       return state.dataStarted;
     },
     errors: state.errors,
+    logins: state.logins,
     deliveredTo: (address) => state.counts.get(address.toLowerCase()) ?? 0,
     waitForAccepted(n, timeoutMs = 20_000) {
       if (state.accepted >= n) return Promise.resolve();
