@@ -14,3 +14,5 @@ export { findChromium, launchChromium, CHROMIUM_ARGS } from './browser.js';
 export { startPreviewServer, type PreviewServer, type PreviewServerOptions } from './preview/preview-server.js';
 export { PreviewSession, type PreviewUpdate, type IssueState } from './preview/preview-session.js';
 export { takeScreenshots, type Screenshot, type ScreenshotRequest } from './preview/screenshot.js';
+export { runChecks, checkProjectIssue, describeRules, buildReport, formatReport, checkReportSchema, countFindings, hasErrors, RULES, RULE_IDS } from './checks/index.js';
+export type { Finding, FindingSeverity, CheckInput, CheckOptions, Rule, CheckReport, IssueReport } from './checks/index.js';

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, NewsletterError, isNewsletterError } from '../errors.js';
 import { processIo, println, type CliIo } from './io.js';
 import { registerBuild } from './commands/build.js';
+import { registerCheck } from './commands/check.js';
 import { registerSend } from './commands/send.js';
 import { registerPreview } from './commands/preview.js';
 import { registerScreenshot } from './commands/screenshot.js';
@@ -10,7 +11,7 @@ import { registerScreenshot } from './commands/screenshot.js';
  * The CLI only parses arguments, calls the pipeline and prints. Every command is registered here,
  * in the order `--help` lists them.
  */
-const COMMANDS: ((program: Command, io: CliIo) => void)[] = [registerBuild, registerPreview, registerScreenshot, registerSend];
+const COMMANDS: ((program: Command, io: CliIo) => void)[] = [registerBuild, registerCheck, registerPreview, registerScreenshot, registerSend];
 
 function createProgram(io: CliIo): Command {
   const program = new Command('newsletter')

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildIssue, loadProject, selectIssues } from '../../pipeline.js';
+import { countFindings, runChecks } from '../../checks/index.js';
+import { plural } from '../../checks/report.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 
@@ -25,7 +27,8 @@ Examples:
 
 Each issue is written atomically: <out>/<issue>/ holds either the previous
 build or the complete new one, never a mix. One line per issue is printed:
-path, HTML size and warnings (an HTML body over 102 KB is clipped by Gmail).`,
+path, HTML size, and the count of preflight findings (errors, warnings,
+notes) that \`newsletter check <issue>\` lists in full.`,
     )
     .action(async (issues: string[], flags: SharedFlags) => {
       const project = await loadProject(configRequest(flags, io));
@@ -38,7 +41,14 @@ path, HTML size and warnings (an HTML body over 102 KB is clipped by Gmail).`,
         const built = await buildIssue(project, slug, io.env.NEWSLETTER_SECRET);
         const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
         const warnings = built.rendered.warnings;
-        const status = warnings.length ? `${warnings.length} warning${warnings.length > 1 ? 's' : ''}` : 'ok';
+        // The preflight findings, counted; `newsletter check` lists them.
+        const counts = countFindings(await runChecks({ project, issue: built.issue, rendered: built.rendered, message: built.eml }));
+        const parts = [
+          counts.error ? plural(counts.error, 'error') : '',
+          counts.warn ? plural(counts.warn, 'warning') : '',
+          counts.info ? plural(counts.info, 'note') : '',
+        ].filter(Boolean);
+        const status = parts.length ? `${parts.join(', ')} (newsletter check ${built.issue.slug})` : 'ok';
         println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
         for (const warning of warnings) println(io.stdout, `  warning [${warning.rule}]: ${warning.message}`);
       }

@@ -1,0 +1,189 @@
+import { parseDocument } from 'htmlparser2';
+import { isTag, isText, type AnyNode, type Element } from 'domhandler';
+import { startTagSource, type HtmlDocument } from './html.js';
+
+/**
+ * The email cut into the distinct constructs caniemail is asked about, each with where it comes from:
+ *  - `authored`: written in the MJML that templates and content produced (a `<span style=
+ *    "white-space:nowrap">`, a rule of <mj-style>, `border-radius="6px"` on <mj-section>): the
+ *    editor or template author can change it;
+ *  - `mjml`: MJML generated it (its wrappers and their defaults, the hidden preheader, its
+ *    responsive <style>), with MJML's own fallbacks for the clients concerned.
+ */
+
+export type Origin = 'authored' | 'mjml';
+
+export interface Unit {
+  /** What caniemail checks: an element without its style, or `<div style="prop:value">`. */
+  markup: string;
+  /** For declarations: the property, to drop caniemail's substring matches (`transform` for text-transform). */
+  property: string | undefined;
+  /** For elements: the tag name, for the same reason (`<body> element` for <tbody>). */
+  tag: string | undefined;
+  origin: Origin;
+  /** How many times the email uses it. */
+  count: number;
+  /** Text to look for in the generated MJML to find the template line. */
+  snippet: string | undefined;
+}
+
+/** A <style> block with its declarations taken out: caniemail checks its selectors and at-rules. */
+export interface StyleSkeleton {
+  css: string;
+  origin: Origin;
+  /** The original lines, to name the template line of a selector. */
+  lines: string[];
+  firstLine: string;
+}
+
+const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+
+function escapeAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+}
+
+export function signature(element: Element): string {
+  const attributes = Object.entries(element.attribs)
+    .filter(([name]) => name !== 'style')
+    .map(([name, value]) => ` ${name}="${escapeAttribute(value)}"`)
+    .join('');
+  return `<${element.name}${attributes}>${VOID.has(element.name) ? '' : `</${element.name}>`}`;
+}
+
+/** `a: b; c: d(1;2)` → [['a','b'], ['c','d(1;2)']]; semicolons inside quotes or brackets do not split. */
+export function declarations(style: string): [string, string][] {
+  const out: [string, string][] = [];
+  let depth = 0;
+  let quote = '';
+  let current = '';
+  const flush = () => {
+    const colon = current.indexOf(':');
+    if (colon > 0) out.push([current.slice(0, colon).trim().toLowerCase(), current.slice(colon + 1).trim()]);
+    current = '';
+  };
+  for (const char of style) {
+    if (quote) {
+      if (char === quote) quote = '';
+    } else if (char === '"' || char === "'") quote = char;
+    else if (char === '(') depth++;
+    else if (char === ')') depth = Math.max(0, depth - 1);
+    else if (char === ';' && depth === 0) {
+      flush();
+      continue;
+    }
+    current += char;
+  }
+  flush();
+  return out;
+}
+
+function normalizeValue(value: string): string {
+  return value.replace(/\s+/g, ' ').trim().toLowerCase();
+}
+
+/** For provenance: `!important` and spacing do not change who wrote a declaration. */
+function declarationKey(property: string, value: string): string {
+  return `${property}:${normalizeValue(value.replace(/\s*!important\s*$/i, ''))}`;
+}
+
+interface Authored {
+  elements: Set<string>;
+  declarations: Set<string>;
+  attributes: Set<string>;
+  styleText: string;
+}
+
+/** What templates and content wrote, read back from the generated MJML. */
+function authoredConstructs(mjml: string): Authored {
+  const root = parseDocument(mjml, { lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true });
+  const authored: Authored = { elements: new Set(), declarations: new Set(), attributes: new Set(), styleText: '' };
+  const styles: string[] = [];
+  const walk = (nodes: AnyNode[]) => {
+    for (const node of nodes) {
+      if (!isTag(node)) continue;
+      if (node.name === 'mj-style') {
+        const css = node.children.filter(isText).map((t) => t.data).join('');
+        styles.push(css);
+        for (const [property, value] of cssDeclarations(css)) authored.declarations.add(declarationKey(property, value));
+      } else if (node.name.startsWith('mj-')) {
+        for (const [name, value] of Object.entries(node.attribs)) authored.attributes.add(declarationKey(name, value));
+      } else {
+        authored.elements.add(signature(node));
+        for (const [property, value] of declarations(node.attribs.style ?? '')) authored.declarations.add(declarationKey(property, value));
+      }
+      walk(node.children);
+    }
+  };
+  walk(root.children);
+  authored.styleText = styles.join('\n').replace(/\s+/g, ' ');
+  return authored;
+}
+
+const RULE_BODY = /\{([^{}]*)\}/g;
+
+function cssDeclarations(css: string): [string, string][] {
+  return [...css.replace(/\/\*[\s\S]*?\*\//g, '').matchAll(RULE_BODY)].flatMap((match) => declarations(match[1]!));
+}
+
+export function collectUnits(document: HtmlDocument, mjml: string): { units: Unit[]; styles: StyleSkeleton[] } {
+  const authored = authoredConstructs(mjml);
+  const units = new Map<string, Unit>();
+  const styles: StyleSkeleton[] = [];
+  const add = (key: string, unit: Omit<Unit, 'count'>) => {
+    const known = units.get(key);
+    if (known) known.count++;
+    else units.set(key, { ...unit, count: 1 });
+  };
+  const addDeclaration = (property: string, value: string, origin: Origin, snippet: string) => {
+    add(`${origin}\u0000${property}:${normalizeValue(value)}`, { markup: `<div style="${escapeAttribute(`${property}:${value}`)}"></div>`, property, tag: undefined, origin, snippet });
+  };
+
+  for (const element of document.elements) {
+    const markup = signature(element);
+    const elementOrigin: Origin = authored.elements.has(markup) ? 'authored' : 'mjml';
+    // The tag as written, up to its style (which MJML may have inlined into), finds the template line.
+    const written = startTagSource(document, element).split(/\sstyle\s*=/i)[0]!.replace(/\/?>$/, '');
+    add(`${elementOrigin}\u0000${markup}`, { markup, property: undefined, tag: element.name, origin: elementOrigin, snippet: written });
+    for (const [property, value] of declarations(element.attribs.style ?? '')) {
+      const key = declarationKey(property, value);
+      // The templates' doing when set as a component attribute, or written (inline or in <mj-style>)
+      // on an element they wrote; anything else is an MJML default.
+      const viaAttribute = authored.attributes.has(key);
+      const origin: Origin = viaAttribute || (elementOrigin === 'authored' && authored.declarations.has(key)) ? 'authored' : 'mjml';
+      addDeclaration(property, value, origin, viaAttribute ? `${property}="${value}"` : `${property}:${value}`);
+    }
+    if (element.name !== 'style') continue;
+    const css = element.children.filter(isText).map((t) => t.data).join('');
+    const lines = css.split('\n');
+    const firstLine = lines.map((l) => l.trim()).find(Boolean);
+    if (!firstLine) continue;
+    const origin: Origin = authored.styleText.includes(firstLine.replace(/\s+/g, ' ')) ? 'authored' : 'mjml';
+    for (const [property, value] of cssDeclarations(css)) addDeclaration(property, value, origin, origin === 'authored' ? `${property}: ${value}` : '');
+    // Rule bodies emptied but their line breaks kept, so caniemail's line numbers still fit `lines`.
+    const skeleton = css.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(RULE_BODY, (body) => `{${body.replace(/[^\n]/g, '')}}`);
+    styles.push({ css: skeleton, origin, lines, firstLine });
+  }
+  return { units: [...units.values()], styles };
+}
+
+/** Property names a caniemail property title stands for (`height property` → height), else null. */
+export function titleProperties(title: string): string[] | null {
+  if (title === 'left, right, top, bottom') return ['left', 'right', 'top', 'bottom'];
+  const trimmed = title.trim().replace(/ shorthand$/, '').replace(/ property$/, '');
+  return /^[a-z-]+$/.test(trimmed) ? [trimmed] : null;
+}
+
+const ELEMENT_TITLES: Record<string, string[]> = {
+  address: ['address'],
+  'HTML5 semantics': ['article', 'aside', 'details', 'figcaption', 'figure', 'footer', 'header', 'main', 'mark', 'nav', 'section', 'summary', 'time'],
+  'Image maps': ['map'],
+  'Embedded <svg> image': ['image'],
+};
+
+/** Tag names a caniemail element title stands for (`<body> element` → body), else null. */
+export function titleElements(title: string): string[] | null {
+  if (ELEMENT_TITLES[title]) return ELEMENT_TITLES[title]!;
+  if (/<\w+ \w+="\w+"> element/.test(title)) return null;
+  const match = /<(\w+)>/.exec(title);
+  return match ? [match[1]!] : null;
+}

@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ResolvedConfig, Theme } from '../config/defaults.js';
+import type { Issue } from '../content/types.js';
+import { displayPath } from '../content/load-article.js';
+import { composeMessage } from '../render/message.js';
+import type { RenderedIssue } from '../render/render-issue.js';
+import { layoutFor } from '../render/templates.js';
+import { viewInBrowserUrl } from '../render/links.js';
+import type { CaniemailData } from './caniemail.js';
+import { analyzeCompat, type CompatUse } from './compat.js';
+import { parseHtml, type HtmlDocument } from './html.js';
+import { Locator, type SourceText } from './locate.js';
+import { measureHtmlPart, type HtmlPartSize } from './message-size.js';
+import { parseMessage, type ParsedMessage } from './mime.js';
+import type { CheckInput } from './types.js';
+
+/** Everything a rule may look at, prepared once per issue so that no rule parses anything twice. */
+export interface CheckContext {
+  config: ResolvedConfig;
+  theme: Theme;
+  issue: Issue;
+  rendered: RenderedIssue;
+  /** The text/html part, parsed. */
+  html: HtmlDocument;
+  /** The composed message for the sample recipient, read back: headers and parts. */
+  message: ParsedMessage;
+  size: HtmlPartSize;
+  viewInBrowserUrl: string;
+  locate: Locator;
+  /** Display names of caniemail's client families and platforms (`Gmail`, `iOS`). */
+  clientNames: { family(id: string): string; platform(id: string): string };
+  /** Client-compatibility uses, computed on first call (empty when no compat rule is on). */
+  compat(): CompatUse[];
+}
+
+async function readSource(file: string | null): Promise<SourceText | null> {
+  if (!file) return null;
+  try {
+    return { file: displayPath(path.resolve(file)), text: await readFile(path.resolve(file), 'utf8') };
+  } catch {
+    // A file that cannot be read again only costs a line number in a message.
+    return null;
+  }
+}
+
+export interface PrepareOptions {
+  /** Loaded when a compat rule is on. */
+  caniemail: CaniemailData | null;
+}
+
+export async function prepareContext(input: CheckInput, options: PrepareOptions): Promise<CheckContext> {
+  const { project, issue, rendered } = input;
+  const { config, templates } = project;
+  const messageInput = {
+    config,
+    issueSlug: issue.slug,
+    subject: rendered.subject,
+    html: rendered.html,
+    text: rendered.text,
+    recipient: rendered.recipient,
+    unsubscribeUrl: rendered.unsubscribeUrl,
+  };
+  const raw = input.message ?? (await composeMessage(messageInput));
+  const message = parseMessage(raw);
+  const [size, content, configText, themeText] = await Promise.all([
+    measureHtmlPart(message, messageInput),
+    Promise.all([issue.file, ...issue.articles.map((a) => a.file)].map(readSource)),
+    readSource(config.paths.config),
+    readSource(templates.themeFile),
+  ]);
+  const layout = layoutFor(templates, issue.template);
+  const locate = new Locator({
+    issue,
+    content: content.filter((s): s is SourceText => s !== null),
+    config: configText,
+    theme: themeText,
+    templates,
+    layout: layout.html,
+    textLayout: layout.text,
+    mjml: rendered.mjml,
+  });
+  const html = parseHtml(rendered.html);
+  let compat: CompatUse[] | undefined;
+  return {
+    config,
+    theme: templates.theme,
+    issue,
+    rendered,
+    html,
+    message,
+    size,
+    viewInBrowserUrl: viewInBrowserUrl(config, issue.slug),
+    locate,
+    clientNames: {
+      family: (id) => options.caniemail?.familyName(id) ?? id,
+      platform: (id) => options.caniemail?.platformName(id) ?? id,
+    },
+    compat() {
+      compat ??= options.caniemail ? analyzeCompat(options.caniemail, html, rendered.mjml, config.checks.clients, locate) : [];
+      return compat;
+    },
+  };
+}

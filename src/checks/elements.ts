@@ -1,0 +1,59 @@
+import type { Element } from 'domhandler';
+import type { CheckContext } from './context.js';
+import { hasAncestor, isHidden, linkLabel, rawAttribute } from './html.js';
+import { withoutUtm, type Place } from './locate.js';
+
+/** The links and images rules look at, and where each one was written. */
+
+export interface Link {
+  element: Element;
+  /** Decoded href, trimmed; '' when empty. */
+  href: string;
+  label: string;
+}
+
+export function links(context: CheckContext): Link[] {
+  return context.html.elements
+    .filter((element) => element.name === 'a' && element.attribs.href !== undefined && hasAncestor(element, 'body'))
+    .map((element) => ({ element, href: element.attribs.href!.trim(), label: linkLabel(element) }));
+}
+
+/** Images a reader is meant to see: not hidden, not 1×1 tracking pixels or spacers. */
+export function contentImages(context: CheckContext): Element[] {
+  return context.html.elements.filter((element) => {
+    if (element.name !== 'img' || !hasAncestor(element, 'body') || isHidden(element)) return false;
+    const width = Number.parseInt(element.attribs.width ?? '', 10);
+    const height = Number.parseInt(element.attribs.height ?? '', 10);
+    return !(width > 0 && width <= 2) && !(height > 0 && height <= 2);
+  });
+}
+
+/** Where a URL of the email comes from: the article or issue that holds it, the config, or a template. */
+export function placeOfUrl(context: CheckContext, element: Element, attribute: 'href' | 'src'): Place {
+  const value = element.attribs[attribute]?.trim() ?? '';
+  const plain = withoutUtm(value);
+  const needles = [value, plain, plain.replace(/\/$/, '')].filter((n) => n.length > 0);
+  const raw = rawAttribute(context.html, element, attribute);
+  const snippets = raw === undefined ? [] : [`${attribute}="${raw}"`];
+  return context.locate.anywhere(needles, snippets) ?? context.locate.layout;
+}
+
+/** Groups items by a key, keeping the first item of each group and counting the rest. */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): { first: T; count: number }[] {
+  const groups = new Map<string, { first: T; count: number }>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.count++;
+    else groups.set(k, { first: item, count: 1 });
+  }
+  return [...groups.values()];
+}
+
+export function times(count: number): string {
+  return count > 1 ? ` (${count} times)` : '';
+}
+
+export function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}

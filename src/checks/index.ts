@@ -1,0 +1,88 @@
+import type { ResolvedConfig } from '../config/defaults.js';
+import { NewsletterError } from '../errors.js';
+import { renderProjectIssue, type Project } from '../pipeline.js';
+import { runAxeAudit } from './axe-audit.js';
+import { loadCaniemail, unknownClients } from './caniemail.js';
+import { prepareContext } from './context.js';
+import { AUDIT_RULES, RULES } from './rules/index.js';
+import { configPlace, resolveSeverities } from './severity.js';
+import type { CheckInput, CheckOptions, Finding, FindingSeverity, Rule } from './types.js';
+
+/**
+ * `newsletter check`: the rules of rules/index.ts, in that order, over one rendered issue. The
+ * rendered HTML is parsed once and the message composed once (prepareContext); each rule is a pure
+ * function of that context. Severities come from the rule table, overridden by `checks.rules`.
+ */
+
+export async function runChecks(input: CheckInput, options: CheckOptions = {}): Promise<Finding[]> {
+  const { config } = input.project;
+  const severities = await resolveSeverities(config);
+  const enabled = RULES.filter((rule) => severities.get(rule.id) !== 'off');
+  const caniemail = enabled.some((rule) => rule.id.startsWith('compat/')) ? await loadCaniemail() : null;
+  if (caniemail) {
+    const unknown = unknownClients(caniemail, config.checks.clients);
+    if (unknown.length) {
+      throw new NewsletterError('CONFIG_INVALID', `\`checks.clients\`: unknown email client${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `\`${c}\``).join(', ')}`, {
+        ...(await configPlace(config, ['checks', 'clients'])),
+        hint: 'use caniemail names: gmail, outlook, apple-mail, yahoo, aol, samsung-email, thunderbird, protonmail, fastmail, hey… or one platform such as `outlook.windows`',
+      });
+    }
+  }
+  const context = await prepareContext(input, { caniemail });
+  const findings: Finding[] = [];
+  for (const rule of enabled) {
+    const severity = severities.get(rule.id) as FindingSeverity;
+    for (const problem of runRule(rule, context)) findings.push({ rule: rule.id, severity, ...problem });
+  }
+  if (options.a11y) {
+    const major = severities.get('a11y/axe')!;
+    const minor = severities.get('a11y/axe-minor')!;
+    if (major !== 'off' || minor !== 'off') {
+      for (const { major: isMajor, ...problem } of await runAxeAudit(input.rendered.html, context.locate, options.env ?? process.env, options.browser)) {
+        const severity = isMajor ? major : minor;
+        if (severity !== 'off') findings.push({ rule: isMajor ? 'a11y/axe' : 'a11y/axe-minor', severity, ...problem });
+      }
+    }
+  }
+  return findings;
+}
+
+function runRule(rule: Rule, context: Parameters<Rule['check']>[0]) {
+  try {
+    return rule.check(context);
+  } catch (error) {
+    if (error instanceof NewsletterError) throw error;
+    throw new NewsletterError('INTERNAL', `check rule \`${rule.id}\` failed: ${(error as Error)?.message ?? String(error)}`, {
+      hint: 'turn the rule off in `checks.rules` to carry on, and report it with --debug output',
+      cause: error,
+    });
+  }
+}
+
+/** Renders one issue of a project (sample recipient) and checks it. */
+export async function checkProjectIssue(project: Project, slug: string, options: CheckOptions & { secret?: string | undefined } = {}) {
+  const { issue, rendered } = await renderProjectIssue(project, slug, options.secret);
+  return { issue, rendered, findings: await runChecks({ project, issue, rendered }, options) };
+}
+
+export interface RuleDescription {
+  id: string;
+  description: string;
+  defaultSeverity: string;
+  /** After `checks.rules` of the config. */
+  severity: string;
+}
+
+export async function describeRules(config: ResolvedConfig): Promise<RuleDescription[]> {
+  const severities = await resolveSeverities(config);
+  return [...RULES, ...AUDIT_RULES].map((rule) => ({
+    id: rule.id,
+    description: rule.description,
+    defaultSeverity: rule.defaultSeverity,
+    severity: severities.get(rule.id)!,
+  }));
+}
+
+export { RULES, AUDIT_RULES, RULE_IDS } from './rules/index.js';
+export { countFindings, hasErrors, checkReportSchema, buildReport, formatReport, type CheckReport, type IssueReport } from './report.js';
+export type { Finding, FindingSeverity, CheckInput, CheckOptions, Rule } from './types.js';

@@ -1,0 +1,62 @@
+import { composeMessage, type MessageInput } from '../render/message.js';
+import { parseMessage, partOfType, type ParsedMessage } from './mime.js';
+
+/**
+ * Gmail clips a message whose HTML body passes ~102 KB, counted as it travels: after
+ * quoted-printable encoding, which our composer applies. Each copy carries its recipient's address
+ * (footer, unsubscribe URL), so the largest copy is the one for the longest address. We estimate it
+ * by composing the sample copy again with its address lengthened to 254 characters, the longest
+ * SMTP allows (RFC 5321 §4.5.3.1.3), wherever it appears: as written, HTML-escaped and URL-encoded.
+ * Other list fields a template may print are taken at the sample recipient's length.
+ */
+
+export const LONGEST_ADDRESS = 254;
+
+export interface HtmlPartSize {
+  /** Encoded bytes of the text/html part for the sample recipient. */
+  sampleBytes: number;
+  /** The same for the longest possible address. */
+  largestBytes: number;
+  hasHtmlPart: boolean;
+}
+
+const HANDLEBARS_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;', '`': '&#x60;', '=': '&#x3D;' };
+
+function escapeLikeHandlebars(text: string): string {
+  return text.replace(/[&<>"'`=]/g, (c) => HANDLEBARS_ESCAPES[c]!);
+}
+
+export function lengthenAddress(email: string, length = LONGEST_ADDRESS): string {
+  if (email.length >= length) return email;
+  const at = email.lastIndexOf('@');
+  const padding = 'x'.repeat(length - email.length);
+  return at < 0 ? email + padding : `${email.slice(0, at)}${padding}${email.slice(at)}`;
+}
+
+/** Every form in which a template or URL pattern prints the address, replaced by the long one. */
+export function substituteAddress(html: string, from: string, to: string): string {
+  let out = html;
+  const forms: [string, string][] = [
+    [encodeURIComponent(from), encodeURIComponent(to)],
+    [escapeLikeHandlebars(from), escapeLikeHandlebars(to)],
+    [from, to],
+  ];
+  for (const [a, b] of forms) if (a) out = out.split(a).join(b);
+  return out;
+}
+
+function htmlBytes(message: ParsedMessage): number | undefined {
+  return partOfType(message, 'text/html')?.encodedBody.length;
+}
+
+export async function measureHtmlPart(message: ParsedMessage, input: MessageInput): Promise<HtmlPartSize> {
+  const sampleBytes = htmlBytes(message);
+  if (sampleBytes === undefined) return { sampleBytes: 0, largestBytes: 0, hasHtmlPart: false };
+  const email = input.recipient.email;
+  const long = lengthenAddress(email);
+  if (long === email) return { sampleBytes, largestBytes: sampleBytes, hasHtmlPart: true };
+  // The unsubscribe token is an HMAC of fixed length: only the address in the URL changes length.
+  const html = substituteAddress(input.html, email, long);
+  const raw = await composeMessage({ ...input, html, recipient: { ...input.recipient, email: long }, unsubscribeUrl: substituteAddress(input.unsubscribeUrl, email, long) });
+  return { sampleBytes, largestBytes: htmlBytes(parseMessage(raw)) ?? sampleBytes, hasHtmlPart: true };
+}

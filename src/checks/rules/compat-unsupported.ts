@@ -1,0 +1,15 @@
+import { compatProblems } from '../compat-message.js';
+import type { Rule } from '../types.js';
+
+export const compatUnsupported: Rule = {
+  id: 'compat/unsupported',
+  description: 'templates or content use an HTML/CSS feature that a configured client does not support (caniemail)',
+  defaultSeverity: 'warn',
+  check(context) {
+    return compatProblems(
+      context,
+      (use) => use.origin === 'authored' && use.support === 'none',
+      (use, client) => `\`${use.feature}\` is not supported by ${client}: make sure the email still reads well without it, or drop it`,
+    );
+  },
+};

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../browser.js';
+import { buildReport, checkProjectIssue, describeRules, formatReport, type Finding } from '../../checks/index.js';
+import { plural } from '../../checks/report.js';
+import { NewsletterError } from '../../errors.js';
+import { loadProject, selectIssues } from '../../pipeline.js';
+import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
+import { println, type CliIo } from '../io.js';
+
+interface CheckFlags extends SharedFlags {
+  json?: boolean;
+  a11y?: boolean;
+  listRules?: boolean;
+}
+
+export function registerCheck(program: Command, io: CliIo): void {
+  addSharedOptions(
+    program
+      .command('check')
+      .description('preflight: is each issue fit to send? size, links, images, compliance, inbox, plain text, client support, accessibility, dark mode')
+      .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted'),
+  )
+    .option('--json', 'print one JSON document (for CI) instead of the table')
+    .option('--a11y', 'also audit the rendered email with axe-core in the system Chromium (CHROMIUM_PATH or /usr/bin/chromium)')
+    .option('--list-rules', 'list every rule with its default and configured severity, then exit')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ newsletter check                         every issue; a table grouped by severity
+  $ newsletter check weekly-1 --json         one JSON document on stdout, for CI
+  $ newsletter check weekly-1 --a11y         adds an axe-core audit in Chromium
+  $ newsletter check --list-rules            rule ids, for "checks.rules" in the config
+
+Each finding has a rule id, a severity (error, warn, info), what to do, and
+the file and line it comes from when known. Exit code 1 when any finding is
+an error, 0 otherwise. Set severities per rule in the config:
+  "checks": { "rules": { "links/http": "error", "compat/partial": "warn" },
+              "clients": ["gmail", "outlook", "apple-mail", "yahoo"] }`,
+    )
+    .action(async (issues: string[], flags: CheckFlags) => {
+      const project = await loadProject(configRequest(flags, io));
+      if (flags.listRules) {
+        const rules = await describeRules(project.config);
+        if (flags.json) {
+          println(io.stdout, JSON.stringify(rules, null, 2));
+          return;
+        }
+        const width = Math.max(...rules.map((r) => r.id.length));
+        for (const rule of rules) println(io.stdout, `${rule.id.padEnd(width)}  ${rule.severity.padEnd(5)}  ${rule.description}`);
+        return;
+      }
+      const slugs = await selectIssues(project, issues);
+      if (slugs.length === 0) {
+        println(io.stderr, `no issues in ${path.relative(io.cwd, project.config.paths.content) || '.'}/issues/`);
+        return;
+      }
+      // One browser for every issue's audit: starting Chromium is the slow part.
+      let browser: Browser | undefined;
+      const results: { slug: string; file: string; findings: Finding[] }[] = [];
+      try {
+        if (flags.a11y) browser = await launchChromium(io.env);
+        for (const slug of slugs) {
+          const { issue, findings } = await checkProjectIssue(project, slug, { a11y: flags.a11y, env: io.env, browser, secret: io.env.NEWSLETTER_SECRET });
+          results.push({ slug, file: issue.file, findings });
+        }
+      } finally {
+        await browser?.close();
+      }
+      const report = buildReport(results);
+      if (flags.json) println(io.stdout, JSON.stringify(report, null, 2));
+      else io.stdout.write(formatReport(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR }));
+      if (!report.ok) {
+        const failed = report.issues.filter((issue) => !issue.ok).map((issue) => issue.issue);
+        throw new NewsletterError('CHECK_FAILED', `${plural(report.counts.error, 'error-level finding')} in ${failed.join(', ')}`, {
+          hint: 'fix the errors above, or lower a rule in "checks.rules" of the config if it does not apply to you',
+        });
+      }
+    });
+}
