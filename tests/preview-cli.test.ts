@@ -135,6 +135,6 @@ describe('newsletter preview (the executable)', () => {
 
     const missingList = memoryIo(project.dir);
     expect(await main(['node', 'newsletter', 'preview', '--port', '0', '--list', 'nobody.csv'], missingList)).toBe(1);
-    expect(missingList.err()).toMatch(/^nobody\.csv: the list file does not exist$/m);
+    expect(missingList.err()).toMatch(/^nobody\.csv: subscriber list `nobody\.csv` does not exist$/m);
   });
 });

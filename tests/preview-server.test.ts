@@ -10,6 +10,7 @@ import { readSampleRecipients } from '../src/preview/sample-recipients.js';
 import type { PreviewUpdate } from '../src/preview/preview-session.js';
 import { loadIssue } from '../src/content/load-issue.js';
 import { buildIssue, loadProject, renderProjectIssue } from '../src/pipeline.js';
+import { runChecks } from '../src/checks/index.js';
 import { launchTestBrowser, median } from './helpers/browser.js';
 import { copyPreviewProject } from './helpers/preview-project.js';
 import { FIXTURES } from './helpers/cli.js';
@@ -69,19 +70,33 @@ async function waitForFrame(check: FrameCheck, timeout = 10_000): Promise<void> 
   );
 }
 
+/** The next update that re-rendered something (findings arriving later are not renders). */
 function nextUpdate(): Promise<PreviewUpdate> {
   return new Promise((resolve) => {
     const off = server.session.onUpdate((update) => {
+      if (update.kind !== 'render') return;
       off();
       resolve(update);
     });
   });
 }
 
+/** Resolves when every issue's findings belong to its current render. */
+async function checksDone(): Promise<void> {
+  const until = Date.now() + 15_000;
+  while (!server.session.issues().every((state) => state.good && state.checkedVersion === state.good.version)) {
+    if (Date.now() > until) throw new Error('the checks did not finish');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 beforeAll(async () => {
   project = await copyPreviewProject();
   const recipients = await readSampleRecipients(path.join(FIXTURES, 'preview/subscribers.csv'), project.dir);
-  [server, browser] = await Promise.all([startPreviewServer({ request: { cwd: project.dir }, port: 0, recipients }), launchTestBrowser()]);
+  [server, browser] = await Promise.all([
+    startPreviewServer({ request: { cwd: project.dir }, port: 0, recipients, check: (input) => runChecks(input) }),
+    launchTestBrowser(),
+  ]);
   await server.ready;
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
@@ -107,7 +122,14 @@ describe('preview server in Chromium', () => {
     const { rendered } = await renderProjectIssue(await loadProject({ cwd: project.dir }), 'weekly-1');
     const kb = Number((await row.locator('[data-field="html-size"]').innerText()).replace(' KB', ''));
     expect(kb).toBeCloseTo(Buffer.byteLength(rendered.html) / 1024, 1);
-    expect(await row.locator('.badge').innerText()).toBe('ok');
+    // The status counts the render's own warnings and the non-info findings of the checks.
+    await checksDone();
+    await page.reload();
+    const project1 = await loadProject({ cwd: project.dir });
+    const findings = await runChecks({ project: project1, issue: await loadIssue(file('content'), 'weekly-1'), rendered });
+    const warnings = rendered.warnings.length + findings.filter((f) => f.severity !== 'info').length;
+    expect(await row.locator('.badge').innerText()).toBe(warnings ? `${warnings} warning${warnings > 1 ? 's' : ''}` : 'ok');
+    expect(await row.locator('.row-warnings li').count()).toBe(warnings);
 
     await row.locator('a.issue-link').click();
     await page.waitForURL(`${server.url}issues/weekly-1/`);
@@ -337,6 +359,17 @@ describe('preview server in Chromium', () => {
     await page.locator('#source[data-kind="headers"]').waitFor({ state: 'visible' });
     const headers = await simpleParser(`${(await page.locator('#source').innerText()).replace(/\n/g, '\r\n')}\r\n\r\n`);
     expect(headers.to && !Array.isArray(headers.to) ? headers.to.value[0] : null).toEqual({ address: 'jonas.weber@example.net', name: 'Jonas Weber' });
+  });
+
+  it('lists the findings of the checks for the current render in the side panel', async () => {
+    await checksDone();
+    await page.goto(`${server.url}issues/weekly-1/`);
+    const project1 = await loadProject({ cwd: project.dir });
+    const { issue, rendered } = await renderProjectIssue(project1, 'weekly-1');
+    const expected = [...rendered.warnings.map((w) => w.rule), ...(await runChecks({ project: project1, issue, rendered })).map((f) => (f.client ? `${f.rule} · ${f.client}` : f.rule))];
+    const shown = await page.locator('#findings-panel .finding').evaluateAll((items) => items.map((item) => item.getAttribute('data-rule')));
+    expect(shown).toEqual(expected);
+    expect(await page.locator('#findings-panel h2').innerText()).toMatch(/checks/i);
   });
 
   it('dark view applies the theme’s dark colours', async () => {

@@ -121,7 +121,7 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
           server.closeAllConnections();
         });
         // Let a render in progress (the first one included) finish, so nothing runs after close().
-        await session.idle();
+        await session.close();
       })();
       return closing;
     },

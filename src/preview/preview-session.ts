@@ -35,10 +35,14 @@ export interface IssueState {
   articles: Set<string>;
   /** Findings of the checks on the last good render (empty when no checker is wired). */
   findings: Finding[];
+  /** Version of the good render `findings` belong to; null until the checks first ran. */
+  checkedVersion: number | null;
   version: number;
 }
 
 export interface PreviewUpdate {
+  /** `render`: files changed and issues were re-rendered; `checks`: new findings for a render. */
+  kind: 'render' | 'checks';
   version: number;
   /** Issues whose render or problem changed. */
   slugs: string[];
@@ -75,6 +79,8 @@ export function requestPaths(request: ConfigRequest): WatchedPaths & { out: stri
 }
 
 const COPY_CACHE_LIMIT = 32;
+/** Quiet time after an issue's last render before its checks run. */
+export const CHECK_DELAY_MS = 150;
 
 export class PreviewSession {
   readonly paths: WatchedPaths & { out: string };
@@ -89,6 +95,8 @@ export class PreviewSession {
   private readonly copies = new Map<string, Promise<{ rendered: RenderedIssue } | { problem: PreviewProblem }>>();
   private chain: Promise<void> = Promise.resolve();
   private checking: Promise<void> = Promise.resolve();
+  private readonly checkTimers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
   private pending: Set<string> | null = null;
   private pendingDone: Promise<void> | null = null;
 
@@ -136,8 +144,11 @@ export class PreviewSession {
     return this.chain;
   }
 
-  /** Resolves when queued renders and running checks are done. */
-  async idle(): Promise<void> {
+  /** Stops scheduling checks and resolves when queued renders and running checks are done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.checkTimers.values()) clearTimeout(timer);
+    this.checkTimers.clear();
     await this.chain;
     await this.checking;
   }
@@ -253,7 +264,7 @@ export class PreviewSession {
       slugs = [];
     }
     for (const slug of slugs) {
-      if (!this.states.has(slug)) this.states.set(slug, { slug, good: null, problem: null, articles: new Set(), findings: [], version: 0 });
+      if (!this.states.has(slug)) this.states.set(slug, { slug, good: null, problem: null, articles: new Set(), findings: [], checkedVersion: null, version: 0 });
     }
     for (const slug of [...this.states.keys()]) if (!slugs.includes(slug)) this.states.delete(slug);
   }
@@ -276,36 +287,45 @@ export class PreviewSession {
   }
 
   /**
-   * Checks run after the update is out, outside the render queue: the new email is on screen
-   * without waiting for them, and their findings follow in a second update.
+   * Checks run once an issue has been quiet for CHECK_DELAY_MS, outside the render queue: the new
+   * email is on screen without waiting for them, a burst of saves is checked once, and their
+   * findings follow in an update of their own.
    */
   private checkLater(slugs: readonly string[]): void {
-    const check = this.options.check;
-    const project = this.project;
-    if (!check || !project) return;
+    if (!this.options.check || this.closed) return;
     for (const slug of slugs) {
-      const state = this.states.get(slug);
-      const good = state?.good;
-      if (!state || !good || good.version !== state.version) continue;
-      const started = performance.now();
-      this.checking = this.checking
-        .then(() => check({ project, issue: good.issue, rendered: good.rendered }))
-        .catch((error: unknown): Finding[] => {
-          const problem = toProblem(error);
-          return [{ rule: 'preview/checks', severity: 'warn', message: `the checks failed: ${problem.message}`, file: problem.file ?? undefined, line: problem.line ?? undefined }];
-        })
-        .then((findings) => {
-          // A newer render has replaced this one; its own checks will report.
-          if (this.states.get(slug)?.good !== good) return;
-          state.findings = findings;
-          this.emit({ slugs: [slug], listChanged: false, project: false, started, files: [] });
-        });
+      clearTimeout(this.checkTimers.get(slug));
+      const timer = setTimeout(() => {
+        this.checkTimers.delete(slug);
+        this.checking = this.checking.then(() => this.check(slug));
+      }, CHECK_DELAY_MS);
+      this.checkTimers.set(slug, timer);
     }
   }
 
-  private emit(change: { slugs: string[]; listChanged: boolean; project: boolean; started: number; files: string[] }): void {
+  private async check(slug: string): Promise<void> {
+    const state = this.states.get(slug);
+    const good = state?.good;
+    if (!this.options.check || !this.project || !state || !good || this.closed) return;
+    const started = performance.now();
+    let findings: Finding[];
+    try {
+      findings = await this.options.check({ project: this.project, issue: good.issue, rendered: good.rendered });
+    } catch (error) {
+      const problem = toProblem(error);
+      findings = [{ rule: 'preview/checks', severity: 'warn', message: `the checks did not run: ${problem.message}`, file: problem.file ?? undefined, line: problem.line ?? undefined }];
+    }
+    // A newer render replaced this one while the checks ran; its own checks will report.
+    if (this.states.get(slug)?.good !== good) return;
+    state.findings = findings;
+    state.checkedVersion = good.version;
+    this.emit({ slugs: [slug], listChanged: false, project: false, started, files: [], kind: 'checks' });
+  }
+
+  private emit(change: { slugs: string[]; listChanged: boolean; project: boolean; started: number; files: string[]; kind?: PreviewUpdate['kind'] }): void {
     this.version += 1;
     const update: PreviewUpdate = {
+      kind: change.kind ?? 'render',
       version: this.version,
       slugs: change.slugs,
       listChanged: change.listChanged,

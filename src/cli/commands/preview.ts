@@ -12,6 +12,7 @@ interface PreviewFlags extends SharedFlags {
   host: string;
   open?: boolean;
   list?: string;
+  checks: boolean;
 }
 
 export function parsePort(value: string): number {
@@ -36,6 +37,14 @@ function untilSignal(): Promise<string> {
 function describeUpdate(session: PreviewSession, update: PreviewUpdate, cwd: string): string[] {
   const time = new Date().toTimeString().slice(0, 8);
   const lines: string[] = [];
+  if (update.kind === 'checks') {
+    for (const slug of update.slugs) {
+      const findings = session.issue(slug)?.findings ?? [];
+      const count = (severity: string) => findings.filter((finding) => finding.severity === severity).length;
+      lines.push(`${time}  ${slug}: checks: ${count('error')} errors, ${count('warn')} warnings`);
+    }
+    return lines;
+  }
   if (update.project && session.projectProblem) lines.push(`${time}  ${session.projectProblem.formatted}`);
   for (const slug of update.slugs) {
     const state = session.issue(slug);
@@ -55,7 +64,8 @@ export function registerPreview(program: Command, io: CliIo): void {
       .option('--port <port>', 'port to listen on; 0 picks a free one', parsePort, DEFAULT_PREVIEW_PORT)
       .option('--host <host>', 'address to listen on; anything but loopback shows unsent issues to your network', DEFAULT_PREVIEW_HOST)
       .option('--open', 'open the preview in the system browser (xdg-open / open)')
-      .option('--list <file>', 'CSV or JSON subscriber list: its first 50 rows fill the recipient picker'),
+      .option('--list <file>', 'CSV or JSON subscriber list: its first 50 rows fill the recipient picker')
+      .option('--no-checks', 'do not run the checks of `newsletter check` after each render'),
   )
     .addHelpText(
       'after',
@@ -65,12 +75,14 @@ Examples:
   $ newsletter preview --port 4000 --content ./my-content --open
   $ newsletter preview --list subscribers.csv           pick a row to see its copy
   $ newsletter preview --port 0                         any free port (printed)
+  $ newsletter preview --no-checks                      skip the checks panel
 
 Every save under the content or templates folder, or of the config, re-renders
 what it touches and updates every open page without a reload, keeping the
 scroll position. A broken file never stops the server: the page shows the
 error (file, line, message) over the last good render until the next good save.
 Views: desktop, phone (375 px), dark mode, plain text, HTML, MJML, headers.
+The findings of \`newsletter check\` (without the axe audit) follow each render.
 Ctrl-C stops the server.`,
     )
     .action(async (flags: PreviewFlags) => {
@@ -79,7 +91,16 @@ Ctrl-C stops the server.`,
       }
       const request = configRequest(flags, io);
       const recipients = flags.list ? await readSampleRecipients(flags.list, io.cwd) : [];
-      const server = await startPreviewServer({ request, host: flags.host, port: flags.port, secret: io.env.NEWSLETTER_SECRET, recipients });
+      // Loaded here, not at the top: `--help` and other commands should not pay for the rule tables.
+      const runChecks = flags.checks ? (await import('../../checks/index.js')).runChecks : null;
+      const server = await startPreviewServer({
+        request,
+        host: flags.host,
+        port: flags.port,
+        secret: io.env.NEWSLETTER_SECRET,
+        recipients,
+        check: runChecks ? (input) => runChecks(input) : undefined,
+      });
       const stop = untilSignal();
       const paths = server.session.paths;
       const shown = (file: string) => path.relative(io.cwd, file) || '.';

@@ -78,6 +78,18 @@ function findingList(rendered: RenderedIssue | null, findings: readonly Finding[
   )}</ul>`;
 }
 
+function findingSummary(rendered: RenderedIssue | null, findings: readonly Finding[]): string {
+  const count = (severity: string) => findings.filter((f) => f.severity === severity).length + (severity === 'warn' ? (rendered?.warnings.length ?? 0) : 0);
+  const parts = [
+    [count('error'), 'error'],
+    [count('warn'), 'warning'],
+    [count('info'), 'note'],
+  ]
+    .filter(([n]) => n)
+    .map(([n, label]) => `${n} ${label}${n === 1 ? '' : 's'}`);
+  return parts.length ? ` · ${parts.join(', ')}` : '';
+}
+
 function factsPanel(session: PreviewSession, state: IssueState, rendered: RenderedIssue | null, checksWired: boolean): Raw {
   const good = state.good;
   const bytes = rendered ? Buffer.byteLength(rendered.html) : 0;
@@ -104,7 +116,7 @@ function factsPanel(session: PreviewSession, state: IssueState, rendered: Render
   </section>`
     : ''}
   <section class="panel" id="findings-panel">
-    <h2>${checksWired ? 'Checks' : 'Warnings'}</h2>
+    <h2>${checksWired ? 'Checks' : 'Warnings'}${findingSummary(rendered, state.findings)}</h2>
     ${findingList(rendered, state.findings)}
   </section>
 </aside>`;
