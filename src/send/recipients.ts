@@ -86,7 +86,7 @@ class LineCounter {
 function csvParser(file: string, counter?: LineCounter) {
   const input = createReadStream(file);
   if (counter) input.on('data', (chunk) => counter.push(chunk as Buffer));
-  return input.pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false }));
+  return input.pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false, record_delimiter: ['\r\n', '\n'] }));
 }
 
 type CsvRow = { record: string[]; info: { lines: number; bytes: number } };
