@@ -28,14 +28,22 @@ export function contentImages(context: CheckContext): Element[] {
   });
 }
 
-/** Where a URL of the email comes from: the article or issue that holds it, the config, or a template. */
-export function placeOfUrl(context: CheckContext, element: Element, attribute: 'href' | 'src'): Place {
+/**
+ * Where a URL of the email comes from: the article or issue that holds it, the config, or a
+ * template. `templateFirst` for problems only a template can cause (a link without `{{utm}}`).
+ */
+export function placeOfUrl(context: CheckContext, element: Element, attribute: 'href' | 'src', options: { templateFirst?: boolean } = {}): Place {
   const value = element.attribs[attribute]?.trim() ?? '';
   const plain = withoutUtm(value);
-  const needles = [value, plain, plain.replace(/\/$/, '')].filter((n) => n.length > 0);
+  // `#` or nothing would match anywhere: look for the link as Markdown or HTML writes it.
+  const needles = value === '' || value === '#' ? [`](${value})`, `${attribute}="${value}"`] : [value, plain, plain.replace(/\/$/, '')];
   const raw = rawAttribute(context.html, element, attribute);
   const snippets = raw === undefined ? [] : [`${attribute}="${raw}"`];
-  return context.locate.anywhere(needles, snippets) ?? context.locate.layout;
+  const { locate } = context;
+  const place = options.templateFirst
+    ? (snippets.map((s) => locate.template(s)).find(Boolean) ?? locate.anywhere(needles.filter(Boolean), []))
+    : locate.anywhere(needles.filter(Boolean), snippets);
+  return place ?? locate.layout;
 }
 
 /** Groups items by a key, keeping the first item of each group and counting the rest. */

@@ -29,7 +29,7 @@ export const linksUtm: Rule = {
       return {
         message: `link \`${first.href}\` has no ${missing.join(', ')}${times(count)}: the config asks for UTM tags; in a template, write \`{{utm url}}\` instead of \`{{url}}\``,
         count,
-        ...placeOfUrl(context, first.element, 'href'),
+        ...placeOfUrl(context, first.element, 'href', { templateFirst: true }),
       };
     });
   },
