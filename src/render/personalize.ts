@@ -5,7 +5,7 @@ import type { Issue } from '../content/types.js';
 import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
 import { unsubscribeUrl as unsubscribeUrlFor } from './links.js';
 import { compileMjml } from './mjml.js';
-import { analyzeRecipientUsage, checkListColumns } from './personalize-analysis.js';
+import { analyzeRecipientUsage, checkListColumns, type RecipientUsage } from './personalize-analysis.js';
 import { renderWithContext, tidyText } from './render-issue.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
 
@@ -153,13 +153,21 @@ function probeRecipients(fields: readonly string[]): [ValueClass, Recipient[]][]
   ];
 }
 
+/**
+ * The recipient fields an issue's templates print, checked against the list's columns: cheap (no
+ * render), so a send can check its list before loading MJML.
+ */
+export function recipientFields(issue: Issue, options: Pick<CompileIssueOptions, 'templates' | 'fields' | 'listName'>): { fields: string[]; usage: RecipientUsage } {
+  const usage = analyzeRecipientUsage(options.templates, layoutFor(options.templates, issue.template));
+  checkListColumns(usage, options.fields ?? null, options.listName ?? 'list');
+  // `email` always has a slot: every list has it, and a layout may print it in any of its partials.
+  return { fields: [...new Set(['email', ...usage.fields.keys()])], usage };
+}
+
 export async function compileIssue(issue: Issue, options: CompileIssueOptions): Promise<CompiledIssue> {
   const { config, templates, secret } = options;
   const layout = layoutFor(templates, issue.template);
-  const usage = analyzeRecipientUsage(templates, layout);
-  checkListColumns(usage, options.fields ?? null, options.listName ?? 'list');
-  // `email` always has a slot: every list has it, and a layout may print it in any of its partials.
-  const fields = [...new Set(['email', ...usage.fields.keys()])];
+  const { fields, usage } = recipientFields(issue, options);
   const issueContext = buildIssueContext(issue, config, templates.theme);
 
   const nonce = randomBytes(8).toString('hex');

@@ -53,65 +53,44 @@ function toEntry(fields: Record<string, unknown>, line: number): ListEntry {
   return { kind: 'recipient', line, recipient };
 }
 
-/**
- * Counts line feeds in the bytes read so far, to turn csv-parse's byte offsets into line numbers
- * (its own line count is off after a CRLF inside a quoted field). Only unread chunks are kept.
- */
-class LineCounter {
-  private chunks: Buffer[] = [];
-  private base = 0;
-  private position = 0;
-  private lines = 0;
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-  }
-
-  /** Line feeds in bytes [0, offset); offsets must not decrease. */
-  feedsBefore(offset: number): number {
-    while (this.position < offset && this.chunks.length) {
-      const chunk = this.chunks[0]!;
-      const end = Math.min(chunk.length, offset - this.base);
-      for (let i = this.position - this.base; i < end; i++) if (chunk[i] === 0x0a) this.lines++;
-      this.position = this.base + end;
-      if (end === chunk.length) {
-        this.chunks.shift();
-        this.base += chunk.length;
-      }
-    }
-    return this.lines;
-  }
+function csvParser(file: string) {
+  // Blank lines come through as records (skip_empty_lines off) so that every line is counted.
+  return createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(
+    parse({ bom: true, relax_column_count: true, skip_empty_lines: false, relax_quotes: false, record_delimiter: ['\r\n', '\n'] }),
+  );
 }
 
-function csvParser(file: string, counter?: LineCounter) {
-  const input = createReadStream(file);
-  if (counter) input.on('data', (chunk) => counter.push(chunk as Buffer));
-  return input.pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false, record_delimiter: ['\r\n', '\n'] }));
-}
-
-type CsvRow = { record: string[]; info: { lines: number; bytes: number } };
-
+/** Line feeds inside a record's fields (quoted line breaks): lines the record spans beyond its first. */
 function feedsIn(record: string[]): number {
   let n = 0;
   for (const field of record) for (let i = field.indexOf('\n'); i >= 0; i = field.indexOf('\n', i + 1)) n++;
   return n;
 }
 
-async function readCsvHeader(file: string, display: string): Promise<string[]> {
+function isBlank(record: string[]): boolean {
+  return record.length === 1 && record[0]!.trim() === '';
+}
+
+async function readCsvHeader(file: string, display: string): Promise<{ columns: string[]; line: number }> {
   const parser = csvParser(file);
   try {
-    for await (const row of parser as AsyncIterable<CsvRow>) {
-      const columns = row.record.map((name) => name.trim());
+    let line = 1;
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (isBlank(record)) {
+        line++;
+        continue;
+      }
+      const columns = record.map((name) => name.trim());
       if (!columns.includes('email')) {
         throw new NewsletterError('LIST_INVALID', `the list has no \`email\` column (columns: ${columns.map((c) => `\`${c}\``).join(', ')})`, {
           file: display,
-          line: row.info.lines,
+          line,
           hint: 'the first row names the columns; one of them must be `email`',
         });
       }
       const duplicate = columns.find((name, i) => columns.indexOf(name) !== i);
-      if (duplicate !== undefined) throw new NewsletterError('LIST_INVALID', `column \`${duplicate}\` appears twice in the header`, { file: display, line: row.info.lines });
-      return columns;
+      if (duplicate !== undefined) throw new NewsletterError('LIST_INVALID', `column \`${duplicate}\` appears twice in the header`, { file: display, line });
+      return { columns, line: line + feedsIn(record) };
     }
   } catch (error) {
     if (error instanceof NewsletterError) throw error;
@@ -122,29 +101,23 @@ async function readCsvHeader(file: string, display: string): Promise<string[]> {
   throw new NewsletterError('LIST_INVALID', 'the list is empty (expected a header row with an `email` column)', { file: display });
 }
 
-async function* csvEntries(file: string, display: string, columns: string[]): AsyncGenerator<ListEntry> {
-  let header = true;
-  const counter = new LineCounter();
+async function* csvEntries(file: string, display: string, columns: string[], headerLine: number): AsyncGenerator<ListEntry> {
+  let line = 1;
   try {
-    for await (const row of csvParser(file, counter) as AsyncIterable<CsvRow>) {
-      if (header) {
-        header = false;
-        continue;
-      }
-      const { record } = row;
-      // The line a row starts on: the line of its last byte, less the line feeds inside its fields.
-      const info = { lines: 1 + counter.feedsBefore(row.info.bytes - 1) - feedsIn(record) };
+    for await (const record of csvParser(file) as AsyncIterable<string[]>) {
+      const first = line;
+      line += 1 + feedsIn(record);
+      if (first <= headerLine || isBlank(record)) continue;
       if (record.length !== columns.length) {
         const emailAt = columns.indexOf('email');
-        yield { kind: 'invalid', line: info.lines, email: (record[emailAt] ?? '').trim(), reason: `expected ${columns.length} fields, found ${record.length}` };
+        yield { kind: 'invalid', line: first, email: (record[emailAt] ?? '').trim(), reason: `expected ${columns.length} fields, found ${record.length}` };
         continue;
       }
       const fields: Record<string, string> = {};
       for (let i = 0; i < columns.length; i++) fields[columns[i]!] = record[i]!;
-      yield toEntry(fields, info.lines);
+      yield toEntry(fields, first);
     }
   } catch (error) {
-    const line = (error as { lines?: number }).lines;
     throw new NewsletterError('LIST_INVALID', `CSV error: ${(error as Error).message}`, { file: display, line, cause: error });
   }
 }
@@ -172,6 +145,6 @@ export async function openList(file: string, cwd: string): Promise<SubscriberLis
   if (/\.(json|jsonl|ndjson)$/i.test(absolute)) {
     return { file: absolute, display, format: 'json', columns: null, entries: () => jsonEntries(absolute) };
   }
-  const columns = await readCsvHeader(absolute, display);
-  return { file: absolute, display, format: 'csv', columns, entries: () => csvEntries(absolute, display, columns) };
+  const { columns, line } = await readCsvHeader(absolute, display);
+  return { file: absolute, display, format: 'csv', columns, entries: () => csvEntries(absolute, display, columns, line) };
 }

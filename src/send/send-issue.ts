@@ -5,7 +5,7 @@ import { loadIssue } from '../content/load-issue.js';
 import { NewsletterError } from '../errors.js';
 import type { Project } from '../pipeline.js';
 import { PREVIEW_SECRET } from '../render/links.js';
-import { compileIssue, type CompiledIssue } from '../render/personalize.js';
+import { compileIssue, recipientFields, type CompiledIssue } from '../render/personalize.js';
 import { dispatch, type DispatchEvent, type FailedRecipient, type Job } from './dispatch.js';
 import { readJournal, SendJournal, type OutcomeRecord } from './journal.js';
 import { acquireSendLock, type SendLock } from './lock.js';
@@ -110,14 +110,16 @@ export async function sendIssue(request: SendRequest): Promise<SendResult> {
   const issue = await loadIssue(config.paths.content, request.issueSlug);
   const list = testTo ? null : await openList(request.list!, request.cwd);
   const sample: Recipient = { ...config.sampleRecipient, email: testTo ?? config.sampleRecipient.email };
-  const compiled = await compileIssue(issue, {
+  const compileOptions = {
     config,
     templates,
     secret: request.secret,
     fields: list ? list.columns : Object.keys(sample),
     listName: list?.display ?? 'sampleRecipient',
-  });
-  if (compiled.mode === 'render') emit({ type: 'notice', message: `each copy is rendered on its own (slower): ${compiled.fallbackReason}` });
+  };
+  // Template fields against the list's columns now; the render waits until the list is counted,
+  // so the counting pass streams without MJML's memory on top.
+  const { fields } = recipientFields(issue, compileOptions);
 
   const paths = journalPaths(request);
   const useJournal = !testTo;
@@ -129,8 +131,10 @@ export async function sendIssue(request: SendRequest): Promise<SendResult> {
   try {
     const state = useJournal ? await readJournal(paths.journal) : null;
     const suppressed = await loadSuppressions(config.suppressions);
-    const filterInput = { suppressed, accepted: state?.accepted ?? new AddressSet(), requiredFields: list?.format === 'json' ? compiled.fields : [], listDisplay: list?.display ?? '' };
+    const filterInput = { suppressed, accepted: state?.accepted ?? new AddressSet(), requiredFields: list?.format === 'json' ? fields : [], listDisplay: list?.display ?? '' };
     const counts = list ? await countList(list, new RecipientFilter(filterInput)) : { ...emptyCounts(), rows: 1, toSend: 1 };
+    const compiled = await compileIssue(issue, compileOptions);
+    if (compiled.mode === 'render') emit({ type: 'notice', message: `each copy is rendered on its own (slower): ${compiled.fallbackReason}` });
     const plan: SendPlan = {
       issueSlug: issue.slug,
       subject: issue.subject,
