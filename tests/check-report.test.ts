@@ -1,0 +1,126 @@
+import path from 'node:path';
+import { Encoder } from 'nodemailer/lib/qp';
+import { simpleParser } from 'mailparser';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildReport, checkReportSchema, composeMessage, formatReport, loadProject, renderProjectIssue, runChecks, RULE_IDS, type Project, type RenderedIssue, type Issue } from '../src/index.js';
+import { prepareContext } from '../src/checks/context.js';
+import { headerValue, parseMessage, partOfType } from '../src/checks/mime.js';
+import { LONGEST_ADDRESS } from '../src/checks/message-size.js';
+import { NewsletterError } from '../src/errors.js';
+import { ROOT } from './helpers/cli.js';
+import { checkFixture, fixtureDir, fixtureProject, ofRule, shown } from './check-helpers.js';
+
+/** Severities from the config, config errors, the report and its JSON schema, and how size is measured. */
+
+let project: Project;
+let issue: Issue;
+let rendered: RenderedIssue;
+
+beforeAll(async () => {
+  project = await loadProject({ cwd: ROOT });
+  ({ issue, rendered } = await renderProjectIssue(project, 'weekly-1'));
+});
+
+function withRules(base: Project, rules: Record<string, 'error' | 'warn' | 'off'>, clients?: string[]): Project {
+  return { ...base, config: { ...base.config, checks: { rules, clients: clients ?? base.config.checks.clients } } };
+}
+
+describe('severities from the config', () => {
+  it('raise a rule to error, and turn rules off', async () => {
+    const links = await fixtureProject('links');
+    const input = await renderProjectIssue(links, 'http-link');
+    const raised = await runChecks({ project: withRules(links, { 'links/http': 'error' }), ...input });
+    expect(ofRule(raised, 'links/http').map((f) => f.severity)).toEqual(['error']);
+    const off = await runChecks({ project: withRules(links, { 'links/http': 'off', 'compat/unsupported': 'off', 'compat/mjml': 'off' }), ...input });
+    expect(off.filter((f) => f.rule === 'links/http' || f.rule.startsWith('compat/'))).toEqual([]);
+  });
+
+  it('an unknown rule id is a config error at its line, suggesting the closest id', async () => {
+    const error = await checkFixture('unknown-rule').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NewsletterError);
+    const config = path.join(fixtureDir('unknown-rule'), 'newsletter.config.json');
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', file: shown(config), line: 20 });
+    expect((error as NewsletterError).message).toBe('`checks.rules`: unknown rule `links/htpp`');
+    expect((error as NewsletterError).hint).toMatch(/did you mean `links\/http`\?/);
+  });
+
+  it('an unknown client is a config error naming it', async () => {
+    const error = await checkFixture('unknown-client').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', file: shown(fixtureDir('unknown-client'), 'newsletter.config.json'), line: 19 });
+    expect((error as NewsletterError).message).toBe('`checks.clients`: unknown email client `hotmail`');
+  });
+
+  it('one platform of a client can be asked for alone', async () => {
+    const findings = await runChecks({ project: withRules(project, {}, ['outlook.windows']), issue, rendered });
+    const compat = findings.filter((f) => f.rule.startsWith('compat/'));
+    expect(compat.length).toBeGreaterThan(0);
+    for (const finding of compat) {
+      expect(finding.client).toBe('outlook.windows');
+      expect(finding.message).toMatch(/Outlook \(Windows\)/);
+    }
+  });
+});
+
+describe('the report', () => {
+  it('validates against the JSON schema, ok when no finding is an error', async () => {
+    const findings = await runChecks({ project, issue, rendered });
+    const clipped = await checkFixture('size', 'clipped');
+    const report = buildReport([
+      { slug: 'weekly-1', file: issue.file, findings },
+      { slug: 'clipped', file: clipped.issue.file, findings: clipped.findings },
+    ]);
+    const parsed = checkReportSchema.parse(JSON.parse(JSON.stringify(report)));
+    expect(parsed.issues.map((i) => [i.issue, i.ok])).toEqual([['weekly-1', true], ['clipped', false]]);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.counts.error).toBe(parsed.issues.reduce((n, i) => n + i.counts.error, 0));
+    for (const entry of parsed.issues) for (const finding of entry.findings) expect(RULE_IDS).toContain(finding.rule);
+  });
+
+  it('the table groups findings by severity, errors first, one aligned row each', async () => {
+    const clipped = await checkFixture('size', 'clipped');
+    const text = formatReport(buildReport([{ slug: 'clipped', file: clipped.issue.file, findings: clipped.findings }]));
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]!.split(/\s{2,}/)).toEqual(['clipped', clipped.issue.file, 'FAILED', expect.stringMatching(/^\(1 error, \d+ warnings?, \d+ notes?\)$/)]);
+    const headings = lines.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim().replace(/ \(\d+\)$/, ''));
+    expect(headings).toEqual(['Errors', 'Warnings', 'Notes']);
+    const errorRows = lines.slice(lines.findIndex((l) => l.trim().startsWith('Errors')) + 1, lines.findIndex((l) => l.trim().startsWith('Warnings')) - 1);
+    expect(errorRows.map((row) => row.trim().split(/\s{2,}/).slice(0, 2))).toEqual([['size/gmail-clip', `${clipped.issue.file}:1`]]);
+  });
+});
+
+describe('what is measured and read back', () => {
+  it('the HTML size is the text/html part exactly as nodemailer encodes it (quoted-printable)', async () => {
+    const context = await prepareContext({ project, issue, rendered }, { caniemail: null });
+    const encoded = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const encoder = new Encoder();
+      encoder.on('data', (c: Buffer) => chunks.push(c));
+      encoder.on('end', () => resolve(Buffer.concat(chunks)));
+      encoder.end(Buffer.from(rendered.html));
+    });
+    expect(context.size.sampleBytes).toBe(encoded.length);
+  });
+
+  it('the largest recipient: the sample copy with a 254-character address, wherever the address is printed', async () => {
+    const context = await prepareContext({ project, issue, rendered }, { caniemail: null });
+    const email = rendered.recipient.email;
+    const printed = rendered.html.split(email).length - 1 + (rendered.html.split(encodeURIComponent(email)).length - 1);
+    expect(printed).toBeGreaterThanOrEqual(2);
+    const grown = context.size.largestBytes - context.size.sampleBytes;
+    // Each printed address grows by the same count of bytes; soft line breaks add a few more.
+    expect(grown).toBeGreaterThanOrEqual(printed * (LONGEST_ADDRESS - email.length));
+    expect(grown).toBeLessThan(printed * (LONGEST_ADDRESS - email.length) * 1.1);
+  });
+
+  it('headers and parts are read back from the composed message as mailparser reads them', async () => {
+    const raw = await composeMessage({ config: project.config, issueSlug: issue.slug, subject: rendered.subject, html: rendered.html, text: rendered.text, recipient: rendered.recipient, unsubscribeUrl: rendered.unsubscribeUrl });
+    const ours = parseMessage(raw);
+    const theirs = await simpleParser(raw);
+    expect(ours.parts.map((p) => p.contentType)).toEqual(['text/plain', 'text/html']);
+    const line = (key: string) => theirs.headerLines.find((h) => h.key === key)!.line.replace(/^[^:]+:\s*/, '').replace(/\r?\n\s+/g, ' ');
+    expect(headerValue(ours.headers, 'list-unsubscribe-post')).toBe(line('list-unsubscribe-post'));
+    expect(headerValue(ours.headers, 'list-unsubscribe')).toBe(line('list-unsubscribe'));
+    expect(headerValue(ours.headers, 'reply-to')).toBe((theirs.replyTo as { text: string }).text);
+    expect(partOfType(ours, 'text/html')!.encodedBody.length).toBeGreaterThan(Buffer.byteLength(theirs.html as string));
+  });
+});
