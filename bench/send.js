@@ -54,7 +54,7 @@ async function serve() {
   });
 }
 
-function startServer() {
+export function startServer() {
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const request = (message, key) =>
     new Promise((resolve) => {
@@ -105,7 +105,7 @@ function writeList(file, rows) {
 }
 
 /** nodemailer as documented: a pooled transport with default options, one sendMail per recipient. */
-async function sendWithNodemailer(server, messages) {
+export async function sendWithNodemailer(server, messages) {
   const nodemailer = (await import('nodemailer')).default;
   const { compileIssue } = await import(path.join(ROOT, 'lib/render/personalize.js'));
   const { loadIssue } = await import(path.join(ROOT, 'lib/index.js'));
@@ -130,7 +130,7 @@ async function sendWithNodemailer(server, messages) {
 }
 
 /** Ours: the library behind `newsletter send`, journal on, list streamed from a CSV. */
-async function sendWithNewsletter(server, messages) {
+export async function sendWithNewsletter(server, messages) {
   const { sendIssue } = await import(path.join(ROOT, 'lib/send/send-issue.js'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-send-'));
   const loaded = await project(dir);

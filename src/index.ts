@@ -16,3 +16,8 @@ export { PreviewSession, type PreviewUpdate, type IssueState } from './preview/p
 export { takeScreenshots, type Screenshot, type ScreenshotRequest } from './preview/screenshot.js';
 export { runChecks, checkProjectIssue, describeRules, buildReport, formatReport, checkReportSchema, countFindings, hasErrors, RULES, RULE_IDS } from './checks/index.js';
 export type { Finding, FindingSeverity, CheckInput, CheckOptions, Rule, CheckReport, IssueReport } from './checks/index.js';
+export { compileIssue, recipientFields, type CompiledIssue, type PersonalizedCopy } from './render/personalize.js';
+export { sendIssue, type SendRequest, type SendResult, type SendPlan, type SendEvent } from './send/send-issue.js';
+export { smtpChoice, outboxChoice, maskSmtpUrl, type TransportChoice } from './send/transport.js';
+export { openList, type SubscriberList, type ListEntry } from './send/recipients.js';
+export { compileMessageTemplate, type MessageTemplate } from './send/message-template.js';
