@@ -176,6 +176,32 @@ describe('send to a list over SMTP', () => {
     expect(server.dataStarted).toBe(0);
   });
 
+  it('asks on a terminal before a real send: "no" sends nothing, "yes" sends, with a progress bar', async () => {
+    server = await startSmtpServer();
+    const project = await sendProject();
+    const declined = await project.run(['weekly-1', '--list', 'subscribers.csv', '--smtp', server.url], undefined, { answer: 'no' });
+    expect(declined.code).toBe(1);
+    expect(declined.stderr).toContain(`Send "Kim heads to Russia: what a Putin summit could mean" to 7 recipients via ${server.url}? Type "yes" to send:`);
+    expect(declined.stderr).toContain('not confirmed: nothing was sent');
+    expect(server.dataStarted).toBe(0);
+    const accepted = await project.run(['weekly-1', '--list', 'subscribers.csv', '--smtp', server.url], undefined, { answer: 'yes' });
+    expect(accepted.code).toBe(0);
+    expect(server.accepted).toBe(7);
+    // The bar is redrawn in place (carriage return, erase line) and ends full.
+    expect(accepted.stderr).toMatch(/\r\x1b\[2K\[#{24}\] 100% {2}7\/7 {2}sent 7 {2}failed 0 {2}\d+\/s {2}ETA 0s\n/);
+  });
+
+  it('keeps to --rate messages per second', async () => {
+    server = await startSmtpServer();
+    const project = await sendProject();
+    const run = await project.run(['weekly-1', '--list', 'subscribers.csv', '--smtp', server.url, '--rate', '10', ...FAST]);
+    expect(run.code).toBe(0);
+    expect(server.accepted).toBe(7);
+    // Seven messages at 10/s: the last starts 600 ms after the first (unlimited, all 7 take ~20 ms).
+    const times = (await project.journal()).filter((r) => r.status === 'accepted').map((r) => Date.parse(String(r.at)));
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(550);
+  });
+
   it('reads SMTP_URL and NEWSLETTER_SECRET from .env and never prints the password', async () => {
     server = await startSmtpServer();
     const project = await sendProject();

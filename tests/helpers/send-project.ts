@@ -30,7 +30,8 @@ class Sink extends Writable {
 
 export interface SendProject {
   dir: string;
-  run(args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun>;
+  /** Runs `newsletter send ARGS`; `terminal` makes stdin and stderr TTYs, stdin holding `answer`. */
+  run(args: string[], env?: NodeJS.ProcessEnv, terminal?: { answer: string }): Promise<CliRun>;
   read(file: string): Promise<string>;
   journal(issue?: string): Promise<Record<string, unknown>[]>;
 }
@@ -42,10 +43,11 @@ export async function sendProject(templates = SLOT_TEMPLATES): Promise<SendProje
   return {
     dir,
     read,
-    async run(args, env = { NEWSLETTER_SECRET: 'test-secret' }) {
+    async run(args, env = { NEWSLETTER_SECRET: 'test-secret' }, terminal) {
       const stdout = new Sink();
-      const stderr = new Sink();
-      const stdin = Object.assign(new PassThrough(), { isTTY: false });
+      const stderr = Object.assign(new Sink(), { isTTY: terminal !== undefined });
+      const stdin = Object.assign(new PassThrough(), { isTTY: terminal !== undefined });
+      if (terminal) stdin.end(`${terminal.answer}\n`);
       const code = await main(['node', 'newsletter', 'send', ...args, '--content', CONTENT, '--templates', templates], { stdout, stderr, stdin, env, cwd: dir });
       return { code, stdout: stdout.text, stderr: stderr.text };
     },
