@@ -70,11 +70,22 @@ async function waitForFrame(check: FrameCheck, timeout = 10_000): Promise<void> 
   );
 }
 
-/** The next update that re-rendered something (findings arriving later are not renders). */
-function nextUpdate(): Promise<PreviewUpdate> {
+/** Text and computed look of every element of the email on screen, to compare two renders. */
+function styleFingerprint(): Promise<string[]> {
+  return page.evaluate((selector) => {
+    const doc = (document.querySelector(selector) as HTMLIFrameElement).contentDocument!;
+    return [...doc.body.querySelectorAll('*')].map((el) => {
+      const style = getComputedStyle(el);
+      return [el.tagName, style.color, style.backgroundColor, style.fontSize, style.fontFamily, style.paddingLeft, style.width, el.childElementCount ? '' : el.textContent?.trim()].join('|');
+    });
+  }, CURRENT_FRAME);
+}
+
+/** The re-render caused by a change to `file` (other updates, e.g. findings, are passed over). */
+function updateFor(file: string): Promise<PreviewUpdate> {
   return new Promise((resolve) => {
     const off = server.session.onUpdate((update) => {
-      if (update.kind !== 'render') return;
+      if (update.kind !== 'render' || !update.files.includes(file)) return;
       off();
       resolve(update);
     });
@@ -175,7 +186,7 @@ describe('preview server in Chromium', () => {
 
     const timings: number[] = [];
     const renderTimes: number[] = [];
-    const stopListening = server.session.onUpdate((update) => renderTimes.push(update.ms));
+    const stopListening = server.session.onUpdate((update) => update.kind === 'render' && renderTimes.push(update.ms));
     try {
       for (let edit = 1; edit <= 12; edit++) {
         const token = `Edit-${edit}-${Math.random().toString(36).slice(2, 8)}`;
@@ -188,11 +199,17 @@ describe('preview server in Chromium', () => {
         const scrollY = await page.evaluate((selector) => document.querySelector<HTMLIFrameElement>(selector)!.contentWindow!.scrollY, CURRENT_FRAME);
         expect(scrollY).toBe(500);
       }
+      expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
+      // The email updated in place looks exactly like the same email loaded afresh.
+      const patched = await styleFingerprint();
+      expect(patched.length).toBeGreaterThan(50);
+      await page.reload();
+      await waitForFrame({ contains: 'Edit-12-' });
+      expect(await styleFingerprint()).toEqual(patched);
     } finally {
       stopListening();
       await writeFile(article, original);
     }
-    expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
     const mid = median(timings);
     console.log(
       `preview live reload, file write → updated email in Chromium, ${timings.length} edits: median ${mid.toFixed(0)} ms, ` +
@@ -207,28 +224,37 @@ describe('preview server in Chromium', () => {
   it('re-renders only what a change touches', async () => {
     const harbour = file('content/articles/harbour-notes.md');
     const text = await readFile(harbour, 'utf8');
-    let update = nextUpdate();
+    let update = updateFor(harbour);
     await writeFile(harbour, text.replace('06:40', '06:35'));
     expect((await update).slugs).toEqual(['weekly-2']);
 
     const issue = file('content/issues/weekly-1.md');
     const issueText = await readFile(issue, 'utf8');
-    update = nextUpdate();
+    update = updateFor(issue);
     await writeFile(issue, issueText.replace('Good morning.', 'Good morning, readers.'));
     expect((await update).slugs).toEqual(['weekly-1']);
 
     const theme = file('templates/theme.json');
     const themeText = await readFile(theme, 'utf8');
-    update = nextUpdate();
+    update = updateFor(theme);
     await writeFile(theme, themeText.replace('"radius": 6', '"radius": 4'));
     const templateUpdate = await update;
     expect(templateUpdate.project).toBe(true);
     expect(templateUpdate.slugs).toEqual(['weekly-1', 'weekly-2']);
 
-    update = nextUpdate();
-    await Promise.all([writeFile(harbour, text), writeFile(issue, issueText), writeFile(theme, themeText)]);
+    const config = file('newsletter.config.json');
+    const configText = await readFile(config, 'utf8');
+    update = updateFor(config);
+    await writeFile(config, configText.replace('"The Northern Dispatch"', '"The Southern Dispatch"'));
+    const configUpdate = await update;
+    expect(configUpdate).toMatchObject({ project: true, slugs: ['weekly-1', 'weekly-2'] });
+    expect(server.session.config?.name).toBe('The Southern Dispatch');
+
+    update = updateFor(config);
+    await Promise.all([writeFile(harbour, text), writeFile(issue, issueText), writeFile(theme, themeText), writeFile(config, configText)]);
     await update;
     await server.session.settled();
+    expect(server.session.config?.name).toBe('The Northern Dispatch');
   });
 
   it('shows a broken file over the last good render, keeps serving, and clears on the next good save', async () => {

@@ -10,6 +10,7 @@ import { darkView, phoneView } from '../src/preview/email-views.js';
 import { isLoopbackHost } from '../src/preview/preview-server.js';
 import { PreviewSession, type PreviewUpdate } from '../src/preview/preview-session.js';
 import { readSampleRecipients } from '../src/preview/sample-recipients.js';
+import { openInBrowser } from '../src/preview/open-browser.js';
 import { copyPreviewProject } from './helpers/preview-project.js';
 
 // The preview's parts without a browser: path safety, what a change re-renders, the dark view,
@@ -233,5 +234,27 @@ describe('PreviewSession', () => {
       await rm(articleFile, { force: true });
       await session.close();
     }
+  });
+});
+
+describe('openInBrowser', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'preview-open-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('hands the URL to xdg-open when it is on PATH, and reports false when there is none', async () => {
+    const log = path.join(dir, 'opened.txt');
+    await writeFile(path.join(dir, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${log}'\n`, { mode: 0o755 });
+    expect(openInBrowser('http://127.0.0.1:3000/', { PATH: dir }, 'linux')).toBe(true);
+    const until = Date.now() + 5_000;
+    let opened = '';
+    while (!opened && Date.now() < until) {
+      opened = await readFile(log, 'utf8').catch(() => '');
+      if (!opened) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(opened).toBe('http://127.0.0.1:3000/');
+    expect(openInBrowser('http://127.0.0.1:3000/', { PATH: path.join(dir, 'empty') }, 'linux')).toBe(false);
   });
 });

@@ -118,8 +118,13 @@ function issuePage() {
     next.src = url;
     box.append(next);
     return new Promise((resolve) => {
+      let done = false;
+      // Called from the rAF poll and again by the frame's `load`, which may come much later (after
+      // remote images): only the first call may act, or a late one would remove a shown frame.
       const show = () => {
+        if (done) return true;
         if (seq !== frameSeq) {
+          done = true;
           next.remove();
           resolve(false);
           return true;
@@ -127,6 +132,7 @@ function issuePage() {
         const doc = next.contentDocument;
         // Show it as soon as it is parsed: waiting for `load` would wait for remote images.
         if (!doc || doc.URL !== url || doc.readyState === 'loading' || !doc.body) return false;
+        done = true;
         next.contentWindow.scrollTo(x, y);
         next.classList.remove('incoming');
         for (const frame of box.querySelectorAll('iframe.email-frame')) if (frame !== next) frame.remove();
@@ -140,6 +146,32 @@ function issuePage() {
       next.addEventListener('load', () => show(), { once: true });
       requestAnimationFrame(poll);
     });
+  }
+
+  /**
+   * A live update of the email on screen: the new document replaces the old one's root element in
+   * the same frame, with no navigation, and the scroll position is restored before the next paint.
+   * Falls back to a full (double-buffered) load when the frame is not showing a finished email.
+   */
+  async function patchFrame() {
+    const frame = box.querySelector('iframe.email-frame:not(.incoming)');
+    const doc = frame?.contentDocument;
+    if (!doc || !doc.URL.includes('/email.html') || doc.readyState === 'loading' || box.querySelector('iframe.incoming')) return loadFrame(true);
+    const seq = ++frameSeq;
+    const response = await fetch(frameUrl(), { cache: 'no-store' });
+    const html = response.ok ? await response.text() : null;
+    if (seq !== frameSeq) return false;
+    if (html === null || frame.contentDocument !== doc) return loadFrame(true);
+    // Parsed by the frame's own DOMParser, so that the email's policy (inline styles allowed) and
+    // not this page's applies; scripts of parsed documents never run (nor would the sandbox let them).
+    const win = frame.contentWindow;
+    const fresh = new win.DOMParser().parseFromString(html, 'text/html');
+    const x = win.scrollX;
+    const y = win.scrollY;
+    doc.replaceChild(doc.importNode(fresh.documentElement, true), doc.documentElement);
+    win.scrollTo(x, y);
+    box.dataset.version = String(emailVersion);
+    return true;
   }
 
   async function loadSource(keepScroll) {
@@ -159,6 +191,11 @@ function issuePage() {
     return framed ? loadFrame(keepScroll) : loadSource(keepScroll);
   }
 
+  /** The same view and recipient with a newer render. */
+  function showNewRender() {
+    return FRAME_VIEWS.has(view) ? patchFrame() : loadSource(true);
+  }
+
   function setView(next) {
     if (!next || next === view) return;
     view = next;
@@ -172,7 +209,7 @@ function issuePage() {
     if (update && !update.project && !update.slugs.includes(slug)) return;
     // The event names the new email version: start loading it while the page parts are fetched.
     const announced = update?.emailVersions?.[slug];
-    const loading = announced !== undefined && String(announced) !== emailVersion ? ((emailVersion = String(announced)), show(true)) : null;
+    const loading = announced !== undefined && String(announced) !== emailVersion ? ((emailVersion = String(announced)), showNewRender()) : null;
     const doc = await fetchPage(pageUrl());
     if (!doc) {
       setLive('off', 'This issue no longer exists');
@@ -183,7 +220,7 @@ function issuePage() {
     const nextVersion = doc.body.dataset.emailVersion;
     if (nextVersion !== emailVersion) {
       emailVersion = nextVersion;
-      await show(true);
+      await showNewRender();
     }
     await loading;
   });
