@@ -164,8 +164,13 @@ Exit code 1 when any recipient failed; the summary lists them with their line.`,
 
       const controller = new AbortController();
       const onSigint = () => {
-        if (!controller.signal.aborted) println(io.stderr, '\ninterrupting: finishing messages in flight (Ctrl-C again to quit now)');
-        else process.exit(130);
+        if (controller.signal.aborted) {
+          // Second Ctrl-C: let Node's default handling end the process now.
+          process.off('SIGINT', onSigint);
+          process.kill(process.pid, 'SIGINT');
+          return;
+        }
+        println(io.stderr, '\ninterrupting: finishing the messages in flight, then stopping (Ctrl-C again to quit at once)');
         controller.abort();
       };
       process.on('SIGINT', onSigint);
