@@ -142,6 +142,33 @@ describe('send to a list over SMTP', () => {
     expect(server.dataStarted).toBe(8);
   });
 
+  it('stops at once when the server refuses the login', async () => {
+    server = await startSmtpServer({ rejectAuth: true });
+    const project = await sendProject();
+    const run = await project.run(['weekly-1', '--list', 'subscribers.csv', '--smtp', `smtp://u:wrong@127.0.0.1:${server.port}`, ...FAST]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the server refused the send: authentication failed: .*535/);
+    expect(run.stderr + run.stdout).not.toContain('wrong');
+    expect(server.dataStarted).toBe(0);
+    expect((await project.journal()).filter((r) => r.status === 'accepted' || String(r.status).startsWith('failed'))).toEqual([]);
+  });
+
+  it('gives up after a run of recipients fail for lack of a server, leaving the rest for the rerun', async () => {
+    const gone = await startSmtpServer();
+    const url = gone.url;
+    await gone.close();
+    const project = await sendProject();
+    const rows = ['email,name,city', ...Array.from({ length: 30 }, (_, i) => `r${i}@example.com,R ${i},C`)];
+    await writeFile(path.join(project.dir, 'many.csv'), `${rows.join('\n')}\n`);
+    const run = await project.run(['weekly-1', '--list', 'many.csv', '--smtp', url, '--concurrency', '1', '--retries', '1', ...FAST]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/stopped after 10 recipients in a row failed: .*ECONNREFUSED/);
+    const outcomes = (await project.journal()).filter((r) => r.status !== 'run');
+    expect(outcomes).toHaveLength(10);
+    expect(outcomes.every((r) => r.status === 'failed-temporary' && r.attempts === 2)).toBe(true);
+    expect(run.stdout).toMatch(/^sent 0, failed 10/m);
+  });
+
   it('refuses a second send of the same issue while the first holds the lock, and takes over a dead one', async () => {
     server = await startSmtpServer();
     const project = await sendProject();

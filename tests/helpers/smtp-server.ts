@@ -24,6 +24,8 @@ export interface ServerBehaviour {
   delayMs?: number;
   /** Keep only counts, not the messages (for big runs). */
   countOnly?: boolean;
+  /** Answer every AUTH with 535. */
+  rejectAuth?: boolean;
 }
 
 export interface TestSmtpServer {
@@ -63,6 +65,7 @@ export async function startSmtpServer(behaviour: ServerBehaviour = {}): Promise<
     logger: false,
     onAuth(auth, _session, callback) {
       state.logins.push(`${auth.username}:${auth.password}`);
+      if (behaviour.rejectAuth) return callback(Object.assign(new Error('5.7.8 bad credentials'), { responseCode: 535 }));
       callback(null, { user: auth.username });
     },
     size: 10 * 1024 * 1024,
