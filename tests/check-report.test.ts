@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, checkReportSchema, composeMessage, formatReport, loadProject, renderProjectIssue, runChecks, RULE_IDS, type Project, type RenderedIssue, type Issue } from '../src/index.js';
 import { prepareContext } from '../src/checks/context.js';
 import { headerValue, parseMessage, partOfType } from '../src/checks/mime.js';
-import { LONGEST_ADDRESS } from '../src/checks/message-size.js';
+import { LONGEST_ADDRESS, lengthenAddress, substituteAddress } from '../src/checks/message-size.js';
 import { NewsletterError } from '../src/errors.js';
 import { ROOT } from './helpers/cli.js';
 import { checkFixture, fixtureDir, fixtureProject, ofRule, shown } from './check-helpers.js';
@@ -110,6 +110,25 @@ describe('what is measured and read back', () => {
     // Each printed address grows by the same count of bytes; soft line breaks add a few more.
     expect(grown).toBeGreaterThanOrEqual(printed * (LONGEST_ADDRESS - email.length));
     expect(grown).toBeLessThan(printed * (LONGEST_ADDRESS - email.length) * 1.1);
+  });
+
+  it('the largest copy is measured as composing that copy would encode it', async () => {
+    const context = await prepareContext({ project, issue, rendered }, { caniemail: null });
+    const email = rendered.recipient.email;
+    const long = lengthenAddress(email);
+    expect(long).toHaveLength(LONGEST_ADDRESS);
+    const raw = await composeMessage({
+      config: project.config,
+      issueSlug: issue.slug,
+      subject: rendered.subject,
+      html: substituteAddress(rendered.html, email, long),
+      text: rendered.text,
+      recipient: { ...rendered.recipient, email: long },
+      unsubscribeUrl: substituteAddress(rendered.unsubscribeUrl, email, long),
+    });
+    const parsed = await simpleParser(raw);
+    expect(parsed.html).toContain(long);
+    expect(partOfType(parseMessage(raw), 'text/html')!.encodedBody.length).toBe(context.size.largestBytes);
   });
 
   it('headers and parts are read back from the composed message as mailparser reads them', async () => {

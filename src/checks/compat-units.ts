@@ -125,6 +125,53 @@ function cssDeclarations(css: string): [string, string][] {
   return [...css.replace(/\/\*[\s\S]*?\*\//g, '').matchAll(RULE_BODY)].flatMap((match) => declarations(match[1]!));
 }
 
+interface Declaration {
+  property: string;
+  value: string;
+  key: string;
+  unitSuffix: string;
+  markup: string;
+}
+
+interface ParsedTag {
+  markup: string;
+  written: string;
+  declarations: Declaration[];
+}
+
+/**
+ * The same opening tags recur in every render (MJML's wrappers), and the preview re-checks on
+ * every save: each distinct tag is taken apart once per process.
+ */
+const parsedTags = new Map<string, ParsedTag>();
+const MAX_PARSED_TAGS = 20_000;
+
+function parseTag(document: HtmlDocument, element: Element): ParsedTag {
+  const source = startTagSource(document, element);
+  let parsed = parsedTags.get(source);
+  if (!parsed) {
+    parsed = {
+      markup: signature(element),
+      // The tag as written, up to its style (which MJML may have inlined into), finds the template line.
+      written: source.split(/\sstyle\s*=/i)[0]!.replace(/\/?>$/, ''),
+      declarations: declarations(element.attribs.style ?? '').map(([property, value]) => declaration(property, value)),
+    };
+    if (parsedTags.size >= MAX_PARSED_TAGS) parsedTags.clear();
+    parsedTags.set(source, parsed);
+  }
+  return parsed;
+}
+
+function declaration(property: string, value: string): Declaration {
+  return {
+    property,
+    value,
+    key: declarationKey(property, value),
+    unitSuffix: `${property}:${normalizeValue(value)}`,
+    markup: `<div style="${escapeAttribute(`${property}:${value}`)}"></div>`,
+  };
+}
+
 export function collectUnits(document: HtmlDocument, mjml: string): { units: Unit[]; styles: StyleSkeleton[] } {
   const authored = authoredConstructs(mjml);
   const units = new Map<string, Unit>();
@@ -134,23 +181,20 @@ export function collectUnits(document: HtmlDocument, mjml: string): { units: Uni
     if (known) known.count++;
     else units.set(key, { ...unit, count: 1 });
   };
-  const addDeclaration = (property: string, value: string, origin: Origin, snippet: string) => {
-    add(`${origin}\u0000${property}:${normalizeValue(value)}`, { markup: `<div style="${escapeAttribute(`${property}:${value}`)}"></div>`, property, tag: undefined, origin, snippet });
+  const addDeclaration = (d: Declaration, origin: Origin, snippet: string) => {
+    add(`${origin}\u0000${d.unitSuffix}`, { markup: d.markup, property: d.property, tag: undefined, origin, snippet });
   };
 
   for (const element of document.elements) {
-    const markup = signature(element);
-    const elementOrigin: Origin = authored.elements.has(markup) ? 'authored' : 'mjml';
-    // The tag as written, up to its style (which MJML may have inlined into), finds the template line.
-    const written = startTagSource(document, element).split(/\sstyle\s*=/i)[0]!.replace(/\/?>$/, '');
-    add(`${elementOrigin}\u0000${markup}`, { markup, property: undefined, tag: element.name, origin: elementOrigin, snippet: written });
-    for (const [property, value] of declarations(element.attribs.style ?? '')) {
-      const key = declarationKey(property, value);
+    const tag = parseTag(document, element);
+    const elementOrigin: Origin = authored.elements.has(tag.markup) ? 'authored' : 'mjml';
+    add(`${elementOrigin}\u0000${tag.markup}`, { markup: tag.markup, property: undefined, tag: element.name, origin: elementOrigin, snippet: tag.written });
+    for (const d of tag.declarations) {
       // The templates' doing when set as a component attribute, or written (inline or in <mj-style>)
       // on an element they wrote; anything else is an MJML default.
-      const viaAttribute = authored.attributes.has(key);
-      const origin: Origin = viaAttribute || (elementOrigin === 'authored' && authored.declarations.has(key)) ? 'authored' : 'mjml';
-      addDeclaration(property, value, origin, viaAttribute ? `${property}="${value}"` : `${property}:${value}`);
+      const viaAttribute = authored.attributes.has(d.key);
+      const origin: Origin = viaAttribute || (elementOrigin === 'authored' && authored.declarations.has(d.key)) ? 'authored' : 'mjml';
+      addDeclaration(d, origin, viaAttribute ? `${d.property}="${d.value}"` : `${d.property}:${d.value}`);
     }
     if (element.name !== 'style') continue;
     const css = element.children.filter(isText).map((t) => t.data).join('');
@@ -158,7 +202,7 @@ export function collectUnits(document: HtmlDocument, mjml: string): { units: Uni
     const firstLine = lines.map((l) => l.trim()).find(Boolean);
     if (!firstLine) continue;
     const origin: Origin = authored.styleText.includes(firstLine.replace(/\s+/g, ' ')) ? 'authored' : 'mjml';
-    for (const [property, value] of cssDeclarations(css)) addDeclaration(property, value, origin, origin === 'authored' ? `${property}: ${value}` : '');
+    for (const [property, value] of cssDeclarations(css)) addDeclaration(declaration(property, value), origin, origin === 'authored' ? `${property}: ${value}` : '');
     // Rule bodies emptied but their line breaks kept, so caniemail's line numbers still fit `lines`.
     const skeleton = css.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(RULE_BODY, (body) => `{${body.replace(/[^\n]/g, '')}}`);
     styles.push({ css: skeleton, origin, lines, firstLine });

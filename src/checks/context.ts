@@ -97,7 +97,7 @@ export async function prepareContext(input: CheckInput, options: PrepareOptions)
       platform: (id) => options.caniemail?.platformName(id) ?? id,
     },
     compat() {
-      compat ??= options.caniemail ? analyzeCompat(options.caniemail, html, rendered.mjml, config.checks.clients, locate) : [];
+      compat ??= options.caniemail && config.checks.clients.length ? analyzeCompat(options.caniemail, html, rendered.mjml, config.checks.clients, locate) : [];
       return compat;
     },
   };

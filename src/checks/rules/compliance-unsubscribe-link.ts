@@ -1,4 +1,5 @@
 import { links, placeOfUrl } from '../elements.js';
+import { withoutUtm } from '../locate.js';
 import type { Rule } from '../types.js';
 
 export const complianceUnsubscribeLink: Rule = {
@@ -7,7 +8,8 @@ export const complianceUnsubscribeLink: Rule = {
   defaultSeverity: 'error',
   check(context) {
     const all = links(context);
-    if (all.some((link) => link.href === context.rendered.unsubscribeUrl)) return [];
+    // `{{utm unsubscribeUrl}}` still reaches the unsubscribe page: tags do not change where it leads.
+    if (all.some((link) => link.href === context.rendered.unsubscribeUrl || withoutUtm(link.href) === context.rendered.unsubscribeUrl)) return [];
     const lookalike = all.find((link) => /unsubscribe/i.test(link.label));
     if (lookalike) {
       return [
