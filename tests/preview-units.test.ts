@@ -4,7 +4,8 @@ import path from 'node:path';
 import * as cheerio from 'cheerio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileInside, urlSegments } from '../src/preview/safe-path.js';
-import { planChanges } from '../src/preview/change-plan.js';
+import { planChanges, requestPaths } from '../src/preview/change-plan.js';
+import { loadConfig } from '../src/config/load-config.js';
 import { isNoise } from '../src/preview/watch-project.js';
 import { darkView, phoneView } from '../src/preview/email-views.js';
 import { isLoopbackHost } from '../src/preview/preview-server.js';
@@ -77,6 +78,26 @@ describe('planChanges', () => {
     expect(planChanges(paths, ['/p/templates/partials/footer.mjml']).project).toBe(true);
     expect(planChanges(paths, ['/p/templates-old/x.mjml']).project).toBe(false);
     expect(planChanges(paths, ['/p/other.json'])).toEqual({ project: false, issues: new Set(), articles: new Set(), content: false });
+  });
+});
+
+describe('requestPaths', () => {
+  it('resolves the folders exactly as loadConfig does, without reading the config', async () => {
+    const project = await copyPreviewProject();
+    try {
+      for (const request of [{ cwd: project.dir }, { cwd: project.dir, content: 'content/../content', templates: './templates', out: 'build/out', configFile: 'newsletter.config.json' }]) {
+        const { paths } = await loadConfig(request);
+        const ours = requestPaths(request);
+        expect({ content: ours.content, templates: ours.templates, out: ours.out, config: ours.config }).toEqual({
+          content: paths.content,
+          templates: paths.templates,
+          out: paths.out,
+          config: paths.config,
+        });
+      }
+    } finally {
+      await project.cleanup();
+    }
   });
 });
 

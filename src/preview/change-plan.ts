@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { DEFAULTS } from '../config/defaults.js';
+import type { ConfigRequest } from '../config/load-config.js';
 
 /**
  * Which work a batch of changed files calls for. Templates and the config change how every issue
@@ -52,4 +54,15 @@ export function planChanges(paths: WatchedPaths, changed: Iterable<string>): Cha
     }
   }
   return plan;
+}
+
+/** The same paths loadConfig resolves, known even when the config file is broken. */
+export function requestPaths(request: ConfigRequest): WatchedPaths & { out: string } {
+  const cwd = request.cwd ?? process.cwd();
+  return {
+    content: path.resolve(cwd, request.content ?? DEFAULTS.paths.content),
+    templates: path.resolve(cwd, request.templates ?? DEFAULTS.paths.templates),
+    out: path.resolve(cwd, request.out ?? DEFAULTS.paths.out),
+    config: path.resolve(cwd, request.configFile ?? DEFAULTS.configFile),
+  };
 }

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -7,8 +6,8 @@ import type { Issue } from '../content/types.js';
 import { listIssues } from '../content/load-issue.js';
 import { loadProject, renderProjectIssue, type Project } from '../pipeline.js';
 import { renderIssue, type RenderedIssue } from '../render/render-issue.js';
-import { composeMessage } from '../render/message.js';
-import { planChanges, type WatchedPaths } from './change-plan.js';
+import { planChanges, requestPaths, type WatchedPaths } from './change-plan.js';
+import { DebouncedQueue } from './debounced-queue.js';
 import { toProblem, type PreviewProblem } from './problem.js';
 import type { CheckInput, Finding } from '../checks/types.js';
 
@@ -67,17 +66,6 @@ export interface SessionOptions {
   check?: ((input: CheckInput) => Promise<Finding[]>) | undefined;
 }
 
-/** The same paths loadConfig resolves, known even when the config file is broken. */
-export function requestPaths(request: ConfigRequest): WatchedPaths & { out: string } {
-  const cwd = request.cwd ?? process.cwd();
-  return {
-    content: path.resolve(cwd, request.content ?? DEFAULTS.paths.content),
-    templates: path.resolve(cwd, request.templates ?? DEFAULTS.paths.templates),
-    out: path.resolve(cwd, request.out ?? DEFAULTS.paths.out),
-    config: path.resolve(cwd, request.configFile ?? DEFAULTS.configFile),
-  };
-}
-
 const COPY_CACHE_LIMIT = 32;
 /** Quiet time after an issue's last render before its checks run. */
 export const CHECK_DELAY_MS = 150;
@@ -94,9 +82,7 @@ export class PreviewSession {
   private readonly extraRecipients: Recipient[];
   private readonly copies = new Map<string, Promise<{ rendered: RenderedIssue } | { problem: PreviewProblem }>>();
   private chain: Promise<void> = Promise.resolve();
-  private checking: Promise<void> = Promise.resolve();
-  private readonly checkTimers = new Map<string, NodeJS.Timeout>();
-  private closed = false;
+  private readonly checks = new DebouncedQueue(CHECK_DELAY_MS, (slug) => this.check(slug));
   private pending: Set<string> | null = null;
   private pendingDone: Promise<void> | null = null;
 
@@ -146,11 +132,8 @@ export class PreviewSession {
 
   /** Stops scheduling checks and resolves when queued renders and running checks are done. */
   async close(): Promise<void> {
-    this.closed = true;
-    for (const timer of this.checkTimers.values()) clearTimeout(timer);
-    this.checkTimers.clear();
     await this.chain;
-    await this.checking;
+    await this.checks.close();
   }
 
   onUpdate(listener: (update: PreviewUpdate) => void): () => void {
@@ -195,25 +178,6 @@ export class PreviewSession {
       this.copies.set(key, copy);
     }
     return copy;
-  }
-
-  /** The header block of the .eml `build` would write for this copy. */
-  async headersFor(slug: string, rendered: RenderedIssue): Promise<string> {
-    const state = this.states.get(slug);
-    if (!this.project) return '';
-    const eml = await composeMessage({
-      config: this.project.config,
-      issueSlug: slug,
-      subject: rendered.subject,
-      html: rendered.html,
-      text: rendered.text,
-      recipient: rendered.recipient,
-      unsubscribeUrl: rendered.unsubscribeUrl,
-      date: state?.good?.renderedAt,
-    });
-    const text = eml.toString('utf8');
-    const end = text.indexOf('\r\n\r\n');
-    return (end === -1 ? text : text.slice(0, end)).replace(/\r\n/g, '\n');
   }
 
   private async process(files: string[]): Promise<void> {
@@ -292,21 +256,13 @@ export class PreviewSession {
    * findings follow in an update of their own.
    */
   private checkLater(slugs: readonly string[]): void {
-    if (!this.options.check || this.closed) return;
-    for (const slug of slugs) {
-      clearTimeout(this.checkTimers.get(slug));
-      const timer = setTimeout(() => {
-        this.checkTimers.delete(slug);
-        this.checking = this.checking.then(() => this.check(slug));
-      }, CHECK_DELAY_MS);
-      this.checkTimers.set(slug, timer);
-    }
+    if (this.options.check) this.checks.schedule(slugs);
   }
 
   private async check(slug: string): Promise<void> {
     const state = this.states.get(slug);
     const good = state?.good;
-    if (!this.options.check || !this.project || !state || !good || this.closed) return;
+    if (!this.options.check || !this.project || !state || !good) return;
     const started = performance.now();
     let findings: Finding[];
     try {

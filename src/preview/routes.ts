@@ -4,6 +4,7 @@ import type { PreviewSession } from './preview-session.js';
 import type { SseHub } from './sse-hub.js';
 import { contentType, fileInside, urlSegments } from './safe-path.js';
 import { darkView, phoneView } from './email-views.js';
+import { headerBlock } from './message-headers.js';
 import { indexPage } from './pages/index-page.js';
 import { isView, issuePage } from './pages/issue-page.js';
 import type { RenderedIssue } from '../render/render-issue.js';
@@ -117,7 +118,7 @@ async function issueRoute(context: RouteContext, slug: string, rest: string[], t
     case 'mjml.txt':
       return text(rendered?.mjml ?? '');
     case 'headers.txt':
-      return text(rendered ? await session.headersFor(slug, rendered) : '');
+      return text(rendered && session.config ? await headerBlock(session.config, slug, rendered, state.good?.renderedAt) : '');
     default:
       return notFound(response);
   }
