@@ -157,6 +157,24 @@ describe('preview server in Chromium', () => {
     expect(await page.locator('#inbox [data-field="subject"]').innerText()).toBe(issue.subject);
     expect(await page.locator('#inbox [data-field="preheader"]').innerText()).toBe(issue.preheader);
     expect(await page.locator('#inbox [data-field="from"]').innerText()).toBe('The Northern Dispatch');
+
+    // A link in the email opens in a new tab (its request refused: no network here); the email
+    // stays in its frame.
+    const requested: string[] = [];
+    await page.context().route('https://news.example.com/**', (route) => {
+      requested.push(route.request().url());
+      return route.abort();
+    });
+    const link = frame.locator('a[href^="https://news.example.com/"]').first();
+    const href = await link.getAttribute('href');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), link.click()]);
+    try {
+      await expect.poll(() => requested).toContain(href);
+      expect(await frame.locator('h1').allInnerTexts()).toContain('Kim Jong Un to travel to Russia for talks with Putin');
+    } finally {
+      await popup.close();
+      await page.context().unroute('https://news.example.com/**');
+    }
   });
 
   it('phone view is 375 px wide and the email does not scroll sideways', async () => {

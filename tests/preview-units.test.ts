@@ -7,7 +7,7 @@ import { fileInside, urlSegments } from '../src/preview/safe-path.js';
 import { planChanges, requestPaths } from '../src/preview/change-plan.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { isNoise } from '../src/preview/watch-project.js';
-import { darkView, phoneView } from '../src/preview/email-views.js';
+import { darkView, linksInNewTab, phoneView } from '../src/preview/email-views.js';
 import { isLoopbackHost } from '../src/preview/preview-server.js';
 import { PreviewSession, type PreviewUpdate } from '../src/preview/preview-session.js';
 import { readSampleRecipients } from '../src/preview/sample-recipients.js';
@@ -136,6 +136,12 @@ describe('email views', () => {
     const $ = cheerio.load(html);
     expect($('head style').text()).toMatch(/^html\{filter:invert\(1\) hue-rotate\(180deg\)/);
     expect($('head title').text()).toBe('t');
+  });
+
+  it('opens the email’s links in a new tab rather than inside the frame', () => {
+    const $ = cheerio.load(linksInNewTab('<html><head><title>t</title></head><body><a href="https://example.com/">x</a></body></html>'));
+    expect($('head base').attr('target')).toBe('_blank');
+    expect($('head base').attr('href')).toBeUndefined();
   });
 
   it('hides the scrollbar in the phone view so the email gets all 375 px', () => {

@@ -38,3 +38,8 @@ export function darkView(html: string): { html: string; mode: DarkMode } {
 export function phoneView(html: string): string {
   return injectIntoHead(html, '<style>html{scrollbar-width:none}html::-webkit-scrollbar{display:none}</style>');
 }
+
+/** Links in the previewed email open in a new tab instead of replacing the email in its frame. */
+export function linksInNewTab(html: string): string {
+  return injectIntoHead(html, '<base target="_blank">');
+}

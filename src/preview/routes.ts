@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PreviewSession } from './preview-session.js';
 import type { SseHub } from './sse-hub.js';
 import { contentType, fileInside, urlSegments } from './safe-path.js';
-import { darkView, phoneView } from './email-views.js';
+import { darkView, linksInNewTab, phoneView } from './email-views.js';
 import { headerBlock } from './message-headers.js';
 import { indexPage } from './pages/index-page.js';
 import { isView, issuePage } from './pages/issue-page.js';
@@ -41,7 +41,7 @@ export interface RouteContext {
 const PAGE_POLICY = "default-src 'self'; img-src 'self' data:; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 // Emails never run scripts in a mail client, so they do not run here either; images and web fonts
 // load from anywhere, as they would in an inbox.
-const EMAIL_POLICY = "default-src 'none'; img-src * data: blob:; style-src 'unsafe-inline' *; font-src * data:; media-src *; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+const EMAIL_POLICY = "default-src 'none'; img-src * data: blob:; style-src 'unsafe-inline' *; font-src * data:; media-src *; frame-ancestors 'self'; form-action 'none'";
 const FILE_POLICY = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src * data:";
 
 function send(response: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
@@ -108,7 +108,8 @@ async function issueRoute(context: RouteContext, slug: string, rest: string[], t
     case 'email.html': {
       if (!rendered) return send(response, 200, 'text/html; charset=utf-8', '<!doctype html><title>No render yet</title>', { 'Content-Security-Policy': EMAIL_POLICY });
       const view = params.get('view');
-      const body = view === 'dark' ? darkView(rendered.html).html : view === 'phone' ? phoneView(rendered.html) : rendered.html;
+      const variant = view === 'dark' ? darkView(rendered.html).html : view === 'phone' ? phoneView(rendered.html) : rendered.html;
+      const body = linksInNewTab(variant);
       return send(response, 200, 'text/html; charset=utf-8', body, { 'Content-Security-Policy': EMAIL_POLICY });
     }
     case 'text.txt':
