@@ -121,4 +121,6 @@ export const DEFAULTS = deepFreeze({
   /** Gmail clips an HTML body larger than this (bytes as encoded in the message). */
   gmailClipBytes: 102 * 1024,
   sizeWarnBytes: 80 * 1024,
+  /** `newsletter preview`: loopback only unless --host says otherwise; --port 0 picks a free port. */
+  preview: { host: '127.0.0.1', port: 3000, pickerRows: 50 },
 });

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { NewsletterError } from '../errors.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { PreviewSession, type PreviewUpdate, type SessionOptions } from './preview-session.js';
 import { watchProject, type WatchOptions } from './watch-project.js';
 import { SseHub } from './sse-hub.js';
@@ -33,8 +34,8 @@ export interface PreviewServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PREVIEW_HOST = '127.0.0.1';
-export const DEFAULT_PREVIEW_PORT = 3000;
+export const DEFAULT_PREVIEW_HOST = DEFAULTS.preview.host;
+export const DEFAULT_PREVIEW_PORT = DEFAULTS.preview.port;
 
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase();

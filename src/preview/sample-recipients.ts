@@ -1,4 +1,4 @@
-import type { Recipient } from '../config/defaults.js';
+import { DEFAULTS, type Recipient } from '../config/defaults.js';
 import { openList } from '../send/recipients.js';
 
 /**
@@ -7,7 +7,7 @@ import { openList } from '../send/recipients.js';
  * the preview, and 50 copies are plenty to check how names and custom fields fill in.
  */
 
-export const PICKER_ROWS = 50;
+export const PICKER_ROWS = DEFAULTS.preview.pickerRows;
 
 /** Up to `limit` valid recipients from the top of a CSV (with an `email` column) or JSON list. */
 export async function readSampleRecipients(file: string, cwd: string, limit = PICKER_ROWS): Promise<Recipient[]> {
