@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadProject, selectIssues } from '../../pipeline.js';
 import { takeScreenshots, MAX_SCREENSHOT_WIDTH, MIN_SCREENSHOT_WIDTH } from '../../preview/screenshot.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
@@ -28,7 +28,7 @@ export function registerScreenshot(program: Command, io: CliIo): void {
       .command('screenshot')
       .description('write full-page PNGs of issues at each width with the system Chromium, network blocked')
       .argument('[issues...]', 'issue slugs; all when omitted')
-      .option('--width <widths>', 'comma-separated viewport widths in CSS pixels', parseWidths, [375, 600])
+      .addOption(new Option('--width <widths>', 'comma-separated viewport widths in CSS pixels').argParser(parseWidths).default([375, 600], '375,600'))
       .option('--dark', 'emulate a dark-mode reader (prefers-color-scheme: dark); files end in -dark.png'),
   )
     .addHelpText(
