@@ -49,7 +49,10 @@ an error, 0 otherwise. Set severities per rule in the config:
           return;
         }
         const width = Math.max(...rules.map((r) => r.id.length));
-        for (const rule of rules) println(io.stdout, `${rule.id.padEnd(width)}  ${rule.severity.padEnd(5)}  ${rule.description}`);
+        for (const rule of rules) {
+          const changed = rule.severity === rule.defaultSeverity ? '' : ` (default ${rule.defaultSeverity})`;
+          println(io.stdout, `${rule.id.padEnd(width)}  ${rule.severity.padEnd(5)}  ${rule.description}${changed}`);
+        }
         return;
       }
       const slugs = await selectIssues(project, issues);
