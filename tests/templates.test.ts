@@ -60,6 +60,23 @@ describe('templates folder', () => {
     expect(error.hint).toMatch(/article, digest/);
   });
 
+  it('pins an MJML error to the template line that wrote the tag, not to a line of bare Handlebars tags', async () => {
+    const dir = await templatesCopy();
+    const digest = await import('node:fs/promises').then((fs) => fs.readFile(path.join(dir, 'layouts/digest.mjml'), 'utf8'));
+    const lines = digest.split('\n');
+    const at = lines.findIndex((l) => l.includes('{{> footer}}'));
+    lines.splice(at, 0, '    {{#if lead}}{{#if rest.length}}{{/if}}{{/if}}', '    <mj-section><mj-column><mj-text colour="red">x</mj-text></mj-column></mj-section>');
+    await writeFile(path.join(dir, 'layouts/digest.mjml'), lines.join('\n'));
+    const config = await loadConfig({ cwd: ROOT });
+    const templates = await loadTemplates(dir);
+    const issue = await loadIssue(config.paths.content, 'weekly-1');
+    const error = await failure(renderIssue(issue, { config, templates }));
+    expect(error.code).toBe('MJML_INVALID');
+    expect(error.file).toMatch(/layouts[/\\]digest\.mjml$/);
+    expect(error.line).toBe(at + 2);
+    expect(error.message).toBe('MJML: <mj-text> Attribute colour is illegal');
+  });
+
   it('refuses prototype access from a template', async () => {
     const dir = await templatesCopy();
     await writeFile(path.join(dir, 'partials/header.mjml'), '<mj-section><mj-column><mj-text>{{issue.constructor.name}}</mj-text></mj-column></mj-section>\n');

@@ -93,11 +93,10 @@ export function locateGeneratedLine(
     const lines = template.source.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const source = lines[i]!.trim();
-      if (!source || /^\{\{[^}]*\}\}$/.test(source)) continue;
-      const pattern = source
-        .split(/\{\{\{?[^}]*\}?\}\}/)
-        .map(escapeRegExp)
-        .join('.*?');
+      const literal = source.split(/\{\{\{?[^}]*\}?\}\}/);
+      // A line of only Handlebars tags (`{{#if lead}}{{/if}}`) would match anything: skip it.
+      if (literal.join('').replace(/\s+/g, '').length < 3) continue;
+      const pattern = literal.map(escapeRegExp).join('.*?');
       if (new RegExp(`^${pattern}$`).test(generated)) return { file: template.file, line: i + 1, exact: true };
     }
   }
