@@ -25,6 +25,7 @@ const SKIP_FIRST = 50;
 async function serve() {
   const { SMTPServer } = await import('smtp-server');
   let times = [];
+  let cpu = process.cpuUsage();
   const server = new SMTPServer({
     disableReverseLookup: true,
     authOptional: true,
@@ -43,11 +44,15 @@ async function serve() {
   process.on('message', (message) => {
     if (message === 'reset') {
       times = [];
+      cpu = process.cpuUsage();
       process.send({ reset: true });
     } else if (message === 'stats') {
       const n = times.length;
       const rate = n > SKIP_FIRST + 1 ? (n - 1 - SKIP_FIRST) / ((times[n - 1] - times[SKIP_FIRST]) / 1000) : 0;
-      process.send({ delivered: n, rate });
+      const used = process.cpuUsage(cpu);
+      // Share of one core the server used while receiving: near 1 means the server was the limit.
+      const busy = n > 1 ? (used.user + used.system) / 1000 / (times[n - 1] - times[0]) : 0;
+      process.send({ delivered: n, rate, busy });
     } else if (message === 'exit') {
       server.close(() => process.exit(0));
     }

@@ -146,7 +146,7 @@ function probeRecipients(fields: readonly string[]): [ValueClass, Recipient[]][]
     return recipient;
   };
   return [
-    ['ordinary', [all((f) => `<b>&amp;"'=\`${f} ü\u00e9&#x3D;>`)]],
+    ['ordinary', [all((f) => `<b>&amp;"'=\`${f}  \t ü\u00e9&#x3D;>`)]],
     ['empty', [all(() => '')]],
     ['edge-space', [all(() => '  '), all((f) => ` \t<i>${f}</i>\u00a0 `)]],
     ['line-break', [all((f) => `a\n${f}\r\nb`), all(() => '\n')]],

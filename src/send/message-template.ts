@@ -5,7 +5,7 @@ import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import { composeMessage, mailOptions, type MessageInput } from '../render/message.js';
 import type { CompiledIssue, SlotValues } from '../render/personalize.js';
-import { encodeSlotTemplate, fillQp, type QpSlotTemplate } from './qp-slots.js';
+import { encodeSlotTemplate, fillQpBytes, type QpSlotTemplate } from './qp-slots.js';
 
 /**
  * The MIME message composed once per issue, with slots for what differs per recipient. nodemailer's
@@ -77,9 +77,9 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
     return VARYING.has(key) ? { key } : field;
   });
   const boundary = skeleton.boundary;
-  const textPrefix = `\r\n\r\n--${boundary}\r\n${partHeaders[0]}\r\n\r\n`;
-  const htmlPrefix = `\r\n--${boundary}\r\n${partHeaders[1]}\r\n\r\n`;
-  const closing = `\r\n--${boundary}--\r\n`;
+  const textPrefix = Buffer.from(`\r\n\r\n--${boundary}\r\n${partHeaders[0]}\r\n\r\n`, 'utf8');
+  const htmlPrefix = Buffer.from(`\r\n--${boundary}\r\n${partHeaders[1]}\r\n\r\n`, 'utf8');
+  const closing = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
 
   const fast = compiled.mode === 'slots';
   const textBody: QpSlotTemplate | null = fast ? encodeSlotTemplate(compiled.text) : null;
@@ -121,8 +121,15 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
       }
       let head = '';
       for (const piece of header) head += (head ? '\r\n' : '') + (typeof piece === 'string' ? piece : headerLine(piece.key, options));
-      const message = head + textPrefix + fillQp(textBody, values.raw) + htmlPrefix + fillQp(htmlBody, values.html) + closing;
-      return { raw: Buffer.from(message, 'utf8'), messageId: options.messageId, envelope: { from, to: [to] }, composed: false };
+      // Assembled from bytes: the encoded static text was turned into bytes once per issue.
+      const headBytes = Buffer.from(head, 'utf8');
+      const chunks: Buffer[] = [headBytes, textPrefix];
+      let length = headBytes.length + textPrefix.length + htmlPrefix.length + closing.length;
+      length += fillQpBytes(textBody, values.raw, chunks);
+      chunks.push(htmlPrefix);
+      length += fillQpBytes(htmlBody, values.html, chunks);
+      chunks.push(closing);
+      return { raw: Buffer.concat(chunks, length), messageId: options.messageId, envelope: { from, to: [to] }, composed: false };
     },
   };
 }

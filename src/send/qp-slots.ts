@@ -16,6 +16,8 @@ const SOFT_BREAK = '=\r\n';
 
 export interface EncodedSegment {
   encoded: string;
+  /** The same, as bytes (QP is ASCII), so messages are assembled without re-encoding it. */
+  bytes: Buffer;
   /** Length of the encoded text after its last line break. */
   lastLineLength: number;
 }
@@ -41,7 +43,7 @@ export function encodeStatic(text: string): EncodedSegment {
     encoded = `${encoded.slice(0, cut)}${SOFT_BREAK}${encoded.slice(cut)}`;
     tail = lastLineLength(encoded);
   }
-  return { encoded, lastLineLength: tail };
+  return { encoded, bytes: Buffer.from(encoded, 'latin1'), lastLineLength: tail };
 }
 
 export function encodeSlotTemplate(template: SlotTemplate): QpSlotTemplate {
@@ -81,12 +83,16 @@ export function encodeValue(value: string, column: number): string {
   return out + SOFT_BREAK;
 }
 
-/** The encoded body for one recipient's values (index = slot id). */
-export function fillQp(template: QpSlotTemplate, values: readonly string[]): string {
+/** The encoded body for one recipient's values, appended to `out` as byte chunks; returns their length. */
+export function fillQpBytes(template: QpSlotTemplate, values: readonly string[], out: Buffer[]): number {
   const { segments, slots } = template;
-  let out = segments[0]!.encoded;
+  let length = segments[0]!.bytes.length;
+  out.push(segments[0]!.bytes);
   for (let i = 0; i < slots.length; i++) {
-    out += encodeValue(values[slots[i]!]!, segments[i]!.lastLineLength) + segments[i + 1]!.encoded;
+    const value = Buffer.from(encodeValue(values[slots[i]!]!, segments[i]!.lastLineLength), 'latin1');
+    const next = segments[i + 1]!.bytes;
+    out.push(value, next);
+    length += value.length + next.length;
   }
-  return out;
+  return length;
 }

@@ -90,7 +90,8 @@ function smtpDeliverer(url: string, options: DeliveryOptions, dkim: Awaited<Retu
   } as never);
   return {
     async deliver(message) {
-      const info = (await transporter.sendMail({ raw: message.raw, envelope: message.envelope } as never)) as { response?: string };
+      // The Message-ID given here spares nodemailer generating one for a raw message it cannot read.
+      const info = (await transporter.sendMail({ raw: message.raw, envelope: message.envelope, messageId: message.messageId } as never)) as { response?: string };
       return info.response ?? '250 accepted';
     },
     async close() {
