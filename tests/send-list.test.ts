@@ -47,7 +47,7 @@ describe('subscriber lists', () => {
     const items = Array.from({ length: 6000 }, (_, i) => JSON.stringify({ email: `u${i}@example.com`, note: `} ] { [ \\" "quoted" ${'x'.repeat(i % 50)}` }));
     const { file } = await tempFile('big.json', `[\n${items.join(',\n')}\n]\n`);
     let count = 0;
-    for await (const item of readJsonItems(file)) {
+    for await (const batch of readJsonItems(file)) for (const item of batch) {
       expect(item.error).toBeUndefined();
       expect((item.value as { email: string }).email).toBe(`u${count}@example.com`);
       expect(item.line).toBe(count + 2);

@@ -4,7 +4,8 @@ import { createReadStream } from 'node:fs';
  * Streams the objects of a JSON subscriber list without holding the file: either a top-level
  * array of objects or JSON lines (one object per line). The scanner only finds where each
  * top-level object starts and ends (strings and escapes respected); each object is then parsed
- * with JSON.parse on its own. Yields the parsed value (or the parse error) and its first line.
+ * with JSON.parse on its own. Yields, per chunk read, the parsed values (or parse errors) with
+ * their first lines: batches, so a million entries do not cost a million promises.
  */
 
 export interface JsonItem {
@@ -13,18 +14,18 @@ export interface JsonItem {
   error?: string;
 }
 
-export async function* readJsonItems(file: string): AsyncGenerator<JsonItem> {
+export async function* readJsonItems(file: string): AsyncGenerator<JsonItem[]> {
   let line = 1;
   let mode: 'start' | 'array' | 'lines' | 'done' = 'start';
   let depth = 0;
   let inString = false;
   let escaped = false;
   let item: string[] = [];
-  let itemStart = 0;
   let itemLine = 0;
 
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
   for await (const chunk of stream as AsyncIterable<string>) {
+    const batch: JsonItem[] = [];
     let start = depth > 0 ? 0 : -1;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk.charCodeAt(i);
@@ -36,7 +37,7 @@ export async function* readJsonItems(file: string): AsyncGenerator<JsonItem> {
         continue;
       }
       if (c === 34) {
-        if (depth === 0) yield { line, error: 'expected an object, found a string' };
+        if (depth === 0) batch.push({ line, error: 'expected an object, found a string' });
         inString = true;
         continue;
       }
@@ -47,7 +48,6 @@ export async function* readJsonItems(file: string): AsyncGenerator<JsonItem> {
         }
         if (depth === 0) {
           start = i;
-          itemStart = i;
           itemLine = line;
           item = [];
         }
@@ -57,7 +57,7 @@ export async function* readJsonItems(file: string): AsyncGenerator<JsonItem> {
       if (c === 125 || c === 93) {
         if (depth === 0) {
           if (c === 93 && mode === 'array') mode = 'done';
-          else yield { line, error: `unexpected \`${String.fromCharCode(c)}\`` };
+          else batch.push({ line, error: `unexpected \`${String.fromCharCode(c)}\`` });
           continue;
         }
         depth--;
@@ -67,23 +67,24 @@ export async function* readJsonItems(file: string): AsyncGenerator<JsonItem> {
           const text = item.join('');
           item = [];
           try {
-            yield { line: itemLine, value: JSON.parse(text) };
+            batch.push({ line: itemLine, value: JSON.parse(text) });
           } catch (error) {
-            yield { line: itemLine, error: `not valid JSON: ${(error as Error).message}` };
+            batch.push({ line: itemLine, error: `not valid JSON: ${(error as Error).message}` });
           }
         }
         continue;
       }
       if (depth === 0 && c !== 44 && c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 0xfeff) {
-        yield { line, error: `unexpected \`${chunk[i]}\` between list entries` };
+        batch.push({ line, error: `unexpected \`${chunk[i]}\` between list entries` });
         // Skip to the end of this line so one bad token is reported once.
         const next = chunk.indexOf('\n', i);
         if (next < 0) break;
         i = next - 1;
       }
     }
-    if (depth > 0) item.push(chunk.slice(start >= 0 ? start : itemStart));
+    if (depth > 0) item.push(chunk.slice(start));
+    if (batch.length) yield batch;
   }
-  if (depth > 0) yield { line: itemLine, error: 'the file ends inside this entry' };
-  else if (mode === 'array') yield { line, error: 'the file ends before the closing `]` of the list' };
+  if (depth > 0) yield [{ line: itemLine, error: 'the file ends inside this entry' }];
+  else if (mode === 'array') yield [{ line, error: 'the file ends before the closing `]` of the list' }];
 }

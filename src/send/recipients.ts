@@ -24,7 +24,13 @@ export interface SubscriberList {
   format: 'csv' | 'json';
   /** CSV header; null for JSON, whose rows may differ. */
   columns: string[] | null;
+  /** The rows in order, a batch at a time (one promise per batch, not per row). */
+  batches(): AsyncGenerator<ListEntry[]>;
   entries(): AsyncGenerator<ListEntry>;
+}
+
+async function* flatten(batches: AsyncGenerator<ListEntry[]>): AsyncGenerator<ListEntry> {
+  for await (const batch of batches) yield* batch;
 }
 
 const EMAIL = z.regexes.email;
@@ -39,23 +45,30 @@ export function addressProblem(email: string): string | null {
   return null;
 }
 
-/** A row's fields as a recipient; the address trimmed, every value a string. */
-function toEntry(fields: Record<string, unknown>, line: number): ListEntry {
-  const recipient: Recipient = { email: '' };
-  for (const [key, value] of Object.entries(fields)) {
-    if (value === null || value === undefined) recipient[key] = '';
-    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') recipient[key] = String(value);
-    else return { kind: 'invalid', line, email: String(fields.email ?? ''), reason: `field \`${key}\` must be a string, number or boolean` };
-  }
+/** Checks a recipient whose fields are already strings; the address is trimmed in place. */
+function checked(recipient: Recipient, line: number): ListEntry {
   recipient.email = String(recipient.email ?? '').trim();
   const problem = addressProblem(recipient.email);
   if (problem) return { kind: 'invalid', line, email: recipient.email, reason: problem };
   return { kind: 'recipient', line, recipient };
 }
 
+/** A JSON entry as a recipient: every value a string. */
+function jsonEntry(fields: Record<string, unknown>, line: number): ListEntry {
+  const recipient: Recipient = { email: '' };
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const value = fields[key];
+    if (value === null || value === undefined) recipient[key] = '';
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') recipient[key] = String(value);
+    else return { kind: 'invalid', line, email: String(fields.email ?? ''), reason: `field \`${key}\` must be a string, number or boolean` };
+  }
+  return checked(recipient, line);
+}
+
 function csvParser(file: string) {
   // Blank lines come through as records (skip_empty_lines off) so that every line is counted.
-  return createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(
+  return createReadStream(file, { highWaterMark: 64 * 1024 }).pipe(
     parse({ bom: true, relax_column_count: true, skip_empty_lines: false, relax_quotes: false, record_delimiter: ['\r\n', '\n'] }),
   );
 }
@@ -101,36 +114,85 @@ async function readCsvHeader(file: string, display: string): Promise<{ columns: 
   throw new NewsletterError('LIST_INVALID', 'the list is empty (expected a header row with an `email` column)', { file: display });
 }
 
-async function* csvEntries(file: string, display: string, columns: string[], headerLine: number): AsyncGenerator<ListEntry> {
-  let line = 1;
+const BATCH = 1000;
+
+/** Parsed CSV records, a batch at a time: the parser is read from events, paused while a batch waits. */
+async function* csvRecords(file: string): AsyncGenerator<string[][]> {
+  const parser = csvParser(file);
+  let queue: string[][] = [];
+  let done = false;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const resolve = wake;
+    wake = null;
+    resolve?.();
+  };
+  parser.on('data', (record: string[]) => {
+    queue.push(record);
+    if (queue.length >= BATCH) parser.pause();
+    notify();
+  });
+  parser.on('end', () => {
+    done = true;
+    notify();
+  });
+  parser.on('error', (error) => {
+    failure = error;
+    notify();
+  });
   try {
-    for await (const record of csvParser(file) as AsyncIterable<string[]>) {
-      const first = line;
-      line += 1 + feedsIn(record);
-      if (first <= headerLine || isBlank(record)) continue;
-      if (record.length !== columns.length) {
-        const emailAt = columns.indexOf('email');
-        yield { kind: 'invalid', line: first, email: (record[emailAt] ?? '').trim(), reason: `expected ${columns.length} fields, found ${record.length}` };
+    for (;;) {
+      if (queue.length) {
+        const records = queue;
+        queue = [];
+        parser.resume();
+        yield records;
         continue;
       }
-      const fields: Record<string, string> = {};
-      for (let i = 0; i < columns.length; i++) fields[columns[i]!] = record[i]!;
-      yield toEntry(fields, first);
+      if (failure) throw failure;
+      if (done) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    parser.destroy();
+  }
+}
+
+async function* csvBatches(file: string, display: string, columns: string[], headerLine: number): AsyncGenerator<ListEntry[]> {
+  let line = 1;
+  const emailAt = columns.indexOf('email');
+  try {
+    for await (const records of csvRecords(file)) {
+      const batch: ListEntry[] = [];
+      for (const record of records) {
+        const first = line;
+        line += 1 + feedsIn(record);
+        if (first <= headerLine || isBlank(record)) continue;
+        if (record.length !== columns.length) {
+          batch.push({ kind: 'invalid', line: first, email: (record[emailAt] ?? '').trim(), reason: `expected ${columns.length} fields, found ${record.length}` });
+          continue;
+        }
+        const recipient: Recipient = { email: '' };
+        for (let i = 0; i < columns.length; i++) recipient[columns[i]!] = record[i]!;
+        batch.push(checked(recipient, first));
+      }
+      if (batch.length) yield batch;
     }
   } catch (error) {
     throw new NewsletterError('LIST_INVALID', `CSV error: ${(error as Error).message}`, { file: display, line, cause: error });
   }
 }
 
-async function* jsonEntries(file: string): AsyncGenerator<ListEntry> {
-  for await (const item of readJsonItems(file)) {
-    if (item.error !== undefined) {
-      yield { kind: 'invalid', line: item.line, email: '', reason: item.error };
-    } else if (!item.value || typeof item.value !== 'object' || Array.isArray(item.value)) {
-      yield { kind: 'invalid', line: item.line, email: '', reason: 'expected an object with an `email` key' };
-    } else {
-      yield toEntry(item.value as Record<string, unknown>, item.line);
-    }
+async function* jsonBatches(file: string): AsyncGenerator<ListEntry[]> {
+  for await (const items of readJsonItems(file)) {
+    yield items.map((item): ListEntry => {
+      if (item.error !== undefined) return { kind: 'invalid', line: item.line, email: '', reason: item.error };
+      if (!item.value || typeof item.value !== 'object' || Array.isArray(item.value)) {
+        return { kind: 'invalid', line: item.line, email: '', reason: 'expected an object with an `email` key' };
+      }
+      return jsonEntry(item.value as Record<string, unknown>, item.line);
+    });
   }
 }
 
@@ -143,8 +205,9 @@ export async function openList(file: string, cwd: string): Promise<SubscriberLis
     throw new NewsletterError('LIST_INVALID', `subscriber list \`${display}\` does not exist`, { file: display, hint: 'pass a CSV (with an `email` column) or JSON file with --list' });
   }
   if (/\.(json|jsonl|ndjson)$/i.test(absolute)) {
-    return { file: absolute, display, format: 'json', columns: null, entries: () => jsonEntries(absolute) };
+    return { file: absolute, display, format: 'json', columns: null, batches: () => jsonBatches(absolute), entries: () => flatten(jsonBatches(absolute)) };
   }
   const { columns, line } = await readCsvHeader(absolute, display);
-  return { file: absolute, display, format: 'csv', columns, entries: () => csvEntries(absolute, display, columns, line) };
+  const batches = () => csvBatches(absolute, display, columns, line);
+  return { file: absolute, display, format: 'csv', columns, batches, entries: () => flatten(batches()) };
 }

@@ -10,6 +10,7 @@ import { dispatch, type DispatchEvent, type FailedRecipient, type Job } from './
 import { readJournal, SendJournal, type OutcomeRecord } from './journal.js';
 import { acquireSendLock, type SendLock } from './lock.js';
 import { AddressSet } from './hash-set.js';
+import { collectGarbage } from './memory.js';
 import { compileMessageTemplate } from './message-template.js';
 import { countDecision, emptyCounts, RecipientFilter, type ListCounts } from './recipient-filter.js';
 import { addressProblem, openList, type SubscriberList } from './recipients.js';
@@ -78,6 +79,9 @@ export interface SendResult {
   durationMs: number;
 }
 
+/** Lists longer than this get a full GC between counting and rendering (see memory.ts). */
+const LARGE_LIST = 100_000;
+
 function journalPaths(request: SendRequest): { journal: string; lock: string; display: (file: string) => string } {
   const dir = path.resolve(request.project.config.paths.root, DEFAULTS.send.journalDir);
   return {
@@ -89,7 +93,7 @@ function journalPaths(request: SendRequest): { journal: string; lock: string; di
 
 async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
   const counts = emptyCounts();
-  for await (const entry of list.entries()) countDecision(counts, filter.decide(entry));
+  for await (const batch of list.batches()) for (const entry of batch) countDecision(counts, filter.decide(entry));
   return counts;
 }
 
@@ -133,6 +137,7 @@ export async function sendIssue(request: SendRequest): Promise<SendResult> {
     const suppressed = await loadSuppressions(config.suppressions);
     const filterInput = { suppressed, accepted: state?.accepted ?? new AddressSet(), requiredFields: list?.format === 'json' ? fields : [], listDisplay: list?.display ?? '' };
     const counts = list ? await countList(list, new RecipientFilter(filterInput)) : { ...emptyCounts(), rows: 1, toSend: 1 };
+    if (counts.rows > LARGE_LIST) collectGarbage();
     const compiled = await compileIssue(issue, compileOptions);
     if (compiled.mode === 'render') emit({ type: 'notice', message: `each copy is rendered on its own (slower): ${compiled.fallbackReason}` });
     const plan: SendPlan = {
