@@ -51,7 +51,7 @@ function timeCommand(args) {
   return performance.now() - t;
 }
 
-export async function run({ rounds = 40, coldRuns = 5 } = {}) {
+export async function run({ rounds = 60, coldRuns = 5 } = {}) {
   const { lib, project } = await load();
   const rendered = await lib.renderProjectIssue(project, SLUG);
 
@@ -63,17 +63,21 @@ export async function run({ rounds = 40, coldRuns = 5 } = {}) {
   const build = [];
   const checks = [];
   const check = [];
+  const steps = [
+    [build, () => lib.buildIssue(project, SLUG)],
+    [checks, () => lib.runChecks({ project, ...rendered })],
+    [check, () => lib.checkProjectIssue(project, SLUG)],
+  ];
   for (let i = 0; i < rounds; i++) {
-    globalThis.gc?.();
-    let t = performance.now();
-    await lib.buildIssue(project, SLUG);
-    build.push(performance.now() - t);
-    t = performance.now();
-    await lib.runChecks({ project, ...rendered });
-    checks.push(performance.now() - t);
-    t = performance.now();
-    await lib.checkProjectIssue(project, SLUG);
-    check.push(performance.now() - t);
+    // The order rotates, so no step always pays for the garbage of the same other step. No forced
+    // GC between steps: after gc() V8 sweeps concurrently, a fixed cost of several ms that would
+    // land on whichever step comes next, and weigh most on the shortest.
+    for (let k = 0; k < steps.length; k++) {
+      const [samples, step] = steps[(i + k) % steps.length];
+      const t = performance.now();
+      await step();
+      samples.push(performance.now() - t);
+    }
   }
 
   const cold = [];
@@ -117,7 +121,7 @@ if (process.argv.includes('--cold-child')) {
   await coldChild();
 } else if (isMain(import.meta.url)) {
   const r = await run();
-  console.log(`warm, one process, ${r.rounds} interleaved rounds (medians):`);
+  console.log(`warm, one process, ${r.rounds} interleaved rounds, order rotating (medians):`);
   console.log(`  buildIssue (render + compose + write)   ${ms(r.warmBuildMedianMs)}`);
   console.log(`  runChecks on the same render            ${ms(r.warmChecksMedianMs)}`);
   console.log(`  checkProjectIssue (render + checks)     ${ms(r.warmCheckCommandMedianMs)}`);

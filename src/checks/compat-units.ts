@@ -128,67 +128,78 @@ function cssDeclarations(css: string): [string, string][] {
 interface Declaration {
   property: string;
   value: string;
+  /** For provenance (see declarationKey). */
   key: string;
-  unitSuffix: string;
   markup: string;
 }
 
 interface ParsedTag {
-  markup: string;
+  /** The element without its style, shared by every tag with the same markup: the unit's identity. */
+  element: { markup: string };
   written: string;
   declarations: Declaration[];
 }
 
 /**
- * The same opening tags recur in every render (MJML's wrappers), and the preview re-checks on
- * every save: each distinct tag is taken apart once per process.
+ * The same opening tags and declarations recur in every render (MJML's wrappers), and the preview
+ * re-checks on every save: each distinct one is taken apart once per process, and the same object
+ * stands for it everywhere, so units are grouped by identity.
  */
 const parsedTags = new Map<string, ParsedTag>();
-const MAX_PARSED_TAGS = 20_000;
+const elements = new Map<string, { markup: string }>();
+const declarationsByText = new Map<string, Declaration>();
+const MAX_CACHED = 20_000;
+
+function remember<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(key, value);
+  }
+  return value;
+}
 
 function parseTag(document: HtmlDocument, element: Element): ParsedTag {
   const source = startTagSource(document, element);
-  let parsed = parsedTags.get(source);
-  if (!parsed) {
-    parsed = {
-      markup: signature(element),
+  return remember(parsedTags, source, () => {
+    const markup = signature(element);
+    return {
+      element: remember(elements, markup, () => ({ markup })),
       // The tag as written, up to its style (which MJML may have inlined into), finds the template line.
       written: source.split(/\sstyle\s*=/i)[0]!.replace(/\/?>$/, ''),
       declarations: declarations(element.attribs.style ?? '').map(([property, value]) => declaration(property, value)),
     };
-    if (parsedTags.size >= MAX_PARSED_TAGS) parsedTags.clear();
-    parsedTags.set(source, parsed);
-  }
-  return parsed;
+  });
 }
 
 function declaration(property: string, value: string): Declaration {
-  return {
+  return remember(declarationsByText, `${property}:${normalizeValue(value)}`, () => ({
     property,
     value,
     key: declarationKey(property, value),
-    unitSuffix: `${property}:${normalizeValue(value)}`,
     markup: `<div style="${escapeAttribute(`${property}:${value}`)}"></div>`,
-  };
+  }));
 }
 
 export function collectUnits(document: HtmlDocument, mjml: string): { units: Unit[]; styles: StyleSkeleton[] } {
   const authored = authoredConstructs(mjml);
-  const units = new Map<string, Unit>();
+  // Keyed by the cached tag and declaration objects themselves, one map per origin: no string keys to build.
+  const units: Record<Origin, Map<object, Unit>> = { authored: new Map(), mjml: new Map() };
   const styles: StyleSkeleton[] = [];
-  const add = (key: string, unit: Omit<Unit, 'count'>) => {
-    const known = units.get(key);
+  const add = (key: object, unit: Omit<Unit, 'count'>) => {
+    const known = units[unit.origin].get(key);
     if (known) known.count++;
-    else units.set(key, { ...unit, count: 1 });
+    else units[unit.origin].set(key, { ...unit, count: 1 });
   };
   const addDeclaration = (d: Declaration, origin: Origin, snippet: string) => {
-    add(`${origin}\u0000${d.unitSuffix}`, { markup: d.markup, property: d.property, tag: undefined, origin, snippet });
+    add(d, { markup: d.markup, property: d.property, tag: undefined, origin, snippet });
   };
 
   for (const element of document.elements) {
     const tag = parseTag(document, element);
-    const elementOrigin: Origin = authored.elements.has(tag.markup) ? 'authored' : 'mjml';
-    add(`${elementOrigin}\u0000${tag.markup}`, { markup: tag.markup, property: undefined, tag: element.name, origin: elementOrigin, snippet: tag.written });
+    const elementOrigin: Origin = authored.elements.has(tag.element.markup) ? 'authored' : 'mjml';
+    add(tag.element, { markup: tag.element.markup, property: undefined, tag: element.name, origin: elementOrigin, snippet: tag.written });
     for (const d of tag.declarations) {
       // The templates' doing when set as a component attribute, or written (inline or in <mj-style>)
       // on an element they wrote; anything else is an MJML default.
@@ -207,7 +218,7 @@ export function collectUnits(document: HtmlDocument, mjml: string): { units: Uni
     const skeleton = css.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(RULE_BODY, (body) => `{${body.replace(/[^\n]/g, '')}}`);
     styles.push({ css: skeleton, origin, lines, firstLine });
   }
-  return { units: [...units.values()], styles };
+  return { units: [...units.authored.values(), ...units.mjml.values()], styles };
 }
 
 /** Property names a caniemail property title stands for (`height property` → height), else null. */

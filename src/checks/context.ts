@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig, Theme } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
@@ -10,7 +9,7 @@ import { viewInBrowserUrl } from '../render/links.js';
 import type { CaniemailData } from './caniemail.js';
 import { analyzeCompat, type CompatUse } from './compat.js';
 import { parseHtml, type HtmlDocument } from './html.js';
-import { Locator, type SourceText } from './locate.js';
+import { Locator, SourceFile } from './locate.js';
 import { measureHtmlPart, type HtmlPartSize } from './message-size.js';
 import { parseMessage, type ParsedMessage } from './mime.js';
 import type { CheckInput } from './types.js';
@@ -34,14 +33,8 @@ export interface CheckContext {
   compat(): CompatUse[];
 }
 
-async function readSource(file: string | null): Promise<SourceText | null> {
-  if (!file) return null;
-  try {
-    return { file: displayPath(path.resolve(file)), text: await readFile(path.resolve(file), 'utf8') };
-  } catch {
-    // A file that cannot be read again only costs a line number in a message.
-    return null;
-  }
+function sourceFile(file: string | null): SourceFile | null {
+  return file ? new SourceFile(displayPath(path.resolve(file)), path.resolve(file)) : null;
 }
 
 export interface PrepareOptions {
@@ -61,20 +54,14 @@ export async function prepareContext(input: CheckInput, options: PrepareOptions)
     recipient: rendered.recipient,
     unsubscribeUrl: rendered.unsubscribeUrl,
   };
-  const raw = input.message ?? (await composeMessage(messageInput));
-  const message = parseMessage(raw);
-  const [size, content, configText, themeText] = await Promise.all([
-    measureHtmlPart(message, messageInput),
-    Promise.all([issue.file, ...issue.articles.map((a) => a.file)].map(readSource)),
-    readSource(config.paths.config),
-    readSource(templates.themeFile),
-  ]);
+  const message = parseMessage(input.message ?? (await composeMessage(messageInput)));
+  const size = await measureHtmlPart(message, messageInput);
   const layout = layoutFor(templates, issue.template);
   const locate = new Locator({
     issue,
-    content: content.filter((s): s is SourceText => s !== null),
-    config: configText,
-    theme: themeText,
+    content: [issue.file, ...issue.articles.map((a) => a.file)].map(sourceFile).filter((s): s is SourceFile => s !== null),
+    config: sourceFile(config.paths.config),
+    theme: sourceFile(templates.themeFile),
     templates,
     layout: layout.html,
     textLayout: layout.text,

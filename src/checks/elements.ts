@@ -12,10 +12,18 @@ export interface Link {
   label: string;
 }
 
+const linksOf = new WeakMap<CheckContext, Link[]>();
+
+/** Every link of the body; six rules read them, so they are collected once per check. */
 export function links(context: CheckContext): Link[] {
-  return context.html.elements
-    .filter((element) => element.name === 'a' && element.attribs.href !== undefined && hasAncestor(element, 'body'))
-    .map((element) => ({ element, href: element.attribs.href!.trim(), label: linkLabel(element) }));
+  let found = linksOf.get(context);
+  if (!found) {
+    found = context.html.elements
+      .filter((element) => element.name === 'a' && element.attribs.href !== undefined && hasAncestor(element, 'body'))
+      .map((element) => ({ element, href: element.attribs.href!.trim(), label: linkLabel(element) }));
+    linksOf.set(context, found);
+  }
+  return found;
 }
 
 /** Images a reader is meant to see: not hidden, not 1×1 tracking pixels or spacers. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DEFAULTS } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
 import { locateGeneratedLine } from '../render/mjml.js';
@@ -15,17 +16,38 @@ export interface Place {
   line?: number | undefined;
 }
 
-export interface SourceText {
-  file: string;
-  text: string;
+/**
+ * A file findings may point into, read on first need: a clean issue never reads one, and a finding
+ * needs a line number far less often than a check runs (the preview checks on every save).
+ */
+export class SourceFile {
+  private loaded: string | null | undefined;
+
+  /** `file` as shown in messages; `absolute` to read. */
+  constructor(
+    readonly file: string,
+    private readonly absolute: string,
+  ) {}
+
+  get text(): string | null {
+    if (this.loaded === undefined) {
+      try {
+        this.loaded = readFileSync(this.absolute, 'utf8');
+      } catch {
+        // A file that cannot be read again only costs a line number in a message.
+        this.loaded = null;
+      }
+    }
+    return this.loaded;
+  }
 }
 
 export interface LocatorSources {
   issue: Issue;
   /** The issue file first, then its articles. */
-  content: SourceText[];
-  config: SourceText | null;
-  theme: SourceText | null;
+  content: SourceFile[];
+  config: SourceFile | null;
+  theme: SourceFile | null;
   templates: TemplateSet;
   layout: TemplateFile;
   textLayout: TemplateFile;
@@ -103,15 +125,16 @@ export class Locator {
 
   /** Line of a front-matter key in the issue file; line 1 when the key is not written. */
   issueKey(key: string): Place {
-    const issue = this.sources.content[0];
-    const line = issue ? lineOfJsonKey(issue.text, [key]) : undefined;
+    const text = this.sources.content[0]?.text;
+    const line = text ? lineOfJsonKey(text, [key]) : undefined;
     return { file: this.sources.issue.file, line: line ?? 1 };
   }
 
   configKey(keyPath: string[]): Place | undefined {
     const config = this.sources.config;
-    if (!config) return undefined;
-    const line = lineOfJsonKey(config.text, keyPath);
+    const text = config?.text;
+    if (!config || !text) return undefined;
+    const line = lineOfJsonKey(text, keyPath);
     return line === undefined ? undefined : { file: config.file, line };
   }
 
@@ -126,7 +149,8 @@ export class Locator {
     if (fromConfig) return fromConfig;
     const theme = this.sources.theme;
     if (!theme) return undefined;
-    return { file: theme.file, line: lineOfJsonKey(theme.text, [palette, key]) };
+    const text = theme.text;
+    return { file: theme.file, line: text ? lineOfJsonKey(text, [palette, key]) : undefined };
   }
 
   /** The template line that produced the first generated MJML line containing `snippet`. */
@@ -159,12 +183,13 @@ function firstOf<T, R>(items: readonly T[], pick: (item: T) => R | undefined): R
   return undefined;
 }
 
-function findIn(sources: readonly SourceText[], needles: readonly string[]): Place | undefined {
+function findIn(sources: readonly SourceFile[], needles: readonly string[]): Place | undefined {
   for (const needle of needles) {
     if (!needle) continue;
     for (const source of sources) {
-      const at = source.text.indexOf(needle);
-      if (at >= 0) return { file: source.file, line: lineOfOffset(source.text, at) };
+      const text = source.text;
+      const at = text ? text.indexOf(needle) : -1;
+      if (text && at >= 0) return { file: source.file, line: lineOfOffset(text, at) };
     }
   }
   return undefined;
