@@ -15,6 +15,7 @@ import { loadConfig, type ConfigRequest } from './config/load-config.js';
 import { listIssues, loadIssue } from './content/load-issue.js';
 import type { Issue } from './content/types.js';
 import { composeMessage } from './render/message.js';
+import type { Mjml2Html } from './render/mjml.js';
 import { renderIssue, type RenderedIssue } from './render/render-issue.js';
 import { loadTemplates, type TemplateSet } from './render/templates.js';
 import { writeFolderAtomically } from './output/write-issue.js';
@@ -40,9 +41,10 @@ export interface RenderedProjectIssue {
   rendered: RenderedIssue;
 }
 
-export async function renderProjectIssue(project: Project, slug: string, secret?: string): Promise<RenderedProjectIssue> {
+/** `compiler`: where MJML runs (the build's worker thread); this thread when absent. */
+export async function renderProjectIssue(project: Project, slug: string, secret?: string, compiler?: Mjml2Html): Promise<RenderedProjectIssue> {
   const issue = await loadIssue(project.config.paths.content, slug);
-  const rendered = await renderIssue(issue, { config: project.config, templates: project.templates, secret });
+  const rendered = await renderIssue(issue, { config: project.config, templates: project.templates, secret, compiler });
   return { issue, rendered };
 }
 
@@ -53,8 +55,8 @@ export interface BuiltIssue extends RenderedProjectIssue {
   eml: Buffer;
 }
 
-export async function buildIssue(project: Project, slug: string, secret?: string): Promise<BuiltIssue> {
-  const { issue, rendered } = await renderProjectIssue(project, slug, secret);
+export async function buildIssue(project: Project, slug: string, secret?: string, compiler?: Mjml2Html): Promise<BuiltIssue> {
+  const { issue, rendered } = await renderProjectIssue(project, slug, secret, compiler);
   const eml = await composeMessage({
     config: project.config,
     issueSlug: issue.slug,

@@ -1,19 +1,30 @@
 import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, NewsletterError, isNewsletterError } from '../errors.js';
 import { processIo, println, type CliIo } from './io.js';
-import { registerBuild } from './commands/build.js';
-import { registerCheck } from './commands/check.js';
-import { registerSend } from './commands/send.js';
-import { registerPreview } from './commands/preview.js';
-import { registerScreenshot } from './commands/screenshot.js';
+
+type Register = (program: Command, io: CliIo) => void;
 
 /**
- * The CLI only parses arguments, calls the pipeline and prints. Every command is registered here,
- * in the order `--help` lists them.
+ * Every command, in the order `--help` lists them. Each is loaded only when it runs (or for the
+ * help overview): `build` should not pay for loading a browser driver, an SMTP pool or a file
+ * watcher it never uses, and the cold start of `build` has a budget.
  */
-const COMMANDS: ((program: Command, io: CliIo) => void)[] = [registerBuild, registerCheck, registerPreview, registerScreenshot, registerSend];
+const COMMANDS: readonly { name: string; load: () => Promise<Register> }[] = [
+  { name: 'build', load: async () => (await import('./commands/build.js')).registerBuild },
+  { name: 'check', load: async () => (await import('./commands/check.js')).registerCheck },
+  { name: 'preview', load: async () => (await import('./commands/preview.js')).registerPreview },
+  { name: 'screenshot', load: async () => (await import('./commands/screenshot.js')).registerScreenshot },
+  { name: 'send', load: async () => (await import('./commands/send.js')).registerSend },
+];
 
-function createProgram(io: CliIo): Command {
+/** The commands to load: the one named on the command line, or all of them (help, typos). */
+function commandsFor(argv: readonly string[]): typeof COMMANDS {
+  const named = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  const match = COMMANDS.filter((command) => command.name === named);
+  return match.length ? match : COMMANDS;
+}
+
+function createProgram(io: CliIo, registers: readonly Register[]): Command {
   const program = new Command('newsletter')
     .description('Render Markdown and wire-copy articles into responsive email with MJML, preview, check and send them.')
     .showHelpAfterError('(run with --help for usage)')
@@ -34,7 +45,7 @@ Every command takes --content DIR, --templates DIR, --config FILE and --out DIR.
 Errors print as FILE:LINE: MESSAGE; exit code 1 for content, template and
 config errors, 2 for wrong usage.`,
     );
-  for (const register of COMMANDS) register(program, io);
+  for (const register of registers) register(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
@@ -45,7 +56,8 @@ function wantsDebug(argv: readonly string[]): boolean {
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so tests can run it in-process. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = createProgram(io);
+  const registers = await Promise.all(commandsFor(argv).map((command) => command.load()));
+  const program = createProgram(io, registers);
   try {
     await program.parseAsync([...argv]);
     return 0;

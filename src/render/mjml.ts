@@ -6,18 +6,19 @@ import type { TemplateFile, TemplateSet } from './templates.js';
  * commands that never render (`--help`, `send --dry-run` on a bad list) should not pay.
  */
 
-interface MjmlValidationIssue {
+export interface MjmlValidationIssue {
   line: number;
   message: string;
   tagName: string;
 }
 
-interface MjmlResult {
+export interface MjmlResult {
   html: string;
   errors: MjmlValidationIssue[];
 }
 
-type Mjml2Html = (mjml: string, options: Record<string, unknown>) => Promise<MjmlResult>;
+/** mjml2html itself, or something that runs it elsewhere (the build's worker thread). */
+export type Mjml2Html = (mjml: string, options: Record<string, unknown>) => Promise<MjmlResult>;
 
 let compiler: Promise<Mjml2Html> | null = null;
 
@@ -30,6 +31,8 @@ export interface CompileOptions {
   templates: TemplateSet;
   /** The layout that produced the MJML, for messages when the line cannot be traced further. */
   layout: TemplateFile;
+  /** Where to run mjml2html; in this thread when absent. */
+  compiler?: Mjml2Html | undefined;
 }
 
 export function mjmlOptions(templates: TemplateSet): Record<string, unknown> {
@@ -46,8 +49,8 @@ export function mjmlOptions(templates: TemplateSet): Record<string, unknown> {
   };
 }
 
-export async function compileMjml(mjml: string, { templates, layout }: CompileOptions): Promise<string> {
-  const mjml2html = await loadMjml();
+export async function compileMjml(mjml: string, { templates, layout, compiler: given }: CompileOptions): Promise<string> {
+  const mjml2html = given ?? (await loadMjml());
   let result: MjmlResult;
   try {
     result = await mjml2html(mjml, mjmlOptions(templates));

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
 import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
 import { PREVIEW_SECRET, unsubscribeUrl as unsubscribeUrlFor } from './links.js';
-import { compileMjml } from './mjml.js';
+import { compileMjml, type Mjml2Html } from './mjml.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
 
 export interface RenderOptions {
@@ -13,6 +13,8 @@ export interface RenderOptions {
   recipient?: Recipient | undefined;
   /** Key for unsubscribe tokens (NEWSLETTER_SECRET); a preview-only key when absent. */
   secret?: string | undefined;
+  /** Where MJML compiles; this thread when absent (see mjml-worker.ts for the build's worker). */
+  compiler?: Mjml2Html | undefined;
 }
 
 export interface RenderWarning {
@@ -65,7 +67,7 @@ export async function renderWithContext(issue: Issue, issueContext: IssueContext
   const context = withRecipient(issueContext, options.recipient, options.unsubscribeUrl);
   const mjml = runTemplate(options.templates, layout.html, context);
   const text = tidyText(runTemplate(options.templates, layout.text, context));
-  const html = await compileMjml(mjml, { templates: options.templates, layout: layout.html });
+  const html = await compileMjml(mjml, { templates: options.templates, layout: layout.html, compiler: options.compiler });
   return { html, text, mjml };
 }
 
