@@ -134,6 +134,7 @@ export async function sendIssue(request: SendRequest): Promise<SendResult> {
   }
   try {
     const state = useJournal ? await readJournal(paths.journal) : null;
+    if (state?.tornTail) emit({ type: 'notice', message: `the journal ends in half a record (a crash while writing it); that record is ignored` });
     const suppressed = await loadSuppressions(config.suppressions);
     const filterInput = { suppressed, accepted: state?.accepted ?? new AddressSet(), requiredFields: list?.format === 'json' ? fields : [], listDisplay: list?.display ?? '' };
     const counts = list ? await countList(list, new RecipientFilter(filterInput)) : { ...emptyCounts(), rows: 1, toSend: 1 };
