@@ -14,7 +14,7 @@ import type { ResolvedConfig } from './config/defaults.js';
 import { loadConfig, type ConfigRequest } from './config/load-config.js';
 import { listIssues, loadIssue } from './content/load-issue.js';
 import type { Issue } from './content/types.js';
-import { composeMessage } from './render/message.js';
+import { composeMessage, messageInputFor } from './render/message.js';
 import type { Mjml2Html } from './render/mjml.js';
 import { renderIssue, type RenderedIssue } from './render/render-issue.js';
 import { loadTemplates, type TemplateSet } from './render/templates.js';
@@ -57,15 +57,7 @@ export interface BuiltIssue extends RenderedProjectIssue {
 
 export async function buildIssue(project: Project, slug: string, secret?: string, compiler?: Mjml2Html): Promise<BuiltIssue> {
   const { issue, rendered } = await renderProjectIssue(project, slug, secret, compiler);
-  const eml = await composeMessage({
-    config: project.config,
-    issueSlug: issue.slug,
-    subject: rendered.subject,
-    html: rendered.html,
-    text: rendered.text,
-    recipient: rendered.recipient,
-    unsubscribeUrl: rendered.unsubscribeUrl,
-  });
+  const eml = await composeMessage(messageInputFor(project.config, rendered));
   const folder = await writeFolderAtomically(project.config.paths.out, issue.slug, [
     { name: 'index.html', content: rendered.html },
     { name: 'index.txt', content: rendered.text },

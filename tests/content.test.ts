@@ -134,7 +134,7 @@ describe('issues', () => {
     await mkdir(path.join(content, 'articles'));
     await writeFile(path.join(content, 'issues/i.md'), '---\nsubject: S\narticles:\n  - present\n  - missing\n---\n');
     await writeFile(path.join(content, 'articles/present.txt'), 'Para.\n');
-    const error = await loadIssue(content, 'i').catch((e: unknown) => e as NewsletterError);
+    const error = (await loadIssue(content, 'i').then(() => null, (e: unknown) => e)) as NewsletterError;
     expect(error).toBeInstanceOf(NewsletterError);
     expect(error.code).toBe('CONTENT_NOT_FOUND');
     expect(error.line).toBe(5);

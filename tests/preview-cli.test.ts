@@ -1,12 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
-import type { CliIo } from '../src/cli/io.js';
 import { BIN } from './helpers/cli.js';
 import { copyPreviewProject } from './helpers/preview-project.js';
+import { memoryIo } from './helpers/memory-io.js';
 
 // The preview as a user runs it: the real executable in a child process, stopped with Ctrl-C.
 
@@ -67,15 +66,6 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-function memoryIo(cwd: string): CliIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  return { stdout, stderr, stdin: new PassThrough(), env: { ...process.env }, cwd, out: () => out, err: () => err };
-}
 
 describe('newsletter preview (the executable)', () => {
   it('prints its URL, serves on loopback, and stops cleanly on Ctrl-C with an event stream open', async () => {

@@ -74,7 +74,7 @@ async function waitForFrame(check: FrameCheck, timeout = 10_000): Promise<void> 
 function styleFingerprint(): Promise<string[]> {
   return page.evaluate((selector) => {
     const doc = (document.querySelector(selector) as HTMLIFrameElement).contentDocument!;
-    return [...doc.body.querySelectorAll('*')].map((el) => {
+    return Array.from(doc.body.querySelectorAll('*')).map((el) => {
       const style = getComputedStyle(el);
       return [el.tagName, style.color, style.backgroundColor, style.fontSize, style.fontFamily, style.paddingLeft, style.width, el.childElementCount ? '' : el.textContent?.trim()].join('|');
     });

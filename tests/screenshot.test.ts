@@ -2,14 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
-import type { CliIo } from '../src/cli/io.js';
 import { findChromium } from '../src/browser.js';
 import { NewsletterError } from '../src/errors.js';
 import { copyPreviewProject } from './helpers/preview-project.js';
+import { memoryIo } from './helpers/memory-io.js';
 
 // `newsletter screenshot` in the system Chromium, with a local image server that must never be
 // asked for the article's image: screenshots are taken with the network blocked.
@@ -39,15 +38,6 @@ function readPng(png: Buffer): { width: number; height: number; topLeft: [number
   return { width, height, topLeft: [raw[1]!, raw[2]!, raw[3]!] };
 }
 
-function memoryIo(cwd: string, env: NodeJS.ProcessEnv = process.env): CliIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  return { stdout, stderr, stdin: new PassThrough(), env: { ...env }, cwd, out: () => out, err: () => err };
-}
 
 beforeAll(async () => {
   imageServer = http.createServer((request, response) => {

@@ -46,7 +46,7 @@ describe('the MIME message composed once with slots', () => {
     const message = await template.build(recipient, date);
     const copy = await compiled.personalize(recipient);
     const reference = await composeMessage({ config, issueSlug: 'weekly-1', subject: compiled.issue.subject, html: copy.html, text: copy.text, recipient, unsubscribeUrl: copy.unsubscribeUrl, date });
-    const [ours, theirs]: ParsedMail[] = await Promise.all([simpleParser(message.raw), simpleParser(reference)]);
+    const [ours, theirs]: [ParsedMail, ParsedMail] = await Promise.all([simpleParser(message.raw), simpleParser(reference)]);
     expect(ours.html).toBe(theirs.html);
     expect(ours.text).toBe(theirs.text);
     // Line breaks inside values travel as CRLF, as SMTP carries every line break.

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ResolvedConfig, Theme } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
 import { displayPath } from '../content/load-article.js';
-import { composeMessage } from '../render/message.js';
+import { composeMessage, messageInputFor } from '../render/message.js';
 import type { RenderedIssue } from '../render/render-issue.js';
 import { layoutFor } from '../render/templates.js';
 import { viewInBrowserUrl } from '../render/links.js';
@@ -45,15 +45,7 @@ export interface PrepareOptions {
 export async function prepareContext(input: CheckInput, options: PrepareOptions): Promise<CheckContext> {
   const { project, issue, rendered } = input;
   const { config, templates } = project;
-  const messageInput = {
-    config,
-    issueSlug: issue.slug,
-    subject: rendered.subject,
-    html: rendered.html,
-    text: rendered.text,
-    recipient: rendered.recipient,
-    unsubscribeUrl: rendered.unsubscribeUrl,
-  };
+  const messageInput = messageInputFor(config, rendered);
   const message = parseMessage(input.message ?? (await composeMessage(messageInput)));
   const size = await measureHtmlPart(message, messageInput);
   const layout = layoutFor(templates, issue.template);

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/defaults.js';
-import { composeMessage } from '../render/message.js';
+import { composeMessage, messageInputFor } from '../render/message.js';
 import type { RenderedIssue } from '../render/render-issue.js';
 
 /**
@@ -7,16 +7,7 @@ import type { RenderedIssue } from '../render/render-issue.js';
  * so the Headers view cannot drift from what is sent. Lines end in LF for display.
  */
 export async function headerBlock(config: ResolvedConfig, issueSlug: string, rendered: RenderedIssue, date?: Date): Promise<string> {
-  const eml = await composeMessage({
-    config,
-    issueSlug,
-    subject: rendered.subject,
-    html: rendered.html,
-    text: rendered.text,
-    recipient: rendered.recipient,
-    unsubscribeUrl: rendered.unsubscribeUrl,
-    date,
-  });
+  const eml = await composeMessage(messageInputFor(config, { ...rendered, slug: issueSlug }, date));
   const text = eml.toString('utf8');
   const end = text.indexOf('\r\n\r\n');
   return (end === -1 ? text : text.slice(0, end)).replace(/\r\n/g, '\n');

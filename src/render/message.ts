@@ -3,6 +3,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { normalizeEmail } from './links.js';
+import type { RenderedIssue } from './render-issue.js';
 
 /**
  * The RFC 5322 message for one recipient, composed by nodemailer's own MIME composer. `build`
@@ -18,6 +19,20 @@ export interface MessageInput {
   recipient: Recipient;
   unsubscribeUrl: string;
   date?: Date | undefined;
+}
+
+/** The message of one rendered copy: what build writes as .eml, checks measure and the preview shows. */
+export function messageInputFor(config: ResolvedConfig, rendered: RenderedIssue, date?: Date): MessageInput {
+  return {
+    config,
+    issueSlug: rendered.slug,
+    subject: rendered.subject,
+    html: rendered.html,
+    text: rendered.text,
+    recipient: rendered.recipient,
+    unsubscribeUrl: rendered.unsubscribeUrl,
+    date,
+  };
 }
 
 /** Header values never carry CR or LF: a list field must not be able to add a header. */
