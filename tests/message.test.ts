@@ -2,6 +2,7 @@ import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load-config.js';
 import { composeMessage, messageIdFor } from '../src/render/message.js';
+import { unsubscribeToken, verifyUnsubscribeToken } from '../src/render/links.js';
 
 const config = resolveConfig(
   {
@@ -52,5 +53,13 @@ describe('composeMessage', () => {
     expect(messageIdFor(config, 'nr-7', 'a@example.com')).not.toBe(messageIdFor(config, 'nr-8', 'a@example.com'));
     expect(messageIdFor(config, 'nr-7', 'a@example.com')).not.toBe(messageIdFor(config, 'nr-7', 'b@example.com'));
     expect(messageIdFor(config, 'nr-7', 'a@example.com')).toMatch(/^<[0-9a-f]{32}\.nr-7@zeitung\.example>$/);
+  });
+
+  it('verifies an unsubscribe token only for its address and secret', () => {
+    const token = unsubscribeToken('Reader@Example.com', 's3cret');
+    expect(verifyUnsubscribeToken('reader@example.com', token, 's3cret')).toBe(true);
+    expect(verifyUnsubscribeToken('other@example.com', token, 's3cret')).toBe(false);
+    expect(verifyUnsubscribeToken('reader@example.com', token, 'other')).toBe(false);
+    expect(verifyUnsubscribeToken('reader@example.com', token.slice(1), 's3cret')).toBe(false);
   });
 });

@@ -106,6 +106,18 @@ describe('config', () => {
     expect(error.line).toBe(4);
   });
 
+  it('names a locale Node.js does not know as a config error, not a template error', async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'nl-cfg-'));
+    await writeFile(
+      path.join(cwd, 'newsletter.config.json'),
+      JSON.stringify({ name: 'n', from: 'a@b.example', postalAddress: 'p', baseUrl: 'https://b.example/', unsubscribeUrl: 'https://b.example/u', locale: 'en_GB' }, null, 2),
+    );
+    const error = await failure(loadConfig({ cwd }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(/^`locale`: expected a BCP 47 locale/);
+    expect(error.line).toBe(7);
+  });
+
   it('requires an https unsubscribe URL', async () => {
     const cwd = await mkdtemp(path.join(os.tmpdir(), 'nl-cfg-'));
     await writeFile(

@@ -87,7 +87,16 @@ export const configSchema = z.strictObject({
     .optional(),
   theme: themeSchema.optional(),
   /** BCP 47 locale for dates and the document `lang`. */
-  locale: z.string().min(2).optional(),
+  locale: z
+    .string()
+    .refine((locale) => {
+      try {
+        return Intl.DateTimeFormat.supportedLocalesOf([locale]).length > 0;
+      } catch {
+        return false;
+      }
+    }, 'expected a BCP 47 locale this Node.js knows, such as `en-GB` or `fr-FR`')
+    .optional(),
   sampleRecipient: recipientSchema.optional(),
   /** Addresses never sent to (unsubscribed, bounced); one per line. Relative to the config file. */
   suppressions: z.string().min(1).optional(),

@@ -102,7 +102,10 @@ export async function startPreviewServer(options: PreviewServerOptions): Promise
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host;
 
   session.onUpdate((update) => hub.send('update', update));
-  const watcher = watchProject(session.paths, (files) => void session.apply(files), options.watch);
+  // A failure here is a bug, not a user's broken file (those become problems on the page); show it
+  // to the open pages rather than let an unhandled rejection stop the server.
+  const onChange = (files: string[]) => void session.apply(files).catch((error: unknown) => hub.send('internal-error', { message: String((error as Error)?.message ?? error) }));
+  const watcher = watchProject(session.paths, onChange, options.watch);
   const started = Promise.all([watcher.ready, session.start()]).then(() => resolveReady());
 
   let closing: Promise<void> | null = null;

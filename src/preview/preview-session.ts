@@ -117,12 +117,15 @@ export class PreviewSession {
     }
     const pending = new Set(files);
     this.pending = pending;
-    this.pendingDone = this.chain = this.chain.then(() => {
+    const run = this.chain.then(() => {
       this.pending = null;
       this.pendingDone = null;
       return this.process([...pending]);
     });
-    return this.pendingDone;
+    // One failed batch must not block every later save: the chain goes on after a rejection.
+    this.chain = run.catch(() => undefined);
+    this.pendingDone = run;
+    return run;
   }
 
   /** Resolves once every queued change has been rendered. */

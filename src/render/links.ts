@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Recipient, ResolvedConfig, UtmParameters } from '../config/defaults.js';
 
 /**
@@ -30,8 +30,11 @@ export function unsubscribeToken(email: string, secret: string): string {
   return createHmac('sha256', secret).update(normalizeEmail(email)).digest('base64url').slice(0, 22);
 }
 
+/** For the unsubscribe endpoint: is `token` the one this address was sent? Constant-time. */
 export function verifyUnsubscribeToken(email: string, token: string, secret: string): boolean {
-  return unsubscribeToken(email, secret) === token;
+  const expected = Buffer.from(unsubscribeToken(email, secret));
+  const given = Buffer.from(token);
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 export function unsubscribeUrl(config: ResolvedConfig, recipient: Recipient, issueSlug: string, secret: string): string {

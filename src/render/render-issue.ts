@@ -1,5 +1,4 @@
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
-import { DEFAULTS } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
 import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
 import { PREVIEW_SECRET, unsubscribeUrl as unsubscribeUrlFor } from './links.js';
@@ -17,13 +16,6 @@ export interface RenderOptions {
   compiler?: Mjml2Html | undefined;
 }
 
-export interface RenderWarning {
-  rule: string;
-  message: string;
-  file?: string | undefined;
-  line?: number | undefined;
-}
-
 export interface RenderedIssue {
   slug: string;
   subject: string;
@@ -32,7 +24,6 @@ export interface RenderedIssue {
   text: string;
   /** The MJML that produced `html`, for debugging templates. */
   mjml: string;
-  warnings: RenderWarning[];
   recipient: Recipient;
   unsubscribeUrl: string;
   layout: string;
@@ -46,19 +37,6 @@ export function tidyText(text: string): string {
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim()}\n`;
-}
-
-export function sizeWarnings(html: string): RenderWarning[] {
-  const bytes = Buffer.byteLength(html, 'utf8');
-  if (bytes > DEFAULTS.gmailClipBytes) {
-    return [
-      {
-        rule: 'size',
-        message: `HTML is ${(bytes / 1024).toFixed(1)} KB: Gmail clips messages over 102 KB and hides the rest (including the unsubscribe link)`,
-      },
-    ];
-  }
-  return [];
 }
 
 /** Handlebars → MJML → HTML for one recipient's copy; the text part from the text layout. */
@@ -84,7 +62,6 @@ export async function renderIssue(issue: Issue, options: RenderOptions): Promise
     html,
     text,
     mjml,
-    warnings: sizeWarnings(html),
     recipient,
     unsubscribeUrl,
     layout: issue.template,

@@ -91,8 +91,13 @@ export class SendJournal {
   ) {}
 
   static async open(file: string, options: { sync?: boolean } = {}): Promise<SendJournal> {
-    await mkdir(path.dirname(file), { recursive: true });
-    const handle = await open(file, 'a+');
+    let handle: FileHandle;
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      handle = await open(file, 'a+');
+    } catch (error) {
+      throw new NewsletterError('OUTPUT_WRITE', `cannot open the send journal: ${(error as Error).message}`, { file });
+    }
     // A crash can leave half a line; start ours on a fresh one so both stay readable.
     const { size } = await handle.stat();
     if (size > 0) {
@@ -144,7 +149,10 @@ export class SendJournal {
   async close(): Promise<void> {
     await this.flushing;
     await this.syncing;
-    if (this.sync) await this.handle.datasync();
-    await this.handle.close();
+    try {
+      if (this.sync) await this.handle.datasync();
+    } finally {
+      await this.handle.close();
+    }
   }
 }

@@ -41,7 +41,9 @@ async function readLock(file: string): Promise<LockContent | null> {
 }
 
 export async function acquireSendLock(file: string, display: string): Promise<SendLock> {
-  await mkdir(path.dirname(file), { recursive: true });
+  await mkdir(path.dirname(file), { recursive: true }).catch((error: Error) => {
+    throw new NewsletterError('OUTPUT_WRITE', `cannot create the folder of the lock file: ${error.message}`, { file: display });
+  });
   const content: LockContent = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
   let takenOverFrom: number | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {

@@ -161,12 +161,13 @@ export async function sendIssue(request: SendRequest): Promise<SendResult> {
     if (request.confirm && !(await request.confirm(plan))) throw new NewsletterError('SEND_CONFIG', 'not confirmed: nothing was sent');
 
     const template = await compileMessageTemplate(compiled, config);
+    // The journal first: if it cannot be opened, no SMTP connection is left open behind the error.
+    const journal = useJournal ? await SendJournal.open(paths.journal, { sync: request.journalSync ?? true }) : null;
     const deliverer = await createDeliverer(
       request.transport,
       { concurrency: request.concurrency ?? DEFAULTS.send.concurrency, socketTimeoutMs: DEFAULTS.send.socketTimeoutMs, config },
       request.cwd,
     );
-    const journal = useJournal ? await SendJournal.open(paths.journal, { sync: request.journalSync ?? true }) : null;
     const bounces = new SuppressionWriter(config.suppressions);
     try {
       await journal?.append({ status: 'run', at: new Date().toISOString(), pid: process.pid, transport: request.transport.display, list: list?.display ?? null });

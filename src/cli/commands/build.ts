@@ -58,7 +58,6 @@ async function buildIssues(issues: string[], flags: SharedFlags, io: CliIo, comp
       for (const slug of slugs) {
         const built = await buildIssue(project, slug, io.env.NEWSLETTER_SECRET, compiler);
         const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
-        const warnings = built.rendered.warnings;
         // The preflight findings, counted; `newsletter check` lists them.
         const counts = countFindings(await runChecks({ project, issue: built.issue, rendered: built.rendered, message: built.eml }));
         const parts = [
@@ -68,6 +67,5 @@ async function buildIssues(issues: string[], flags: SharedFlags, io: CliIo, comp
         ].filter(Boolean);
         const status = parts.length ? `${parts.join(', ')} (newsletter check ${built.issue.slug})` : 'ok';
         println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
-        for (const warning of warnings) println(io.stdout, `  warning [${warning.rule}]: ${warning.message}`);
       }
 }

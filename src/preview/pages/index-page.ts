@@ -15,20 +15,21 @@ export function problemBox(problem: PreviewProblem, note: string, id = 'problem'
 </div>`;
 }
 
-export function warningCount(state: IssueState, findings: readonly Finding[]): number {
-  return (state.good?.rendered.warnings.length ?? 0) + findings.filter((f) => f.severity !== 'info').length;
-}
-
 function statusCell(session: PreviewSession, state: IssueState, findings: readonly Finding[]): Raw {
   const problem = session.problemFor(state);
   if (problem) {
     return html`<span class="badge badge-error" title="${problem.formatted}">error</span>
       <div class="row-problem">${problem.location ? html`<code>${problem.location}</code> ` : ''}${problem.message}</div>`;
   }
-  const warnings = [...(state.good?.rendered.warnings ?? []).map((w) => w.message), ...findings.filter((f) => f.severity !== 'info').map((f) => f.message)];
-  if (!warnings.length) return html`<span class="badge badge-ok">ok</span>`;
-  return html`<span class="badge badge-warn">${warnings.length} warning${warnings.length > 1 ? 's' : ''}</span>
-    <ul class="row-warnings">${warnings.map((message) => html`<li>${message}</li>`)}</ul>`;
+  // Errors first: an issue `newsletter check` would fail must not look like one with warnings.
+  const serious = findings.filter((f) => f.severity !== 'info').sort((a, b) => Number(b.severity === 'error') - Number(a.severity === 'error'));
+  if (!serious.length) return html`<span class="badge badge-ok">ok</span>`;
+  const errors = serious.filter((f) => f.severity === 'error').length;
+  const badge = errors
+    ? html`<span class="badge badge-error">${errors} error${errors > 1 ? 's' : ''}</span>`
+    : html`<span class="badge badge-warn">${serious.length} warning${serious.length > 1 ? 's' : ''}</span>`;
+  return html`${badge}
+    <ul class="row-warnings">${serious.map((f) => html`<li>${f.message}</li>`)}</ul>`;
 }
 
 function issueRow(session: PreviewSession, state: IssueState, findings: readonly Finding[]): Raw {

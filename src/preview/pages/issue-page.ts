@@ -60,7 +60,6 @@ function inboxRow(session: PreviewSession, rendered: RenderedIssue | null, date:
 
 function findingList(rendered: RenderedIssue | null, findings: readonly Finding[]): Raw {
   const items = [
-    ...(rendered?.warnings ?? []).map((w) => ({ severity: 'warn', rule: w.rule, message: w.message, where: w.file ? `${w.file}${w.line ? `:${w.line}` : ''}` : '' })),
     ...findings.map((f) => ({
       severity: f.severity,
       rule: f.client ? `${f.rule} · ${f.client}` : f.rule,
@@ -79,7 +78,7 @@ function findingList(rendered: RenderedIssue | null, findings: readonly Finding[
 }
 
 function findingSummary(rendered: RenderedIssue | null, findings: readonly Finding[]): string {
-  const count = (severity: string) => findings.filter((f) => f.severity === severity).length + (severity === 'warn' ? (rendered?.warnings.length ?? 0) : 0);
+  const count = (severity: string) => findings.filter((f) => f.severity === severity).length;
   const parts = [
     [count('error'), 'error'],
     [count('warn'), 'warning'],
