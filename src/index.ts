@@ -6,7 +6,7 @@ export { loadArticle, parseMarkdownArticle, parseWireCopy } from './content/load
 export { loadIssue, listIssues } from './content/load-issue.js';
 export type { Article, Issue } from './content/types.js';
 export { loadTemplates, type TemplateSet } from './render/templates.js';
-export { renderIssue, type RenderedIssue, type RenderOptions } from './render/render-issue.js';
+export { renderIssue, type RenderedIssue, type RenderOptions, type RenderWarning } from './render/render-issue.js';
 export { unsubscribeToken, verifyUnsubscribeToken } from './render/links.js';
 export { composeMessage, mailOptions, messageIdFor, type MessageInput } from './render/message.js';
 export type { TemplateContext, ArticleView } from './render/context.js';

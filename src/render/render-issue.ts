@@ -1,4 +1,4 @@
-import type { Recipient, ResolvedConfig } from '../config/defaults.js';
+import { DEFAULTS, type Recipient, type ResolvedConfig } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
 import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
 import { PREVIEW_SECRET, unsubscribeUrl as unsubscribeUrlFor } from './links.js';
@@ -16,6 +16,12 @@ export interface RenderOptions {
   compiler?: Mjml2Html | undefined;
 }
 
+/** Problems the render itself can tell, for library users; `newsletter check` goes further. */
+export interface RenderWarning {
+  rule: string;
+  message: string;
+}
+
 export interface RenderedIssue {
   slug: string;
   subject: string;
@@ -24,6 +30,7 @@ export interface RenderedIssue {
   text: string;
   /** The MJML that produced `html`, for debugging templates. */
   mjml: string;
+  warnings: RenderWarning[];
   recipient: Recipient;
   unsubscribeUrl: string;
   layout: string;
@@ -37,6 +44,17 @@ export function tidyText(text: string): string {
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim()}\n`;
+}
+
+/**
+ * Gmail clips an HTML body over 102 KB. This measures the HTML as rendered; the check
+ * `size/gmail-clip` measures it as encoded in the message (a little larger), and is what the CLI
+ * and the preview report, so they do not list this too.
+ */
+export function sizeWarnings(html: string): RenderWarning[] {
+  const bytes = Buffer.byteLength(html, 'utf8');
+  if (bytes <= DEFAULTS.gmailClipBytes) return [];
+  return [{ rule: 'size', message: `HTML is ${(bytes / 1024).toFixed(1)} KB: Gmail clips messages over 102 KB and hides the rest, unsubscribe link included` }];
 }
 
 /** Handlebars → MJML → HTML for one recipient's copy; the text part from the text layout. */
@@ -62,6 +80,7 @@ export async function renderIssue(issue: Issue, options: RenderOptions): Promise
     html,
     text,
     mjml,
+    warnings: sizeWarnings(html),
     recipient,
     unsubscribeUrl,
     layout: issue.template,
