@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { loadIssue } from '../src/content/load-issue.js';
 import { NewsletterError } from '../src/errors.js';
 import { formatDate, wrapText } from '../src/render/helpers.js';
-import { renderIssue } from '../src/render/render-issue.js';
+import { renderIssue, sizeWarnings } from '../src/render/render-issue.js';
 import { loadTemplates } from '../src/render/templates.js';
 import { ROOT } from './helpers/cli.js';
 
@@ -135,6 +135,13 @@ describe('helpers', () => {
     expect(formatDate('2023-09-11', 'en-GB')).toBe('11 September 2023');
     expect(formatDate('2023-09-11', 'en-US')).toBe('September 11, 2023');
     expect(formatDate('2023-09-11', 'fr-FR')).toBe('11 septembre 2023');
+  });
+
+  it('warns of Gmail clipping above 102 KB of HTML, and not at 102 KB', () => {
+    expect(sizeWarnings('x'.repeat(102 * 1024))).toEqual([]);
+    const [warning] = sizeWarnings('é'.repeat(52 * 1024));
+    expect(warning?.rule).toBe('size');
+    expect(warning?.message).toMatch(/^HTML is 104\.0 KB: Gmail clips/);
   });
 
   it('wraps text at 76 columns without breaking words', () => {
