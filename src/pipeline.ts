@@ -12,7 +12,9 @@
  */
 import type { ResolvedConfig } from './config/defaults.js';
 import { loadConfig, type ConfigRequest } from './config/load-config.js';
-import { listIssues, loadIssue } from './content/load-issue.js';
+import { issuesDir, listIssues, loadIssue } from './content/load-issue.js';
+import { displayPath } from './content/load-article.js';
+import { NewsletterError } from './errors.js';
 import type { Issue } from './content/types.js';
 import { composeMessage, messageInputFor } from './render/message.js';
 import type { Mjml2Html } from './render/mjml.js';
@@ -33,7 +35,14 @@ export async function loadProject(request: ConfigRequest = {}): Promise<Project>
 
 /** Issue slugs to work on: the ones asked for, or every issue in the content folder. */
 export async function selectIssues(project: Project, requested: readonly string[]): Promise<string[]> {
-  return requested.length ? [...requested] : listIssues(project.config.paths.content);
+  if (requested.length) return [...requested];
+  const all = await listIssues(project.config.paths.content);
+  if (all.length === 0) {
+    throw new NewsletterError('CONTENT_NOT_FOUND', `no issues in \`${displayPath(issuesDir(project.config.paths.content))}\``, {
+      hint: 'add an issue file such as content/issues/weekly-1.md (see README, "Issues")',
+    });
+  }
+  return all;
 }
 
 export interface RenderedProjectIssue {

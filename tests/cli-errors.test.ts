@@ -1,4 +1,4 @@
-import { access, mkdtemp } from 'node:fs/promises';
+import { access, mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,6 +72,16 @@ describe('error paths of newsletter build', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no issue `no-such-issue`/);
     expect(r.stderr).toMatch(/issues here: weekly-1/);
+  });
+
+  it('an empty issues folder is an error for build, check and screenshot alike', async () => {
+    const content = await mkdtemp(path.join(os.tmpdir(), 'nl-empty-'));
+    await mkdir(path.join(content, 'issues'));
+    for (const command of ['build', 'check', 'screenshot']) {
+      const r = await runCli([command, '--content', content, '--out', path.join(content, 'out')]);
+      expect(r.code, command).toBe(1);
+      expect(r.stderr, command).toMatch(/^no issues in `.+issues`\n  hint: add an issue file/);
+    }
   });
 
   it('wrong usage exits 2 and points to --help', async () => {

@@ -70,6 +70,4 @@ export function times(count: number): string {
   return count > 1 ? ` (${count} times)` : '';
 }
 
-export function kb(bytes: number): string {
-  return `${(bytes / 1024).toFixed(1)} KB`;
-}
+export { formatKb as kb } from '../format.js';

@@ -1,6 +1,7 @@
 import { Encoder } from 'nodemailer/lib/qp';
 import type { MessageInput } from '../render/message.js';
 import { partOfType, type ParsedMessage } from './mime.js';
+import Handlebars from 'handlebars';
 
 /**
  * Gmail clips a message whose HTML body passes ~102 KB, counted as it travels: after
@@ -23,11 +24,6 @@ export interface HtmlPartSize {
   hasHtmlPart: boolean;
 }
 
-const HANDLEBARS_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;', '`': '&#x60;', '=': '&#x3D;' };
-
-function escapeLikeHandlebars(text: string): string {
-  return text.replace(/[&<>"'`=]/g, (c) => HANDLEBARS_ESCAPES[c]!);
-}
 
 export function lengthenAddress(email: string, length = LONGEST_ADDRESS): string {
   if (email.length >= length) return email;
@@ -41,7 +37,7 @@ export function substituteAddress(html: string, from: string, to: string): strin
   let out = html;
   const forms: [string, string][] = [
     [encodeURIComponent(from), encodeURIComponent(to)],
-    [escapeLikeHandlebars(from), escapeLikeHandlebars(to)],
+    [Handlebars.escapeExpression(from), Handlebars.escapeExpression(to)],
     [from, to],
   ];
   for (const [a, b] of forms) if (a) out = out.split(a).join(b);

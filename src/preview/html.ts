@@ -34,9 +34,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
   return new Raw(out);
 }
 
-export function formatKb(bytes: number): string {
-  return `${(bytes / 1024).toFixed(1)} KB`;
-}
+export { formatKb } from '../format.js';
 
 export function formatTime(date: Date): string {
   return date.toTimeString().slice(0, 8);

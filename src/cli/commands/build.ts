@@ -4,10 +4,7 @@ import { startMjmlWorker } from '../../render/mjml-worker.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 import type { Mjml2Html } from '../../render/mjml.js';
-
-export function formatKb(bytes: number): string {
-  return `${(bytes / 1024).toFixed(1)} KB`;
-}
+import { formatKb } from '../../format.js';
 
 export function registerBuild(program: Command, io: CliIo): void {
   addSharedOptions(
@@ -51,10 +48,6 @@ async function buildIssues(issues: string[], flags: SharedFlags, io: CliIo, comp
   // The checks' client data (640 KB of JSON) loads while this thread waits for MJML's first compile.
   loadCaniemail().catch(() => undefined);
       const slugs = await selectIssues(project, issues);
-      if (slugs.length === 0) {
-        println(io.stderr, `no issues in ${path.relative(io.cwd, project.config.paths.content) || '.'}/issues/`);
-        return;
-      }
       for (const slug of slugs) {
         const built = await buildIssue(project, slug, io.env.NEWSLETTER_SECRET, compiler);
         const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));

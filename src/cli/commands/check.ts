@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../browser.js';
@@ -56,10 +55,6 @@ an error, 0 otherwise. Set severities per rule in the config:
         return;
       }
       const slugs = await selectIssues(project, issues);
-      if (slugs.length === 0) {
-        println(io.stderr, `no issues in ${path.relative(io.cwd, project.config.paths.content) || '.'}/issues/`);
-        return;
-      }
       // One browser for every issue's audit: starting Chromium is the slow part.
       let browser: Browser | undefined;
       const results: { slug: string; file: string; findings: Finding[] }[] = [];

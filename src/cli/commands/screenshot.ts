@@ -46,10 +46,6 @@ Uses Chromium from CHROMIUM_PATH or /usr/bin/chromium (apt-get install chromium)
     .action(async (issues: string[], flags: ScreenshotFlags) => {
       const project = await loadProject(configRequest(flags, io));
       const slugs = await selectIssues(project, issues);
-      if (slugs.length === 0) {
-        println(io.stderr, `no issues in ${path.relative(io.cwd, project.config.paths.content) || '.'}/issues/`);
-        return;
-      }
       const shots = await takeScreenshots({
         project,
         slugs,
