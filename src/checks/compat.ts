@@ -91,6 +91,8 @@ function cssVerdicts(data: CaniemailData, clients: readonly string[], css: strin
   let hits = verdicts.get(key);
   if (!hits) {
     hits = rawHits(data, runCaniemail(data, clients, { css }).issues);
+    // Same bound as the markup verdicts: a long preview session edits <mj-style> many times.
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
     verdicts.set(key, hits);
   }
   return hits;
