@@ -142,6 +142,18 @@ describe('issues', () => {
   });
 });
 
+describe('lines inside the article list', () => {
+  it('names the line of a wrong key inside one entry of `articles`', async () => {
+    const content = await mkdtemp(path.join(os.tmpdir(), 'nl-issue-'));
+    await mkdir(path.join(content, 'issues'));
+    await writeFile(path.join(content, 'issues/i.md'), '---\nsubject: S\narticles:\n  - one\n  - slug: two\n    titel: Typo\n---\n');
+    const error = (await loadIssue(content, 'i').then(() => null, (e: unknown) => e)) as NewsletterError;
+    expect(error).toBeInstanceOf(NewsletterError);
+    expect(error.code).toBe('CONTENT_INVALID');
+    expect(error.line).toBe(6);
+  });
+});
+
 describe('atomic output', () => {
   it('keeps the previous folder whole when writing the new one fails', async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'nl-out-'));

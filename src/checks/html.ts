@@ -45,10 +45,6 @@ export function isHidden(element: Element): boolean {
   return /(?:^|;)\s*display\s*:\s*none/i.test(style) || element.attribs.hidden !== undefined || element.attribs['aria-hidden'] === 'true';
 }
 
-export function byTag(document: HtmlDocument, ...names: string[]): Element[] {
-  return document.elements.filter((element) => names.includes(element.name));
-}
-
 /** Text of an element and its descendants, spaces collapsed. */
 export function textOf(node: AnyNode): string {
   const parts: string[] = [];

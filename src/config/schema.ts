@@ -117,4 +117,3 @@ export const configSchema = z.strictObject({
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;
-export type Severity = z.infer<typeof severity>;

@@ -37,23 +37,6 @@ export async function listIssues(contentDir: string): Promise<string[]> {
     .sort();
 }
 
-/** Line of the n-th `- ` entry under `articles:` in the YAML, for errors about one entry. */
-function lineOfArticleEntry(yaml: string, index: number): number | undefined {
-  const start = lineOfJsonKey(yaml, ['articles']);
-  if (start === undefined) return undefined;
-  const lines = yaml.split('\n');
-  let seen = -1;
-  for (let i = start; i < lines.length; i++) {
-    if (/^\s*-\s/.test(lines[i]!) || /^\s*-$/.test(lines[i]!)) {
-      seen++;
-      if (seen === index) return i + 1;
-    } else if (/^\S/.test(lines[i]!)) {
-      break;
-    }
-  }
-  return start;
-}
-
 export async function loadIssue(contentDir: string, slug: string): Promise<Issue> {
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
   const file = displayPath(absolute);
@@ -80,17 +63,12 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     if (first.path[0] === 'articles' && front.data.articles === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`articles` is required: list the article slugs of this issue', { file, line: 1 });
     }
-    if (first.path[0] === 'articles' && typeof first.path[1] === 'number') {
-      const entryLine = lineOfArticleEntry(front.yaml, first.path[1]);
-      const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
-      throw new NewsletterError('CONTENT_INVALID', error.message, { file, line: entryLine ?? error.line });
-    }
     throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
   }
   const meta = parsed.data;
 
   const refs: IssueArticleRef[] = meta.articles.map((entry, index) => {
-    const line = lineOfArticleEntry(front.yaml, index);
+    const line = lineOfJsonKey(front.yaml, ['articles', String(index)]);
     if (typeof entry === 'string') return { slug: entry, overrides: {}, line };
     const { slug: refSlug, ...overrides } = entry;
     return { slug: refSlug, overrides, line };

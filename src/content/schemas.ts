@@ -54,6 +54,3 @@ export const issueFrontMatterSchema = z.strictObject({
     .array(z.union([z.string().regex(/^[\w.-]+$/, 'expected an article file name without extension'), articleOverridesSchema]))
     .min(1, 'an issue needs at least one article'),
 });
-
-export type ArticleFrontMatter = z.infer<typeof articleFrontMatterSchema>;
-export type IssueFrontMatter = z.infer<typeof issueFrontMatterSchema>;

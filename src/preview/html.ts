@@ -1,12 +1,8 @@
 /** Small helpers for the preview's server-rendered pages. Every value from content is escaped. */
+import { escapeHtml as escapeText } from '../content/markdown.js';
 
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
+  return escapeText(String(value ?? ''));
 }
 
 /** Tagged template that escapes every interpolation except values wrapped with `raw()`. */

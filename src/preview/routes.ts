@@ -119,7 +119,7 @@ async function issueRoute(context: RouteContext, slug: string, rest: string[], t
     case 'mjml.txt':
       return text(rendered?.mjml ?? '');
     case 'headers.txt':
-      return text(rendered && session.config ? await headerBlock(session.config, slug, rendered, state.good?.renderedAt) : '');
+      return text(rendered && session.config ? await headerBlock(session.config, rendered, state.good?.renderedAt) : '');
     default:
       return notFound(response);
   }

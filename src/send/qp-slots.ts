@@ -15,8 +15,7 @@ const MAX_BEFORE_SOFT_BREAK = MAX_LINE - 1;
 const SOFT_BREAK = '=\r\n';
 
 export interface EncodedSegment {
-  encoded: string;
-  /** The same, as bytes (QP is ASCII), so messages are assembled without re-encoding it. */
+  /** The encoded text as bytes (QP is ASCII), so messages are assembled without re-encoding it. */
   bytes: Buffer;
   /** Length of the encoded text after its last line break. */
   lastLineLength: number;
@@ -43,7 +42,7 @@ export function encodeStatic(text: string): EncodedSegment {
     encoded = `${encoded.slice(0, cut)}${SOFT_BREAK}${encoded.slice(cut)}`;
     tail = lastLineLength(encoded);
   }
-  return { encoded, bytes: Buffer.from(encoded, 'latin1'), lastLineLength: tail };
+  return { bytes: Buffer.from(encoded, 'latin1'), lastLineLength: tail };
 }
 
 export function encodeSlotTemplate(template: SlotTemplate): QpSlotTemplate {
