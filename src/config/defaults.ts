@@ -52,6 +52,8 @@ export interface ResolvedConfig {
   from: string;
   replyTo: string | null;
   postalAddress: string;
+  /** Public root of the newsletter's website, always ending in `/`. */
+  siteUrl: string;
   baseUrl: string;
   unsubscribeUrl: string;
   unsubscribeMailto: string | null;
@@ -93,6 +95,7 @@ export const DEFAULTS = deepFreeze({
     from: 'The Newsletter <newsletter@example.com>',
     replyTo: null,
     postalAddress: '1 Example Street, Example City',
+    siteUrl: 'https://newsletter.example.com/',
     baseUrl: 'https://newsletter.example.com/issues/{issue}/',
     unsubscribeUrl: 'https://newsletter.example.com/unsubscribe?email={email}&token={token}',
     unsubscribeMailto: null,

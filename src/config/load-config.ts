@@ -97,6 +97,7 @@ export function zodToError(
 
 export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['paths']): ResolvedConfig {
   const d = DEFAULTS.config;
+  const siteUrl = file?.siteUrl ? (file.siteUrl.endsWith('/') ? file.siteUrl : `${file.siteUrl}/`) : d.siteUrl;
   const utm = file?.utm
     ? { source: file.utm.source, medium: file.utm.medium, campaign: file.utm.campaign, hosts: file.utm.hosts ?? [] }
     : null;
@@ -105,7 +106,8 @@ export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['pa
     from: file?.from ?? d.from,
     replyTo: file?.replyTo ?? d.replyTo,
     postalAddress: file?.postalAddress ?? d.postalAddress,
-    baseUrl: file?.baseUrl ?? d.baseUrl,
+    siteUrl,
+    baseUrl: file?.baseUrl ?? (file?.siteUrl ? `${siteUrl}issues/{issue}/` : d.baseUrl),
     unsubscribeUrl: file?.unsubscribeUrl ?? d.unsubscribeUrl,
     unsubscribeMailto: file?.unsubscribeMailto ?? d.unsubscribeMailto,
     listId: file?.listId ?? d.listId,

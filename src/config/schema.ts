@@ -61,8 +61,13 @@ export const configSchema = z.strictObject({
   from: z.string().min(3),
   replyTo: z.string().min(3).optional(),
   postalAddress: z.string().min(1),
+  /**
+   * The public root of the newsletter's website (`newsletter publish` writes it; processed images
+   * go under `{siteUrl}assets/`). An https URL; a missing trailing slash is added.
+   */
+  siteUrl: z.url({ protocol: /^https$/, error: 'expected an absolute https URL such as `https://news.example.com/`' }).optional(),
   /** Where issues are published on the web; `{issue}` is replaced by the issue slug. */
-  baseUrl: httpsUrl,
+  baseUrl: httpsUrl.optional(),
   /**
    * Unsubscribe page. `{email}`, `{token}` and `{issue}` are replaced (URL-encoded) per recipient;
    * `{token}` is an HMAC of the address with NEWSLETTER_SECRET.

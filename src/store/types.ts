@@ -1,0 +1,82 @@
+import type { AddressSet } from '../send/hash-set.js';
+import type { JournalRecord } from '../send/journal.js';
+
+/**
+ * The contract of the state that outlives a run: suppressions, send journals and send locks.
+ * `send`, `serve`, the preview and `worker` use only this interface; the backends are
+ * `store/files/` (the default: `suppressions.txt`, `.newsletter/sends/`) and `store/redis/`
+ * (`--store`/`--queue redis://…`). Both must pass the same contract tests
+ * (tests/store-contract.test.ts), so a behaviour that one backend has, the other has too.
+ *
+ * Addresses are compared normalized (`normalizeEmail`): every method takes any spelling.
+ */
+
+export interface SuppressionEntry {
+  /** Why: `unsubscribed` (serve), `bounced: 550 …` (send), `imported`, … */
+  reason: string;
+  /** Who recorded it: the issue slug for a bounce, `serve` for an unsubscribe. */
+  source: string;
+}
+
+export interface SuppressionStore {
+  /**
+   * Records the address. Durable before it resolves (fsync for files, the AOF for Redis), so an
+   * acknowledged unsubscribe survives a kill -9. Idempotent: false when it was already there.
+   */
+  add(email: string, entry: SuppressionEntry): Promise<boolean>;
+  /** Removes it (resubscribe). Durable before it resolves. False when it was not there. */
+  remove(email: string): Promise<boolean>;
+  has(email: string): Promise<boolean>;
+  /** Every suppressed address, for a send's filter: flat memory, one pass. */
+  load(): Promise<AddressSet>;
+  /** Every suppressed address as stored (normalized), in no particular order. */
+  iterate(): AsyncIterable<string>;
+}
+
+/**
+ * Where a delivery went. A real send counts only earlier deliveries to the same kind of
+ * destination: an outbox run or a `--test-to` never makes a real send skip anyone.
+ */
+export interface Destination {
+  kind: 'smtp' | 'outbox';
+  /** `smtp://user@host:port` (never a password) or the outbox folder. */
+  id: string;
+}
+
+export interface JournalState {
+  /** Addresses accepted by a destination of the asked kind. */
+  accepted: AddressSet;
+  /** Messages written to an outbox by earlier runs (shown in a real send's plan). */
+  outboxCopies: number;
+  /** A torn last record (a crash mid-write) was found and ignored. */
+  tornTail: boolean;
+}
+
+export interface IssueJournal {
+  /** The state for a run that delivers to `destination`; validates every record. */
+  read(destination: Destination): Promise<JournalState>;
+  /** Resolves once the record is stored; rejects with OUTPUT_WRITE when it cannot be. */
+  append(record: JournalRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreLock {
+  /** Set when a stale lock (its holder is gone) was taken over: who held it. */
+  takenOverFrom: string | null;
+  release(): Promise<void>;
+}
+
+export interface Store {
+  readonly kind: 'files' | 'redis';
+  readonly suppressions: SuppressionStore;
+  /** The journal of one send: `key` names the newsletter (list id) and the issue slug. */
+  journal(key: JournalKey): Promise<IssueJournal>;
+  /** One send of an issue at a time; throws SEND_LOCKED when another holds it. */
+  lock(key: JournalKey): Promise<StoreLock>;
+  close(): Promise<void>;
+}
+
+export interface JournalKey {
+  listId: string;
+  issueSlug: string;
+}
