@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseEnv } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULTS } from '../../config/defaults.js';
 import { NewsletterError } from '../../errors.js';
@@ -38,17 +36,6 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number above 0, got \`${value}\``);
   return n;
-}
-
-/** The environment with `.env` (in the working directory) under it: real variables win. */
-export function sendEnvironment(io: CliIo): NodeJS.ProcessEnv {
-  let fromFile: Record<string, string> = {};
-  try {
-    fromFile = parseEnv(readFileSync(path.join(io.cwd, '.env'), 'utf8')) as Record<string, string>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new NewsletterError('SEND_CONFIG', `cannot read .env: ${(error as Error).message}`, { file: '.env' });
-  }
-  return { ...fromFile, ...io.env };
 }
 
 async function askToConfirm(io: CliIo, plan: SendPlan): Promise<boolean> {
@@ -133,16 +120,18 @@ export function registerSend(program: Command, io: CliIo): void {
       .option('--retries <n>', `retries of a temporary failure (4xx, dropped connection, timeout) (default ${DEFAULTS.send.retries})`, positiveInt('--retries', 0))
       .option('--retry-delay <ms>', `first retry delay, doubled each retry (default ${DEFAULTS.send.retryDelayMs})`, positiveInt('--retry-delay', 0))
       .option('--outbox <dir>', `folder for .eml files when no SMTP server is set (default ${DEFAULTS.send.outbox}/ next to the config)`),
+    // No --out: send writes no build folder, and a flag accepted and ignored misleads (--outbox is the one).
+    { out: false },
   )
     .addHelpText(
       'after',
       `
 Examples:
-  $ newsletter send weekly-1 --list subscribers.csv --dry-run    what would happen, nothing sent
-  $ newsletter send weekly-1 --list subscribers.csv              no SMTP set: .eml files in outbox/weekly-1/
-  $ newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
-  $ SMTP_URL=smtp://user:pass@smtp.example.com:587 newsletter send weekly-1 --list subscribers.csv
-  $ newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
+  $ npx newsletter send weekly-1 --list subscribers.csv --dry-run    what would happen, nothing sent
+  $ npx newsletter send weekly-1 --list subscribers.csv              no SMTP set: .eml files in outbox/weekly-1/
+  $ npx newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
+  $ SMTP_URL=smtp://user:pass@smtp.example.com:587 npx newsletter send weekly-1 --list subscribers.csv
+  $ npx newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
 
 SMTP_URL and NEWSLETTER_SECRET are read from the environment or from .env in the
 working directory. Real sends need NEWSLETTER_SECRET (it signs unsubscribe links).
@@ -151,8 +140,15 @@ command again after a crash or Ctrl-C sends only to recipients not yet accepted.
 Exit code 1 when any recipient failed; the summary lists them with their line.`,
     )
     .action(async (issueSlug: string, flags: SendFlags) => {
+      // Usage first, before any notice or file is read.
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
-      const env = sendEnvironment(io);
+      if (!flags.list && !flags.testTo) {
+        throw new NewsletterError('USAGE', 'send needs a recipient: --list FILE (the subscribers) or --test-to ADDRESS (one test message)', {
+          hint: `npx newsletter send ${issueSlug} --list subscribers.csv --dry-run`,
+        });
+      }
+      // .env is already under io.env (cli/env.ts, for every command).
+      const env = io.env;
       const project = await loadProject(configRequest(flags, io));
       const smtpUrl = flags.smtp ?? env.SMTP_URL;
       const transport = smtpUrl ? smtpChoice(smtpUrl) : outboxChoice(flags.outbox ? path.resolve(io.cwd, flags.outbox) : path.resolve(project.config.paths.root, DEFAULTS.send.outbox), issueSlug, io.cwd);
