@@ -38,6 +38,7 @@ export function formatPlan(plan: SendPlan): string[] {
   else {
     const c = plan.counts;
     lines.push(`list:       ${plan.list}: ${formatCount(c.rows)} rows → ${formatCount(c.toSend)} to send (${skippedParts(plan)})`);
+    if (c.padded) lines.push(`            ${formatCount(c.padded)} of them with trailing fields left out, read as empty values`);
     lines.push(`journal:    ${plan.journal}`);
   }
   if (plan.personalization === 'render') lines.push(`note:       each copy is rendered on its own: ${plan.fallbackReason}`);

@@ -13,7 +13,7 @@ import { AddressSet } from './hash-set.js';
 import { collectGarbage } from './memory.js';
 import { compileMessageTemplate } from './message-template.js';
 import { countDecision, emptyCounts, RecipientFilter, type ListCounts } from './recipient-filter.js';
-import { addressProblem, openList, type SubscriberList } from './recipients.js';
+import { addressProblem, openList, type CsvDelimiter, type SubscriberList } from './recipients.js';
 import { loadSuppressions, SuppressionWriter } from './suppressions.js';
 import { createDeliverer, type TransportChoice } from './transport.js';
 
@@ -28,6 +28,8 @@ export interface SendRequest {
   issueSlug: string;
   /** Subscriber list file (CSV or JSON); ignored with testTo. */
   list?: string | null | undefined;
+  /** CSV separator of `list` (`,` `;` tab); detected from its header when absent. */
+  listDelimiter?: CsvDelimiter | undefined;
   /** Send one message to this address (with the sample recipient's fields); no journal, no lock. */
   testTo?: string | null | undefined;
   transport: TransportChoice;
@@ -93,7 +95,13 @@ function journalPaths(request: SendRequest): { journal: string; lock: string; di
 
 async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
   const counts = emptyCounts();
-  for await (const batch of list.batches()) for (const entry of batch) countDecision(counts, filter.decide(entry));
+  for await (const batch of list.batches()) {
+    for (const entry of batch) {
+      const decision = filter.decide(entry);
+      countDecision(counts, decision);
+      if (entry.kind === 'recipient' && entry.padded && decision.kind === 'send') counts.padded++;
+    }
+  }
   return counts;
 }
 
@@ -112,7 +120,7 @@ export async function sendIssue(request: SendRequest): Promise<SendResult> {
   }
 
   const issue = await loadIssue(config.paths.content, request.issueSlug);
-  const list = testTo ? null : await openList(request.list!, request.cwd);
+  const list = testTo ? null : await openList(request.list!, request.cwd, { delimiter: request.listDelimiter });
   const sample: Recipient = { ...config.sampleRecipient, email: testTo ?? config.sampleRecipient.email };
   const compileOptions = {
     config,

@@ -8,11 +8,13 @@ import { PREVIEW_SECRET } from '../../render/links.js';
 import { shownAddress, formatPlan, formatProgressBar, formatProgressLine, formatSkipped, formatSummary, type ProgressState } from '../../send/progress.js';
 import { partialResult, sendIssue, type SendEvent, type SendPlan, type SendResult } from '../../send/send-issue.js';
 import { outboxChoice, smtpChoice } from '../../send/transport.js';
+import { parseDelimiter, type CsvDelimiter } from '../../send/recipients.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 
 interface SendFlags extends SharedFlags {
   list?: string;
+  delimiter?: CsvDelimiter;
   testTo?: string;
   dryRun?: boolean;
   smtp?: string;
@@ -30,6 +32,14 @@ function positiveInt(name: string, min: number) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}, got \`${value}\``);
     return n;
   };
+}
+
+function parseDelimiterFlag(value: string): CsvDelimiter {
+  try {
+    return parseDelimiter(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--delimiter: /, ''));
+  }
 }
 
 function positiveNumber(value: string): number {
@@ -111,6 +121,7 @@ export function registerSend(program: Command, io: CliIo): void {
       .description('send an issue to a subscriber list (SMTP, or .eml files in outbox/ when no SMTP is set)')
       .argument('<issue>', 'issue slug (file name under content/issues/ without .md)')
       .option('--list <file>', 'subscribers: CSV with a header row and an `email` column, or JSON (array or JSON lines)')
+      .option('--delimiter <char>', 'CSV field separator: `,` `;` or `tab` (default: detected from the header row)', parseDelimiterFlag)
       .option('--test-to <address>', 'send one message to this address (sample recipient fields), ignoring the list')
       .option('--dry-run', 'read the list and show what would happen; nothing is sent or written')
       .option('--smtp <url>', 'SMTP server, e.g. smtp://user:pass@host:587 (default: $SMTP_URL, else the outbox)')
@@ -176,6 +187,7 @@ Exit code 1 when any recipient failed; the summary lists them with their line.`,
           project,
           issueSlug,
           list: flags.list,
+          listDelimiter: flags.delimiter,
           testTo: flags.testTo,
           transport,
           secret,
