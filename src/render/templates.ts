@@ -161,7 +161,7 @@ async function loadTheme(dir: string, overrides: DeepPartialTheme): Promise<{ th
   }
   const raw = parseJsonText(text, file, 'THEME_INVALID');
   const parsed = themeFileSchema.safeParse(raw);
-  if (!parsed.success) throw zodToError(parsed.error, text, file, 'THEME_INVALID');
+  if (!parsed.success) throw zodToError(parsed.error, text, file, 'THEME_INVALID', 0, themeFileSchema);
   return { theme: mergeTheme(parsed.data as Theme, overrides), file };
 }
 
