@@ -66,7 +66,6 @@ const runSchema = z.object({
   destination: z.object({ kind: destinationKind, id: text }).optional(),
 });
 
-const recordSchema = z.union([runSchema, outcomeSchema]);
 
 export const REPAIR_HINT = 'run `newsletter send ISSUE --repair-journal` to move the bad lines aside (into a file next to the journal), then send again';
 
@@ -78,7 +77,9 @@ export function parseJournalLine(line: string, lineNumber: number, display: stri
   } catch {
     throw new NewsletterError('JOURNAL_INVALID', `the send journal has a line that is not JSON: \`${line.slice(0, 80)}\``, { file: display, line: lineNumber, hint: REPAIR_HINT });
   }
-  const parsed = recordSchema.safeParse(value);
+  // Chosen by status rather than a union, so the error names the field that is wrong.
+  const schema = value && typeof value === 'object' && (value as { status?: unknown }).status === 'run' ? runSchema : outcomeSchema;
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `\`${issue.path.join('.')}\`: ` : '';
