@@ -46,9 +46,12 @@ export function fromDomain(config: ResolvedConfig): string {
   return address.split('@')[1]?.toLowerCase() || 'localhost';
 }
 
-/** Stable per (issue, recipient), so a retried send reuses it and receivers can deduplicate. */
+/**
+ * Stable per (list, issue, recipient), so a retried send reuses it and receivers can deduplicate;
+ * the list id is part of it, so two newsletters on one domain with the same issue slug differ.
+ */
 export function messageIdFor(config: ResolvedConfig, issueSlug: string, email: string): string {
-  const hash = createHash('sha256').update(`${issueSlug}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(`${listIdFor(config)}\n${issueSlug}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
   return `<${hash}.${issueSlug.replace(/[^\w.-]/g, '-')}@${fromDomain(config)}>`;
 }
 
