@@ -64,7 +64,7 @@ async function readDir(dir: string): Promise<string[]> {
   }
 }
 
-function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
+export function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
   const file = displayPath(absolute);
   const include = /<mj-include\b/.exec(source);
   if (include) {
