@@ -100,6 +100,7 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     date: meta.date ?? null,
     template: meta.template ?? DEFAULTS.issue.template,
     lead: meta.lead ?? DEFAULTS.issue.lead,
+    draft: meta.draft ?? false,
     introHtml,
     introText: safeHtmlToText(introHtml),
     articles,

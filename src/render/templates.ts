@@ -72,7 +72,7 @@ async function readTemplateFile(dir: string, absolute: string): Promise<string> 
   return source;
 }
 
-function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
+export function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
   const file = displayPath(absolute);
   const include = /<mj-include\b/.exec(source);
   if (include) {
