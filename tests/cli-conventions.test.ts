@@ -4,6 +4,8 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { unsubscribeToken } from '../src/render/links.js';
+import { listIdFor } from '../src/render/message.js';
+import { loadConfig } from '../src/config/load-config.js';
 import { environmentWithDotEnv } from '../src/cli/env.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { fixtureArgs } from './check-helpers.js';
@@ -78,13 +80,14 @@ describe('.env', () => {
   it('is read the same way by build as by send: the .eml is signed with its NEWSLETTER_SECRET; the environment wins', async () => {
     const dir = await copyOfExample();
     await writeFile(path.join(dir, '.env'), 'NEWSLETTER_SECRET=from-dotenv\n# a comment\nOTHER="x y"\n');
+    const listId = listIdFor(await loadConfig({ cwd: dir }));
     const fromFile = await runCli(['build', 'weekly-1'], { cwd: dir, ...TIMEOUT, env: { NEWSLETTER_SECRET: undefined } });
     expect(fromFile.code).toBe(0);
     const eml = await readFile(path.join(dir, 'dist/weekly-1/message.eml'), 'utf8');
-    expect(await tokenOf(eml)).toBe(unsubscribeToken('reader@example.com', 'from-dotenv'));
+    expect(await tokenOf(eml)).toBe(unsubscribeToken('reader@example.com', 'from-dotenv', listId));
     const fromEnv = await runCli(['build', 'weekly-1'], { cwd: dir, ...TIMEOUT, env: { NEWSLETTER_SECRET: 'from-environment' } });
     expect(fromEnv.code).toBe(0);
-    expect(await tokenOf(await readFile(path.join(dir, 'dist/weekly-1/message.eml'), 'utf8'))).toBe(unsubscribeToken('reader@example.com', 'from-environment'));
+    expect(await tokenOf(await readFile(path.join(dir, 'dist/weekly-1/message.eml'), 'utf8'))).toBe(unsubscribeToken('reader@example.com', 'from-environment', listId));
   });
 
   it('environmentWithDotEnv: file under the environment, no file is no change, a folder named .env is an error naming it', async () => {

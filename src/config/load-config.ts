@@ -85,7 +85,7 @@ export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['pa
     postalAddress: file?.postalAddress ?? d.postalAddress,
     siteUrl,
     baseUrl: file?.baseUrl ?? (file?.siteUrl ? `${siteUrl}issues/{issue}/` : d.baseUrl),
-    unsubscribeUrl: file?.unsubscribeUrl ?? d.unsubscribeUrl,
+    unsubscribeUrl: file?.unsubscribeUrl ?? (file?.siteUrl ? `${siteUrl}unsubscribe/{token}` : d.unsubscribeUrl),
     unsubscribeMailto: file?.unsubscribeMailto ?? d.unsubscribeMailto,
     listId: file?.listId ?? d.listId,
     utm,

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
+import { readRegularFile } from '../fs/read-regular-file.js';
 import { zodToError } from '../config/load-config.js';
 import { parseFrontMatter } from './front-matter.js';
 import { countWords, markdownToSafeHtml, paragraphsToSafeHtml, safeHtmlToText } from './markdown.js';
@@ -33,11 +33,8 @@ export async function loadArticle(articlesDir: string, slug: string): Promise<Ar
   const candidates = ARTICLE_EXTENSIONS.map((ext) => path.join(articlesDir, `${slug}${ext}`));
   const found: { file: string; source: string }[] = [];
   for (const file of candidates) {
-    try {
-      found.push({ file, source: await readFile(file, 'utf8') });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    const source = await readRegularFile(file, { root: path.dirname(articlesDir), display: displayPath(file) });
+    if (source !== null) found.push({ file, source });
   }
   if (found.length === 0) {
     throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\` (looked for ${candidates.map((c) => displayPath(c)).join(' and ')})`);

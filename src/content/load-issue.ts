@@ -1,6 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError, isNewsletterError } from '../errors.js';
+import { fileError, readRegularFile } from '../fs/read-regular-file.js';
 import { zodToError } from '../config/load-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { lineOfJsonKey } from '../text-position.js';
@@ -29,7 +30,7 @@ export async function listIssues(contentDir: string): Promise<string[]> {
         hint: 'point --content at a folder holding articles/ and issues/',
       });
     }
-    throw error;
+    throw fileError(error, displayPath(issuesDir(contentDir)), 'list');
   }
   return names
     .filter((name) => name.endsWith('.md') && !name.startsWith('.'))
@@ -40,17 +41,12 @@ export async function listIssues(contentDir: string): Promise<string[]> {
 export async function loadIssue(contentDir: string, slug: string): Promise<Issue> {
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
   const file = displayPath(absolute);
-  let source: string;
-  try {
-    source = await readFile(absolute, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      const known = await listIssues(contentDir).catch(() => []);
-      throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
-        hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
-      });
-    }
-    throw error;
+  const source = await readRegularFile(absolute, { root: contentDir, display: file });
+  if (source === null) {
+    const known = await listIssues(contentDir).catch(() => []);
+    throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
+      hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
+    });
   }
 
   const front = parseFrontMatter(source, file);
@@ -104,6 +100,7 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     date: meta.date ?? null,
     template: meta.template ?? DEFAULTS.issue.template,
     lead: meta.lead ?? DEFAULTS.issue.lead,
+    draft: meta.draft ?? false,
     introHtml,
     introText: safeHtmlToText(introHtml),
     articles,

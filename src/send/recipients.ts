@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse';
 import { z } from 'zod';
 import type { Recipient } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
+import { checkRegularFile } from '../fs/read-regular-file.js';
 import { readJsonItems } from './json-list.js';
 
 /**
@@ -258,23 +259,23 @@ export interface ListOptions {
 export async function openList(file: string, cwd: string, options: ListOptions = {}): Promise<SubscriberList> {
   const absolute = path.resolve(cwd, file);
   const display = path.relative(cwd, absolute) || absolute;
-  try {
-    if (!(await stat(absolute)).isFile()) throw new Error('not a file');
-  } catch {
+  // Streamed, so no size limit; but a regular file inside its folder, like every input.
+  const real = await checkRegularFile(absolute, { root: path.dirname(absolute), display, maxBytes: Infinity });
+  if (real === null) {
     throw new NewsletterError('LIST_INVALID', `subscriber list \`${display}\` does not exist`, { file: display, hint: 'pass a CSV (with an `email` column) or JSON file with --list' });
   }
   if (/\.(json|jsonl|ndjson)$/i.test(absolute)) {
-    return { file: absolute, display, format: 'json', columns: null, delimiter: null, batches: () => jsonBatches(absolute), entries: () => flatten(jsonBatches(absolute)) };
+    return { file: absolute, display, format: 'json', columns: null, delimiter: null, batches: () => jsonBatches(real), entries: () => flatten(jsonBatches(real)) };
   }
   let delimiter = options.delimiter;
   if (!delimiter) {
     try {
-      delimiter = detectDelimiter(await firstLine(absolute));
+      delimiter = detectDelimiter(await firstLine(real));
     } catch (error) {
       throw new NewsletterError('LIST_INVALID', `cannot read the subscriber list: ${(error as Error).message}`, { file: display, cause: error });
     }
   }
-  const { columns, line } = await readCsvHeader(absolute, display, delimiter);
-  const batches = () => csvBatches(absolute, display, columns, line, delimiter);
+  const { columns, line } = await readCsvHeader(real, display, delimiter);
+  const batches = () => csvBatches(real, display, columns, line, delimiter);
   return { file: absolute, display, format: 'csv', columns, delimiter, batches, entries: () => flatten(batches()) };
 }

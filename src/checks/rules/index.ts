@@ -12,6 +12,8 @@ import { complianceListUnsubscribe } from './compliance-list-unsubscribe.js';
 import { compliancePostalAddress } from './compliance-postal-address.js';
 import { complianceReplyTo } from './compliance-reply-to.js';
 import { complianceUnsubscribeLink } from './compliance-unsubscribe-link.js';
+import { complianceUnsubscribeIdentifies } from './compliance-unsubscribe-identifies.js';
+import { privacyUnsubscribeEmail } from './privacy-unsubscribe-email.js';
 import { darkMode } from './dark-mode.js';
 import { imagesAlt } from './images-alt.js';
 import { imagesHttp } from './images-http.js';
@@ -40,6 +42,8 @@ export const RULES: readonly Rule[] = Object.freeze([
   sizeLarge,
   complianceUnsubscribeLink,
   complianceListUnsubscribe,
+  complianceUnsubscribeIdentifies,
+  privacyUnsubscribeEmail,
   compliancePostalAddress,
   complianceFrom,
   complianceReplyTo,
