@@ -23,7 +23,7 @@ async function copyOfExample(): Promise<string> {
 async function tokenOf(eml: string): Promise<string> {
   const parsed = await simpleParser(eml);
   const line = parsed.headerLines.find((h) => h.key === 'list-unsubscribe')!.line;
-  return /token=([\w-]+)/.exec(line)![1]!;
+  return /unsubscribe\/([\w-]+)/.exec(line)![1]!;
 }
 
 describe('newsletter --version', () => {
