@@ -25,13 +25,25 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-/** Unsubscribe token: HMAC-SHA256 of the normalized address, base64url, 128 bits. */
+/** Marks tokens signed with the preview key: `serve` refuses them whatever key it has. */
+export const PREVIEW_TOKEN_PREFIX = 'preview-';
+
+/**
+ * Unsubscribe token: HMAC-SHA256 of the normalized address, base64url, 128 bits. Signed with the
+ * preview key it carries PREVIEW_TOKEN_PREFIX, so a token seen in a preview never unsubscribes.
+ */
 export function unsubscribeToken(email: string, secret: string): string {
-  return createHmac('sha256', secret).update(normalizeEmail(email)).digest('base64url').slice(0, 22);
+  const mac = createHmac('sha256', secret).update(normalizeEmail(email)).digest('base64url').slice(0, 22);
+  return secret === PREVIEW_SECRET ? `${PREVIEW_TOKEN_PREFIX}${mac}` : mac;
 }
 
-/** For the unsubscribe endpoint: is `token` the one this address was sent? Constant-time. */
+export function isPreviewToken(token: string): boolean {
+  return token.startsWith(PREVIEW_TOKEN_PREFIX);
+}
+
+/** For the unsubscribe endpoint: is `token` the one this address was sent? Constant-time; never a preview token. */
 export function verifyUnsubscribeToken(email: string, token: string, secret: string): boolean {
+  if (isPreviewToken(token) || secret === PREVIEW_SECRET) return false;
   const expected = Buffer.from(unsubscribeToken(email, secret));
   const given = Buffer.from(token);
   return expected.length === given.length && timingSafeEqual(expected, given);
