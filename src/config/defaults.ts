@@ -121,6 +121,8 @@ export const DEFAULTS = deepFreeze({
     journalDir: '.newsletter/sends',
     outbox: 'outbox',
   },
+  /** Articles, issues and templates larger than this are refused (a 50 MB post took 2 GB to build). */
+  maxInputBytes: 5 * 1024 * 1024,
   /** Gmail clips an HTML body larger than this (bytes as encoded in the message). */
   gmailClipBytes: 102 * 1024,
   sizeWarnBytes: 80 * 1024,

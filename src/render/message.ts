@@ -3,9 +3,9 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { normalizeEmail } from './links.js';
 import { fromDomain, headerSafe, listIdFor } from './list-id.js';
+import type { RenderedIssue } from './render-issue.js';
 
 export { fromDomain, headerSafe, listIdFor };
-import type { RenderedIssue } from './render-issue.js';
 
 /**
  * The RFC 5322 message for one recipient, composed by nodemailer's own MIME composer. `build`
@@ -37,9 +37,12 @@ export function messageInputFor(config: ResolvedConfig, rendered: RenderedIssue,
   };
 }
 
-/** Stable per (issue, recipient), so a retried send reuses it and receivers can deduplicate. */
+/**
+ * Stable per (list, issue, recipient), so a retried send reuses it and receivers can deduplicate;
+ * the list id is part of it, so two newsletters on one domain with the same issue slug differ.
+ */
 export function messageIdFor(config: ResolvedConfig, issueSlug: string, email: string): string {
-  const hash = createHash('sha256').update(`${issueSlug}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(`${listIdFor(config)}\n${issueSlug}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
   return `<${hash}.${issueSlug.replace(/[^\w.-]/g, '-')}@${fromDomain(config)}>`;
 }
 

@@ -3,6 +3,7 @@ import { a11yContrast } from './a11y-contrast.js';
 import { a11yHeadings } from './a11y-headings.js';
 import { a11yLang } from './a11y-lang.js';
 import { a11yLayoutTables } from './a11y-layout-tables.js';
+import { compatEnhancement } from './compat-enhancement.js';
 import { compatMjml } from './compat-mjml.js';
 import { compatPartial } from './compat-partial.js';
 import { compatUnsupported } from './compat-unsupported.js';
@@ -67,6 +68,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   a11yHeadings,
   compatUnsupported,
   compatPartial,
+  compatEnhancement,
   compatMjml,
   darkMode,
 ]);
