@@ -63,12 +63,17 @@ const COMMON_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
-export function validateHandlerOptions(options: HandlerOptions): void {
-  if (!options.secret || options.secret === PREVIEW_SECRET) {
+/** The key must be the real one: with none (or the preview key) no sent token could be checked. */
+export function checkServeSecret(secret: string | undefined): asserts secret is string {
+  if (!secret || secret === PREVIEW_SECRET) {
     throw new NewsletterError('SERVE_CONFIG', 'NEWSLETTER_SECRET is not set: the endpoint cannot check the tokens of the messages you sent', {
       hint: 'set NEWSLETTER_SECRET to the key `newsletter send` used (environment or .env)',
     });
   }
+}
+
+export function validateHandlerOptions(options: HandlerOptions): void {
+  checkServeSecret(options.secret);
   if (!options.suppressions || typeof options.suppressions.add !== 'function') {
     throw new NewsletterError('SERVE_CONFIG', '`suppressions` must be a SuppressionStore (add, remove, has, load, iterate)');
   }

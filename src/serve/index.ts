@@ -33,5 +33,5 @@ export async function createUnsubscribeHandler(options: UnsubscribeHandlerOption
   });
 }
 
-export { createHandler, redact, type FetchHandler, type RequestLog, type HandlerOptions, type Outcome } from './handler.js';
+export { checkServeSecret, createHandler, redact, type FetchHandler, type RequestLog, type HandlerOptions, type Outcome } from './handler.js';
 export { startNodeServer, type NodeServer } from './node-server.js';

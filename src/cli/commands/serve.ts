@@ -7,6 +7,7 @@ import { addSharedOptions, configRequest, type SharedFlags } from '../shared-opt
 import { println, type CliIo } from '../io.js';
 import { parsePort } from './preview.js';
 import { sendEnvironment } from './send.js';
+import { checkServeSecret } from '../../serve/handler.js';
 
 interface ServeFlags extends SharedFlags {
   port: number;
@@ -60,6 +61,9 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
         import('../../publish/publish-site.js'),
       ]);
       const env = sendEnvironment(io);
+      const secret = env.NEWSLETTER_SECRET ?? '';
+      // Before publishing or listening: without the key nothing it answers could be right.
+      checkServeSecret(secret);
       const project = await loadProject(configRequest(flags, io));
       const site = siteDir(project);
       const shown = (file: string) => path.relative(io.cwd, file) || '.';
@@ -72,7 +76,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       const store = await openStore(project.config, { cwd: io.cwd });
       const handler = await createUnsubscribeHandler({
         project,
-        secret: env.NEWSLETTER_SECRET ?? '',
+        secret,
         suppressions: store.suppressions,
         siteDir: site,
         onRequest: (log) => println(io.stdout, `${new Date().toISOString()} ${log.method} ${log.path} ${log.status} ${log.outcome} ${log.ms.toFixed(1)}ms`),
