@@ -201,7 +201,7 @@ Exit code 1 when any recipient failed; the summary lists them with their line.`,
     .action(async (issueSlug: string, flags: SendFlags) => {
       // Usage first, before any notice or file is read.
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
-      if (!flags.list && !flags.testTo) {
+      if (!flags.list && !flags.testTo && !flags.repairJournal) {
         throw new NewsletterError('USAGE', 'send needs a recipient: --list FILE (the subscribers) or --test-to ADDRESS (one test message)', {
           hint: `npx newsletter send ${issueSlug} --list subscribers.csv --dry-run`,
         });
