@@ -7,7 +7,7 @@ export { loadIssue, listIssues } from './content/load-issue.js';
 export type { Article, Issue } from './content/types.js';
 export { loadTemplates, type TemplateSet } from './render/templates.js';
 export { renderIssue, type RenderedIssue, type RenderOptions, type RenderWarning } from './render/render-issue.js';
-export { unsubscribeToken, verifyUnsubscribeToken } from './render/links.js';
+export { unsubscribeToken, verifyUnsubscribeToken, readUnsubscribeToken, isPreviewToken } from './render/links.js';
 export { composeMessage, mailOptions, messageIdFor, type MessageInput } from './render/message.js';
 export type { TemplateContext, ArticleView } from './render/context.js';
 export { loadProject, buildIssue, renderProjectIssue, selectIssues, type Project, type BuiltIssue } from './pipeline.js';
@@ -24,3 +24,7 @@ export { openList, type SubscriberList, type ListEntry } from './send/recipients
 export { compileMessageTemplate, type MessageTemplate } from './send/message-template.js';
 export { openStore, openFilesStore, type OpenStoreOptions, type FilesStoreOptions } from './store/index.js';
 export type { Store, SuppressionStore, SuppressionEntry, IssueJournal, JournalState, JournalKey, JournalRepair, StoreLock, Destination } from './store/types.js';
+export { publishSite, siteDir, type PublishOptions, type PublishResult, type PublishEvent, type PublishedIssue } from './publish/publish-site.js';
+export { renderWebEdition } from './render/web-edition.js';
+export { createUnsubscribeHandler, createHandler, startNodeServer, type UnsubscribeHandlerOptions, type FetchHandler, type RequestLog, type NodeServer } from './serve/index.js';
+export type { TokenProblem } from './render/links.js';

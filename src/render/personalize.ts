@@ -174,9 +174,9 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   const token = (id: number) => `${SLOT_PREFIX}${id}x${nonce}`;
   const tokenRecipient: Recipient = { email: token(1) };
   fields.forEach((field, i) => (tokenRecipient[field] = token(i + 1)));
-  const context = withRecipient(issueContext, tokenRecipient, token(0));
-  const rawText = runTemplate(templates, layout.text, context);
-  const html = splitSlots(await compileMjml(runTemplate(templates, layout.html, context), { templates, layout: layout.html }), nonce);
+  const rawText = runTemplate(templates, layout.text, withRecipient(issueContext, tokenRecipient, token(0), 'text'));
+  const htmlContext = withRecipient(issueContext, tokenRecipient, token(0), 'html');
+  const html = splitSlots(await compileMjml(runTemplate(templates, layout.html, htmlContext), { templates, layout: layout.html }), nonce);
   const textRaw = splitSlots(rawText, nonce);
   const text = splitSlots(tidyText(rawText), nonce);
   const textRobust = robustTextSlots(textRaw);

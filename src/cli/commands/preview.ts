@@ -97,7 +97,6 @@ Ctrl-C stops the server.`,
         request,
         host: flags.host,
         port: flags.port,
-        secret: io.env.NEWSLETTER_SECRET,
         recipients,
         check: runChecks ? (input) => runChecks(input) : undefined,
       });
