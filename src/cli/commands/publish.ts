@@ -20,7 +20,7 @@ export function registerPublish(program: Command, io: CliIo): void {
       `
 Examples:
   $ npx newsletter publish                       every issue, into dist/site/
-  $ npx newsletter publish weekly-7              render weekly-7 again; archive and feeds list all
+  $ npx newsletter publish weekly-1              render weekly-1 again; archive and feeds list all
   $ npx newsletter publish --drafts --out stage  a staging copy with drafts and future issues
   $ rsync -a --delete dist/site/ host:/var/www/newsletter/
 

@@ -38,8 +38,8 @@ export function registerServe(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ NEWSLETTER_SECRET=… newsletter serve                 http://127.0.0.1:8080/
-  $ newsletter serve --port 9000 --out /srv/newsletter
+  $ NEWSLETTER_SECRET=… npx newsletter serve             http://127.0.0.1:8080/
+  $ npx newsletter serve --port 9000 --out /srv/newsletter
 
 Answers, under the path of \`siteUrl\`:
   GET  /unsubscribe/<token>    a page naming the address, with one button (changes nothing)
