@@ -68,7 +68,7 @@ describe('newsletter build of the example issue', () => {
     const href = new URL(unsubscribe.first().attr('href')!);
     expect(href.protocol).toBe('https:');
     expect(href.searchParams.get('email')).toBe('reader@example.com');
-    expect(href.searchParams.get('token')).toMatch(/^[\w-]{22}$/);
+    expect(href.searchParams.get('token')).toMatch(/^preview-[\w-]{22}$/);
     const browser = $('a').filter((_, a) => /browser/i.test($(a).text()));
     expect(browser.first().attr('href')).toBe('https://news.example.com/issues/weekly-1/');
     expect($('body').text()).toContain('12 Harbour Lane, Bristol BS1 4RN');
@@ -87,7 +87,7 @@ describe('newsletter build of the example issue', () => {
     expect(Math.max(...lines.filter((l) => !/https?:\/\//.test(l)).map((l) => [...l].length))).toBeLessThanOrEqual(78);
     const flat = text.replace(/\s+/g, ' ');
     for (const paragraph of seedParagraphs) expect(flat).toContain(paragraph.trim());
-    expect(text).toMatch(/^Unsubscribe: https:\/\/news\.example\.com\/unsubscribe\?email=reader%40example\.com&token=[\w-]{22}$/m);
+    expect(text).toMatch(/^Unsubscribe: https:\/\/news\.example\.com\/unsubscribe\?email=reader%40example\.com&token=preview-[\w-]{22}$/m);
     expect(text).not.toMatch(/<[a-z]/i);
   });
 
@@ -102,7 +102,7 @@ describe('newsletter build of the example issue', () => {
     expect(mail.text?.trim()).toBe(text.trim());
     expect(mail.html).toBe(html);
     const raw = Object.fromEntries(mail.headerLines.map((h) => [h.key, h.line]));
-    expect(raw['list-unsubscribe']).toMatch(/^List-Unsubscribe: <https:\/\/news\.example\.com\/unsubscribe\?email=reader%40example\.com&token=[\w-]{22}>, <mailto:unsubscribe@news\.example\.com\?subject=unsubscribe%20weekly-1>$/);
+    expect(raw['list-unsubscribe']).toMatch(/^List-Unsubscribe: <https:\/\/news\.example\.com\/unsubscribe\?email=reader%40example\.com&token=preview-[\w-]{22}>, <mailto:unsubscribe@news\.example\.com\?subject=unsubscribe%20weekly-1>$/);
     expect(raw['list-unsubscribe-post']).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
     expect(raw['list-id']).toMatch(/^List-Id: The Northern Dispatch <the-northern-dispatch\.news\.example\.com>$/i);
   });
