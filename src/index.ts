@@ -7,7 +7,7 @@ export { loadIssue, listIssues } from './content/load-issue.js';
 export type { Article, Issue } from './content/types.js';
 export { loadTemplates, type TemplateSet } from './render/templates.js';
 export { renderIssue, type RenderedIssue, type RenderOptions, type RenderWarning } from './render/render-issue.js';
-export { unsubscribeToken, verifyUnsubscribeToken, isPreviewToken, PREVIEW_TOKEN_PREFIX } from './render/links.js';
+export { unsubscribeToken, verifyUnsubscribeToken } from './render/links.js';
 export { composeMessage, mailOptions, messageIdFor, type MessageInput } from './render/message.js';
 export type { TemplateContext, ArticleView } from './render/context.js';
 export { loadProject, buildIssue, renderProjectIssue, selectIssues, type Project, type BuiltIssue } from './pipeline.js';

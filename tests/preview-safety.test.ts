@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isPreviewToken, unsubscribeToken, verifyUnsubscribeToken } from '../src/render/links.js';
+import { readUnsubscribeToken, unsubscribeToken } from '../src/render/links.js';
+import { listIdFor } from '../src/render/list-id.js';
 import { startPreviewServer, type PreviewServer } from '../src/preview/preview-server.js';
 import { copyPreviewProject } from './helpers/preview-project.js';
 
@@ -58,16 +59,17 @@ describe('preview tokens', () => {
     for (const r of [0, 1]) {
       const { status, body } = await get(server!.port, `/issues/weekly-1/text.txt?r=${r}`);
       expect(status).toBe(200);
-      const match = /email=([^&\s]+)&token=([\w-]+)/.exec(body);
+      const match = /\/unsubscribe\/([\w-]{20,})/.exec(body);
       expect(match, body.slice(-400)).not.toBeNull();
-      const email = decodeURIComponent(match![1]!);
-      const token = match![2]!;
-      expect(isPreviewToken(token)).toBe(true);
-      expect(token).not.toBe(unsubscribeToken(email, 'the-real-secret'));
-      expect(verifyUnsubscribeToken(email, token, 'the-real-secret')).toBe(false);
+      const token = match![1]!;
+      const listId = listIdFor(server!.session.config!);
+      // Marked as a preview token: refused whatever key reads it, the real one included.
+      expect(readUnsubscribeToken(token, 'the-real-secret', listId)).toEqual({ problem: 'preview' });
+      const email = r === 0 ? server!.session.config!.sampleRecipient.email : 'first@example.com';
+      expect(token).not.toBe(unsubscribeToken(email, 'the-real-secret', listId));
     }
     const headers = await get(server!.port, '/issues/weekly-1/headers.txt?r=1');
-    expect(headers.body).not.toContain(unsubscribeToken('first@example.com', 'the-real-secret'));
+    expect(headers.body).not.toContain(unsubscribeToken('first@example.com', 'the-real-secret', listIdFor(server!.session.config!)));
   });
 });
 

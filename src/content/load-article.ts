@@ -52,7 +52,9 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
   const front = parseFrontMatter(source, file);
   const parsed = articleFrontMatterSchema.safeParse(front.data);
   if (!parsed.success) {
-    const missingTitle = parsed.error.issues.some((i) => i.path[0] === 'title' && front.data.title === undefined);
+    // A misspelt key (`titel:`) also leaves `title` missing; the typo is the cause, so name it.
+    const typo = parsed.error.issues.some((i) => i.code === 'unrecognized_keys');
+    const missingTitle = !typo && parsed.error.issues.some((i) => i.path[0] === 'title' && front.data.title === undefined);
     if (missingTitle) {
       throw new NewsletterError('CONTENT_INVALID', '`title` is required in the front matter of a Markdown article', {
         file,
@@ -60,7 +62,7 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
         hint: 'add a line `title: Your headline` between the `---` lines',
       });
     }
-    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
+    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, articleFrontMatterSchema);
   }
   const meta = parsed.data;
   const html = markdownToSafeHtml(front.body);

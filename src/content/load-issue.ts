@@ -53,13 +53,15 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
   const parsed = issueFrontMatterSchema.safeParse(front.data);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    if (first.path[0] === 'subject' && front.data.subject === undefined) {
+    // A misspelt key (`artciles:`) also leaves the real one missing; the typo is the cause.
+    const typo = parsed.error.issues.some((i) => i.code === 'unrecognized_keys');
+    if (!typo && first.path[0] === 'subject' && front.data.subject === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`subject` is required in the front matter of an issue', { file, line: 1 });
     }
-    if (first.path[0] === 'articles' && front.data.articles === undefined) {
+    if (!typo && first.path[0] === 'articles' && front.data.articles === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`articles` is required: list the article slugs of this issue', { file, line: 1 });
     }
-    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
+    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, issueFrontMatterSchema);
   }
   const meta = parsed.data;
 
@@ -98,6 +100,7 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     date: meta.date ?? null,
     template: meta.template ?? DEFAULTS.issue.template,
     lead: meta.lead ?? DEFAULTS.issue.lead,
+    draft: meta.draft ?? false,
     introHtml,
     introText: safeHtmlToText(introHtml),
     articles,
