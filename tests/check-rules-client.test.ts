@@ -105,8 +105,10 @@ describe('client compatibility', () => {
   it('compat/unsupported: without the markers, the same templates get a warning per client and feature, at the template line', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'nl-compat-'));
     await cp(path.join(ROOT, 'templates'), path.join(dir, 'templates'), { recursive: true });
-    const headFile = path.join(dir, 'templates/partials/head.mjml');
-    await writeFile(headFile, (await readFile(headFile, 'utf8')).replace(/<!-- progressive-enhancement:[\s\S]*?-->/g, ''));
+    for (const partial of ['head.mjml', 'preheader.mjml']) {
+      const file = path.join(dir, 'templates/partials', partial);
+      await writeFile(file, (await readFile(file, 'utf8')).replace(/<!-- progressive-enhancement:[\s\S]*?-->/g, ''));
+    }
     const project = await loadProject({ cwd: ROOT, templates: path.join(dir, 'templates') });
     const { findings, rendered } = await checkProjectIssue(project, 'weekly-1');
     expect(ofRule(findings, 'compat/enhancement')).toEqual([]);

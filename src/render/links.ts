@@ -82,6 +82,11 @@ export function unsubscribeToken(email: string, secret: string, listId: string):
   return Buffer.concat([Buffer.of(version), iv, ctr(keys, iv, address)]).toString('base64url');
 }
 
+/** Made with the preview key (its own version byte): never unsubscribes anyone, whatever the key. */
+export function isPreviewToken(token: string): boolean {
+  return /^[A-Za-z0-9_-]{2,}$/.test(token) && Buffer.from(token.slice(0, 4), 'base64url')[0] === PREVIEW_TOKEN_VERSION;
+}
+
 export type TokenProblem = 'malformed' | 'preview' | 'forged';
 
 /**

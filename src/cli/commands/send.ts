@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseEnv } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULTS } from '../../config/defaults.js';
 import { NewsletterError } from '../../errors.js';
@@ -11,11 +9,13 @@ import { deliveredWord, shownAddress, formatPlan, formatProgressBar, formatProgr
 import { partialResult, repairSendJournal, sendIssue, type SendEvent, type SendPlan, type SendResult } from '../../send/send-issue.js';
 import type { Project } from '../../project.js';
 import { outboxChoice, smtpChoice, type TransportChoice } from '../../send/transport.js';
+import { parseDelimiter, type CsvDelimiter } from '../../send/recipients.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 
 interface SendFlags extends SharedFlags {
   list?: string;
+  delimiter?: CsvDelimiter;
   testTo?: string;
   dryRun?: boolean;
   smtp?: string;
@@ -37,21 +37,18 @@ function positiveInt(name: string, min: number) {
   };
 }
 
+function parseDelimiterFlag(value: string): CsvDelimiter {
+  try {
+    return parseDelimiter(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--delimiter: /, ''));
+  }
+}
+
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number above 0, got \`${value}\``);
   return n;
-}
-
-/** The environment with `.env` (in the working directory) under it: real variables win. */
-export function sendEnvironment(io: CliIo): NodeJS.ProcessEnv {
-  let fromFile: Record<string, string> = {};
-  try {
-    fromFile = parseEnv(readFileSync(path.join(io.cwd, '.env'), 'utf8')) as Record<string, string>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new NewsletterError('SEND_CONFIG', `cannot read .env: ${(error as Error).message}`, { file: '.env' });
-  }
-  return { ...fromFile, ...io.env };
 }
 
 async function askToConfirm(io: CliIo, plan: SendPlan): Promise<boolean> {
@@ -168,6 +165,7 @@ export function registerSend(program: Command, io: CliIo): void {
       .description('send an issue to a subscriber list (SMTP, or .eml files in outbox/ when no SMTP is set)')
       .argument('<issue>', 'issue slug (file name under content/issues/ without .md)')
       .option('--list <file>', 'subscribers: CSV with a header row and an `email` column, or JSON (array or JSON lines)')
+      .option('--delimiter <char>', 'CSV field separator: `,` `;` or `tab` (default: detected from the header row)', parseDelimiterFlag)
       .option('--test-to <address>', 'send one message to this address (sample recipient fields), ignoring the list')
       .option('--dry-run', 'read the list and show what would happen; nothing is sent or written')
       .option('--smtp <url>', 'SMTP server, e.g. smtp://user:pass@host:587 (default: $SMTP_URL, else the outbox)')
@@ -179,17 +177,19 @@ export function registerSend(program: Command, io: CliIo): void {
       .option('--retries <n>', `retries of a temporary failure (4xx, dropped connection, timeout) (default ${DEFAULTS.send.retries})`, positiveInt('--retries', 0))
       .option('--retry-delay <ms>', `first retry delay, doubled each retry (default ${DEFAULTS.send.retryDelayMs})`, positiveInt('--retry-delay', 0))
       .option('--outbox <dir>', `folder for .eml files when no SMTP server is set (default ${DEFAULTS.send.outbox}/ next to the config)`),
+    // No --out: send writes no build folder, and a flag accepted and ignored misleads (--outbox is the one).
+    { out: false },
   )
     .addHelpText(
       'after',
       `
 Examples:
-  $ newsletter send weekly-1 --list subscribers.csv --dry-run    what would happen, nothing sent
-  $ newsletter send weekly-1 --list subscribers.csv              no SMTP set: .eml files in outbox/weekly-1/
-  $ newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
-  $ SMTP_URL=smtp://user:pass@smtp.example.com:587 newsletter send weekly-1 --list subscribers.csv
-  $ newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
-  $ newsletter send weekly-1 --repair-journal                    after "journal has a line that is not JSON"
+  $ npx newsletter send weekly-1 --list subscribers.csv --dry-run    what would happen, nothing sent
+  $ npx newsletter send weekly-1 --list subscribers.csv              no SMTP set: .eml files in outbox/weekly-1/
+  $ npx newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
+  $ SMTP_URL=smtp://user:pass@smtp.example.com:587 npx newsletter send weekly-1 --list subscribers.csv
+  $ npx newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
+  $ npx newsletter send weekly-1 --repair-journal                after "journal has a line that is not JSON"
 
 SMTP_URL and NEWSLETTER_SECRET are read from the environment or from .env in the
 working directory. Real sends need NEWSLETTER_SECRET (it signs unsubscribe links).
@@ -199,9 +199,16 @@ yet accepted by the same kind of destination (outbox copies never count for SMTP
 Exit code 1 when any recipient failed; the summary lists them with their line.`,
     )
     .action(async (issueSlug: string, flags: SendFlags) => {
+      // Usage first, before any notice or file is read.
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
+      if (!flags.list && !flags.testTo && !flags.repairJournal) {
+        throw new NewsletterError('USAGE', 'send needs a recipient: --list FILE (the subscribers) or --test-to ADDRESS (one test message)', {
+          hint: `npx newsletter send ${issueSlug} --list subscribers.csv --dry-run`,
+        });
+      }
       if (flags.restart && (flags.testTo || flags.dryRun)) throw new NewsletterError('USAGE', '--restart starts a list send over; it cannot go with --test-to or --dry-run');
-      const env = sendEnvironment(io);
+      // .env is already under io.env (cli/env.ts, for every command).
+      const env = io.env;
       const project = await loadProject(configRequest(flags, io));
       if (flags.repairJournal) {
         const repair = await repairSendJournal(project, issueSlug, io.cwd);
@@ -222,6 +229,7 @@ Exit code 1 when any recipient failed; the summary lists them with their line.`,
           project,
           issueSlug,
           list: flags.list,
+          listDelimiter: flags.delimiter,
           testTo: flags.testTo,
           transport,
           secret,

@@ -6,7 +6,6 @@ import { isLoopbackHost } from '../../preview/preview-server.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 import { parsePort } from './preview.js';
-import { sendEnvironment } from './send.js';
 import { checkServeSecret } from '../../serve/handler.js';
 
 interface ServeFlags extends SharedFlags {
@@ -60,7 +59,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
         import('../../serve/index.js'),
         import('../../publish/publish-site.js'),
       ]);
-      const env = sendEnvironment(io);
+      const env = io.env; // .env is already under it (cli/env.ts)
       const secret = env.NEWSLETTER_SECRET ?? '';
       // Before publishing or listening: without the key nothing it answers could be right.
       checkServeSecret(secret);
