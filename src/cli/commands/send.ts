@@ -10,6 +10,7 @@ import { PREVIEW_SECRET } from '../../render/links.js';
 import { shownAddress, formatPlan, formatProgressBar, formatProgressLine, formatSkipped, formatSummary, type ProgressState } from '../../send/progress.js';
 import { partialResult, sendIssue, type SendEvent, type SendPlan, type SendResult } from '../../send/send-issue.js';
 import { outboxChoice, smtpChoice } from '../../send/transport.js';
+import type { QueueSendEvent } from '../../queue/queue-send.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 
@@ -24,6 +25,8 @@ interface SendFlags extends SharedFlags {
   retries?: number;
   retryDelay?: number;
   outbox?: string;
+  queue?: string | true;
+  batchSize?: number;
 }
 
 function positiveInt(name: string, min: number) {
@@ -62,7 +65,7 @@ async function askToConfirm(io: CliIo, plan: SendPlan): Promise<boolean> {
 }
 
 /** Progress on stderr: a bar redrawn in place on a terminal, a log line every few seconds otherwise. */
-function progressReporter(io: CliIo) {
+export function progressReporter(io: CliIo) {
   const tty = io.stderr.isTTY === true;
   const state: ProgressState = { done: 0, sent: 0, failed: 0, total: 0, elapsedMs: 0 };
   let started = 0;
@@ -80,8 +83,13 @@ function progressReporter(io: CliIo) {
     println(io.stderr, text);
   };
   return {
-    onEvent(event: SendEvent) {
+    onEvent(event: QueueSendEvent) {
       switch (event.type) {
+        case 'progress':
+          // A distributed send reports totals read from Redis rather than each outcome.
+          Object.assign(state, { sent: event.sent, failed: event.failed, done: event.sent + event.failed, total: event.total });
+          draw();
+          return;
         case 'notice':
           line(`notice: ${event.message}`);
           return;
@@ -132,7 +140,9 @@ export function registerSend(program: Command, io: CliIo): void {
       .option('--rate <n>', 'at most this many messages per second', positiveNumber)
       .option('--retries <n>', `retries of a temporary failure (4xx, dropped connection, timeout) (default ${DEFAULTS.send.retries})`, positiveInt('--retries', 0))
       .option('--retry-delay <ms>', `first retry delay, doubled each retry (default ${DEFAULTS.send.retryDelayMs})`, positiveInt('--retry-delay', 0))
-      .option('--outbox <dir>', `folder for .eml files when no SMTP server is set (default ${DEFAULTS.send.outbox}/ next to the config)`),
+      .option('--outbox <dir>', `folder for .eml files when no SMTP server is set (default ${DEFAULTS.send.outbox}/ next to the config)`)
+      .option('--queue [url]', 'distributed send: queue the list in Redis for `newsletter worker`s (default URL: $REDIS_URL)')
+      .option('--batch-size <n>', 'recipients per queued batch, with --queue (default 500)', positiveInt('--batch-size', 1)),
   )
     .addHelpText(
       'after',
@@ -143,17 +153,25 @@ Examples:
   $ newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
   $ SMTP_URL=smtp://user:pass@smtp.example.com:587 newsletter send weekly-1 --list subscribers.csv
   $ newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
+  $ newsletter send weekly-1 --list subscribers.csv --queue redis://redis.internal:6379 --rate 200
 
 SMTP_URL and NEWSLETTER_SECRET are read from the environment or from .env in the
 working directory. Real sends need NEWSLETTER_SECRET (it signs unsubscribe links).
 Every outcome is journaled in .newsletter/sends/<issue>.jsonl: running the same
 command again after a crash or Ctrl-C sends only to recipients not yet accepted.
-Exit code 1 when any recipient failed; the summary lists them with their line.`,
+Exit code 1 when any recipient failed; the summary lists them with their line.
+With --queue the list goes to Redis in batches and \`newsletter worker\`s send it (--rate
+then limits all workers together); the journal is in Redis, and Ctrl-C stops following
+while the workers go on: the same command again reattaches.`,
     )
     .action(async (issueSlug: string, flags: SendFlags) => {
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
       const env = sendEnvironment(io);
       const project = await loadProject(configRequest(flags, io));
+      if (flags.queue !== undefined) {
+        const { sendQueued } = await import('./send-queue.js');
+        return sendQueued(io, env, project, issueSlug, flags, progressReporter(io), askToConfirm);
+      }
       const smtpUrl = flags.smtp ?? env.SMTP_URL;
       const transport = smtpUrl ? smtpChoice(smtpUrl) : outboxChoice(flags.outbox ? path.resolve(io.cwd, flags.outbox) : path.resolve(project.config.paths.root, DEFAULTS.send.outbox), issueSlug, io.cwd);
       const reporter = progressReporter(io);
