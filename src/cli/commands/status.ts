@@ -8,7 +8,6 @@ import { sendEnvironment } from './send.js';
 
 interface StatusFlags {
   queue?: string;
-  prefix?: string;
   config?: string;
   json?: boolean;
 }
@@ -43,7 +42,6 @@ export function registerStatus(program: Command, io: CliIo): void {
     .description('counts of a distributed send (`send --queue`): sent, failed, pending, per worker')
     .argument('<issue>', 'issue slug')
     .option('--queue <url>', 'the Redis of the send (default: $REDIS_URL)')
-    .option('--prefix <prefix>', 'prefix of the Redis keys (default newsletter)')
     .option('--config <file>', 'config file (its listId names the newsletter)', undefined)
     .option('--json', 'print the status as JSON')
     .addHelpText(
@@ -57,7 +55,7 @@ Examples:
       const env = sendEnvironment(io);
       const queue = redisUrlFrom(flags.queue, env, '--queue');
       const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });
-      const status = await queueStatus({ queue, prefix: flags.prefix, key: { listId: config.listId ?? '', issueSlug } });
+      const status = await queueStatus({ queue, key: { listId: config.listId ?? '', issueSlug } });
       if (flags.json) println(io.stdout, JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) println(io.stdout, line);
     });

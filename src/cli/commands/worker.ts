@@ -13,7 +13,6 @@ interface WorkerFlags {
   concurrency?: number;
   name?: string;
   lockMs?: number;
-  prefix?: string;
 }
 
 function wholeNumber(name: string, min: number) {
@@ -33,7 +32,6 @@ export function registerWorker(program: Command, io: CliIo): void {
     .option('--concurrency <n>', `messages in flight (SMTP connections) on this worker (default ${DEFAULTS.send.concurrency})`, wholeNumber('--concurrency', 1))
     .option('--name <name>', 'name in logs and `newsletter status` (default: host:pid)')
     .option('--lock-ms <ms>', 'how long a batch stays with a worker that stopped answering before another takes it (default 30000)', wholeNumber('--lock-ms', 500))
-    .option('--prefix <prefix>', 'prefix of the Redis keys (default newsletter)')
     .addHelpText(
       'after',
       `
@@ -57,7 +55,6 @@ flight finish and are recorded, the rest of the batch goes back to the queue.`,
       }
       const worker = await startWorker({
         redisUrl,
-        prefix: flags.prefix,
         smtpUrl,
         secret: env.NEWSLETTER_SECRET,
         concurrency: flags.concurrency,
