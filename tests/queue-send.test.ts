@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { main } from '../src/cli/main.js';
 import { startWorker, type RunningWorker } from '../src/queue/worker.js';
 import { queueStatus } from '../src/queue/status.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
@@ -28,18 +30,25 @@ afterEach(async () => {
   await redis?.stop();
 });
 
-function worker(smtpUrl: string, name: string, extra: { concurrency?: number; lockMs?: number; log?: string[] } = {}) {
-  return startWorker({ redisUrl: redis.url, smtpUrl, secret: SECRET, name, concurrency: extra.concurrency ?? 3, lockMs: extra.lockMs, log: (line) => (extra.log?.push(line), process.env.DEBUG_QUEUE && console.error(line)), cwd: process.cwd() }).then((w) => {
+function worker(smtpUrl: string, name: string, extra: { concurrency?: number; lockMs?: number; log?: string[]; secret?: string } = {}) {
+  return startWorker({ redisUrl: redis.url, smtpUrl, secret: extra.secret ?? SECRET, name, concurrency: extra.concurrency ?? 3, lockMs: extra.lockMs, log: (line) => (extra.log?.push(line), process.env.DEBUG_QUEUE && console.error(line)), cwd: process.cwd() }).then((w) => {
     workers.push(w);
     return w;
   });
 }
 
-async function writeList(dir: string, n: number): Promise<string> {
-  const rows = ['email,name,city'];
-  for (let i = 0; i < n; i++) rows.push(`reader${i}@example.com,Reader ${i},Town ${i % 7}`);
-  await writeFile(path.join(dir, 'big.csv'), `${rows.join('\n')}\n`);
-  return 'big.csv';
+class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+async function writeList(dir: string, n: number): Promise<string[]> {
+  const addresses = Array.from({ length: n }, (_, i) => `reader${i}@example.com`);
+  await writeFile(path.join(dir, 'big.csv'), `email,name,city\n${addresses.map((a, i) => `${a},Reader ${i},Town ${i % 7}`).join('\n')}\n`);
+  return addresses;
 }
 
 describe('send --queue', () => {
@@ -92,5 +101,57 @@ describe('send --queue', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/nothing to send/);
     expect(server.accepted).toBe(8);
+  }, 30_000);
+
+  it('status prints the counts of the run and of each worker', async () => {
+    server = await startSmtpServer({ countOnly: true });
+    const project = await sendProject();
+    await writeList(project.dir, 30);
+    await worker(server.url, 'alpha');
+    const sent = await project.run(['weekly-1', '--list', 'big.csv', '--queue', redis.url, '--yes', '--batch-size', '10'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: '' });
+    expect(sent.code, sent.stderr).toBe(0);
+    const stdout = new Sink();
+    const stderr = new Sink();
+    const code = await main(['node', 'newsletter', 'status', 'weekly-1'], { stdout, stderr, stdin: process.stdin, env: { REDIS_URL: redis.url }, cwd: project.dir });
+    expect(code, stderr.text).toBe(0);
+    const lines = stdout.text.trim().split('\n');
+    expect(lines[0]).toBe('weekly-1: done');
+    expect(lines[1]).toMatch(/^ {2}this run: {2}30 of 30 sent, 0 failed, 0 pending \(started .*, finished .*\)$/);
+    expect(lines[2]).toBe('  all runs:  30 accepted');
+    expect(lines[3]).toBe('  batches:   0 pending (0 active, 0 waiting, 0 handed back)');
+    expect(lines[5]).toMatch(/^ {4}alpha {2} +30 sent +0 failed +3 batches {2}last seen \d{4}-/);
+    const none = await main(['node', 'newsletter', 'status', 'weekly-2', '--queue', redis.url], { stdout: new Sink(), stderr, stdin: process.stdin, env: {}, cwd: project.dir });
+    expect(none).toBe(0);
+  }, 30_000);
+
+  it('--rate limits all workers together', async () => {
+    server = await startSmtpServer({ countOnly: true });
+    const project = await sendProject();
+    const n = 40;
+    await writeList(project.dir, n);
+    await worker(server.url, 'one', { concurrency: 4 });
+    await worker(server.url, 'two', { concurrency: 4 });
+    const started = performance.now();
+    const sent = await project.run(['weekly-1', '--list', 'big.csv', '--queue', redis.url, '--yes', '--batch-size', '5', '--rate', '40'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: '' });
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(server.accepted).toBe(n);
+    // 40 messages at 40/s: the last starts 975 ms after the first, whichever worker sends it.
+    expect(performance.now() - started).toBeGreaterThan(900);
+  }, 30_000);
+
+  it('a worker with another NEWSLETTER_SECRET sends nothing and hands its batches back', async () => {
+    server = await startSmtpServer({ countOnly: true });
+    const project = await sendProject();
+    const addresses = await writeList(project.dir, 20);
+    const log: string[] = [];
+    await worker(server.url, 'stranger', { secret: 'not-the-secret', log });
+    const send = project.run(['weekly-1', '--list', 'big.csv', '--queue', redis.url, '--yes', '--batch-size', '10'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: '' });
+    const deadline = Date.now() + 10_000;
+    while (!log.some((line) => /differs/.test(line)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(log.join('\n')).toMatch(/stranger: cannot send weekly-1: NEWSLETTER_SECRET of this worker differs from the one `send` used/);
+    expect(server.accepted).toBe(0);
+    await worker(server.url, 'friend');
+    expect((await send).code).toBe(0);
+    for (const address of addresses) expect(server.deliveredTo(address)).toBe(1);
   }, 30_000);
 });

@@ -89,16 +89,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // While the SMTP server cannot be reached this worker takes no batches; it probes the server
   // with the send's backoff and resumes when it answers.
   const probe = nodemailer.createTransport({ ...parseConnectionUrl(options.smtpUrl), connectionTimeout: 5000, greetingTimeout: 5000 } as never);
-  const backOff = (reason: string, baseMs: number, maxMs: number) => {
+  const backOff = (reason: string, baseMs: number, maxMs: number, check: () => Promise<unknown> = () => probe.verify()) => {
     backingOff ??= (async () => {
       await worker.pause(true);
       for (let attempt = 1; !stopping.signal.aborted; attempt++) {
         const delayMs = backoffDelay(attempt, baseMs, maxMs);
-        options.log(`${name}: SMTP ${smtp.display}: ${reason}; batches go back to the queue; next try in ${(delayMs / 1000).toFixed(1)} s`);
+        options.log(`${name}: ${reason}; batches go back to the queue; next try in ${(delayMs / 1000).toFixed(1)} s`);
         if (!(await sleep(delayMs, stopping.signal))) break;
         try {
-          await probe.verify();
-          options.log(`${name}: SMTP ${smtp.display} answers again; taking batches`);
+          await check();
+          options.log(`${name}: taking batches again`);
           break;
         } catch (error) {
           reason = (error as Error).message;
@@ -112,7 +112,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const processBatch = async (job: Job<BatchData>, token?: string): Promise<BatchOutcome> => {
     const data = job.data;
     const started = performance.now();
-    const context = await contextFor(data);
+    let context: SendContext;
+    try {
+      context = await contextFor(data);
+    } catch (error) {
+      // This worker cannot send this issue (another secret, another version, a missing DKIM
+      // key): the batch goes back untouched for a worker that can, and this one waits.
+      const reason = error instanceof NewsletterError ? error.format() : (error as Error).message;
+      await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
+      backOff(`cannot send ${data.issueSlug}: ${reason}`, 15_000, DEFAULTS.send.maxRetryDelayMs, async () => undefined);
+      throw new DelayedError();
+    }
     const { rules } = context.restored.payload;
     const keys = context.journal.keys;
     const interval = rules.rate ? 1000 / rules.rate : 0;
@@ -137,8 +147,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (outcome.handBack) {
       options.log(`${name}: ${data.issueSlug} batch ${data.batch}: ${counts} of ${data.rows.length} in ${seconds} s; the rest goes back to the queue (${outcome.handBack.reason})`);
       await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
-      if (outcome.handBack.kind === 'unreachable') backOff(outcome.handBack.reason, rules.retryDelayMs, rules.maxRetryDelayMs);
-      if (outcome.handBack.kind === 'refused') backOff(outcome.handBack.reason, rules.maxRetryDelayMs / 4, rules.maxRetryDelayMs);
+      const where = `SMTP ${smtp.display}: ${outcome.handBack.reason}`;
+      if (outcome.handBack.kind === 'unreachable') backOff(where, rules.retryDelayMs, rules.maxRetryDelayMs);
+      if (outcome.handBack.kind === 'refused') backOff(where, rules.maxRetryDelayMs / 4, rules.maxRetryDelayMs);
       throw new DelayedError();
     }
     await store.redis.multi().srem(keys.pending, job.id!).hincrby(keys.workers, `${name}|batches`, 1).exec();
