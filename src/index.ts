@@ -22,3 +22,7 @@ export { sendIssue, type SendRequest, type SendResult, type SendPlan, type SendE
 export { smtpChoice, outboxChoice, maskSmtpUrl, type TransportChoice } from './send/transport.js';
 export { openList, type SubscriberList, type ListEntry } from './send/recipients.js';
 export { compileMessageTemplate, type MessageTemplate } from './send/message-template.js';
+export { RedisStore, type RedisStoreOptions } from './store/redis/redis-store.js';
+export { queueSend, type QueueSendRequest, type QueueSendResult, type QueueSendEvent } from './queue/queue-send.js';
+export { startWorker, type WorkerOptions, type RunningWorker } from './queue/worker.js';
+export { queueStatus, type QueueStatus, type StatusRequest } from './queue/status.js';

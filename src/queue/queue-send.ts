@@ -4,7 +4,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import { loadIssue } from '../content/load-issue.js';
 import { NewsletterError } from '../errors.js';
 import { PREVIEW_SECRET } from '../render/links.js';
-import { compileIssue, recipientFields } from '../render/personalize.js';
+import { compileIssue, recipientFields, valueClass } from '../render/personalize.js';
 import type { FailedRecipient } from '../send/dispatch.js';
 import type { OutcomeRecord } from '../send/journal.js';
 import { collectGarbage } from '../send/memory.js';
@@ -54,6 +54,7 @@ const LARGE_LIST = 100_000;
 const MAX_FAILED_KEPT = 100;
 /** Batches added per round trip while streaming. */
 const ADD_GROUP = 20;
+const GC_EVERY_BATCHES = 100;
 
 async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
   const counts = emptyCounts();
@@ -227,12 +228,18 @@ async function streamBatches(input: StreamInput): Promise<boolean> {
   let rows: BatchRow[] = [];
   let copies: BatchData['copies'];
   let index = 0;
+  let added = 0;
   const flushGroup = async () => {
     if (!group.length) return;
     // Pending first: a worker that finishes the job removes it from there.
     await input.store.redis.sadd(input.pendingKey, ...group.map((job) => job.opts.jobId));
     await input.queue.addBulk(group);
+    added += group.length;
     group = [];
+    // Every batch's rows survive long enough to reach the old generation, where V8 lets them
+    // pile up (peak RSS 290 MB for a million rows instead of ~200): a full collection now and
+    // then keeps the coordinator flat in the list's length.
+    if (added % GC_EVERY_BATCHES < ADD_GROUP) collectGarbage();
   };
   const closeBatch = async () => {
     if (rows.length) {
@@ -258,7 +265,7 @@ async function streamBatches(input: StreamInput): Promise<boolean> {
     if (decision.kind === 'send') {
       const recipient: Recipient = decision.recipient;
       // Values the slots cannot carry (a line break, an edge space where MJML trims): rendered here.
-      if (!compiled.slotSafe(compiled.values(recipient))) (copies ??= {})[rows.length] = await compiled.personalize(recipient);
+      if (!slotsCarry(compiled, recipient)) (copies ??= {})[rows.length] = await compiled.personalize(recipient);
       rows.push(rowOf(recipient, decision.line, input.payload.rowFields));
     } else if (decision.kind === 'skip') {
       const record: OutcomeRecord = { status: decision.status, email: decision.email, line: decision.line, at: new Date().toISOString(), reason: decision.reason };
@@ -268,6 +275,18 @@ async function streamBatches(input: StreamInput): Promise<boolean> {
   }
   await closeBatch();
   await flushGroup();
+  return true;
+}
+
+/**
+ * compiled.slotSafe without computing the unsubscribe URL (an HMAC, the costliest part of a row
+ * here): the URL is always of the `ordinary` class, which slots mode has proved safe.
+ */
+function slotsCarry(compiled: StreamInput['compiled'], recipient: Recipient): boolean {
+  for (const field of compiled.fields) {
+    const value = recipient[field];
+    if (!compiled.safeClasses.has(valueClass(value === undefined || value === null ? '' : String(value)))) return false;
+  }
   return true;
 }
 

@@ -155,7 +155,9 @@ export class RedisJournal implements IssueJournal {
    * `worker` adds to that worker's counters.
    */
   async recordAndCheck(record: JournalRecord | null, next: string | null, worker: string | null): Promise<NextCheck | null> {
-    const pipeline = this.redis.multi();
+    // A pipeline, not MULTI: the commands need no atomicity (each is idempotent or a counter), and
+    // MULTI/EXEC would add two commands to every message.
+    const pipeline = this.redis.pipeline();
     if (record) {
       if (record.status === 'accepted') pipeline.sadd(this.keys.accepted(this.kind), normalizeEmail(record.email));
       else pipeline.rpush(this.keys.records, JSON.stringify(record));
