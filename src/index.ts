@@ -22,6 +22,8 @@ export { sendIssue, type SendRequest, type SendResult, type SendPlan, type SendE
 export { smtpChoice, outboxChoice, maskSmtpUrl, type TransportChoice } from './send/transport.js';
 export { openList, type SubscriberList, type ListEntry } from './send/recipients.js';
 export { compileMessageTemplate, type MessageTemplate } from './send/message-template.js';
+export { openStore, openFilesStore, type OpenStoreOptions, type FilesStoreOptions } from './store/index.js';
+export type { Store, SuppressionStore, SuppressionEntry, IssueJournal, JournalState, JournalKey, JournalRepair, StoreLock, Destination } from './store/types.js';
 export { RedisStore, type RedisStoreOptions } from './store/redis/redis-store.js';
 export { queueSend, type QueueSendRequest, type QueueSendResult, type QueueSendEvent } from './queue/queue-send.js';
 export { startWorker, type WorkerOptions, type RunningWorker } from './queue/worker.js';

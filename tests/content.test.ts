@@ -71,7 +71,7 @@ describe('Markdown articles', () => {
 
   it('names an unknown key and its line', () => {
     const error = thrown(() => parseMarkdownArticle('---\ntitle: T\nsumary: oops\n---\nx', 't', 't.md'));
-    expect(error.format()).toBe('t.md:3: unknown key `sumary`');
+    expect(error.format()).toBe('t.md:3: unknown key `sumary` (did you mean `summary`?)');
   });
 
   it('rejects a date that is not YYYY-MM-DD', () => {

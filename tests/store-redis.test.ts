@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NewsletterError } from '../src/errors.js';
 import { RedisStore } from '../src/store/redis/redis-store.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { runStoreContract } from './helpers/store-contract.js';
 
 /** The Redis backend of the store contract (src/store/types.ts) against a real redis-server. */
 
@@ -101,4 +102,15 @@ describe('RedisStore', () => {
     expect((error as NewsletterError).code).toBe('QUEUE_UNAVAILABLE');
     expect((error as NewsletterError).message).toMatch(/^cannot reach Redis at redis:\/\/:\*\*\*\*@127\.0\.0\.1:1: /);
   });
+});
+
+runStoreContract('redis', {
+  // One Redis for the file; a state is a key prefix, so stores opened with the same one share it.
+  open: (state) => RedisStore.open({ url: redis.url, prefix: `contract:${state}` }),
+  async makeStale(state, key) {
+    // What a holder that died leaves: its holder record, its expiring lock key already gone.
+    const store = await RedisStore.open({ url: redis.url, prefix: `contract:${state}` });
+    await store.redis.set(store.keys(key).lastHolder, JSON.stringify({ token: 'crashed', pid: 4_194_305, host: 'gone.example', startedAt: '2026-01-01T00:00:00.000Z' }));
+    await store.close();
+  },
 });

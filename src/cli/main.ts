@@ -15,6 +15,7 @@ const COMMANDS: readonly { name: string; load: () => Promise<Register> }[] = [
   { name: 'preview', load: async () => (await import('./commands/preview.js')).registerPreview },
   { name: 'screenshot', load: async () => (await import('./commands/screenshot.js')).registerScreenshot },
   { name: 'send', load: async () => (await import('./commands/send.js')).registerSend },
+  { name: 'publish', load: async () => (await import('./commands/publish.js')).registerPublish },
   { name: 'worker', load: async () => (await import('./commands/worker.js')).registerWorker },
   { name: 'status', load: async () => (await import('./commands/status.js')).registerStatus },
 ];

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
+import { readRegularFile } from '../fs/read-regular-file.js';
 import { zodToError } from '../config/load-config.js';
 import { parseFrontMatter } from './front-matter.js';
 import { countWords, markdownToSafeHtml, paragraphsToSafeHtml, safeHtmlToText } from './markdown.js';
@@ -33,11 +33,8 @@ export async function loadArticle(articlesDir: string, slug: string): Promise<Ar
   const candidates = ARTICLE_EXTENSIONS.map((ext) => path.join(articlesDir, `${slug}${ext}`));
   const found: { file: string; source: string }[] = [];
   for (const file of candidates) {
-    try {
-      found.push({ file, source: await readFile(file, 'utf8') });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    const source = await readRegularFile(file, { root: path.dirname(articlesDir), display: displayPath(file) });
+    if (source !== null) found.push({ file, source });
   }
   if (found.length === 0) {
     throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\` (looked for ${candidates.map((c) => displayPath(c)).join(' and ')})`);
@@ -55,7 +52,9 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
   const front = parseFrontMatter(source, file);
   const parsed = articleFrontMatterSchema.safeParse(front.data);
   if (!parsed.success) {
-    const missingTitle = parsed.error.issues.some((i) => i.path[0] === 'title' && front.data.title === undefined);
+    // A misspelt key (`titel:`) also leaves `title` missing; the typo is the cause, so name it.
+    const typo = parsed.error.issues.some((i) => i.code === 'unrecognized_keys');
+    const missingTitle = !typo && parsed.error.issues.some((i) => i.path[0] === 'title' && front.data.title === undefined);
     if (missingTitle) {
       throw new NewsletterError('CONTENT_INVALID', '`title` is required in the front matter of a Markdown article', {
         file,
@@ -63,7 +62,7 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
         hint: 'add a line `title: Your headline` between the `---` lines',
       });
     }
-    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
+    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, articleFrontMatterSchema);
   }
   const meta = parsed.data;
   const html = markdownToSafeHtml(front.body);

@@ -1,6 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError, isNewsletterError } from '../errors.js';
+import { fileError, readRegularFile } from '../fs/read-regular-file.js';
 import { zodToError } from '../config/load-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { lineOfJsonKey } from '../text-position.js';
@@ -29,7 +30,7 @@ export async function listIssues(contentDir: string): Promise<string[]> {
         hint: 'point --content at a folder holding articles/ and issues/',
       });
     }
-    throw error;
+    throw fileError(error, displayPath(issuesDir(contentDir)), 'list');
   }
   return names
     .filter((name) => name.endsWith('.md') && !name.startsWith('.'))
@@ -40,30 +41,27 @@ export async function listIssues(contentDir: string): Promise<string[]> {
 export async function loadIssue(contentDir: string, slug: string): Promise<Issue> {
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
   const file = displayPath(absolute);
-  let source: string;
-  try {
-    source = await readFile(absolute, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      const known = await listIssues(contentDir).catch(() => []);
-      throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
-        hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
-      });
-    }
-    throw error;
+  const source = await readRegularFile(absolute, { root: contentDir, display: file });
+  if (source === null) {
+    const known = await listIssues(contentDir).catch(() => []);
+    throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
+      hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
+    });
   }
 
   const front = parseFrontMatter(source, file);
   const parsed = issueFrontMatterSchema.safeParse(front.data);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    if (first.path[0] === 'subject' && front.data.subject === undefined) {
+    // A misspelt key (`artciles:`) also leaves the real one missing; the typo is the cause.
+    const typo = parsed.error.issues.some((i) => i.code === 'unrecognized_keys');
+    if (!typo && first.path[0] === 'subject' && front.data.subject === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`subject` is required in the front matter of an issue', { file, line: 1 });
     }
-    if (first.path[0] === 'articles' && front.data.articles === undefined) {
+    if (!typo && first.path[0] === 'articles' && front.data.articles === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`articles` is required: list the article slugs of this issue', { file, line: 1 });
     }
-    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
+    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, issueFrontMatterSchema);
   }
   const meta = parsed.data;
 
@@ -102,6 +100,7 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     date: meta.date ?? null,
     template: meta.template ?? DEFAULTS.issue.template,
     lead: meta.lead ?? DEFAULTS.issue.lead,
+    draft: meta.draft ?? false,
     introHtml,
     introText: safeHtmlToText(introHtml),
     articles,

@@ -50,6 +50,8 @@ export const issueFrontMatterSchema = z.strictObject({
   date: isoDate.optional(),
   template: z.string().regex(/^[\w-]+$/, 'expected a layout name such as `digest`').optional(),
   lead: z.enum(['full', 'card']).optional(),
+  /** Left out of `newsletter publish` (the web edition, archive and feeds) unless `--drafts`. */
+  draft: z.boolean().optional(),
   articles: z
     .array(z.union([z.string().regex(/^[\w.-]+$/, 'expected an article file name without extension'), articleOverridesSchema]))
     .min(1, 'an issue needs at least one article'),

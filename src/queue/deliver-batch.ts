@@ -51,7 +51,7 @@ async function deliverOne(options: BatchOptions, recipient: Recipient, line: num
   for (let attempt = 1; ; attempt++) {
     try {
       const response = await options.deliverer.deliver(message, { email: recipient.email, line });
-      return { record: { status: 'accepted', email: recipient.email, line, at: new Date().toISOString(), messageId: message.messageId, response, attempts: attempt } };
+      return { record: { status: 'accepted', email: recipient.email, line, at: new Date().toISOString(), destination: 'smtp', messageId: message.messageId, response, attempts: attempt } };
     } catch (error) {
       const failure = classifyFailure(error);
       if (failure.kind === 'fatal') return { handBack: { kind: 'refused', reason: failure.reason } };
@@ -68,7 +68,7 @@ async function deliverOne(options: BatchOptions, recipient: Recipient, line: num
       }
       if (failure.kind === 'permanent' && failure.bounce) await options.onBounce(recipient.email, failure.reason);
       const status = failure.kind === 'permanent' ? 'failed-permanent' : 'failed-temporary';
-      return { record: { status, email: recipient.email, line, at: new Date().toISOString(), messageId: message.messageId, reason: failure.reason, attempts: attempt } };
+      return { record: { status, email: recipient.email, line, at: new Date().toISOString(), destination: 'smtp', messageId: message.messageId, reason: failure.reason, attempts: attempt } };
     }
   }
 }
@@ -95,7 +95,7 @@ export async function deliverBatch(options: BatchOptions): Promise<BatchOutcome>
         }
         if (check.suppressed) {
           outcome.skipped++;
-          pending = { status: 'skipped-suppressed', email: recipient.email, line: row[0], at: new Date().toISOString(), reason: 'on the suppression list (added while the send ran)' };
+          pending = { status: 'skipped-suppressed', email: recipient.email, line: row[0], at: new Date().toISOString(), destination: 'smtp', reason: 'on the suppression list (added while the send ran)' };
           continue;
         }
         const copy = options.copies?.[index];

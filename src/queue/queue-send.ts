@@ -97,7 +97,8 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
       if (lock.takenOverFrom) emit({ type: 'notice', message: `took over the lock of an earlier send that is no longer running (${lock.takenOverFrom}); resuming from the journal` });
     }
     const journal = await store.journal(journalKey);
-    const state = await journal.read({ kind: 'smtp', id: store.display });
+    const destination = { kind: 'smtp' as const, id: `queue ${store.display}` };
+    const state = await journal.read(destination);
     const suppressed = await store.suppressions.load();
     const filterInput = { suppressed, accepted: state.accepted, requiredFields: list.format === 'json' ? fields : [], listDisplay: list.display };
     const counts = await countList(list, new RecipientFilter(filterInput));
@@ -114,15 +115,18 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
       issueSlug: issue.slug,
       subject: issue.subject,
       transport: `queue ${store.display} (the workers' SMTP)`,
+      destination,
       list: list.display,
       testTo: null,
       counts,
+      outboxCopies: state.outboxCopies,
+      restart: false,
       personalization: compiled.mode,
       fallbackReason: compiled.fallbackReason,
       journal: `${store.display} ${keys.records.replace(/:records$/, ':*')}`,
     };
     emit({ type: 'plan', plan });
-    const result: QueueSendResult = { plan, dryRun, sent: 0, failed: [], failedCount: 0, interrupted: false, durationMs: 0, detached: false, failedBatches: 0 };
+    const result: QueueSendResult = { plan, dryRun, sent: 0, unrecorded: 0, failed: [], failedCount: 0, interrupted: false, durationMs: 0, detached: false, failedBatches: 0 };
     const pendingNow = dryRun ? 0 : await store.redis.scard(keys.pending);
     if (dryRun || (counts.toSend === 0 && pendingNow === 0)) {
       result.durationMs = performance.now() - started;
@@ -139,7 +143,7 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
       .del(keys.run)
       .hset(keys.run, { total: counts.toSend, startedAt: new Date().toISOString(), streamed: 0, batchSize, acceptedAtStart, failedAtStart, pid: process.pid })
       .exec();
-    await journal.append({ status: 'run', at: new Date().toISOString(), pid: process.pid, transport: plan.transport, list: list.display });
+    await journal.append({ status: 'run', at: new Date().toISOString(), pid: process.pid, transport: plan.transport, list: list.display, destination });
     queue = new Queue(QUEUE_NAME, { connection: bullConnection(request.queue), prefix });
     queue.on('error', () => undefined);
     emit({ type: 'start', total: counts.toSend });
@@ -268,7 +272,7 @@ async function streamBatches(input: StreamInput): Promise<boolean> {
       if (!slotsCarry(compiled, recipient)) (copies ??= {})[rows.length] = await compiled.personalize(recipient);
       rows.push(rowOf(recipient, decision.line, input.payload.rowFields));
     } else if (decision.kind === 'skip') {
-      const record: OutcomeRecord = { status: decision.status, email: decision.email, line: decision.line, at: new Date().toISOString(), reason: decision.reason };
+      const record: OutcomeRecord = { status: decision.status, email: decision.email, line: decision.line, at: new Date().toISOString(), destination: 'smtp', reason: decision.reason };
       await input.journal.append(record);
       input.emit({ type: 'skip', record });
     }

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse';
 import { z } from 'zod';
 import type { Recipient } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
+import { checkRegularFile } from '../fs/read-regular-file.js';
 import { readJsonItems } from './json-list.js';
 
 /**
@@ -199,15 +199,15 @@ async function* jsonBatches(file: string): AsyncGenerator<ListEntry[]> {
 export async function openList(file: string, cwd: string): Promise<SubscriberList> {
   const absolute = path.resolve(cwd, file);
   const display = path.relative(cwd, absolute) || absolute;
-  try {
-    if (!(await stat(absolute)).isFile()) throw new Error('not a file');
-  } catch {
+  // Streamed, so no size limit; but a regular file inside its folder, like every input.
+  const real = await checkRegularFile(absolute, { root: path.dirname(absolute), display, maxBytes: Infinity });
+  if (real === null) {
     throw new NewsletterError('LIST_INVALID', `subscriber list \`${display}\` does not exist`, { file: display, hint: 'pass a CSV (with an `email` column) or JSON file with --list' });
   }
   if (/\.(json|jsonl|ndjson)$/i.test(absolute)) {
-    return { file: absolute, display, format: 'json', columns: null, batches: () => jsonBatches(absolute), entries: () => flatten(jsonBatches(absolute)) };
+    return { file: absolute, display, format: 'json', columns: null, batches: () => jsonBatches(real), entries: () => flatten(jsonBatches(real)) };
   }
-  const { columns, line } = await readCsvHeader(absolute, display);
-  const batches = () => csvBatches(absolute, display, columns, line);
+  const { columns, line } = await readCsvHeader(real, display);
+  const batches = () => csvBatches(real, display, columns, line);
   return { file: absolute, display, format: 'csv', columns, batches, entries: () => flatten(batches()) };
 }

@@ -30,6 +30,12 @@ const LOCK_RENEW_MS = 5_000;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('DEL', KEYS[2]); return 1 end return 0`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
+const BACKUP = `local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('RENAME', key, key .. ':' .. ARGV[1]); n = n + 1 end
+end
+return n`;
+
 interface LockContent {
   token: string;
   pid: number;
@@ -145,7 +151,7 @@ export class RedisJournal implements IssueJournal {
   }
 
   async append(record: JournalRecord): Promise<void> {
-    if (record.status === 'run') this.kind = /^outbox\b/.test(record.transport) ? 'outbox' : 'smtp';
+    if (record.status === 'run') this.kind = record.destination?.kind ?? (/^outbox\b/.test(record.transport) ? 'outbox' : 'smtp');
     await this.recordAndCheck(record, null, null);
   }
 
@@ -159,7 +165,7 @@ export class RedisJournal implements IssueJournal {
     // MULTI/EXEC would add two commands to every message.
     const pipeline = this.redis.pipeline();
     if (record) {
-      if (record.status === 'accepted') pipeline.sadd(this.keys.accepted(this.kind), normalizeEmail(record.email));
+      if (record.status === 'accepted') pipeline.sadd(this.keys.accepted(record.destination ?? this.kind), normalizeEmail(record.email));
       else pipeline.rpush(this.keys.records, JSON.stringify(record));
       if (record.status !== 'run') {
         pipeline.hincrby(this.keys.counts, record.status, 1);
@@ -186,6 +192,14 @@ export class RedisJournal implements IssueJournal {
     const texts = await this.redis.lrange(this.keys.records, start, -1);
     const records = texts.map((text) => JSON.parse(text) as JournalRecord).filter((record): record is OutcomeRecord => record.status !== 'run');
     return { records, next: start + texts.length };
+  }
+
+  /** `send --restart`: the journal's keys renamed to `…:backup-<time>` (returned), so the send starts empty. */
+  async restart(): Promise<string | null> {
+    const suffix = `backup-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const names = [this.keys.accepted('smtp'), this.keys.accepted('outbox'), this.keys.records, this.keys.counts, this.keys.workers];
+    const moved = Number(await this.redis.eval(BACKUP, names.length, ...names, suffix));
+    return moved ? `${this.keys.records.replace(/:records$/, '')}:*:${suffix}` : null;
   }
 
   async close(): Promise<void> {}
