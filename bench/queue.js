@@ -81,6 +81,14 @@ function writeList(file, rows) {
   });
 }
 
+/** The Redis keys of weekly-1 sent from the project in `dir`. */
+async function keysOf(dir) {
+  const { loadConfig } = await import(path.join(ROOT, 'lib/config/load-config.js'));
+  const { listIdFor } = await import(path.join(ROOT, 'lib/render/list-id.js'));
+  const { sendKeys, DEFAULT_PREFIX } = await import(path.join(ROOT, 'lib/store/redis/keys.js'));
+  return sendKeys(DEFAULT_PREFIX, { listId: listIdFor(await loadConfig({ cwd: dir })), issueSlug: 'weekly-1' });
+}
+
 function projectDir() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-queue-'));
   copyFileSync(path.join(ROOT, 'newsletter.config.json'), path.join(dir, 'newsletter.config.json'));
@@ -154,7 +162,7 @@ process.exitCode = code;`;
   child.stderr.on('data', (c) => (err += c));
   child.stdout.on('data', () => {});
   // Once the whole list is queued, Ctrl-C: the coordinator stops following (the batches stay).
-  const runKey = 'newsletter:send:-:weekly-1:run';
+  const runKey = (await keysOf(dir)).run;
   for (;;) {
     await new Promise((r) => setTimeout(r, 200));
     if ((await redis.client.hget(runKey, 'streamed')) === '1') break;
@@ -171,7 +179,9 @@ process.exitCode = code;`;
 async function acceptedSetMemory(redis, rows) {
   await redis.client.flushall();
   const before = await redis.usedMemory();
-  const key = 'newsletter:send:-:weekly-1:accepted:smtp';
+  const dir = projectDir();
+  const key = (await keysOf(dir)).accepted('smtp');
+  rmSync(dir, { recursive: true, force: true });
   for (let i = 0; i < rows; i += 10_000) {
     const chunk = [];
     for (let j = i; j < Math.min(rows, i + 10_000); j++) chunk.push(`reader${j}@example.com`);

@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { bullConnection, QUEUE_NAME } from '../src/queue/queue-names.js';
 import { startWorker, type RunningWorker } from '../src/queue/worker.js';
 import { queueStatus } from '../src/queue/status.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { sendKey, startRedis, type TestRedis } from './helpers/redis-server.js';
 import { REPO, sendProject, type CliRun } from './helpers/send-project.js';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
 
@@ -104,7 +104,7 @@ describe('distributed send failures', () => {
     const result: CliRun = await send;
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expectEveryoneOnce(addresses, server, KILLED_CONCURRENCY);
-    const status = await queueStatus({ queue: redis.url, key: { listId: '', issueSlug: 'weekly-1' } });
+    const status = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
     expect(status.sentTotal).toBe(600);
     expect(status.run).toMatchObject({ sent: 600, failed: 0, pending: 0 });
     // The victim's recorded acceptances count for it, the rest for the survivor.
@@ -146,7 +146,7 @@ describe('distributed send failures', () => {
     expect(server.accepted).toBeGreaterThan(150);
     // At most the messages in flight at the restart can go twice (a reply lost with the connection).
     expectEveryoneOnce(addresses, server, 4);
-    const status = await queueStatus({ queue: redis.url, key: { listId: '', issueSlug: 'weekly-1' } });
+    const status = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
     expect(status.sentTotal).toBe(600);
   }, 40_000);
 
@@ -165,7 +165,7 @@ describe('distributed send failures', () => {
     expect(log.join('\n')).toMatch(/cut-off: weekly-1 batch \d+: 0 sent, 0 failed, 0 skipped of 50 .*the rest goes back to the queue/);
     await new Promise((r) => setTimeout(r, 500));
     // Nothing recorded against any recipient while the server was away.
-    const during = await queueStatus({ queue: redis.url, key: { listId: '', issueSlug: 'weekly-1' } });
+    const during = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
     expect(during.outcomes).toEqual({});
     expect(during.batches.pending).toBe(4);
     // Handing back uses none of a batch's attempts (BullMQ's attemptsMade stays 0).
@@ -181,7 +181,7 @@ describe('distributed send failures', () => {
     const result = await send;
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expectEveryoneOnce(addresses, server, 0);
-    const after = await queueStatus({ queue: redis.url, key: { listId: '', issueSlug: 'weekly-1' } });
+    const after = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
     expect(after.outcomes).toEqual({ accepted: 200 });
     expect(after.run?.failedBatches).toBe(0);
     expect(after.workers.find((w) => w.name === 'connected')?.sent).toBe(200);
@@ -194,10 +194,10 @@ describe('distributed send failures', () => {
     const first = project.run(queueArgs(), env());
     // No worker yet: the first send queues and waits.
     const deadline = Date.now() + 10_000;
-    let status = await queueStatus({ queue: redis.url, key: { listId: '', issueSlug: 'weekly-1' } });
+    let status = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
     while (status.batches.pending === 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
-      status = await queueStatus({ queue: redis.url, key: { listId: '', issueSlug: 'weekly-1' } });
+      status = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
     }
     expect(status.state).toBe('running');
     const second = await project.run(queueArgs(), env());

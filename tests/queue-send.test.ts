@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { main } from '../src/cli/main.js';
 import { startWorker, type RunningWorker } from '../src/queue/worker.js';
 import { queueStatus } from '../src/queue/status.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { sendKey, startRedis, type TestRedis } from './helpers/redis-server.js';
 import { sendProject } from './helpers/send-project.js';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
 
@@ -59,14 +59,15 @@ describe('send --queue', () => {
     await worker(server.url, 'w2');
     const queued = await project.run(['weekly-1', '--list', 'subscribers.csv', '--queue', redis.url, '--yes', '--batch-size', '3'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: '' });
     expect(queued.stderr).not.toMatch(/unexpected/);
-    // The fixture list has invalid rows and a duplicate; suppressions come from Redis here, which
-    // starts empty, so suppressed@ is sent to. frank's name holds a line break, which slots cannot
-    // carry: the coordinator renders his copy and the batch carries it.
+    // The fixture list has invalid rows, a duplicate, and an address of suppressions.txt, which is
+    // merged into the shared suppression list. frank's name holds a line break, which slots
+    // cannot carry: the coordinator renders his copy and the batch carries it.
     expect(queued.code, queued.stdout + queued.stderr).toBe(0);
-    const expected = ['ann@example.com', 'bob@example.com', 'carl@example.com', 'dora@example.com', 'frank@example.com', 'gina@example.com', 'ivy@example.com', 'suppressed@example.com'];
+    const expected = ['ann@example.com', 'bob@example.com', 'carl@example.com', 'dora@example.com', 'frank@example.com', 'gina@example.com', 'ivy@example.com'];
     expect([...server.counts.keys()].sort()).toEqual(expected.sort());
     for (const address of expected) expect(server.deliveredTo(address), address).toBe(1);
-    expect(queued.stdout).toMatch(/sent 8, failed 0/);
+    expect(queued.stdout).toMatch(/sent 7, failed 0/);
+    expect(queued.stderr).toMatch(/merged 1 address of suppressions\.txt into the shared suppression list in Redis/);
 
     // The same recipients sent locally: the same parts and the headers that matter.
     const local = await startSmtpServer();
@@ -89,18 +90,18 @@ describe('send --queue', () => {
       await local.close();
     }
 
-    const status = await queueStatus({ queue: redis.url, key: { listId: '', issueSlug: 'weekly-1' } });
+    const status = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
     expect(status.state).toBe('done');
-    expect(status.sentTotal).toBe(8);
-    expect(status.run).toMatchObject({ total: 8, sent: 8, failed: 0, pending: 0 });
+    expect(status.sentTotal).toBe(7);
+    expect(status.run).toMatchObject({ total: 7, sent: 7, failed: 0, pending: 0 });
     expect(status.workers.map((w) => w.name)).toEqual(['w1', 'w2']);
-    expect(status.workers.reduce((n, w) => n + w.sent, 0)).toBe(8);
+    expect(status.workers.reduce((n, w) => n + w.sent, 0)).toBe(7);
 
     // A rerun finds everyone accepted in the shared journal.
     const again = await project.run(['weekly-1', '--list', 'subscribers.csv', '--queue', redis.url, '--yes'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: '' });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/nothing to send/);
-    expect(server.accepted).toBe(8);
+    expect(again.stdout, again.stdout + again.stderr).toMatch(/nothing to do: every recipient is already sent/);
+    expect(server.accepted).toBe(7);
   }, 30_000);
 
   it('status prints the counts of the run and of each worker', async () => {
@@ -153,5 +154,23 @@ describe('send --queue', () => {
     await worker(server.url, 'friend');
     expect((await send).code).toBe(0);
     for (const address of addresses) expect(server.deliveredTo(address)).toBe(1);
+  }, 30_000);
+
+  it('send --store: a local send with its journal, suppressions and lock in Redis', async () => {
+    server = await startSmtpServer({ countOnly: true });
+    const project = await sendProject();
+    const addresses = await writeList(project.dir, 12);
+    const first = await project.run(['weekly-1', '--list', 'big.csv', '--smtp', server.url, '--yes', '--store', redis.url], { NEWSLETTER_SECRET: SECRET });
+    expect(first.code, first.stderr).toBe(0);
+    for (const address of addresses) expect(server.deliveredTo(address)).toBe(1);
+    // Nothing in the files journal; the Redis one has every acceptance, seen by `status` too.
+    await expect(project.read('.newsletter/sends/weekly-1.jsonl')).rejects.toThrow(/ENOENT/);
+    const status = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
+    expect(status.sentTotal).toBe(12);
+    // REDIS_URL alone selects the same store: the rerun finds everyone sent.
+    const again = await project.run(['weekly-1', '--list', 'big.csv', '--smtp', server.url, '--yes'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: redis.url });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout, again.stdout + again.stderr).toMatch(/nothing to do: every recipient is already sent/);
+    expect(server.accepted).toBe(12);
   }, 30_000);
 });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Recipient } from '../config/defaults.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -10,10 +11,12 @@ import type { OutcomeRecord } from '../send/journal.js';
 import { collectGarbage } from '../send/memory.js';
 import { countDecision, emptyCounts, RecipientFilter, type ListCounts } from '../send/recipient-filter.js';
 import { openList, type SubscriberList } from '../send/recipients.js';
-import type { SendEvent, SendPlan, SendRequest, SendResult } from '../send/send-issue.js';
+import { journalKey as journalKeyFor, type SendEvent, type SendPlan, type SendRequest, type SendResult } from '../send/send-issue.js';
 import { sleep } from '../send/retry.js';
-import { DEFAULT_PREFIX, listIdOf } from '../store/redis/keys.js';
-import { RedisStore, type RedisJournal } from '../store/redis/redis-store.js';
+import { DEFAULT_PREFIX } from '../store/redis/keys.js';
+import { openStore } from '../store/index.js';
+import type { RedisJournal, RedisStore } from '../store/redis/redis-store.js';
+import { openSharedStore } from '../store/redis/shared-store.js';
 import { makePayload, rowOf, type BatchData, type BatchRow } from './payload.js';
 import { BATCH_JOB_OPTIONS, bullConnection, QUEUE_NAME } from './queue-names.js';
 
@@ -86,8 +89,9 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
   const { fields } = recipientFields(issue, compileOptions);
 
   const prefix = request.prefix ?? DEFAULT_PREFIX;
-  const store = await RedisStore.open({ url: request.queue, prefix, name: 'newsletter-send' });
-  const journalKey = { listId: listIdOf({ listId: config.listId ?? '', issueSlug: issue.slug }), issueSlug: issue.slug };
+  const store = await openSharedStore(request.queue, await openStore(config, { cwd: request.cwd }), { prefix, name: 'newsletter-send' });
+  if (store.imported) emit({ type: 'notice', message: `merged ${store.imported} address${store.imported > 1 ? 'es' : ''} of ${path.relative(request.cwd, config.suppressions) || config.suppressions} into the shared suppression list in Redis` });
+  const journalKey = journalKeyFor(request.project, issue.slug);
   const keys = store.keys(journalKey);
   let queue: Queue | null = null;
   let lock: Awaited<ReturnType<RedisStore['lock']>> | null = null;
@@ -97,6 +101,10 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
       if (lock.takenOverFrom) emit({ type: 'notice', message: `took over the lock of an earlier send that is no longer running (${lock.takenOverFrom}); resuming from the journal` });
     }
     const journal = await store.journal(journalKey);
+    if (request.restart && !dryRun) {
+      const backup = await journal.restart();
+      emit({ type: 'notice', message: backup ? `starting over: the earlier journal is kept as ${backup}` : 'starting over (there was no journal yet)' });
+    }
     const destination = { kind: 'smtp' as const, id: `queue ${store.display}` };
     const state = await journal.read(destination);
     const suppressed = await store.suppressions.load();
@@ -120,10 +128,10 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
       testTo: null,
       counts,
       outboxCopies: state.outboxCopies,
-      restart: false,
+      restart: request.restart === true,
       personalization: compiled.mode,
       fallbackReason: compiled.fallbackReason,
-      journal: `${store.display} ${keys.records.replace(/:records$/, ':*')}`,
+      journal: journal.location,
     };
     emit({ type: 'plan', plan });
     const result: QueueSendResult = { plan, dryRun, sent: 0, unrecorded: 0, failed: [], failedCount: 0, interrupted: false, durationMs: 0, detached: false, failedBatches: 0 };

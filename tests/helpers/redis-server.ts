@@ -3,6 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../../src/config/load-config.js';
+import { listIdFor } from '../../src/render/list-id.js';
+import type { JournalKey } from '../../src/store/types.js';
 
 /**
  * A real redis-server for the tests, on a free port, with AOF on (as the README asks of a
@@ -83,4 +86,9 @@ export async function startRedis(): Promise<TestRedis> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The journal key of `weekly-1` sent from the project in `dir` (the list id comes from its config). */
+export async function sendKey(dir: string, issueSlug = 'weekly-1'): Promise<JournalKey> {
+  return { listId: listIdFor(await loadConfig({ cwd: dir })), issueSlug };
 }

@@ -21,6 +21,8 @@ interface QueueFlags {
   batchSize?: number;
   concurrency?: number;
   smtp?: string;
+  restart?: boolean;
+  repairJournal?: boolean;
 }
 
 interface Reporter {
@@ -38,6 +40,7 @@ export async function sendQueued(
   askToConfirm: (io: CliIo, plan: SendPlan) => Promise<boolean>,
 ): Promise<void> {
   if (flags.testTo) throw new NewsletterError('USAGE', '--test-to sends one message from here: run it without --queue');
+  if (flags.repairJournal) throw new NewsletterError('USAGE', '--repair-journal is for the journal file; the Redis journal is checked as it is written');
   if (flags.smtp || flags.concurrency) throw new NewsletterError('USAGE', 'with --queue the workers send: give each `newsletter worker` its --smtp and --concurrency');
   const queue = redisUrlFrom(flags.queue === true ? undefined : flags.queue, env, '--queue');
   const controller = new AbortController();
@@ -61,6 +64,7 @@ export async function sendQueued(
       batchSize: flags.batchSize,
       secret: env.NEWSLETTER_SECRET || PREVIEW_SECRET,
       dryRun: flags.dryRun,
+      restart: flags.restart,
       rate: flags.rate,
       retries: flags.retries,
       retryDelayMs: flags.retryDelay,
@@ -89,7 +93,7 @@ export async function sendQueued(
     return;
   }
   if (result.plan.counts.toSend === 0 && result.sent === 0 && !result.detached) {
-    println(io.stdout, 'nothing to send: every recipient is already sent, skipped or suppressed');
+    println(io.stdout, 'nothing to do: every recipient is already sent, skipped or suppressed');
     return;
   }
   for (const text of formatSummary(result)) println(io.stdout, text);

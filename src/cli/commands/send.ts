@@ -12,6 +12,8 @@ import { partialResult, repairSendJournal, sendIssue, type SendEvent, type SendP
 import type { Project } from '../../project.js';
 import { outboxChoice, smtpChoice, type TransportChoice } from '../../send/transport.js';
 import type { QueueSendEvent } from '../../queue/queue-send.js';
+import { openStore, type Store } from '../../store/index.js';
+import { redisUrlFrom } from '../redis-url.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 
@@ -29,6 +31,7 @@ interface SendFlags extends SharedFlags {
   restart?: boolean;
   repairJournal?: boolean;
   queue?: string | true;
+  store?: string | true;
   batchSize?: number;
 }
 
@@ -188,6 +191,7 @@ export function registerSend(program: Command, io: CliIo): void {
       .option('--retry-delay <ms>', `first retry delay, doubled each retry (default ${DEFAULTS.send.retryDelayMs})`, positiveInt('--retry-delay', 0))
       .option('--outbox <dir>', `folder for .eml files when no SMTP server is set (default ${DEFAULTS.send.outbox}/ next to the config)`)
       .option('--queue [url]', 'distributed send: queue the list in Redis for `newsletter worker`s (default URL: $REDIS_URL)')
+      .option('--store [url]', 'keep the journal, suppressions and lock in Redis, shared with `serve` and other machines (default URL: $REDIS_URL, which alone turns this on)')
       .option('--batch-size <n>', 'recipients per queued batch, with --queue (default 500)', positiveInt('--batch-size', 1)),
   )
     .addHelpText(
@@ -217,57 +221,66 @@ while the workers go on: the same command again reattaches.`,
       if (flags.restart && (flags.testTo || flags.dryRun)) throw new NewsletterError('USAGE', '--restart starts a list send over; it cannot go with --test-to or --dry-run');
       const env = sendEnvironment(io);
       const project = await loadProject(configRequest(flags, io));
-      if (flags.repairJournal) {
-        const repair = await repairSendJournal(project, issueSlug, io.cwd);
-        println(io.stdout, repair.moved ? `moved ${repair.moved} bad line${repair.moved > 1 ? 's' : ''} to ${repair.aside}; kept ${repair.kept} records` : `the journal is valid (${repair.kept} records): nothing to repair`);
-        return;
-      }
       if (flags.queue !== undefined) {
+        if (flags.store !== undefined) throw new NewsletterError('USAGE', '--queue keeps the journal and the suppressions in its Redis already: drop --store');
         const { sendQueued } = await import('./send-queue.js');
         return sendQueued(io, env, project, issueSlug, flags, progressReporter(io), askToConfirm);
       }
-      const transport = chooseTransport(flags, env, project, issueSlug, io);
-      const reporter = progressReporter(io);
-      if (transport.kind === 'outbox' && !flags.dryRun) reporter.onEvent({ type: 'notice', message: `no SMTP server set (--smtp or SMTP_URL): writing each message as an .eml file to ${transport.display.replace(/^outbox \((.*)\)$/, '$1')}` });
-      const secret = env.NEWSLETTER_SECRET || PREVIEW_SECRET;
-      if (!env.NEWSLETTER_SECRET && (transport.kind === 'outbox' || flags.dryRun || flags.testTo)) reporter.onEvent({ type: 'notice', message: 'NEWSLETTER_SECRET is not set: unsubscribe links carry preview tokens' });
-      const mustAsk = ((transport.kind === 'smtp' && !flags.testTo) || flags.restart === true) && !flags.yes;
-      const controller = new AbortController();
-      const stopListening = interruptOnSigint(io, controller);
-      let result: SendResult;
+      // The shared store on Redis (--store, else REDIS_URL), or the files next to the config.
+      const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
+      const store = storeUrl ? await openStore(project.config, { url: storeUrl, cwd: io.cwd }) : undefined;
       try {
-        result = await sendIssue({
-          project,
-          issueSlug,
-          list: flags.list,
-          testTo: flags.testTo,
-          transport,
-          secret,
-          dryRun: flags.dryRun,
-          restart: flags.restart,
-          concurrency: flags.concurrency,
-          rate: flags.rate,
-          retries: flags.retries,
-          retryDelayMs: flags.retryDelay,
-          cwd: io.cwd,
-          onEvent: (event) => reporter.onEvent(event),
-          signal: controller.signal,
-          confirm: mustAsk
-            ? async (plan) => {
-                if (!io.stdin.isTTY) throw new NewsletterError('SEND_CONFIG', 'refusing to send without confirmation: no terminal to ask on', { hint: 'pass --yes to send non-interactively' });
-                return askToConfirm(io, plan);
-              }
-            : undefined,
-        });
-      } catch (error) {
+        if (flags.repairJournal) {
+          const repair = await repairSendJournal(project, issueSlug, io.cwd, store);
+          println(io.stdout, repair.moved ? `moved ${repair.moved} bad line${repair.moved > 1 ? 's' : ''} to ${repair.aside}; kept ${repair.kept} records` : `the journal is valid (${repair.kept} records): nothing to repair`);
+          return;
+        }
+        const transport = chooseTransport(flags, env, project, issueSlug, io);
+        const reporter = progressReporter(io);
+        if (transport.kind === 'outbox' && !flags.dryRun) reporter.onEvent({ type: 'notice', message: `no SMTP server set (--smtp or SMTP_URL): writing each message as an .eml file to ${transport.display.replace(/^outbox \((.*)\)$/, '$1')}` });
+        const secret = env.NEWSLETTER_SECRET || PREVIEW_SECRET;
+        if (!env.NEWSLETTER_SECRET && (transport.kind === 'outbox' || flags.dryRun || flags.testTo)) reporter.onEvent({ type: 'notice', message: 'NEWSLETTER_SECRET is not set: unsubscribe links carry preview tokens' });
+        const mustAsk = ((transport.kind === 'smtp' && !flags.testTo) || flags.restart === true) && !flags.yes;
+        const controller = new AbortController();
+        const stopListening = interruptOnSigint(io, controller);
+        let result: SendResult;
+        try {
+          result = await sendIssue({
+            project,
+            issueSlug,
+            list: flags.list,
+            testTo: flags.testTo,
+            transport,
+            secret,
+            dryRun: flags.dryRun,
+            restart: flags.restart,
+            concurrency: flags.concurrency,
+            rate: flags.rate,
+            retries: flags.retries,
+            retryDelayMs: flags.retryDelay,
+            store,
+            cwd: io.cwd,
+            onEvent: (event) => reporter.onEvent(event),
+            signal: controller.signal,
+            confirm: mustAsk
+              ? async (plan) => {
+                  if (!io.stdin.isTTY) throw new NewsletterError('SEND_CONFIG', 'refusing to send without confirmation: no terminal to ask on', { hint: 'pass --yes to send non-interactively' });
+                  return askToConfirm(io, plan);
+                }
+              : undefined,
+          });
+        } catch (error) {
+          reporter.finish();
+          const partial = partialResult(error);
+          if (partial) for (const text of formatSummary(partial)) println(io.stdout, text);
+          throw error;
+        } finally {
+          stopListening();
+        }
         reporter.finish();
-        const partial = partialResult(error);
-        if (partial) for (const text of formatSummary(partial)) println(io.stdout, text);
-        throw error;
+        printResult(io, result);
       } finally {
-        stopListening();
+        await store?.close();
       }
-      reporter.finish();
-      printResult(io, result);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { queueStatus, type QueueStatus } from '../../queue/status.js';
+import { listIdFor } from '../../render/list-id.js';
 import { formatCount } from '../../send/progress.js';
 import { println, type CliIo } from '../io.js';
 import { redisUrlFrom } from '../redis-url.js';
@@ -55,7 +56,7 @@ Examples:
       const env = sendEnvironment(io);
       const queue = redisUrlFrom(flags.queue, env, '--queue');
       const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });
-      const status = await queueStatus({ queue, key: { listId: config.listId ?? '', issueSlug } });
+      const status = await queueStatus({ queue, key: { listId: listIdFor(config), issueSlug } });
       if (flags.json) println(io.stdout, JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) println(io.stdout, line);
     });

@@ -75,6 +75,10 @@ export class RedisSuppressionStore implements SuppressionStore {
     return this.keys.set;
   }
 
+  get whyKey(): string {
+    return this.keys.why;
+  }
+
   async add(email: string, entry: SuppressionEntry): Promise<boolean> {
     const address = normalizeEmail(email);
     try {
@@ -130,11 +134,17 @@ export class RedisJournal implements IssueJournal {
   /** The destination kind acceptances count for: the last run record says (smtp by default). */
   private kind: Destination['kind'] = 'smtp';
 
+  /** As shown in a send's plan: the Redis and the journal's keys. */
+  readonly location: string;
+
   constructor(
     private readonly redis: Redis,
     readonly keys: SendKeys,
     private readonly suppressionSet: string,
-  ) {}
+    display: string,
+  ) {
+    this.location = `${display} ${keys.records.replace(/:records$/, ':*')}`;
+  }
 
   async read(destination: Destination): Promise<JournalState> {
     const accepted = new AddressSet();
@@ -236,7 +246,7 @@ export class RedisStore implements Store {
   }
 
   async journal(key: JournalKey): Promise<RedisJournal> {
-    return new RedisJournal(this.redis, this.keys(key), this.suppressions.setKey);
+    return new RedisJournal(this.redis, this.keys(key), this.suppressions.setKey, this.display);
   }
 
   async lock(key: JournalKey): Promise<StoreLock> {
