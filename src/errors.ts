@@ -24,6 +24,7 @@ export const ERROR_CODES = Object.freeze({
   BROWSER_NOT_FOUND: { exit: 1, description: 'No Chromium was found for previews, screenshots or the accessibility audit.' },
   PREVIEW_FAILED: { exit: 1, description: 'The preview server could not start (port in use, bad host).' },
   CHECK_FAILED: { exit: 1, description: '`newsletter check` found at least one error-level finding.' },
+  BUILD_FAILED: { exit: 1, description: 'At least one issue of a `build` of several failed; each failure is printed, the other issues were built.' },
   INTERNAL: { exit: 70, description: 'A bug: something failed that should not have. Run with --debug and report it.' },
 } satisfies Record<string, { exit: number; description: string }>);
 

@@ -32,7 +32,9 @@ export async function runChecks(input: CheckInput, options: CheckOptions = {}): 
   const findings: Finding[] = [];
   for (const rule of enabled) {
     const severity = severities.get(rule.id) as FindingSeverity;
-    for (const problem of runRule(rule, context)) findings.push({ rule: rule.id, severity, ...problem });
+    const problems = runRule(rule, context);
+    if ('crashed' in problems) findings.push({ rule: rule.id, severity: 'info', message: problems.crashed });
+    else for (const problem of problems) findings.push({ rule: rule.id, severity, ...problem });
   }
   if (options.a11y) {
     const major = severities.get('a11y/axe')!;
@@ -47,15 +49,16 @@ export async function runChecks(input: CheckInput, options: CheckOptions = {}): 
   return findings;
 }
 
-function runRule(rule: Rule, context: Parameters<Rule['check']>[0]) {
+/**
+ * A rule that crashes on an email it did not expect never fails a build: its finding becomes a
+ * note saying it could not run, and the other rules still speak.
+ */
+function runRule(rule: Rule, context: Parameters<Rule['check']>[0]): ReturnType<Rule['check']> | { crashed: string } {
   try {
     return rule.check(context);
   } catch (error) {
-    if (error instanceof NewsletterError) throw error;
-    throw new NewsletterError('INTERNAL', `check rule \`${rule.id}\` failed: ${(error as Error)?.message ?? String(error)}`, {
-      hint: 'turn the rule off in `checks.rules` to carry on, and report it with --debug output',
-      cause: error,
-    });
+    const why = (error as Error)?.message?.split('\n')[0] ?? String(error);
+    return { crashed: `rule ${rule.id} could not run: ${why} (a bug; turn it off in \`checks.rules\` to hide this note, and report it)` };
   }
 }
 

@@ -29,6 +29,7 @@ import { sizeGmailClip } from './size-gmail-clip.js';
 import { sizeLarge } from './size-large.js';
 import { textArticles } from './text-articles.js';
 import { textPresent } from './text-present.js';
+import { contentEmbed, contentIgnoredKeys, contentRemoved, mjmlValidation, sizeEmbeddedImages } from './content-findings.js';
 
 /**
  * Every rule of `newsletter check`, in the order findings are reported: what stops a send first
@@ -37,6 +38,7 @@ import { textPresent } from './text-present.js';
 export const RULES: readonly Rule[] = Object.freeze([
   sizeGmailClip,
   sizeLarge,
+  sizeEmbeddedImages,
   complianceUnsubscribeLink,
   complianceListUnsubscribe,
   compliancePostalAddress,
@@ -65,6 +67,10 @@ export const RULES: readonly Rule[] = Object.freeze([
   compatPartial,
   compatMjml,
   darkMode,
+  contentRemoved,
+  contentEmbed,
+  contentIgnoredKeys,
+  mjmlValidation,
 ]);
 
 /** Rules that need a browser: run only with `--a11y`, after the rules above. */

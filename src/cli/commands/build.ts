@@ -5,6 +5,7 @@ import { addSharedOptions, configRequest, type SharedFlags } from '../shared-opt
 import { println, type CliIo } from '../io.js';
 import type { Mjml2Html } from '../../render/mjml.js';
 import { formatKb } from '../../format.js';
+import { NewsletterError } from '../../errors.js';
 
 export function registerBuild(program: Command, io: CliIo): void {
   addSharedOptions(
@@ -38,27 +39,44 @@ notes) that \`newsletter check <issue>\` lists in full.`,
 }
 
 async function buildIssues(issues: string[], flags: SharedFlags, io: CliIo, compiler: Mjml2Html): Promise<void> {
-  const [{ buildIssue, loadProject, selectIssues }, { countFindings, runChecks }, { plural }, { loadCaniemail }] = await Promise.all([
+  const [{ buildIssues: buildAll, loadProject, selectIssues }, { countFindings }, { plural }, { loadCaniemail }, { reportError }] = await Promise.all([
     import('../../pipeline.js'),
     import('../../checks/index.js'),
     import('../../checks/report.js'),
     import('../../checks/caniemail.js'),
+    import('../main.js'),
   ]);
   const project = await loadProject(configRequest(flags, io));
   // The checks' client data (640 KB of JSON) loads while this thread waits for MJML's first compile.
   loadCaniemail().catch(() => undefined);
-      const slugs = await selectIssues(project, issues);
-      for (const slug of slugs) {
-        const built = await buildIssue(project, slug, io.env.NEWSLETTER_SECRET, compiler);
-        const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
-        // The preflight findings, counted; `newsletter check` lists them.
-        const counts = countFindings(await runChecks({ project, issue: built.issue, rendered: built.rendered, message: built.eml }));
-        const parts = [
-          counts.error ? plural(counts.error, 'error') : '',
-          counts.warn ? plural(counts.warn, 'warning') : '',
-          counts.info ? plural(counts.info, 'note') : '',
-        ].filter(Boolean);
-        const status = parts.length ? `${parts.join(', ')} (newsletter check ${built.issue.slug})` : 'ok';
-        println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
+  const slugs = await selectIssues(project, issues);
+  const { failed } = await buildAll(project, slugs, {
+    secret: io.env.NEWSLETTER_SECRET,
+    compiler,
+    onBuilt(built) {
+      const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
+      // The preflight findings, counted; `newsletter check` lists them.
+      const counts = countFindings(built.findings);
+      const parts = [
+        counts.error ? plural(counts.error, 'error') : '',
+        counts.warn ? plural(counts.warn, 'warning') : '',
+        counts.info ? plural(counts.info, 'note') : '',
+      ].filter(Boolean);
+      const status = parts.length ? `${parts.join(', ')} (newsletter check ${built.issue.slug})` : 'ok';
+      println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
+      // What the sanitizer removed is named here too: it is the editor's text that is missing.
+      for (const finding of built.findings) {
+        if (finding.rule !== 'content/removed') continue;
+        println(io.stdout, `  warning: ${finding.file ? `${finding.file}${finding.line ? `:${finding.line}` : ''}: ` : ''}${finding.message}`);
       }
+    },
+    onFailed({ slug, error }) {
+      if (slugs.length > 1) println(io.stderr, `${slug}: failed`);
+      if (slugs.length > 1) reportError(error, io, flags.debug ?? false);
+    },
+  });
+  if (failed.length === 0) return;
+  // One issue: its own error and exit code, as before. Several: each was printed as it failed.
+  if (slugs.length === 1) throw failed[0]!.error;
+  throw new NewsletterError('BUILD_FAILED', `${plural(failed.length, 'issue')} of ${slugs.length} failed (${failed.map((f) => f.slug).join(', ')}); the others were built`);
 }
