@@ -21,11 +21,23 @@ export const WIDE_TABLE_COLUMNS = 6;
 
 const STYLES: Readonly<Record<string, string>> = Object.freeze({
   img: 'max-width:100%;height:auto;border:0;',
+  // Inline code, on its own line: the theme may set `word-break` on it.
+  code: 'word-break:break-word;',
   figure: 'margin:0 0 18px 0;max-width:100%;',
   pre: 'white-space:pre-wrap;max-width:100%;',
 });
 
-function appendStyle(element: Element, style: string): void {
+/**
+ * An image with a known width is `width:100%` up to that width: in a table cell (every MJML
+ * column is one) an image with a fixed width keeps the cell at least that wide, a percentage
+ * one does not.
+ */
+export function imageStyle(img: Element): string {
+  const width = Number.parseInt(img.attribs.width ?? '', 10);
+  return width > 0 ? `width:100%;max-width:${width}px;height:auto;border:0;` : STYLES.img!;
+}
+
+export function appendStyle(element: Element, style: string): void {
   const existing = element.attribs.style?.trim();
   element.attribs.style = existing ? `${existing.replace(/;?$/, ';')}${style}` : style;
 }
@@ -44,8 +56,9 @@ function styleTable(table: Element): void {
     // and which the theme's `text-align: left` would otherwise override once inlined.
     const align = cell.attribs.align;
     const textAlign = align === 'center' || align === 'right' || align === 'left' ? `text-align:${align};` : '';
-    const style = `${textAlign}${wide ? 'padding:4px 4px 4px 0;' : ''}`;
-    if (style) appendStyle(cell, style);
+    // Said again on each cell: a theme's `td { word-break: normal }` would otherwise stop the
+    // inheritance, and one long cell would widen the table past the phone.
+    appendStyle(cell, `${textAlign}word-break:break-word;${wide ? 'padding:4px 4px 4px 0;' : ''}`);
   }
 }
 
@@ -61,6 +74,8 @@ export function styleArticleHtml(html: string, idPrefix: string | null): string 
       if (!isTag(node)) continue;
       if (node.attribs.id !== undefined && (!idPrefix || !node.attribs.id.startsWith(idPrefix))) delete node.attribs.id;
       if (node.name === 'table') styleTable(node);
+      else if (node.name === 'h2' && node.attribs.class === 'nl-notes-title') appendStyle(node, 'font-size:17px;');
+      else if (node.name === 'img') appendStyle(node, imageStyle(node));
       else if (STYLES[node.name]) appendStyle(node, STYLES[node.name]!);
       walk(node.children);
     }

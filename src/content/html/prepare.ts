@@ -68,7 +68,8 @@ function rewriteFootnotes(section: Element): void {
   for (const backref of DomUtils.findAll((n) => n.name === 'a' && Object.keys(n.attribs).some((k) => k.endsWith('-backref')), list.children)) {
     backref.attribs = { href: backref.attribs.href ?? '', class: 'nl-backref' };
   }
-  const heading = new Element('h4', {}, [new Text('Notes')]);
+  // h2, the level article headings start at, so that no heading level is skipped before it.
+  const heading = new Element('h2', { class: 'nl-notes-title' }, [new Text('Notes')]);
   heading.children[0]!.parent = heading;
   replaceWith(section, [new Element('hr', {}), heading, list]);
 }

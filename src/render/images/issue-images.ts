@@ -1,6 +1,7 @@
 import { parseDocument, DomUtils } from 'htmlparser2';
 import type { ResolvedConfig } from '../../config/defaults.js';
 import type { Article, Issue, LocalImageRef } from '../../content/types.js';
+import { imageStyle } from '../../content/html/article-styles.js';
 import { processImage, type ProcessedImage } from './process-image.js';
 
 /**
@@ -42,8 +43,9 @@ export interface ImageStageOptions {
 }
 
 function displaySize(image: ProcessedImage, width: number): { width: number; height: number } {
-  // A 2× image is shown at half its pixels where it would not fit; smaller ones at their own size.
-  const shown = Math.min(image.width, width);
+  // Shown as large as it was made (an SVG at its drawn size), never wider than the email; the
+  // file has up to twice those pixels for sharp screens.
+  const shown = Math.min(image.sourceWidth, image.width, width);
   return { width: shown, height: Math.round((image.height * shown) / image.width) };
 }
 
@@ -68,6 +70,8 @@ function rewriteHtml(html: string, refs: readonly LocalImageRef[], processed: Re
     img.attribs.src = urls.get(absolute)!;
     img.attribs.width = String(size.width);
     img.attribs.height = String(size.height);
+    // The content stage styled it without knowing its size: replace that style.
+    img.attribs.style = imageStyle(img);
   }
   return DomUtils.getOuterHTML(document, { decodeEntities: true, selfClosingTags: true });
 }

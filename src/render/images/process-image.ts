@@ -16,7 +16,7 @@ import { readContentBytes } from '../../content/read-file.js';
  */
 
 /** Bump when the processing changes, so cached results of the old processing are not reused. */
-const PROCESS_VERSION = 1;
+const PROCESS_VERSION = 2;
 
 export interface ProcessedImage {
   /** Content hash of the source and the processing: the cache key, part of the file name. */
@@ -29,6 +29,8 @@ export interface ProcessedImage {
   /** Pixel size of the processed file. */
   width: number;
   height: number;
+  /** Width of the source in CSS pixels (an SVG's own width), to show it no larger than it was drawn. */
+  sourceWidth: number;
   bytes: number;
 }
 
@@ -78,7 +80,15 @@ async function fromDiskCache(cacheDir: string, key: string): Promise<ProcessedIm
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({ jpg: 'image/jpeg', png: 'image/png', gif: 'image/gif' });
 
-async function encode(source: Buffer, absolute: string, maxWidth: number): Promise<{ data: Buffer; ext: 'jpg' | 'png' | 'gif'; width: number; height: number }> {
+interface Encoded {
+  data: Buffer;
+  ext: 'jpg' | 'png' | 'gif';
+  width: number;
+  height: number;
+  sourceWidth: number;
+}
+
+async function encode(source: Buffer, absolute: string, maxWidth: number): Promise<Encoded> {
   const sharp = await loadSharp();
   const fail = (why: string, cause?: unknown) =>
     new NewsletterError('CONTENT_INVALID', `image \`${displayPath(absolute)}\` cannot be used: ${why}`, { file: displayPath(absolute), cause });
@@ -89,6 +99,8 @@ async function encode(source: Buffer, absolute: string, maxWidth: number): Promi
     throw fail(`not an image this tool can read (${(error as Error).message})`, error);
   }
   const format = meta.format;
+  const upright = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
+  const sourceWidth = upright ?? maxWidth;
   const resize = { width: maxWidth, withoutEnlargement: true } as const;
   try {
     if (format === 'svg') {
@@ -97,21 +109,21 @@ async function encode(source: Buffer, absolute: string, maxWidth: number): Promi
       const target = Math.min(maxWidth, intrinsic * 2);
       const density = Math.max(1, Math.min(2400, (72 * target) / intrinsic));
       const { data, info } = await sharp(source, { density }).resize({ width: Math.round(target), withoutEnlargement: false }).png({ compressionLevel: 9 }).toBuffer({ resolveWithObject: true });
-      return { data, ext: 'png', width: info.width, height: info.height };
+      return { data, ext: 'png', width: info.width, height: info.height, sourceWidth };
     }
     if (format === 'gif') {
       const { data, info } = await sharp(source, { animated: true }).resize(resize).gif().toBuffer({ resolveWithObject: true });
-      return { data, ext: 'gif', width: info.width, height: info.pageHeight ?? info.height };
+      return { data, ext: 'gif', width: info.width, height: info.pageHeight ?? info.height, sourceWidth };
     }
     const image = sharp(source).rotate().resize(resize);
     const keepsAlpha = meta.hasAlpha && format !== 'jpeg';
     if (format === 'png' || keepsAlpha) {
       const { data, info } = await image.png({ compressionLevel: 9 }).toBuffer({ resolveWithObject: true });
-      return { data, ext: 'png', width: info.width, height: info.height };
+      return { data, ext: 'png', width: info.width, height: info.height, sourceWidth };
     }
     // JPEG, and opaque WebP, AVIF, HEIC, TIFF: JPEG, which every client shows.
     const { data, info } = await image.flatten({ background: '#ffffff' }).jpeg({ quality: 82, progressive: true, mozjpeg: false }).toBuffer({ resolveWithObject: true });
-    return { data, ext: 'jpg', width: info.width, height: info.height };
+    return { data, ext: 'jpg', width: info.width, height: info.height, sourceWidth };
   } catch (error) {
     throw fail((error as Error).message, error);
   }
@@ -120,9 +132,9 @@ async function encode(source: Buffer, absolute: string, maxWidth: number): Promi
 async function processFresh(absolute: string, source: Buffer, key: string, options: ProcessOptions): Promise<ProcessedImage> {
   const cached = await fromDiskCache(options.cacheDir, key);
   if (cached) return cached;
-  const { data, ext, width, height } = await encode(source, absolute, options.maxWidth);
+  const { data, ext, width, height, sourceWidth } = await encode(source, absolute, options.maxWidth);
   const name = `${safeBaseName(absolute)}-${key.slice(0, 12)}.${ext}`;
-  const image: ProcessedImage = { key, name, file: path.join(options.cacheDir, name), contentType: CONTENT_TYPES[ext]!, width, height, bytes: data.length };
+  const image: ProcessedImage = { key, name, file: path.join(options.cacheDir, name), contentType: CONTENT_TYPES[ext]!, width, height, sourceWidth, bytes: data.length };
   try {
     await mkdir(options.cacheDir, { recursive: true });
     await writeAtomically(image.file, data);
