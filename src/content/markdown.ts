@@ -53,11 +53,13 @@ export function renderMarkdown(source: string, options: MarkdownOptions = {}): R
   const raw = markdownFor(idPrefix).parse(source) as string;
   const prepared = prepareHtml(raw, options.place ?? null);
   const html = styleArticleHtml(sanitize(prepared.html), idPrefix);
-  const more = MORE.exec(source);
   let moreSummary: string | null = null;
-  if (more) {
-    const before = safeHtmlToText(sanitize(prepareHtml(markdownFor(idPrefix).parse(source.slice(0, more.index)) as string, null).html));
-    moreSummary = before.replace(/\s+/g, ' ').trim() || null;
+  if (MORE.test(source)) {
+    // Cut the rendered HTML at the marker (footnotes then resolve as in the article), and leave
+    // out the footnote markers: a summary has no notes.
+    const cut = raw.search(/<!--\s*more\s*-->/);
+    const before = cut < 0 ? '' : raw.slice(0, cut).replace(/<sup><a [^>]*data-[\w-]*-ref[^>]*>[\s\S]*?<\/a><\/sup>/g, '');
+    moreSummary = safeHtmlToText(sanitize(prepareHtml(before, null).html)).replace(/\s+/g, ' ').trim() || null;
   }
   return { html, text: safeHtmlToText(html), moreSummary, findings: prepared.findings, localSources: prepared.localSources };
 }

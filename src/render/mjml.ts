@@ -54,6 +54,9 @@ export function mjmlOptions(templates: TemplateSet, validation: 'strict' | 'soft
     ignoreIncludes: true,
     filePath: templates.dir,
     keepComments: false,
+    // Inlining <mj-style inline> must not turn an image's `height: auto` into height="auto":
+    // article images carry their real width and height as attributes (Outlook reads them).
+    juiceOptions: { applyHeightAttributes: false, applyWidthAttributes: false },
     minify: false,
     beautify: false,
   };
