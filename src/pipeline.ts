@@ -26,6 +26,7 @@ import { composeMessage, messageInputFor } from './render/message.js';
 import type { Mjml2Html } from './render/mjml.js';
 import { renderIssue, type RenderedIssue } from './render/render-issue.js';
 import { loadTemplates, type TemplateSet } from './render/templates.js';
+import { assertTemplatesLint } from './render/lint.js';
 import { writeAssets, writeFolderAtomically } from './output/write-issue.js';
 import type { Finding } from './checks/types.js';
 
@@ -37,6 +38,8 @@ export interface Project {
 export async function loadProject(request: ConfigRequest = {}): Promise<Project> {
   const config = await loadConfig(request);
   const templates = await loadTemplates(config.paths.templates, config.themeOverrides);
+  // Every variable of every branch, before anything renders (render/lint.ts).
+  assertTemplatesLint(templates, config);
   return { config, templates };
 }
 
