@@ -22,3 +22,5 @@ export { sendIssue, type SendRequest, type SendResult, type SendPlan, type SendE
 export { smtpChoice, outboxChoice, maskSmtpUrl, type TransportChoice } from './send/transport.js';
 export { openList, type SubscriberList, type ListEntry } from './send/recipients.js';
 export { compileMessageTemplate, type MessageTemplate } from './send/message-template.js';
+export { openStore, openFilesStore, type OpenStoreOptions, type FilesStoreOptions } from './store/index.js';
+export type { Store, SuppressionStore, SuppressionEntry, IssueJournal, JournalState, JournalKey, JournalRepair, StoreLock, Destination } from './store/types.js';

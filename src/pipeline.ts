@@ -16,7 +16,6 @@
  * Commands (build, preview, send, check) call these functions; none of them reads files or
  * parses flags on its own.
  */
-import type { ResolvedConfig } from './config/defaults.js';
 import { loadConfig, type ConfigRequest } from './config/load-config.js';
 import { issuesDir, listIssues, loadIssue } from './content/load-issue.js';
 import { displayPath } from './content/load-article.js';
@@ -25,15 +24,13 @@ import type { Issue } from './content/types.js';
 import { composeMessage, messageInputFor } from './render/message.js';
 import type { Mjml2Html } from './render/mjml.js';
 import { renderIssue, type RenderedIssue } from './render/render-issue.js';
-import { loadTemplates, type TemplateSet } from './render/templates.js';
+import { loadTemplates } from './render/templates.js';
 import { assertTemplatesLint } from './render/lint.js';
+import type { Project } from './project.js';
 import { writeAssets, writeFolderAtomically } from './output/write-issue.js';
 import type { Finding } from './checks/types.js';
 
-export interface Project {
-  config: ResolvedConfig;
-  templates: TemplateSet;
-}
+export type { Project } from './project.js';
 
 export async function loadProject(request: ConfigRequest = {}): Promise<Project> {
   const config = await loadConfig(request);

@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import * as cheerio from 'cheerio';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkProjectIssue, loadProject, type Finding, type RenderedIssue } from '../src/index.js';
 import { contrastRatio } from '../src/checks/contrast.js';
+import { displayPath } from '../src/content/load-article.js';
 import { ROOT } from './helpers/cli.js';
 import { checkFixture, fixtureDir, ofRule, shown } from './check-helpers.js';
 
@@ -80,24 +82,48 @@ describe('accessibility', () => {
 });
 
 describe('client compatibility', () => {
-  const compat = () => example.filter((f) => f.rule.startsWith('compat/'));
 
-  it('compat/unsupported: the example templates use CSS some clients lack; named per client and feature, at the template line', async () => {
-    const partial = path.join(ROOT, 'templates/partials/byline.mjml');
-    const whiteSpace = ofRule(example, 'compat/unsupported').filter((f) => f.message.startsWith('`white-space`'));
-    expect(whiteSpace).toHaveLength(1);
-    expect(whiteSpace[0]).toMatchObject({ severity: 'warn', client: 'outlook', file: shown(partial), line: await lineOf(partial, 'white-space:nowrap') });
-    expect(whiteSpace[0]!.message).toMatch(/not supported by Outlook \(Windows/);
-    // The count is the number of elements that use it, counted here independently.
-    const $ = cheerio.load(exampleRender.html);
-    const uses = $('[style]').filter((_, el) => /white-space\s*:/.test($(el).attr('style')!)).length;
-    expect(whiteSpace[0]!.count).toBe(uses);
+  it('the example passes clean: every client-specific feature of its templates is a declared progressive enhancement', () => {
+    expect(example.filter((f) => f.severity !== 'info')).toEqual([]);
+    expect(ofRule(example, 'compat/unsupported')).toEqual([]);
+    const notes = ofRule(example, 'compat/enhancement');
+    const features = notes.map((f) => /^`([^`]+)`/.exec(f.message)?.[1]);
+    // One note per feature, whatever the number of clients.
+    expect(new Set(features).size).toBe(notes.length);
+    expect(features).toEqual(expect.arrayContaining(['border-radius', 'white-space', '@media', ':last-child']));
   });
 
-  it('one finding per feature per client, only for the configured clients', () => {
-    const keys = compat().map((f) => `${f.rule} ${f.client} ${/^`([^`]+)`/.exec(f.message)?.[1] ?? ''}`);
+  it('compat/enhancement: the note names the marker line, the clients that ignore it and what their readers get', async () => {
+    const head = path.join(ROOT, 'templates/partials/head.mjml');
+    const radius = ofRule(example, 'compat/enhancement').find((f) => f.message.startsWith('`border-radius`'))!;
+    expect(radius).toMatchObject({ severity: 'info', file: shown(head), line: await lineOf(head, 'progressive-enhancement: `border-radius`') });
+    expect(radius.message).toMatch(/Outlook \(Windows[^)]*\) ignores it: square corners$/);
+    // The marker is an MJML comment: it never reaches the HTML sent.
+    expect(exampleRender.html).not.toContain('progressive-enhancement');
+  });
+
+  it('compat/unsupported: without the markers, the same templates get a warning per client and feature, at the template line', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'nl-compat-'));
+    await cp(path.join(ROOT, 'templates'), path.join(dir, 'templates'), { recursive: true });
+    for (const partial of ['head.mjml', 'preheader.mjml']) {
+      const file = path.join(dir, 'templates/partials', partial);
+      await writeFile(file, (await readFile(file, 'utf8')).replace(/<!-- progressive-enhancement:[\s\S]*?-->/g, ''));
+    }
+    const project = await loadProject({ cwd: ROOT, templates: path.join(dir, 'templates') });
+    const { findings, rendered } = await checkProjectIssue(project, 'weekly-1');
+    expect(ofRule(findings, 'compat/enhancement')).toEqual([]);
+    const partial = path.join(dir, 'templates/partials/byline.mjml');
+    const whiteSpace = ofRule(findings, 'compat/unsupported').filter((f) => f.message.startsWith('`white-space`'));
+    expect(whiteSpace).toHaveLength(1);
+    expect(whiteSpace[0]).toMatchObject({ severity: 'warn', client: 'outlook', file: displayPath(partial), line: await lineOf(partial, 'white-space:nowrap') });
+    expect(whiteSpace[0]!.message).toMatch(/not supported by Outlook \(Windows.*declare it with `<!-- progressive-enhancement: `white-space`/);
+    // The count is the number of elements that use it, counted here independently.
+    const $ = cheerio.load(rendered.html);
+    const uses = $('[style]').filter((_, el) => /white-space\s*:/.test($(el).attr('style')!)).length;
+    expect(whiteSpace[0]!.count).toBe(uses);
+    const keys = ofRule(findings, 'compat/unsupported').map((f) => `${f.client} ${/^`([^`]+)`/.exec(f.message)?.[1] ?? ''}`);
     expect(new Set(keys).size).toBe(keys.length);
-    for (const finding of compat()) expect(['gmail', 'outlook', 'apple-mail', 'yahoo']).toContain(finding.client);
+    for (const finding of findings.filter((f) => f.rule.startsWith('compat/'))) expect(['gmail', 'outlook', 'apple-mail', 'yahoo']).toContain(finding.client);
   });
 
   it('compat/mjml: what MJML itself emits is one note per client, not a warning', () => {

@@ -57,7 +57,7 @@ describe('error paths of newsletter build', () => {
   it('an unknown config key: names the key and its line in the config, exit 1', async () => {
     const r = await build(['--config', path.join(FIXTURES, 'unknown-config-key/newsletter.config.json')]);
     expect(r.code).toBe(1);
-    expect(r.stderr.split('\n')[0]).toBe('tests/fixtures/unknown-config-key/newsletter.config.json:8: unknown key `theme.colors.backgorund`');
+    expect(r.stderr.split('\n')[0]).toBe('tests/fixtures/unknown-config-key/newsletter.config.json:8: unknown key `theme.colors.backgorund` (did you mean `background`?)');
     expectNoStack(r.stderr);
   });
 

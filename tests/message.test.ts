@@ -55,11 +55,19 @@ describe('composeMessage', () => {
     expect(messageIdFor(config, 'nr-7', 'a@example.com')).toMatch(/^<[0-9a-f]{32}\.nr-7@zeitung\.example>$/);
   });
 
-  it('verifies an unsubscribe token only for its address and secret', () => {
-    const token = unsubscribeToken('Reader@Example.com', 's3cret');
-    expect(verifyUnsubscribeToken('reader@example.com', token, 's3cret')).toBe(true);
-    expect(verifyUnsubscribeToken('other@example.com', token, 's3cret')).toBe(false);
-    expect(verifyUnsubscribeToken('reader@example.com', token, 'other')).toBe(false);
-    expect(verifyUnsubscribeToken('reader@example.com', token.slice(1), 's3cret')).toBe(false);
+  it('verifies an unsubscribe token only for its address, secret and newsletter', () => {
+    const list = 'Die Zeitung <die-zeitung.zeitung.example>';
+    const token = unsubscribeToken('Reader@Example.com', 's3cret', list);
+    expect(verifyUnsubscribeToken('reader@example.com', token, 's3cret', list)).toBe(true);
+    expect(verifyUnsubscribeToken('other@example.com', token, 's3cret', list)).toBe(false);
+    expect(verifyUnsubscribeToken('reader@example.com', token, 'other', list)).toBe(false);
+    expect(verifyUnsubscribeToken('reader@example.com', token, 's3cret', 'Other <other.example>')).toBe(false);
+    expect(verifyUnsubscribeToken('reader@example.com', token.slice(1), 's3cret', list)).toBe(false);
+  });
+
+  it('carries List-Archive pointing at the site (RFC 2369)', async () => {
+    const mail = await simpleParser(await compose({ email: 'a@example.com' }));
+    const archive = mail.headerLines.find((h) => h.key === 'list-archive');
+    expect(archive?.line).toBe('List-Archive: <https://newsletter.example.com/>');
   });
 });

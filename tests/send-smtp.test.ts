@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config.js';
 import { messageIdFor } from '../src/render/message.js';
 import { unsubscribeToken } from '../src/render/links.js';
+import { listIdFor } from '../src/render/list-id.js';
 import { sendProject } from './helpers/send-project.js';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
 
@@ -60,7 +61,7 @@ describe('send to a list over SMTP', () => {
       const $ = cheerio.load(mail.html as string);
       expect($('div[data-who]').attr('data-who')).toBe(address === 'carl@example.com' ? 'CARL@Example.com' : address);
       expect($('span[title]').length ? ($('span[title]').attr('title') ?? '') : '').toBe(name);
-      const token = unsubscribeToken(address, 'test-secret');
+      const token = unsubscribeToken(address, 'test-secret', listIdFor(config));
       const unsubscribe = `https://news.example.com/unsubscribe?email=${encodeURIComponent(address === 'carl@example.com' ? 'CARL@Example.com' : address)}&token=${token}`;
       expect($('a').filter((_, a) => $(a).attr('href') === unsubscribe).length).toBeGreaterThanOrEqual(2);
       expect(mail.text).toContain(`Unsubscribe: ${unsubscribe}`);
@@ -240,7 +241,8 @@ describe('send to a list over SMTP', () => {
     expect(run.stdout).toContain(`transport:  smtp://mailer:****@127.0.0.1:${server.port}`);
     expect(run.stdout + run.stderr + (await project.read('.newsletter/sends/weekly-1.jsonl'))).not.toContain('s3cret-pw');
     const mail = await simpleParser(server.deliveries[0]!.raw);
-    expect(mail.text).toContain(`token=${unsubscribeToken(server.deliveries[0]!.to[0]!, 'from-dotenv')}`);
+    const config = await loadConfig({ configFile: path.join(project.dir, 'newsletter.config.json'), cwd: project.dir });
+    expect(mail.text).toContain(`token=${unsubscribeToken(server.deliveries[0]!.to[0]!, 'from-dotenv', listIdFor(config))}`);
   });
 
   it('sends one test message with --test-to, without touching the journal', async () => {

@@ -47,7 +47,7 @@ describe('templates folder', () => {
     await writeFile(path.join(dir, 'theme.json'), JSON.stringify(theme, null, 2));
     const error = await failure(loadTemplates(dir));
     expect(error.code).toBe('THEME_INVALID');
-    expect(error.message).toBe('unknown key `radios`');
+    expect(error.message).toBe('unknown key `radios` (did you mean `radius`?)');
     expect(error.line).toBeGreaterThan(1);
   });
 

@@ -25,6 +25,41 @@ export interface CompatUse {
   notes: string[];
   url: string | undefined;
   where: Place | undefined;
+  /** Set when a template declares the feature a progressive enhancement (see declaredEnhancements). */
+  declared: Enhancement | undefined;
+}
+
+/** A feature the templates use knowing some clients ignore it, declared with a marker comment. */
+export interface Enhancement {
+  /** As declared, matched case-insensitively to caniemail's title (`border-radius`, `:last-child`). */
+  feature: string;
+  /** What readers of clients without it get instead (`square corners`); may be empty. */
+  fallback: string;
+  where: Place | undefined;
+}
+
+const MARKER = /<!--\s*progressive-enhancement:([\s\S]*?)-->/g;
+
+/**
+ * `<!-- progressive-enhancement: \`border-radius\` — square corners in Outlook -->` in a layout or
+ * partial. A comment of the generated MJML (MJML drops it from the HTML, keepComments is off), so it
+ * costs the email nothing; it applies to every use of the feature in the email.
+ */
+export function declaredEnhancements(mjml: string, locate: Locator): Map<string, Enhancement> {
+  const declared = new Map<string, Enhancement>();
+  if (!mjml.includes('progressive-enhancement:')) return declared;
+  for (const match of mjml.matchAll(MARKER)) {
+    const body = match[1]!;
+    const names = [...body.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.trim()).filter(Boolean);
+    const fallback = body.slice(body.lastIndexOf('`') + 1).replace(/^[\s—–:,.-]+/, '').replace(/\s+/g, ' ').trim();
+    const firstLine = match[0].split('\n')[0]!.trim();
+    let where: Place | undefined;
+    for (const feature of names) {
+      where ??= locate.template(firstLine);
+      if (!declared.has(feature.toLowerCase())) declared.set(feature.toLowerCase(), { feature, fallback, where });
+    }
+  }
+  return declared;
 }
 
 interface Hit {
@@ -128,7 +163,11 @@ export function analyzeCompat(data: CaniemailData, document: HtmlDocument, mjml:
     if (style.origin !== 'authored') continue;
     for (const platform of styleless) hits.push({ feature: STYLE_ELEMENT, platform, support: 'none', notes: [], origin: 'authored', count: 1, snippet: style.firstLine });
   }
-  return group(data, hits, clients, locate);
+  const declared = declaredEnhancements(mjml, locate);
+  return group(data, hits, clients, locate).map((use) => ({
+    ...use,
+    declared: use.origin === 'authored' ? declared.get(use.feature.toLowerCase()) : undefined,
+  }));
 }
 
 function group(data: CaniemailData, hits: Hit[], clients: readonly string[], locate: Locator): CompatUse[] {
@@ -143,7 +182,7 @@ function group(data: CaniemailData, hits: Hit[], clients: readonly string[], loc
     const key = `${hit.feature}\u0000${client}\u0000${hit.support}\u0000${hit.origin}`;
     let use = groups.get(key);
     if (!use) {
-      use = { feature: hit.feature, client, platforms: [], support: hit.support, origin: hit.origin, count: 0, notes: [], url: data.url(hit.feature), where: undefined, counted: new Map() };
+      use = { feature: hit.feature, client, platforms: [], support: hit.support, origin: hit.origin, count: 0, notes: [], url: data.url(hit.feature), where: undefined, declared: undefined, counted: new Map() };
       groups.set(key, use);
     }
     if (!use.platforms.includes(hit.platform)) use.platforms.push(hit.platform);

@@ -14,6 +14,14 @@ export interface Link {
 
 const linksOf = new WeakMap<CheckContext, Link[]>();
 
+/**
+ * MJML's own anchors: mj-carousel writes its thumbnails as `<a href="#1">` around a <label> that
+ * switches the radio button; the href is never followed, so it is not a link of the email.
+ */
+function isMjmlAnchor(element: Element): boolean {
+  return /(^|\s)mj-carousel-thumbnail(\s|$)/.test(element.attribs.class ?? '');
+}
+
 /** Every link of the body; six rules read them, so they are collected once per check. */
 export function links(context: CheckContext): Link[] {
   let found = linksOf.get(context);
@@ -22,7 +30,7 @@ export function links(context: CheckContext): Link[] {
     // URL to check: it never leaves the message.
     const ids = new Set(context.html.elements.map((element) => element.attribs.id).filter(Boolean));
     found = context.html.elements
-      .filter((element) => element.name === 'a' && element.attribs.href !== undefined && hasAncestor(element, 'body'))
+      .filter((element) => element.name === 'a' && element.attribs.href !== undefined && hasAncestor(element, 'body') && !isMjmlAnchor(element))
       .filter((element) => !(element.attribs.href!.startsWith('#') && ids.has(element.attribs.href!.slice(1))))
       .map((element) => ({ element, href: element.attribs.href!.trim(), label: linkLabel(element) }));
     linksOf.set(context, found);
@@ -30,10 +38,19 @@ export function links(context: CheckContext): Link[] {
   return found;
 }
 
+/** mj-carousel's previous/next arrows: MJML's controls, not pictures of the email. */
+function inCarouselControls(element: Element): boolean {
+  for (let node = element.parent; node && 'attribs' in node; node = node.parent) {
+    if (/(^|\s)mj-carousel-(previous|next)(-icons)?(\s|$)/.test((node as Element).attribs.class ?? '')) return true;
+  }
+  return false;
+}
+
 /** Images a reader is meant to see: not hidden, not 1×1 tracking pixels or spacers. */
 export function contentImages(context: CheckContext): Element[] {
   return context.html.elements.filter((element) => {
     if (element.name !== 'img' || !hasAncestor(element, 'body') || isHidden(element)) return false;
+    if (inCarouselControls(element)) return false;
     const width = Number.parseInt(element.attribs.width ?? '', 10);
     const height = Number.parseInt(element.attribs.height ?? '', 10);
     return !(width > 0 && width <= 2) && !(height > 0 && height <= 2);

@@ -7,6 +7,7 @@ import { prepareContext } from './context.js';
 import { AUDIT_RULES, RULES } from './rules/index.js';
 import { configPlace, resolveSeverities } from './severity.js';
 import type { CheckInput, CheckOptions, Finding, FindingSeverity, Rule } from './types.js';
+import { dedupeFindings } from './report.js';
 
 /**
  * `newsletter check`: the rules of rules/index.ts, in that order, over one rendered issue. The
@@ -46,7 +47,7 @@ export async function runChecks(input: CheckInput, options: CheckOptions = {}): 
       }
     }
   }
-  return findings;
+  return dedupeFindings(findings);
 }
 
 /**
@@ -87,5 +88,5 @@ export async function describeRules(config: ResolvedConfig): Promise<RuleDescrip
 }
 
 export { RULES, AUDIT_RULES, RULE_IDS } from './rules/index.js';
-export { countFindings, hasErrors, checkReportSchema, buildReport, formatReport, type CheckReport, type IssueReport } from './report.js';
+export { countFindings, hasErrors, checkReportSchema, buildReport, formatReport, dedupeFindings, type CheckReport, type IssueReport, type SharedFinding, type ReportOptions } from './report.js';
 export type { Finding, FindingSeverity, CheckInput, CheckOptions, Rule } from './types.js';

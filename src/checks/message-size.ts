@@ -1,5 +1,6 @@
 import { Encoder } from 'nodemailer/lib/qp';
 import type { MessageInput } from '../render/message.js';
+import { PREVIEW_SECRET, unsubscribeUrl } from '../render/links.js';
 import { partOfType, type ParsedMessage } from './mime.js';
 import Handlebars from 'handlebars';
 
@@ -9,7 +10,7 @@ import Handlebars from 'handlebars';
  * message itself. Each copy carries its recipient's address (footer, unsubscribe URL), so the
  * largest copy is the one for the longest address: the sample HTML with its address lengthened to
  * 254 characters, the longest SMTP allows (RFC 5321 §4.5.3.1.3), wherever it appears (as written,
- * HTML-escaped and URL-encoded), run through the quoted-printable encoder the composer uses (the
+ * HTML-escaped and URL-encoded, and inside the unsubscribe token), run through the quoted-printable encoder the composer uses (the
  * same bytes as composing the message, a fraction of the time). Other list fields a template may
  * print are taken at the sample recipient's length.
  */
@@ -66,7 +67,10 @@ export async function measureHtmlPart(message: ParsedMessage, input: MessageInpu
   const email = input.recipient.email;
   const long = lengthenAddress(email);
   if (long === email) return { sampleBytes, largestBytes: sampleBytes, hasHtmlPart: true };
-  // The unsubscribe token is an HMAC of fixed length: only the address in the URL changes length.
-  const largestBytes = await quotedPrintableLength(substituteAddress(input.html, email, long));
+  // The unsubscribe token carries the address (encrypted), so it grows with it: the URL of the long
+  // address replaces the sample's first (its length does not depend on the key), then the address.
+  const longUrl = unsubscribeUrl(input.config, { email: long }, input.issueSlug, PREVIEW_SECRET);
+  const withUrl = substituteAddress(input.html, input.unsubscribeUrl, longUrl);
+  const largestBytes = await quotedPrintableLength(substituteAddress(withUrl, email, long));
   return { sampleBytes, largestBytes: Math.max(sampleBytes, largestBytes), hasHtmlPart: true };
 }

@@ -1,5 +1,5 @@
 import type { Browser } from 'playwright-core';
-import type { Project } from '../pipeline.js';
+import type { Project } from '../project.js';
 import type { Issue } from '../content/types.js';
 import type { RenderedIssue } from '../render/render-issue.js';
 import type { CheckContext } from './context.js';

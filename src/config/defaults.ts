@@ -102,7 +102,7 @@ export const DEFAULTS = deepFreeze({
     postalAddress: '1 Example Street, Example City',
     siteUrl: 'https://newsletter.example.com/',
     baseUrl: 'https://newsletter.example.com/issues/{issue}/',
-    unsubscribeUrl: 'https://newsletter.example.com/unsubscribe?email={email}&token={token}',
+    unsubscribeUrl: 'https://newsletter.example.com/unsubscribe/{token}',
     unsubscribeMailto: null,
     listId: null,
     utm: null,
@@ -130,9 +130,15 @@ export const DEFAULTS = deepFreeze({
     journalDir: '.newsletter/sends',
     outbox: 'outbox',
   },
+  /** Articles, issues and templates larger than this are refused (a 50 MB post took 2 GB to build). */
+  maxInputBytes: 5 * 1024 * 1024,
   /** Gmail clips an HTML body larger than this (bytes as encoded in the message). */
   gmailClipBytes: 102 * 1024,
   sizeWarnBytes: 80 * 1024,
   /** `newsletter preview`: loopback only unless --host says otherwise; --port 0 picks a free port. */
   preview: { host: '127.0.0.1', port: 3000, pickerRows: 50 },
+  /** `newsletter publish`: the static site goes to `<out>/<siteDir>/`; the archive pages hold `perPage` issues. */
+  publish: { siteDir: 'site', perPage: 50 },
+  /** `newsletter serve`: loopback unless --host; bodies past maxBodyBytes are refused (413). */
+  serve: { host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024 },
 });

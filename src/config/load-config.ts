@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { z } from 'zod';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { NewsletterError } from '../errors.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { DEFAULTS, type ResolvedConfig } from './defaults.js';
-import { lineOfJsonKey, lineOfOffset } from '../text-position.js';
+import { lineOfOffset } from '../text-position.js';
+import { zodToError } from '../schema-errors.js';
 
 export interface ConfigRequest {
   /** `--config FILE`; when absent, `newsletter.config.json` in `cwd` is read if it exists. */
@@ -66,34 +66,11 @@ export function parseJsonText(text: string, file: string, code: 'CONFIG_INVALID'
 export function parseConfigText(text: string, displayPath: string): ConfigFile {
   const raw = parseJsonText(text, displayPath, 'CONFIG_INVALID');
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw zodToError(parsed.error, text, displayPath, 'CONFIG_INVALID');
+  if (!parsed.success) throw zodToError(parsed.error, text, displayPath, 'CONFIG_INVALID', 0, configSchema);
   return parsed.data;
 }
 
-/** Names the first problem's key path and, when it can be found, its line in the source text. */
-export function zodToError(
-  error: z.ZodError,
-  sourceText: string,
-  file: string,
-  code: 'CONFIG_INVALID' | 'CONTENT_INVALID' | 'THEME_INVALID',
-  lineOffset = 0,
-): NewsletterError {
-  const issue = error.issues[0]!;
-  let keyPath = issue.path.map(String);
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    keyPath = [...keyPath, issue.keys[0]!];
-    message = `unknown key \`${keyPath.join('.')}\``;
-    const others = issue.keys.slice(1);
-    if (others.length) message += ` (also ${others.map((k) => `\`${k}\``).join(', ')})`;
-  } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
-    message = `\`${keyPath.join('.')}\` is required`;
-  } else if (keyPath.length) {
-    message = `\`${keyPath.join('.')}\`: ${message}`;
-  }
-  const line = lineOfJsonKey(sourceText, keyPath);
-  return new NewsletterError(code, message, { file, line: line === undefined ? undefined : line + lineOffset });
-}
+export { zodToError } from '../schema-errors.js';
 
 export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['paths']): ResolvedConfig {
   const d = DEFAULTS.config;
@@ -108,7 +85,7 @@ export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['pa
     postalAddress: file?.postalAddress ?? d.postalAddress,
     siteUrl,
     baseUrl: file?.baseUrl ?? (file?.siteUrl ? `${siteUrl}issues/{issue}/` : d.baseUrl),
-    unsubscribeUrl: file?.unsubscribeUrl ?? d.unsubscribeUrl,
+    unsubscribeUrl: file?.unsubscribeUrl ?? (file?.siteUrl ? `${siteUrl}unsubscribe/{token}` : d.unsubscribeUrl),
     unsubscribeMailto: file?.unsubscribeMailto ?? d.unsubscribeMailto,
     listId: file?.listId ?? d.listId,
     utm,

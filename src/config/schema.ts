@@ -69,10 +69,11 @@ export const configSchema = z.strictObject({
   /** Where issues are published on the web; `{issue}` is replaced by the issue slug. */
   baseUrl: httpsUrl.optional(),
   /**
-   * Unsubscribe page. `{email}`, `{token}` and `{issue}` are replaced (URL-encoded) per recipient;
-   * `{token}` is an HMAC of the address with NEWSLETTER_SECRET.
+   * Unsubscribe page; default `{siteUrl}unsubscribe/{token}` (what `newsletter serve` answers).
+   * `{token}` (the address, encrypted and signed with NEWSLETTER_SECRET), `{email}` and `{issue}`
+   * are replaced (URL-encoded) per recipient.
    */
-  unsubscribeUrl: z.string().regex(/^https:\/\//, 'expected an https:// URL pattern (Gmail and Yahoo require https for one-click unsubscribe)'),
+  unsubscribeUrl: z.string().regex(/^https:\/\//, 'expected an https:// URL pattern (Gmail and Yahoo require https for one-click unsubscribe)').optional(),
   /** Optional mailbox for `List-Unsubscribe: <mailto:...>`. */
   unsubscribeMailto: z.email().optional(),
   /** `List-Id` header; defaults to the newsletter name and the From domain. */

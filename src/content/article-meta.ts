@@ -1,4 +1,5 @@
 import { NewsletterError } from '../errors.js';
+import { closestMatch } from '../suggest.js';
 import { lineOfFrontMatterKey, type FrontMatter } from './front-matter.js';
 import { ARTICLE_KEYS } from './schemas.js';
 import type { ContentFinding } from './types.js';
@@ -38,30 +39,9 @@ const SITE_ONLY_KEYS = new Set([
   'scripts', 'styles', 'pinned', 'sticky', 'comment', 'disqus_identifier', 'id', 'uuid', 'guid', 'order',
 ]);
 
-/** Optimal string alignment distance: a swap of two letters (`titel`) counts as one edit. */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = best;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
 /** The known key `key` is probably a typo of, or null. Short keys allow one edit, longer ones two. */
 export function didYouMean(key: string, known: readonly string[]): string | null {
-  let best: { name: string; distance: number } | null = null;
-  for (const name of known) {
-    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
-    const limit = name.length >= 5 ? 2 : 1;
-    if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name ?? null;
+  return closestMatch(key, known.filter((name) => name.length >= 5)) ?? closestMatch(key, known, 1) ?? null;
 }
 
 function joinNames(names: string[]): string {

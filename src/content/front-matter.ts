@@ -2,6 +2,7 @@ import yaml from 'js-yaml';
 import { parse as parseToml, TomlDate } from 'smol-toml';
 import { NewsletterError } from '../errors.js';
 import { lineOfJsonKey } from '../text-position.js';
+import { yamlHint } from './yaml-hint.js';
 
 /**
  * Front matter as static-site generators write it: YAML between `---` lines (Jekyll, Eleventy,
@@ -114,7 +115,8 @@ export function parseFrontMatter(source: string, file: string): FrontMatter {
     const e = error as Error & { mark?: { line: number }; reason?: string; line?: number };
     const line = e.mark ? e.mark.line + 2 : typeof e.line === 'number' ? e.line + 1 : 1;
     const reason = e.reason ?? e.message.split('\n').find((l) => l.trim() && !/^Invalid TOML document/.test(l))?.trim() ?? e.message;
-    throw new NewsletterError('CONTENT_YAML', `invalid ${format === 'yaml' ? 'YAML' : 'TOML'} front matter: ${reason}`, { file, line });
+    const hint = format === 'yaml' ? (yamlHint(text, line) ?? yamlHint(text, line - 1)) : undefined;
+    throw new NewsletterError('CONTENT_YAML', `invalid ${format === 'yaml' ? 'YAML' : 'TOML'} front matter: ${reason}`, { file, line, hint });
   }
   return { data: asObject(data, file, 2, format.toUpperCase()), body, bodyLine: end + 2, yaml: lines.slice(0, end).join('\n'), format };
 }

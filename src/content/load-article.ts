@@ -40,7 +40,7 @@ export async function loadArticle(articlesDir: string, slug: string, contentDir 
   const candidates = articleCandidates(articlesDir, slug);
   const found: { file: string; source: string }[] = [];
   for (const file of candidates) {
-    const source = await readContentText(file, displayPath(file));
+    const source = await readContentText(file, displayPath(file), contentDir);
     if (source !== null) found.push({ file, source });
   }
   if (found.length === 0) {
@@ -106,7 +106,9 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
   const normalized = normalizeArticleMeta(front, file);
   const parsed = articleFrontMatterSchema.safeParse(normalized.data);
   if (!parsed.success) {
-    const missingTitle = parsed.error.issues.some((i) => i.path[0] === 'title' && normalized.data.title === undefined);
+    // A misspelt key (`titel:`) also leaves `title` missing; the typo is the cause, so name it.
+    const typo = parsed.error.issues.some((i) => i.code === 'unrecognized_keys');
+    const missingTitle = !typo && parsed.error.issues.some((i) => i.path[0] === 'title' && normalized.data.title === undefined);
     if (missingTitle) {
       throw new NewsletterError('CONTENT_INVALID', '`title` is required in the front matter of a Markdown article', {
         file,
@@ -117,10 +119,10 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
     const written = normalized.writtenAs[key] ?? key;
-    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
+    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, articleFrontMatterSchema);
     const line = lineOfFrontMatterKey(front, [written, ...issue.path.slice(1).map(String)]) ?? error.line;
     const message = written !== key ? error.message.replace(`\`${key}`, `\`${written}`) : error.message;
-    throw new NewsletterError('CONTENT_INVALID', message, { file, line });
+    throw new NewsletterError('CONTENT_INVALID', message, { file, line, hint: error.hint });
   }
   const meta = parsed.data;
   const rendered = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: `fn-${slug.replace(/[^\w-]/g, '-')}-` });

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError, isNewsletterError } from '../errors.js';
+import { fileError } from '../fs/read-regular-file.js';
 import { zodToError } from '../config/load-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { lineOfJsonKey } from '../text-position.js';
@@ -30,7 +31,7 @@ export async function listIssues(contentDir: string): Promise<string[]> {
         hint: 'point --content at a folder holding articles/ and issues/',
       });
     }
-    throw error;
+    throw fileError(error, displayPath(issuesDir(contentDir)), 'list');
   }
   return names
     .filter((name) => name.endsWith('.md') && !name.startsWith('.'))
@@ -41,7 +42,7 @@ export async function listIssues(contentDir: string): Promise<string[]> {
 export async function loadIssue(contentDir: string, slug: string): Promise<Issue> {
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
   const file = displayPath(absolute);
-  const source = await readContentText(absolute, file);
+  const source = await readContentText(absolute, file, contentDir);
   if (source === null) {
     const known = await listIssues(contentDir).catch(() => []);
     throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
@@ -53,15 +54,17 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
   const parsed = issueFrontMatterSchema.safeParse(front.data);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    if (first.path[0] === 'subject' && front.data.subject === undefined) {
+    // A misspelt key (`artciles:`) also leaves the real one missing; the typo is the cause.
+    const typo = parsed.error.issues.some((i) => i.code === 'unrecognized_keys');
+    if (!typo && first.path[0] === 'subject' && front.data.subject === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`subject` is required in the front matter of an issue', { file, line: 1 });
     }
-    if (first.path[0] === 'articles' && front.data.articles === undefined) {
+    if (!typo && first.path[0] === 'articles' && front.data.articles === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`articles` is required: list the article slugs of this issue', { file, line: 1 });
     }
-    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID');
+    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, issueFrontMatterSchema);
     const line = front.format === 'toml' ? (lineOfFrontMatterKey(front, first.path.map(String)) ?? error.line) : error.line;
-    throw new NewsletterError('CONTENT_INVALID', error.message, { file, line });
+    throw new NewsletterError('CONTENT_INVALID', error.message, { file, line, hint: error.hint });
   }
   const meta = parsed.data;
 
@@ -90,11 +93,11 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
       }
       throw error;
     }
-    if (article.draft && !meta.drafts) {
+    if (article.draft && !meta.drafts && !meta.draft) {
       throw new NewsletterError('CONTENT_INVALID', `article \`${ref.slug}\` is a draft (${article.file} says \`draft: true\`)`, {
         file,
         line: ref.line,
-        hint: 'remove the draft mark from the article when it is ready, or add `drafts: true` to this issue to include drafts (for a proof)',
+        hint: 'remove the draft mark from the article when it is ready, or add `drafts: true` to this issue to include drafts (for a proof; an issue marked `draft: true` may hold drafts too)',
       });
     }
     const overrideImage = ref.overrides.image;
@@ -116,6 +119,7 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     date: meta.date ?? null,
     template: meta.template ?? DEFAULTS.issue.template,
     lead: meta.lead ?? DEFAULTS.issue.lead,
+    draft: meta.draft ?? false,
     introHtml,
     introText: intro.text,
     articles,

@@ -74,6 +74,8 @@ export const issueFrontMatterSchema = z.strictObject({
   lead: z.enum(['full', 'card']).optional(),
   /** Allow articles marked `draft: true` in this issue (a test issue, a proof). */
   drafts: z.boolean().optional(),
+  /** Left out of `newsletter publish` (the web edition, archive and feeds) unless `--drafts`. */
+  draft: z.boolean().optional(),
   articles: z
     .array(z.union([z.string().regex(/^[\w.-]+$/, 'expected an article file name without extension'), articleOverridesSchema]))
     .min(1, 'an issue needs at least one article'),

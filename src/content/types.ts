@@ -73,6 +73,8 @@ export interface Issue {
   template: string;
   /** Show the first article in full (`full`) or as a card like the others (`card`). */
   lead: 'full' | 'card';
+  /** `draft: true`: not published on the web unless `newsletter publish --drafts`. */
+  draft: boolean;
   /** The editor's intro, as safe HTML and as plain text. */
   introHtml: string;
   introText: string;

@@ -57,6 +57,7 @@ export function buildIssueContext(issue: Issue, config: ResolvedConfig, theme: T
     lead,
     rest: lead ? articles.slice(1) : articles,
     viewInBrowserUrl: viewInBrowserUrl(config, issue.slug),
+    web: false,
     lang: config.locale,
     locale: config.locale,
     utm: config.utm,

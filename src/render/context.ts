@@ -35,7 +35,7 @@ export interface TemplateContext {
   newsletter: {
     name: string;
     postalAddress: string;
-    /** Web address of the newsletter (baseUrl without the issue part). */
+    /** Web address of the newsletter: `siteUrl`, where the archive is published. */
     homeUrl: string;
   };
   theme: Theme;
@@ -60,6 +60,11 @@ export interface TemplateContext {
   recipient: Recipient;
   unsubscribeUrl: string;
   viewInBrowserUrl: string;
+  /**
+   * True for the public web edition (`newsletter publish`): no recipient, no unsubscribe link.
+   * Wrap anything personal in `{{#unless web}}`; publish refuses a page that shows recipient data.
+   */
+  web: boolean;
   /** BCP 47 language for `<mjml lang>`. */
   lang: string;
   locale: string;

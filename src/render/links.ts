@@ -1,46 +1,119 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { Recipient, ResolvedConfig, UtmParameters } from '../config/defaults.js';
+import { listIdFor } from './list-id.js';
 
 /**
  * Every URL the email carries is made here: view-in-browser, unsubscribe (with its HMAC token)
  * and article links with UTM parameters.
  */
 
-/** Used when NEWSLETTER_SECRET is not set: fine for previews, refused by `send` for real delivery. */
+/** Used when NEWSLETTER_SECRET is not set: fine for previews, refused by `send` and `serve`. */
 export const PREVIEW_SECRET = 'newsletter-preview-secret-not-for-sending';
 
+/** The web edition of an issue: `baseUrl` when the config sets one, else `{siteUrl}issues/<slug>/`. */
 export function viewInBrowserUrl(config: ResolvedConfig, issueSlug: string): string {
   const base = config.baseUrl;
   if (base.includes('{issue}')) return base.replaceAll('{issue}', encodeURIComponent(issueSlug));
   return `${base.replace(/\/?$/, '/')}${encodeURIComponent(issueSlug)}/`;
 }
 
-/** The newsletter's home: the base URL without the issue part. */
+/** The newsletter's home: the archive `newsletter publish` writes at `siteUrl`. */
 export function homeUrl(config: ResolvedConfig): string {
-  const base = config.baseUrl.split('{issue}')[0]!;
-  return base;
+  return config.siteUrl;
 }
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-/** Unsubscribe token: HMAC-SHA256 of the normalized address, base64url, 128 bits. */
-export function unsubscribeToken(email: string, secret: string): string {
-  return createHmac('sha256', secret).update(normalizeEmail(email)).digest('base64url').slice(0, 22);
+/*
+ * Unsubscribe tokens carry the address, so the endpoint needs no database to know who clicked,
+ * but never in clear (it would leak into logs and referrers, and SpamAssassin scores an address
+ * in a URL). The construction is SIV with HMAC-SHA256 as the PRF, keys derived from
+ * NEWSLETTER_SECRET by HKDF:
+ *
+ *   siv   = HMAC(macKey, version ‖ listId ‖ 0x00 ‖ address)[0..16]
+ *   token = base64url(version ‖ siv ‖ AES-256-CTR(encKey, iv = siv, address))
+ *
+ * Deterministic (one address has one token per newsletter, so a copy can be made from a
+ * template), unforgeable without the secret, and bound to the list id: a token moved to another
+ * address or another newsletter fails the check. Tokens made with the preview key carry their own
+ * version byte, which `readUnsubscribeToken` refuses whatever the key.
+ */
+const TOKEN_VERSION = 1;
+const PREVIEW_TOKEN_VERSION = 0x70;
+const SIV_BYTES = 16;
+/** RFC 5321 caps a path at 256 octets; anything longer is not one of ours. */
+const MAX_ADDRESS_BYTES = 320;
+
+interface TokenKeys {
+  mac: Buffer;
+  enc: Buffer;
+}
+const keyCache = new Map<string, TokenKeys>();
+
+function keysFor(secret: string): TokenKeys {
+  let keys = keyCache.get(secret);
+  if (!keys) {
+    const derive = (info: string) => Buffer.from(hkdfSync('sha256', secret, 'newsletter-unsubscribe', info, 32));
+    keys = { mac: derive('mac v1'), enc: derive('enc v1') };
+    if (keyCache.size > 16) keyCache.clear();
+    keyCache.set(secret, keys);
+  }
+  return keys;
 }
 
-/** For the unsubscribe endpoint: is `token` the one this address was sent? Constant-time. */
-export function verifyUnsubscribeToken(email: string, token: string, secret: string): boolean {
-  const expected = Buffer.from(unsubscribeToken(email, secret));
-  const given = Buffer.from(token);
-  return expected.length === given.length && timingSafeEqual(expected, given);
+function syntheticIv(keys: TokenKeys, version: number, listId: string, address: Buffer): Buffer {
+  return createHmac('sha256', keys.mac).update(Buffer.of(version)).update(listId).update(Buffer.of(0)).update(address).digest().subarray(0, SIV_BYTES);
 }
 
+function ctr(keys: TokenKeys, iv: Buffer, data: Buffer): Buffer {
+  const cipher = createCipheriv('aes-256-ctr', keys.enc, iv);
+  return Buffer.concat([cipher.update(data), cipher.final()]);
+}
+
+/** The opaque token of `email` on the newsletter `listId` (its List-Id), signed with `secret`. */
+export function unsubscribeToken(email: string, secret: string, listId: string): string {
+  const keys = keysFor(secret);
+  const version = secret === PREVIEW_SECRET ? PREVIEW_TOKEN_VERSION : TOKEN_VERSION;
+  const address = Buffer.from(normalizeEmail(email), 'utf8');
+  const iv = syntheticIv(keys, version, listId, address);
+  return Buffer.concat([Buffer.of(version), iv, ctr(keys, iv, address)]).toString('base64url');
+}
+
+export type TokenProblem = 'malformed' | 'preview' | 'forged';
+
+/**
+ * The address a token was made for, or why it is refused: `malformed` (truncated, not base64url),
+ * `preview` (made with the preview key: never unsubscribes anyone), `forged` (tampered, another
+ * newsletter's, another key's). The comparison is constant-time.
+ */
+export function readUnsubscribeToken(token: string, secret: string, listId: string): { email: string } | { problem: TokenProblem } {
+  if (!/^[A-Za-z0-9_-]+$/.test(token) || token.length > 4 * Math.ceil((1 + SIV_BYTES + MAX_ADDRESS_BYTES) / 3)) return { problem: 'malformed' };
+  const bytes = Buffer.from(token, 'base64url');
+  if (bytes.length < 1 + SIV_BYTES + 3 || bytes.toString('base64url') !== token) return { problem: 'malformed' };
+  if (bytes[0] === PREVIEW_TOKEN_VERSION) return { problem: 'preview' };
+  if (bytes[0] !== TOKEN_VERSION) return { problem: 'malformed' };
+  const keys = keysFor(secret);
+  const iv = bytes.subarray(1, 1 + SIV_BYTES);
+  const address = ctr(keys, Buffer.from(iv), bytes.subarray(1 + SIV_BYTES));
+  const expected = syntheticIv(keys, TOKEN_VERSION, listId, address);
+  if (!timingSafeEqual(expected, iv)) return { problem: 'forged' };
+  return { email: address.toString('utf8') };
+}
+
+/** Is `token` the one `email` was sent for this newsletter? Constant-time. */
+export function verifyUnsubscribeToken(email: string, token: string, secret: string, listId: string): boolean {
+  const read = readUnsubscribeToken(token, secret, listId);
+  return 'email' in read && read.email === normalizeEmail(email);
+}
+
+/** `unsubscribeUrl` with `{token}`, `{email}` and `{issue}` filled for one recipient. */
 export function unsubscribeUrl(config: ResolvedConfig, recipient: Recipient, issueSlug: string, secret: string): string {
-  return config.unsubscribeUrl
+  const pattern = config.unsubscribeUrl;
+  return pattern
     .replaceAll('{email}', encodeURIComponent(recipient.email))
-    .replaceAll('{token}', unsubscribeToken(recipient.email, secret))
+    .replaceAll('{token}', pattern.includes('{token}') ? unsubscribeToken(recipient.email, secret, listIdFor(config)) : '')
     .replaceAll('{issue}', encodeURIComponent(issueSlug));
 }
 

@@ -52,7 +52,7 @@ Sample body.
 export function contextShape(config: ResolvedConfig, templates: TemplateSet): Shape {
   const article = parseMarkdownArticle(SAMPLE_ARTICLE, 'sample', 'sample.md');
   const issue: Issue = {
-    slug: 'sample', file: 'sample.md', subject: 'Sample', preheader: 'Sample', date: '2024-01-01', template: 'digest', lead: 'full',
+    slug: 'sample', file: 'sample.md', subject: 'Sample', preheader: 'Sample', date: '2024-01-01', template: 'digest', lead: 'full', draft: false,
     introHtml: '<p>Sample</p>', introText: 'Sample', articles: [article, { ...article, slug: 'sample-2' }], localImages: [], findings: [],
   };
   const theme = templates.theme;

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import addressparser from 'nodemailer/lib/addressparser';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { normalizeEmail } from './links.js';
+import { fromDomain, headerSafe, listIdFor } from './list-id.js';
+
+export { fromDomain, headerSafe, listIdFor };
 import type { RenderedIssue } from './render-issue.js';
 
 /**
@@ -51,27 +53,13 @@ export function messageInputFor(config: ResolvedConfig, rendered: RenderedIssue,
   };
 }
 
-/** Header values never carry CR or LF: a list field must not be able to add a header. */
-export function headerSafe(value: string): string {
-  return value.replace(/[\r\n\u2028\u2029]+/g, ' ').trim();
-}
-
-export function fromDomain(config: ResolvedConfig): string {
-  const parsed = addressparser(config.from, { flatten: true });
-  const address = parsed[0]?.address ?? '';
-  return address.split('@')[1]?.toLowerCase() || 'localhost';
-}
-
-/** Stable per (issue, recipient), so a retried send reuses it and receivers can deduplicate. */
+/**
+ * Stable per (list, issue, recipient), so a retried send reuses it and receivers can deduplicate;
+ * the list id is part of it, so two newsletters on one domain with the same issue slug differ.
+ */
 export function messageIdFor(config: ResolvedConfig, issueSlug: string, email: string): string {
-  const hash = createHash('sha256').update(`${issueSlug}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
+  const hash = createHash('sha256').update(`${listIdFor(config)}\n${issueSlug}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
   return `<${hash}.${issueSlug.replace(/[^\w.-]/g, '-')}@${fromDomain(config)}>`;
-}
-
-export function listIdFor(config: ResolvedConfig): string {
-  if (config.listId) return headerSafe(config.listId);
-  const label = config.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'newsletter';
-  return `${config.name.replace(/["\\\r\n]/g, '')} <${label}.${fromDomain(config)}>`;
 }
 
 export function listUnsubscribeValue(config: ResolvedConfig, unsubscribeUrl: string, issueSlug: string): string {
@@ -108,6 +96,8 @@ export function mailOptions(input: MessageInput) {
       'List-Unsubscribe': { prepared: true, value: listUnsubscribeValue(config, headerSafe(input.unsubscribeUrl), input.issueSlug) },
       'List-Unsubscribe-Post': { prepared: true, value: 'List-Unsubscribe=One-Click' },
       'List-Id': { prepared: true, value: listIdFor(config) },
+      // RFC 2369: where the web edition and the archive are (`newsletter publish`).
+      'List-Archive': { prepared: true, value: `<${headerSafe(config.siteUrl)}>` },
     },
   };
 }

@@ -161,7 +161,7 @@ function probeRecipients(fields: readonly string[]): [ValueClass, Recipient[]][]
  * render), so a send can check its list before loading MJML.
  */
 export function recipientFields(issue: Issue, options: Pick<CompileIssueOptions, 'templates' | 'fields' | 'listName'>): { fields: string[]; usage: RecipientUsage } {
-  const usage = analyzeRecipientUsage(options.templates, layoutFor(options.templates, issue.template));
+  const usage = analyzeRecipientUsage(options.templates, layoutFor(options.templates, issue.template, issue.file));
   checkListColumns(usage, options.fields ?? null, options.listName ?? 'list');
   // `email` always has a slot: every list has it, and a layout may print it in any of its partials.
   return { fields: [...new Set(['email', ...usage.fields.keys()])], usage };
@@ -169,7 +169,7 @@ export function recipientFields(issue: Issue, options: Pick<CompileIssueOptions,
 
 export async function compileIssue(issue: Issue, options: CompileIssueOptions): Promise<CompiledIssue> {
   const { config, templates, secret } = options;
-  const layout = layoutFor(templates, issue.template);
+  const layout = layoutFor(templates, issue.template, issue.file);
   const { fields, usage } = recipientFields(issue, options);
   // Local images processed (cached) and placed once for every copy of the send.
   const images = await prepareIssueImages(issue, { config, width: templates.theme.width });

@@ -68,7 +68,7 @@ export function sizeWarnings(html: string): RenderWarning[] {
 
 /** Handlebars → MJML → HTML for one recipient's copy; the text part from the text layout. */
 export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string; warnings: RenderWarning[] }> {
-  const layout = layoutFor(options.templates, issue.template);
+  const layout = layoutFor(options.templates, issue.template, issue.file);
   const context = withRecipient(issueContext, options.recipient, options.unsubscribeUrl);
   const mjml = runTemplate(options.templates, layout.html, context);
   const text = tidyText(runTemplate(options.templates, layout.text, context));

@@ -1,4 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { fileError, readRegularFile } from '../fs/read-regular-file.js';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
@@ -9,6 +11,8 @@ import { parseJsonText, zodToError } from '../config/load-config.js';
 import { displayPath } from '../content/load-article.js';
 import { registerHelpers } from './helpers.js';
 import { mergeTagHint } from './lint.js';
+import { didYouMean } from '../suggest.js';
+import { lineOfJsonKey } from '../text-position.js';
 
 /**
  * The templates folder, loaded and compiled once: layouts (`layouts/<name>.mjml` and the text
@@ -61,11 +65,18 @@ async function readDir(dir: string): Promise<string[]> {
     return (await readdir(dir)).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+    throw fileError(error, displayPath(dir), 'list');
   }
 }
 
-function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
+/** A template listed by readdir: gone by now (a race with an editor) is a read error too. */
+async function readTemplateFile(dir: string, absolute: string): Promise<string> {
+  const source = await readRegularFile(absolute, { root: dir, display: displayPath(absolute) });
+  if (source === null) throw new NewsletterError('TEMPLATE_NOT_FOUND', `\`${displayPath(absolute)}\` disappeared while the templates were read`, { file: displayPath(absolute) });
+  return source;
+}
+
+export function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
   const file = displayPath(absolute);
   const include = /<mj-include\b/.exec(source);
   if (include) {
@@ -154,15 +165,14 @@ export function mergeTheme(base: Theme, overrides: DeepPartialTheme): Theme {
 async function loadTheme(dir: string, overrides: DeepPartialTheme): Promise<{ theme: Theme; file: string }> {
   const absolute = path.join(dir, 'theme.json');
   const file = displayPath(absolute);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch {
+  // Only a missing file is "no theme file"; any other read error is reported as what it is.
+  const text = await readRegularFile(absolute, { root: dir, display: file });
+  if (text === null) {
     throw new NewsletterError('THEME_INVALID', `no theme file \`${file}\``, { file, hint: 'every templates folder needs a theme.json (copy templates/theme.json)' });
   }
   const raw = parseJsonText(text, file, 'THEME_INVALID');
   const parsed = themeFileSchema.safeParse(raw);
-  if (!parsed.success) throw zodToError(parsed.error, text, file, 'THEME_INVALID');
+  if (!parsed.success) throw zodToError(parsed.error, text, file, 'THEME_INVALID', 0, themeFileSchema);
   return { theme: mergeTheme(parsed.data as Theme, overrides), file };
 }
 
@@ -184,7 +194,7 @@ export async function loadTemplates(dir: string, themeOverrides: DeepPartialThem
     const match = /^([\w-]+)\.(mjml|txt)$/.exec(entry);
     if (!match) continue;
     const absolute = path.join(dir, 'layouts', entry);
-    const source = await readFile(absolute, 'utf8');
+    const source = await readTemplateFile(dir, absolute);
     const isText = match[2] === 'txt';
     (isText ? textLayouts : layouts).set(match[1]!, compileFile(env, match[1]!, absolute, source, isText));
   }
@@ -192,7 +202,7 @@ export async function loadTemplates(dir: string, themeOverrides: DeepPartialThem
     const match = /^([\w-]+)\.mjml$/.exec(entry);
     if (!match) continue;
     const absolute = path.join(dir, 'partials', entry);
-    const source = await readFile(absolute, 'utf8');
+    const source = await readTemplateFile(dir, absolute);
     const template = compileFile(env, match[1]!, absolute, source, false);
     partials.set(template.name, template);
     env.registerPartial(template.name, attributing(template));
@@ -211,12 +221,28 @@ export function runTemplate(templates: TemplateSet, template: TemplateFile, cont
   }
 }
 
-export function layoutFor(templates: TemplateSet, name: string): { html: TemplateFile; text: TemplateFile } {
+/**
+ * The layout an issue names. `issueFile` (as displayed) is the issue that asked for it: an unknown
+ * layout is the issue's mistake as often as the templates', so the error points at its `template:`.
+ */
+/** The line of `template:` in an issue file; read only on this error path. */
+function templateLine(issueFile: string): number | undefined {
+  try {
+    return lineOfJsonKey(readFileSync(path.resolve(issueFile), 'utf8'), ['template']);
+  } catch {
+    // Without the file, the error still names it; only the line is lost.
+    return undefined;
+  }
+}
+
+export function layoutFor(templates: TemplateSet, name: string, issueFile?: string): { html: TemplateFile; text: TemplateFile } {
   const html = templates.layouts.get(name);
   if (!html) {
-    const known = [...templates.layouts.keys()].join(', ');
-    throw new NewsletterError('TEMPLATE_NOT_FOUND', `no template \`${name}\` (expected ${displayPath(path.join(templates.dir, 'layouts', `${name}.mjml`))})`, {
-      hint: `templates here: ${known}`,
+    const known = [...templates.layouts.keys()].sort();
+    const expected = displayPath(path.join(templates.dir, 'layouts', `${name}.mjml`));
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `\`template: ${name}\`: no layout \`${name}\`${didYouMean(name, known)} (looked for ${expected})`, {
+      ...(issueFile ? { file: issueFile, line: templateLine(issueFile) } : {}),
+      hint: known.length ? `layouts in ${displayPath(path.join(templates.dir, 'layouts'))}: ${known.join(', ')}` : `no layouts in ${displayPath(path.join(templates.dir, 'layouts'))}`,
     });
   }
   const text = templates.textLayouts.get(name) ?? templates.textLayouts.get('default');

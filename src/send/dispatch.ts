@@ -46,6 +46,8 @@ export interface DispatchOptions {
 
 export interface DispatchResult {
   sent: number;
+  /** Accepted by the destination, but the journal could not record it. */
+  unrecorded: number;
   /** The first MAX_FAILED_KEPT failures; failedCount counts all. */
   failed: FailedRecipient[];
   failedCount: number;
@@ -62,7 +64,7 @@ function breakerLimit(concurrency: number): number {
 }
 
 export async function dispatch(jobs: AsyncIterator<Job>, options: DispatchOptions): Promise<DispatchResult> {
-  const result: DispatchResult = { sent: 0, failed: [], failedCount: 0, stopped: null, interrupted: false };
+  const result: DispatchResult = { sent: 0, unrecorded: 0, failed: [], failedCount: 0, stopped: null, interrupted: false };
   const limiter = options.rate ? new RateLimiter(options.rate) : null;
   let consecutiveFailures = 0;
   const halted = () => result.stopped !== null || options.signal?.aborted === true;
@@ -76,12 +78,9 @@ export async function dispatch(jobs: AsyncIterator<Job>, options: DispatchOption
     const { recipient, line } = job;
     const message = await options.template.build(recipient);
     for (let attempt = 1; ; attempt++) {
+      let response: string;
       try {
-        const response = await options.deliverer.deliver(message, { email: recipient.email, line });
-        consecutiveFailures = 0;
-        result.sent++;
-        await finish({ status: 'accepted', email: recipient.email, line, at: new Date().toISOString(), messageId: message.messageId, response, attempts: attempt });
-        return;
+        response = await options.deliverer.deliver(message, { email: recipient.email, line });
       } catch (error) {
         const failure = classifyFailure(error);
         if (failure.kind === 'fatal') {
@@ -110,6 +109,16 @@ export async function dispatch(jobs: AsyncIterator<Job>, options: DispatchOption
         }
         return;
       }
+      // Delivered: from here on a failure is the journal's, never a reason to send it again.
+      consecutiveFailures = 0;
+      result.sent++;
+      try {
+        await finish({ status: 'accepted', email: recipient.email, line, at: new Date().toISOString(), messageId: message.messageId, response, attempts: attempt });
+      } catch (error) {
+        result.unrecorded++;
+        throw error;
+      }
+      return;
     }
   };
 

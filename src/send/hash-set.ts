@@ -58,6 +58,27 @@ export class AddressSet {
     this.count++;
     return true;
   }
+  /** Removes the address; false when it was not there. */
+  delete(email: string): boolean {
+    hashAddress(email);
+    let i = this.find(keyHi, keyLo);
+    if (i < 0) return false;
+    // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+    const mask = this.hi.length - 1;
+    for (let j = (i + 1) & mask; this.lo[j] !== 0; j = (j + 1) & mask) {
+      const home = this.hi[j]! & mask;
+      const between = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (between) continue;
+      this.hi[i] = this.hi[j]!;
+      this.lo[i] = this.lo[j]!;
+      i = j;
+    }
+    this.hi[i] = 0;
+    this.lo[i] = 0;
+    this.count--;
+    return true;
+  }
+
   private find(hi: number, lo: number): number {
     const mask = this.hi.length - 1;
     for (let i = hi & mask; ; i = (i + 1) & mask) {

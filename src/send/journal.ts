@@ -1,24 +1,18 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { z } from 'zod';
 import { NewsletterError } from '../errors.js';
+import type { Destination, JournalState } from '../store/types.js';
 import { AddressSet } from './hash-set.js';
 
 /**
- * The send journal, `.newsletter/sends/<issue>.jsonl`: append-only, one JSON record per recipient
- * outcome, written to the file before the worker that produced it takes its next recipient. A
- * rerun skips every address with an `accepted` record, so after a crash (kill -9 included: a
- * completed write survives the process) the only possible duplicates are the messages that were in
- * flight, at most one per worker. Records of concurrent workers go out in one write.
+ * The send journal's records and what a rerun makes of them, for every store backend: one JSON
+ * record per recipient outcome, written before the worker that produced it takes its next
+ * recipient. A rerun skips every address with an `accepted` record for the same kind of
+ * destination, so after a crash the only possible duplicates are the messages in flight.
  *
- * fdatasync runs in the background, at most every SYNC_INTERVAL_MS and at close: waiting for it
- * after every message made each connection idle for the disk's sync latency (a third of the
- * throughput here). The cost: after a power loss (not a process crash) the outcomes of the last
- * SYNC_INTERVAL_MS may be missing, and those recipients would get the issue again.
+ * Every record is validated. A run record opens each run and says where that run delivered;
+ * outcome records carry their destination kind too (journals written before that field existed
+ * take it from the run record above them, so an old outbox run never counts for a real send).
  */
-
-const SYNC_INTERVAL_MS = 200;
 
 export type OutcomeStatus = 'accepted' | 'failed-permanent' | 'failed-temporary' | 'skipped-invalid' | 'skipped-duplicate' | 'skipped-suppressed';
 
@@ -28,6 +22,8 @@ export interface OutcomeRecord {
   /** Line of the list the recipient came from. */
   line: number;
   at: string;
+  /** Where the message went (absent in journals from before destinations were recorded). */
+  destination?: Destination['kind'] | undefined;
   messageId?: string | undefined;
   /** The server's reply (or the outbox file written). */
   response?: string | undefined;
@@ -41,118 +37,82 @@ export interface RunRecord {
   pid: number;
   transport: string;
   list: string | null;
+  destination?: Destination | undefined;
 }
 
 export type JournalRecord = OutcomeRecord | RunRecord;
 
-export interface JournalState {
-  accepted: AddressSet;
-  /** A torn last line (a crash mid-write) was found and ignored. */
-  tornTail: boolean;
-}
+const destinationKind = z.enum(['smtp', 'outbox']);
+const text = z.string().max(100_000);
 
-export async function readJournal(file: string): Promise<JournalState> {
-  const accepted = new AddressSet();
-  let tornTail = false;
-  let stream;
+const outcomeSchema = z.object({
+  status: z.enum(['accepted', 'failed-permanent', 'failed-temporary', 'skipped-invalid', 'skipped-duplicate', 'skipped-suppressed']),
+  email: z.string().max(1000),
+  line: z.number().int().nonnegative(),
+  at: text,
+  destination: destinationKind.optional(),
+  messageId: text.optional(),
+  response: text.optional(),
+  reason: text.optional(),
+  attempts: z.number().int().nonnegative().optional(),
+});
+
+const runSchema = z.object({
+  status: z.literal('run'),
+  at: text,
+  pid: z.number().int(),
+  transport: text,
+  list: text.nullable(),
+  destination: z.object({ kind: destinationKind, id: text }).optional(),
+});
+
+
+export const REPAIR_HINT = 'run `newsletter send ISSUE --repair-journal` to move the bad lines aside (into a file next to the journal), then send again';
+
+/** Parses one journal line; throws JOURNAL_INVALID naming the line. */
+export function parseJournalLine(line: string, lineNumber: number, display: string): JournalRecord {
+  let value: unknown;
   try {
-    stream = createReadStream(file, { encoding: 'utf8' });
-    await new Promise<void>((resolve, reject) => stream!.once('open', () => resolve()).once('error', reject));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { accepted, tornTail };
-    throw new NewsletterError('OUTPUT_WRITE', `cannot read the send journal: ${(error as Error).message}`, { file });
+    value = JSON.parse(line);
+  } catch {
+    throw new NewsletterError('JOURNAL_INVALID', `the send journal has a line that is not JSON: \`${line.slice(0, 80)}\``, { file: display, line: lineNumber, hint: REPAIR_HINT });
   }
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
-    if (!line) continue;
-    let record: JournalRecord;
-    try {
-      record = JSON.parse(line) as JournalRecord;
-    } catch {
-      tornTail = true;
-      continue;
-    }
-    tornTail = false;
-    if (record.status === 'accepted') accepted.add(record.email);
+  // Chosen by status rather than a union, so the error names the field that is wrong.
+  const schema = value && typeof value === 'object' && (value as { status?: unknown }).status === 'run' ? runSchema : outcomeSchema;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `\`${issue.path.join('.')}\`: ` : '';
+    throw new NewsletterError('JOURNAL_INVALID', `the send journal has a record of the wrong shape: ${where}${issue?.message ?? 'invalid'}`, { file: display, line: lineNumber, hint: REPAIR_HINT });
   }
-  return { accepted, tornTail };
+  return parsed.data as JournalRecord;
 }
 
-export class SendJournal {
-  private pending: string[] = [];
-  private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
-  private flushing: Promise<void> | null = null;
-  private syncing: Promise<void> | null = null;
-  private lastSync = 0;
+/** The destination kind a legacy run record (no `destination`) delivered to, from its transport. */
+function legacyKind(record: RunRecord): Destination['kind'] {
+  return /^outbox\b/.test(record.transport) ? 'outbox' : 'smtp';
+}
 
-  private constructor(
-    private readonly handle: FileHandle,
-    readonly file: string,
-    private readonly sync: boolean,
-  ) {}
+/** Folds records, in journal order, into the state a run to `destination` resumes from. */
+export class JournalStateBuilder {
+  private readonly accepted = new AddressSet();
+  private outboxCopies = 0;
+  private current: Destination['kind'] = 'smtp';
 
-  static async open(file: string, options: { sync?: boolean } = {}): Promise<SendJournal> {
-    let handle: FileHandle;
-    try {
-      await mkdir(path.dirname(file), { recursive: true });
-      handle = await open(file, 'a+');
-    } catch (error) {
-      throw new NewsletterError('OUTPUT_WRITE', `cannot open the send journal: ${(error as Error).message}`, { file });
+  constructor(private readonly destination: Destination) {}
+
+  add(record: JournalRecord): void {
+    if (record.status === 'run') {
+      this.current = record.destination?.kind ?? legacyKind(record);
+      return;
     }
-    // A crash can leave half a line; start ours on a fresh one so both stay readable.
-    const { size } = await handle.stat();
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      await handle.read(last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) await handle.write('\n');
-    }
-    return new SendJournal(handle, file, options.sync ?? true);
+    if (record.status !== 'accepted') return;
+    const kind = record.destination ?? this.current;
+    if (kind === 'outbox') this.outboxCopies++;
+    if (kind === this.destination.kind) this.accepted.add(record.email);
   }
 
-  /** Resolves once the record is on disk. */
-  append(record: JournalRecord): Promise<void> {
-    this.pending.push(`${JSON.stringify(record)}\n`);
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    this.flushing ??= this.flush();
-    return done;
-  }
-
-  private async flush(): Promise<void> {
-    while (this.pending.length) {
-      const text = this.pending.join('');
-      const waiters = this.waiters;
-      this.pending = [];
-      this.waiters = [];
-      try {
-        await this.handle.write(text);
-        for (const waiter of waiters) waiter.resolve();
-        this.syncSoon();
-      } catch (error) {
-        const failure = new NewsletterError('OUTPUT_WRITE', `cannot write the send journal: ${(error as Error).message}`, { file: this.file, cause: error });
-        for (const waiter of waiters) waiter.reject(failure);
-      }
-    }
-    this.flushing = null;
-  }
-
-  /** Starts a background fdatasync when none is running and the last one is old enough. */
-  private syncSoon(): void {
-    if (!this.sync || this.syncing || performance.now() - this.lastSync < SYNC_INTERVAL_MS) return;
-    this.lastSync = performance.now();
-    this.syncing = this.handle
-      .datasync()
-      .catch(() => undefined)
-      .finally(() => {
-        this.syncing = null;
-      });
-  }
-
-  async close(): Promise<void> {
-    await this.flushing;
-    await this.syncing;
-    try {
-      if (this.sync) await this.handle.datasync();
-    } finally {
-      await this.handle.close();
-    }
+  state(tornTail: boolean): JournalState {
+    return { accepted: this.accepted, outboxCopies: this.outboxCopies, tornTail };
   }
 }

@@ -38,23 +38,33 @@ export function formatPlan(plan: SendPlan): string[] {
   else {
     const c = plan.counts;
     lines.push(`list:       ${plan.list}: ${formatCount(c.rows)} rows → ${formatCount(c.toSend)} to send (${skippedParts(plan)})`);
-    lines.push(`journal:    ${plan.journal}`);
+    if (c.padded) lines.push(`            ${formatCount(c.padded)} of them with trailing fields left out, read as empty values`);
+    lines.push(`journal:    ${plan.journal}${plan.restart ? ' (starting over: kept as a backup, every recipient is sent again)' : ''}`);
+    if (plan.outboxCopies) lines.push(`outbox:     ${formatCount(plan.outboxCopies)} earlier cop${plan.outboxCopies === 1 ? 'y' : 'ies'} written to the outbox (not counted as sent: nobody received them)`);
   }
   if (plan.personalization === 'render') lines.push(`note:       each copy is rendered on its own: ${plan.fallbackReason}`);
   return lines;
 }
 
-export function formatSkipped(plan: SendPlan): string[] {
+/** What a delivery is called: an outbox copy is written, not sent. */
+export function deliveredWord(plan: SendPlan): string {
+  return plan.destination.kind === 'outbox' ? 'written to outbox' : 'sent';
+}
+
+export function formatSkipped(plan: SendPlan, dryRun = false): string[] {
   const c = plan.counts;
   const skipped = c.invalid + c.duplicate + c.suppressed;
   if (!skipped) return [];
   const lines = ['skipped:'];
   for (const example of c.examples) lines.push(`  ${plan.list}:${example.line}  ${shownAddress(example.email)}  ${example.reason}`);
-  if (skipped > c.examples.length) lines.push(`  … and ${formatCount(skipped - c.examples.length)} more (each is in the journal)`);
+  const where = dryRun ? 'a real run records each in the journal' : plan.journal ? 'each is in the journal' : 'not journaled';
+  if (skipped > c.examples.length) lines.push(`  … and ${formatCount(skipped - c.examples.length)} more (${where})`);
   return lines;
 }
 
 export interface ProgressState {
+  /** `sent`, or `written` for an outbox run. */
+  word?: string | undefined;
   done: number;
   sent: number;
   failed: number;
@@ -73,21 +83,26 @@ export function formatProgressBar(state: ProgressState, width = 24): string {
   const fraction = state.total ? Math.min(1, state.done / state.total) : 1;
   const filled = Math.round(fraction * width);
   const { rate, eta } = rateAndEta(state);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)}%  ${formatCount(state.done)}/${formatCount(state.total)}  sent ${formatCount(state.sent)}  failed ${formatCount(state.failed)}  ${formatCount(Math.round(rate))}/s  ETA ${eta}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)}%  ${formatCount(state.done)}/${formatCount(state.total)}  ${state.word ?? 'sent'} ${formatCount(state.sent)}  failed ${formatCount(state.failed)}  ${formatCount(Math.round(rate))}/s  ETA ${eta}`;
 }
 
 /** The same as a log line, for output that is not a terminal. */
 export function formatProgressLine(state: ProgressState): string {
   const { rate, eta } = rateAndEta(state);
-  return `progress: ${formatCount(state.done)}/${formatCount(state.total)} done, sent ${formatCount(state.sent)}, failed ${formatCount(state.failed)} (${formatCount(Math.round(rate))}/s, ETA ${eta})`;
+  return `progress: ${formatCount(state.done)}/${formatCount(state.total)} done, ${state.word ?? 'sent'} ${formatCount(state.sent)}, failed ${formatCount(state.failed)} (${formatCount(Math.round(rate))}/s, ETA ${eta})`;
 }
 
 export function formatSummary(result: SendResult): string[] {
   const c = result.plan.counts;
   const skipped = c.invalid + c.duplicate + c.suppressed;
   const lines = [
-    `${result.interrupted ? 'interrupted: ' : ''}sent ${formatCount(result.sent)}, failed ${formatCount(result.failedCount)}, skipped ${formatCount(skipped)} (${skippedParts(result.plan)}) in ${formatDuration(result.durationMs)}`,
+    `${result.interrupted ? 'interrupted: ' : ''}${deliveredWord(result.plan)} ${formatCount(result.sent)}, failed ${formatCount(result.failedCount)}, skipped ${formatCount(skipped)} (${skippedParts(result.plan)}) in ${formatDuration(result.durationMs)}`,
   ];
+  if (result.unrecorded) {
+    lines.push(
+      `not recorded: ${formatCount(result.unrecorded)} of those ${formatCount(result.sent)} were delivered but the journal could not record them; a rerun sends them again (fix the journal's disk first)`,
+    );
+  }
   if (result.failedCount) {
     lines.push('failed:');
     const where = result.plan.list ?? 'test';

@@ -1,26 +1,35 @@
-import path from 'node:path';
-import type { Recipient } from '../config/defaults.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { DEFAULTS, type Recipient } from '../config/defaults.js';
 import { loadIssue } from '../content/load-issue.js';
+import type { Issue } from '../content/types.js';
 import { NewsletterError } from '../errors.js';
-import type { Project } from '../pipeline.js';
+import type { Project } from '../project.js';
 import { PREVIEW_SECRET } from '../render/links.js';
+import { listIdFor } from '../render/message.js';
 import { compileIssue, recipientFields, type CompiledIssue } from '../render/personalize.js';
-import { dispatch, type DispatchEvent, type FailedRecipient, type Job } from './dispatch.js';
-import { readJournal, SendJournal, type OutcomeRecord } from './journal.js';
-import { acquireSendLock, type SendLock } from './lock.js';
+import { openStore } from '../store/index.js';
+import type { Destination, IssueJournal, JournalKey, JournalRepair, JournalState, Store, StoreLock } from '../store/types.js';
+import { dispatch, type DispatchEvent, type DispatchResult, type FailedRecipient, type Job } from './dispatch.js';
 import { AddressSet } from './hash-set.js';
+import type { OutcomeRecord } from './journal.js';
 import { collectGarbage } from './memory.js';
 import { compileMessageTemplate } from './message-template.js';
-import { countDecision, emptyCounts, RecipientFilter, type ListCounts } from './recipient-filter.js';
-import { addressProblem, openList, type SubscriberList } from './recipients.js';
-import { loadSuppressions, SuppressionWriter } from './suppressions.js';
-import { createDeliverer, type TransportChoice } from './transport.js';
+import { countDecision, emptyCounts, RecipientFilter, type FilterInput, type ListCounts } from './recipient-filter.js';
+import { addressProblem, openList, type CsvDelimiter, type SubscriberList } from './recipients.js';
+import { validateSendRequest, type SendSettings } from './send-options.js';
+import { createDeliverer, destinationOf, type TransportChoice } from './transport.js';
 
 /**
- * `send`, as a library function: compile the issue once, read the list (a counting pass first, so
- * the plan is known before anything goes out), take the issue's lock, then hand recipients to the
- * workers (dispatch.ts) with the journal recording every outcome. Reruns resume from the journal.
+ * `send`, as a library function, in named steps (a queue send reuses them):
+ *
+ *   1. validateSendRequest  options checked at the library's edge (USAGE errors)
+ *   2. lock                 the store's lock for (list id, issue): one send at a time
+ *   3. planSend             issue, list, journal and suppressions read; the list counted
+ *                           (a first pass, so the plan is known before anything goes out)
+ *   4. confirm              the caller's yes/no on the plan; `restart` moves the journal aside
+ *   5. recipientJobs        the list again, filtered: who gets a message now (skips journaled)
+ *   6. dispatchPlan         the workers deliver, the journal records every outcome
+ *
+ * Reruns resume from the journal; a real send counts only earlier real deliveries.
  */
 
 export interface SendRequest {
@@ -28,12 +37,16 @@ export interface SendRequest {
   issueSlug: string;
   /** Subscriber list file (CSV or JSON); ignored with testTo. */
   list?: string | null | undefined;
+  /** CSV separator of `list` (`,` `;` tab); detected from its header when absent. */
+  listDelimiter?: CsvDelimiter | undefined;
   /** Send one message to this address (with the sample recipient's fields); no journal, no lock. */
   testTo?: string | null | undefined;
   transport: TransportChoice;
   /** NEWSLETTER_SECRET; the preview secret is refused for real SMTP sends to a list. */
   secret: string;
   dryRun?: boolean | undefined;
+  /** Start the send over: the journal is kept as a backup and every recipient is sent again. */
+  restart?: boolean | undefined;
   concurrency?: number | undefined;
   /** Messages per second, at most; null for no limit. */
   rate?: number | null | undefined;
@@ -46,15 +59,22 @@ export interface SendRequest {
   signal?: AbortSignal | undefined;
   /** fdatasync each journal commit (default true); a kill -9 is survived either way. */
   journalSync?: boolean | undefined;
+  /** Where journal, lock and suppressions live; the files store next to the config by default. */
+  store?: Store | undefined;
 }
 
 export interface SendPlan {
   issueSlug: string;
   subject: string;
   transport: string;
+  destination: Destination;
   list: string | null;
   testTo: string | null;
   counts: ListCounts;
+  /** Messages earlier runs wrote to an outbox: never counted as sent by a real send. */
+  outboxCopies: number;
+  /** The journal is moved aside and the send starts over. */
+  restart: boolean;
   /** `slots` (compiled once) or `render` (a full render per recipient, with the reason). */
   personalization: CompiledIssue['mode'];
   fallbackReason: string | null;
@@ -71,7 +91,10 @@ export type SendEvent =
 export interface SendResult {
   plan: SendPlan;
   dryRun: boolean;
+  /** Accepted by the destination (an SMTP server, or written to the outbox). */
   sent: number;
+  /** Accepted, but the journal could not record it (a full disk): a rerun would send it again. */
+  unrecorded: number;
   /** The first failures (all of them are in the journal); failedCount counts every one. */
   failed: FailedRecipient[];
   failedCount: number;
@@ -79,41 +102,68 @@ export interface SendResult {
   durationMs: number;
 }
 
+/** A send that stopped midway: the error that stopped it, with what was done until then. */
+export class SendStoppedError extends NewsletterError {
+  constructor(
+    stopped: NewsletterError,
+    readonly result: SendResult,
+  ) {
+    super(stopped.code, stopped.message, { file: stopped.file, line: stopped.line, column: stopped.column, hint: stopped.hint, cause: stopped });
+  }
+}
+
+/** The partial result of a send that stopped midway (for the summary), or null. */
+export function partialResult(error: unknown): SendResult | null {
+  return error instanceof SendStoppedError ? error.result : null;
+}
+
 /** Lists longer than this get a full GC between counting and rendering (see memory.ts). */
 const LARGE_LIST = 100_000;
 
-function journalPaths(request: SendRequest): { journal: string; lock: string; display: (file: string) => string } {
-  const dir = path.resolve(request.project.config.paths.root, DEFAULTS.send.journalDir);
-  return {
-    journal: path.join(dir, `${request.issueSlug}.jsonl`),
-    lock: path.join(dir, `${request.issueSlug}.lock`),
-    display: (file) => path.relative(request.cwd, file) || file,
-  };
+export interface PreparedSend {
+  request: SendRequest;
+  settings: SendSettings;
+  issue: Issue;
+  list: SubscriberList | null;
+  sample: Recipient;
+  compiled: CompiledIssue;
+  filterInput: FilterInput;
+  plan: SendPlan;
 }
 
-async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
-  const counts = emptyCounts();
-  for await (const batch of list.batches()) for (const entry of batch) countDecision(counts, filter.decide(entry));
-  return counts;
+export function journalKey(project: Project, issueSlug: string): JournalKey {
+  return { listId: listIdFor(project.config), issueSlug };
 }
 
-export async function sendIssue(request: SendRequest): Promise<SendResult> {
-  const started = performance.now();
-  const { config, templates } = request.project;
-  const emit = (event: SendEvent) => request.onEvent?.(event);
-  const testTo = request.testTo?.trim() || null;
-  const dryRun = request.dryRun === true;
-  if (testTo && addressProblem(testTo)) throw new NewsletterError('USAGE', `--test-to: ${addressProblem(testTo)}`);
-  if (!testTo && !request.list) throw new NewsletterError('USAGE', 'nothing to send to: pass --list FILE (or --test-to ADDRESS)');
-  if (request.transport.kind === 'smtp' && !dryRun && !testTo && request.secret === PREVIEW_SECRET) {
+function refuseUnsignedSend(request: SendRequest, settings: SendSettings): void {
+  if (settings.testTo && addressProblem(settings.testTo)) throw new NewsletterError('USAGE', `--test-to: ${addressProblem(settings.testTo)}`);
+  if (!settings.testTo && !request.list) throw new NewsletterError('USAGE', 'nothing to send to: pass --list FILE (or --test-to ADDRESS)');
+  if (request.transport.kind === 'smtp' && !settings.dryRun && !settings.testTo && request.secret === PREVIEW_SECRET) {
     throw new NewsletterError('SEND_CONFIG', 'NEWSLETTER_SECRET is not set: unsubscribe links would carry tokens your unsubscribe page cannot check', {
       hint: 'set NEWSLETTER_SECRET in the environment or in .env (the key your unsubscribe endpoint verifies tokens with)',
     });
   }
+}
 
+async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
+  const counts = emptyCounts();
+  for await (const batch of list.batches()) {
+    for (const entry of batch) {
+      const decision = filter.decide(entry);
+      countDecision(counts, decision);
+      if (entry.kind === 'recipient' && entry.padded && decision.kind === 'send') counts.padded++;
+    }
+  }
+  return counts;
+}
+
+/** Step 3: everything read and counted; nothing sent, nothing written. */
+export async function planSend(request: SendRequest, settings: SendSettings, store: Store, journal: IssueJournal | null): Promise<PreparedSend> {
+  const { config, templates } = request.project;
+  const emit = (event: SendEvent) => request.onEvent?.(event);
   const issue = await loadIssue(config.paths.content, request.issueSlug);
-  const list = testTo ? null : await openList(request.list!, request.cwd);
-  const sample: Recipient = { ...config.sampleRecipient, email: testTo ?? config.sampleRecipient.email };
+  const list = settings.testTo ? null : await openList(request.list!, request.cwd, { delimiter: request.listDelimiter });
+  const sample: Recipient = { ...config.sampleRecipient, email: settings.testTo ?? config.sampleRecipient.email };
   const compileOptions = {
     config,
     templates,
@@ -124,97 +174,142 @@ export async function sendIssue(request: SendRequest): Promise<SendResult> {
   // Template fields against the list's columns now; the render waits until the list is counted,
   // so the counting pass streams without MJML's memory on top.
   const { fields } = recipientFields(issue, compileOptions);
+  const destination = destinationOf(request.transport);
+  const state: JournalState | null = journal ? await journal.read(destination) : null;
+  if (state?.tornTail) emit({ type: 'notice', message: 'the journal ends in half a record (a crash while writing it); that record is ignored' });
+  const accepted = settings.restart || !state ? new AddressSet() : state.accepted;
+  const suppressed = await store.suppressions.load();
+  const filterInput: FilterInput = { suppressed, accepted, requiredFields: list?.format === 'json' ? fields : [], listDisplay: list?.display ?? '' };
+  const counts = list ? await countList(list, new RecipientFilter(filterInput)) : { ...emptyCounts(), rows: 1, toSend: 1 };
+  if (counts.rows > LARGE_LIST) collectGarbage();
+  const compiled = await compileIssue(issue, compileOptions);
+  if (compiled.mode === 'render') emit({ type: 'notice', message: `each copy is rendered on its own (slower): ${compiled.fallbackReason}` });
+  const plan: SendPlan = {
+    issueSlug: issue.slug,
+    subject: issue.subject,
+    transport: request.transport.display,
+    destination,
+    list: list?.display ?? null,
+    testTo: settings.testTo,
+    counts,
+    outboxCopies: destination.kind === 'smtp' ? (state?.outboxCopies ?? 0) : 0,
+    restart: settings.restart && journal !== null,
+    personalization: compiled.mode,
+    fallbackReason: compiled.fallbackReason,
+    journal: journal ? (journal.location ?? `the ${store.kind} store`) : null,
+  };
+  return { request, settings, issue, list, sample, compiled, filterInput, plan };
+}
 
-  const paths = journalPaths(request);
-  const useJournal = !testTo;
-  let lock: SendLock | null = null;
-  if (useJournal && !dryRun) {
-    lock = await acquireSendLock(paths.lock, paths.display(paths.lock));
-    if (lock.takenOverFrom !== null) emit({ type: 'notice', message: `took over the lock of an earlier send that is no longer running (pid ${lock.takenOverFrom}); resuming from the journal` });
+/** Step 5: who gets a message now, in list order; skipped rows are journaled as they pass. */
+export async function* recipientJobs(prepared: PreparedSend, journal: IssueJournal | null, emit: (event: SendEvent) => void): AsyncGenerator<Job> {
+  if (!prepared.list) {
+    yield { line: 0, recipient: prepared.sample };
+    return;
   }
+  const filter = new RecipientFilter(prepared.filterInput);
+  for await (const entry of prepared.list.entries()) {
+    const decision = filter.decide(entry);
+    if (decision.kind === 'send') yield { line: decision.line, recipient: decision.recipient };
+    else if (decision.kind === 'skip') {
+      const record: OutcomeRecord = { status: decision.status, email: decision.email, line: decision.line, at: new Date().toISOString(), reason: decision.reason };
+      await journal?.append(record);
+      emit({ type: 'skip', record });
+    }
+  }
+}
+
+/** Step 6: the workers deliver `jobs`; every outcome goes to the journal (when there is one). */
+export async function dispatchPlan(prepared: PreparedSend, jobs: AsyncIterator<Job>, journal: IssueJournal | null, store: Store): Promise<DispatchResult> {
+  const { request, settings, plan, issue } = prepared;
+  const { config } = request.project;
+  const emit = (event: SendEvent) => request.onEvent?.(event);
+  const template = await compileMessageTemplate(prepared.compiled, config);
+  const deliverer = await createDeliverer(request.transport, { concurrency: settings.concurrency, socketTimeoutMs: DEFAULTS.send.socketTimeoutMs, config }, request.cwd);
+  const kind = plan.destination.kind;
   try {
-    const state = useJournal ? await readJournal(paths.journal) : null;
-    if (state?.tornTail) emit({ type: 'notice', message: `the journal ends in half a record (a crash while writing it); that record is ignored` });
-    const suppressed = await loadSuppressions(config.suppressions);
-    const filterInput = { suppressed, accepted: state?.accepted ?? new AddressSet(), requiredFields: list?.format === 'json' ? fields : [], listDisplay: list?.display ?? '' };
-    const counts = list ? await countList(list, new RecipientFilter(filterInput)) : { ...emptyCounts(), rows: 1, toSend: 1 };
-    if (counts.rows > LARGE_LIST) collectGarbage();
-    const compiled = await compileIssue(issue, compileOptions);
-    if (compiled.mode === 'render') emit({ type: 'notice', message: `each copy is rendered on its own (slower): ${compiled.fallbackReason}` });
-    const plan: SendPlan = {
-      issueSlug: issue.slug,
-      subject: issue.subject,
-      transport: request.transport.display,
-      list: list?.display ?? null,
-      testTo,
-      counts,
-      personalization: compiled.mode,
-      fallbackReason: compiled.fallbackReason,
-      journal: useJournal ? paths.display(paths.journal) : null,
-    };
+    await journal?.append({ status: 'run', at: new Date().toISOString(), pid: process.pid, transport: request.transport.display, list: plan.list, destination: plan.destination });
+    emit({ type: 'start', total: plan.counts.toSend });
+    return await dispatch(jobs, {
+      concurrency: settings.concurrency,
+      rate: settings.rate,
+      retries: settings.retries,
+      retryDelayMs: settings.retryDelayMs,
+      maxRetryDelayMs: DEFAULTS.send.maxRetryDelayMs,
+      template,
+      deliverer,
+      record: journal ? (record) => journal.append(record.status === 'run' ? record : { ...record, destination: kind }) : null,
+      // Test messages and outbox copies bounce nowhere: only a real delivery says an address is dead.
+      onBounce: journal && kind === 'smtp' ? async (email, reason) => void (await store.suppressions.add(email, { reason: `bounced: ${reason}`, source: issue.slug })) : async () => undefined,
+      onEvent: emit,
+      signal: request.signal,
+    });
+  } finally {
+    await deliverer.close();
+  }
+}
+
+export async function sendIssue(request: SendRequest): Promise<SendResult> {
+  const started = performance.now();
+  const settings = validateSendRequest(request);
+  refuseUnsignedSend(request, settings);
+  const emit = (event: SendEvent) => request.onEvent?.(event);
+  const store = request.store ?? (await openStore(request.project.config, { cwd: request.cwd, journalSync: settings.journalSync }));
+  const key = journalKey(request.project, request.issueSlug);
+  const useJournal = !settings.testTo;
+  let lock: StoreLock | null = null;
+  let journal: IssueJournal | null = null;
+  try {
+    if (useJournal && !settings.dryRun) {
+      lock = await store.lock(key);
+      if (lock.takenOverFrom !== null) emit({ type: 'notice', message: `took over the lock of an earlier send that is no longer running (pid ${lock.takenOverFrom}); resuming from the journal` });
+    }
+    journal = useJournal ? await store.journal(key) : null;
+    if (settings.restart && journal && !journal.restart) throw new NewsletterError('USAGE', `--restart: the ${store.kind} store cannot start a send over`);
+    const prepared = await planSend(request, settings, store, journal);
+    const { plan } = prepared;
     emit({ type: 'plan', plan });
-    const result: SendResult = { plan, dryRun, sent: 0, failed: [], failedCount: 0, interrupted: false, durationMs: 0 };
-    if (dryRun || counts.toSend === 0) {
+    const result: SendResult = { plan, dryRun: settings.dryRun, sent: 0, unrecorded: 0, failed: [], failedCount: 0, interrupted: false, durationMs: 0 };
+    if (settings.dryRun || plan.counts.toSend === 0) {
       result.durationMs = performance.now() - started;
       return result;
     }
     if (request.confirm && !(await request.confirm(plan))) throw new NewsletterError('SEND_CONFIG', 'not confirmed: nothing was sent');
-
-    const template = await compileMessageTemplate(compiled, config);
-    // The journal first: if it cannot be opened, no SMTP connection is left open behind the error.
-    const journal = useJournal ? await SendJournal.open(paths.journal, { sync: request.journalSync ?? true }) : null;
-    const deliverer = await createDeliverer(
-      request.transport,
-      { concurrency: request.concurrency ?? DEFAULTS.send.concurrency, socketTimeoutMs: DEFAULTS.send.socketTimeoutMs, config },
-      request.cwd,
-    );
-    const bounces = new SuppressionWriter(config.suppressions);
-    try {
-      await journal?.append({ status: 'run', at: new Date().toISOString(), pid: process.pid, transport: request.transport.display, list: list?.display ?? null });
-      emit({ type: 'start', total: counts.toSend });
-      const filter = new RecipientFilter(filterInput);
-      async function* jobs(): AsyncGenerator<Job> {
-        if (!list) {
-          yield { line: 0, recipient: sample };
-          return;
-        }
-        for await (const entry of list.entries()) {
-          const decision = filter.decide(entry);
-          if (decision.kind === 'send') yield { line: decision.line, recipient: decision.recipient };
-          else if (decision.kind === 'skip') {
-            const record: OutcomeRecord = { status: decision.status, email: decision.email, line: decision.line, at: new Date().toISOString(), reason: decision.reason };
-            await journal?.append(record);
-            emit({ type: 'skip', record });
-          }
-        }
-      }
-      const outcome = await dispatch(jobs(), {
-        concurrency: request.concurrency ?? DEFAULTS.send.concurrency,
-        rate: request.rate ?? null,
-        retries: request.retries ?? DEFAULTS.send.retries,
-        retryDelayMs: request.retryDelayMs ?? DEFAULTS.send.retryDelayMs,
-        maxRetryDelayMs: DEFAULTS.send.maxRetryDelayMs,
-        template,
-        deliverer,
-        record: journal ? (record) => journal.append(record) : null,
-        onBounce: (email, reason) => bounces.add(email, reason, issue.slug),
-        onEvent: emit,
-        signal: request.signal,
-      });
-      Object.assign(result, { sent: outcome.sent, failed: outcome.failed, failedCount: outcome.failedCount, interrupted: outcome.interrupted });
-      result.durationMs = performance.now() - started;
-      if (outcome.stopped) throw Object.assign(outcome.stopped, { result });
-      return result;
-    } finally {
-      await deliverer.close();
-      await journal?.close();
+    if (plan.restart && journal?.restart) {
+      const backup = await journal.restart();
+      if (backup) emit({ type: 'notice', message: `starting over: the old journal is kept as ${backup}` });
     }
+    const outcome = await dispatchPlan(prepared, recipientJobs(prepared, journal, emit), journal, store);
+    Object.assign(result, { sent: outcome.sent, unrecorded: outcome.unrecorded, failed: outcome.failed, failedCount: outcome.failedCount, interrupted: outcome.interrupted });
+    // Closing flushes the journal: a failure there is a lost record too.
+    const closed = await journal?.close().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    journal = null;
+    result.durationMs = performance.now() - started;
+    const stopped = outcome.stopped ?? (closed instanceof NewsletterError ? closed : null);
+    if (stopped) throw new SendStoppedError(stopped, result);
+    if (closed) throw closed;
+    return result;
   } finally {
+    await journal?.close().catch(() => undefined);
     await lock?.release();
+    if (!request.store) await store.close();
   }
 }
 
-/** The partial result attached to an error that stopped a send midway (for the summary). */
-export function partialResult(error: unknown): SendResult | null {
-  return ((error as { result?: SendResult } | null)?.result as SendResult | undefined) ?? null;
+/** `send --repair-journal`: under the send's lock, bad journal lines are moved aside. */
+export async function repairSendJournal(project: Project, issueSlug: string, cwd: string, store?: Store): Promise<JournalRepair> {
+  const used = store ?? (await openStore(project.config, { cwd }));
+  const key = journalKey(project, issueSlug);
+  const lock = await used.lock(key);
+  try {
+    const journal = await used.journal(key);
+    if (!journal.repair) throw new NewsletterError('USAGE', `--repair-journal: the ${used.kind} store cannot repair journals`);
+    return await journal.repair();
+  } finally {
+    await lock.release();
+    if (!store) await used.close();
+  }
 }

@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import type { ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
+import type { Destination } from '../store/types.js';
 import type { OutgoingMessage } from './message-template.js';
 
 /**
@@ -14,14 +15,36 @@ import type { OutgoingMessage } from './message-template.js';
 
 export type TransportChoice = { kind: 'smtp'; url: string; display: string } | { kind: 'outbox'; dir: string; display: string };
 
-/** The URL with its password replaced by `****`: the form that is printed and journaled. */
+/**
+ * The URL as printed and journaled: never a password, whatever the URL looks like. Everything
+ * between `//` and the LAST `@` is user information (a password may hold `@`, `/`, `#` or `?`,
+ * which make URL parsers stop early); only the user name before its first `:` is kept.
+ */
 export function maskSmtpUrl(url: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*:)?\/\//i.exec(url);
+  if (!scheme) return url.includes('@') || url.includes(':') ? '(unreadable SMTP setting, not shown)' : url;
+  const rest = url.slice(scheme[0].length);
+  const at = rest.lastIndexOf('@');
+  if (at < 0) {
+    // No user part; a `:` followed by anything but a port would be a password typed without a user.
+    const host = /^([^:/?#]*)(:\d*)?(?=[/?#]|$)/.exec(rest);
+    return host ? url.replace(/\/$/, '') : `${scheme[0]}${rest.split(':')[0]}:****`;
+  }
+  const info = rest.slice(0, at);
+  const user = info.split(':')[0]!;
+  const masked = info.includes(':') ? `${user}:****` : user;
+  return `${scheme[0]}${masked}@${rest.slice(at + 1)}`.replace(/\/$/, '');
+}
+
+/** Where a transport delivers, for the journal: host and user for SMTP (no password), or the folder. */
+export function destinationOf(choice: TransportChoice): Destination {
+  if (choice.kind === 'outbox') return { kind: 'outbox', id: choice.dir };
   try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '****';
-    return parsed.toString().replace(/\/$/, '');
+    const parsed = new URL(choice.url);
+    const user = parsed.username ? `${decodeURIComponent(parsed.username)}@` : '';
+    return { kind: 'smtp', id: `${parsed.protocol}//${user}${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}` };
   } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1****@');
+    return { kind: 'smtp', id: maskSmtpUrl(choice.url) };
   }
 }
 

@@ -53,11 +53,27 @@ export interface JournalState {
 }
 
 export interface IssueJournal {
+  /** Where it is, as shown to the user (files: the journal's path). */
+  readonly location?: string;
   /** The state for a run that delivers to `destination`; validates every record. */
   read(destination: Destination): Promise<JournalState>;
   /** Resolves once the record is stored; rejects with OUTPUT_WRITE when it cannot be. */
   append(record: JournalRecord): Promise<void>;
   close(): Promise<void>;
+  /**
+   * `send --restart`: the send starts over; the old journal is kept as a backup (its name, or
+   * null when there was none). Optional so a backend can land before it; `send` says so.
+   */
+  restart?(): Promise<string | null>;
+  /** `send --repair-journal`: moves records that do not validate aside, keeps the rest. */
+  repair?(): Promise<JournalRepair>;
+}
+
+export interface JournalRepair {
+  kept: number;
+  moved: number;
+  /** Where the bad lines went (files: a file next to the journal), null when none were bad. */
+  aside: string | null;
 }
 
 export interface StoreLock {

@@ -9,7 +9,7 @@ export const compatPartial: Rule = {
   check(context) {
     return compatProblems(
       context,
-      (use) => use.origin === 'authored' && use.support === 'partial',
+      (use) => use.origin === 'authored' && use.support === 'partial' && !use.declared,
       (use, client) => `\`${use.feature}\` is only partly supported by ${client}`,
     );
   },

@@ -8,8 +8,9 @@ export const compatUnsupported: Rule = {
   check(context) {
     return compatProblems(
       context,
-      (use) => use.origin === 'authored' && use.support === 'none',
-      (use, client) => `\`${use.feature}\` is not supported by ${client}: make sure the email still reads well without it, or drop it`,
+      (use) => use.origin === 'authored' && use.support === 'none' && !use.declared,
+      (use, client) =>
+        `\`${use.feature}\` is not supported by ${client}: drop it, or, if the email reads well without it, declare it with \`<!-- progressive-enhancement: \`${use.feature}\` — what those readers see instead -->\` in the template`,
     );
   },
 };

@@ -17,8 +17,10 @@ export const compliancePostalAddress: Rule = {
     if (at < 0) {
       return [{ message: 'the postal address is not in the email: print `{{@root.newsletter.postalAddress}}` in the footer template (required by CAN-SPAM and most anti-spam laws)', ...locate.layout }];
     }
-    // "In the footer": after the last article, not in the masthead.
-    const lastTitle = issue.articles.map((a) => text.lastIndexOf(normalizeSpace(a.title).toLowerCase())).reduce((a, b) => Math.max(a, b), -1);
+    // "In the footer": after the last article, not in the masthead. A title that is a word of the
+    // address (an article called "Bristol") must not be found inside the address itself.
+    const outsideAddress = text.split(address).join(' '.repeat(address.length));
+    const lastTitle = issue.articles.map((a) => outsideAddress.lastIndexOf(normalizeSpace(a.title).toLowerCase())).reduce((a, b) => Math.max(a, b), -1);
     if (at < lastTitle) {
       return [{ message: 'the postal address appears only above the articles: put `{{@root.newsletter.postalAddress}}` in the footer, where readers and filters look for it', ...locate.layout }];
     }

@@ -9,7 +9,8 @@ export const imagesTextRatio: Rule = {
   description: `the email is mostly images: fewer than ${WORDS_PER_IMAGE} words of text per image`,
   defaultSeverity: 'warn',
   check(context) {
-    const images = contentImages(context).length;
+    // Distinct pictures: MJML writes each carousel image several times (slide, thumbnail, Outlook fallback).
+    const images = new Set(contentImages(context).map((image) => image.attribs.src ?? '')).size;
     if (images === 0) return [];
     const words = context.html.visibleText.split(' ').filter((w) => /[\p{L}\p{N}]/u.test(w)).length;
     if (words >= images * WORDS_PER_IMAGE) return [];

@@ -21,11 +21,11 @@ export const inboxPreheader: Rule = {
     if (length > PREHEADER_MAX) {
       return [{ message: `the preheader is ${length} characters: inboxes show at most about ${PREHEADER_MAX}; put the point first and cut it`, ...place }];
     }
-    // MJML's <mj-preview> puts it, hidden, first in the body: where inboxes read the preview from.
+    // The preheader partial (or MJML's <mj-preview>) puts it, hidden, first in the body: where inboxes read the preview from.
     const body = html.elements.find((element) => element.name === 'body');
     const opening = body ? textOf(body).slice(0, normalizeSpace(preheader).length + 200) : '';
     if (!opening.includes(normalizeSpace(preheader))) {
-      return [{ message: 'the preheader is not at the top of the HTML body: the layout needs `<mj-preview>{{issue.preheader}}</mj-preview>` in its <mj-head>', ...locate.layout }];
+      return [{ message: 'the preheader is not at the top of the HTML body: the layout needs `{{> preheader}}` first in its <mj-body> (or `<mj-preview>{{issue.preheader}}</mj-preview>` in its <mj-head>)', ...locate.layout }];
     }
     return [];
   },

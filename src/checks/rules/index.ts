@@ -3,6 +3,7 @@ import { a11yContrast } from './a11y-contrast.js';
 import { a11yHeadings } from './a11y-headings.js';
 import { a11yLang } from './a11y-lang.js';
 import { a11yLayoutTables } from './a11y-layout-tables.js';
+import { compatEnhancement } from './compat-enhancement.js';
 import { compatMjml } from './compat-mjml.js';
 import { compatPartial } from './compat-partial.js';
 import { compatUnsupported } from './compat-unsupported.js';
@@ -11,6 +12,8 @@ import { complianceListUnsubscribe } from './compliance-list-unsubscribe.js';
 import { compliancePostalAddress } from './compliance-postal-address.js';
 import { complianceReplyTo } from './compliance-reply-to.js';
 import { complianceUnsubscribeLink } from './compliance-unsubscribe-link.js';
+import { complianceUnsubscribeIdentifies } from './compliance-unsubscribe-identifies.js';
+import { privacyUnsubscribeEmail } from './privacy-unsubscribe-email.js';
 import { darkMode } from './dark-mode.js';
 import { imagesAlt } from './images-alt.js';
 import { imagesHttp } from './images-http.js';
@@ -41,6 +44,8 @@ export const RULES: readonly Rule[] = Object.freeze([
   sizeEmbeddedImages,
   complianceUnsubscribeLink,
   complianceListUnsubscribe,
+  complianceUnsubscribeIdentifies,
+  privacyUnsubscribeEmail,
   compliancePostalAddress,
   complianceFrom,
   complianceReplyTo,
@@ -65,6 +70,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   a11yHeadings,
   compatUnsupported,
   compatPartial,
+  compatEnhancement,
   compatMjml,
   darkMode,
   contentRemoved,

@@ -23,7 +23,10 @@ export const linksMalformed: Rule = {
   description: 'a link is not a valid absolute URL (relative, spaces, no host)',
   defaultSeverity: 'error',
   check(context) {
-    const broken = links(context).filter((link) => !isPlaceholder(link.href) && malformation(link.href) !== null);
+    // `#section` is a jump within the email: fine when the email has that anchor.
+    const anchors = new Set(context.html.elements.flatMap((e) => [e.attribs.id, e.name === 'a' ? e.attribs.name : undefined]).filter(Boolean));
+    const isJump = (href: string) => href.startsWith('#') && anchors.has(decodeURIComponent(href.slice(1)));
+    const broken = links(context).filter((link) => !isPlaceholder(link.href) && !isJump(link.href) && malformation(link.href) !== null);
     return groupBy(broken, (link) => link.href).map(({ first, count }) => ({
       message: `link \`${first.href}\` ("${first.label}") ${malformation(first.href)}${times(count)}`,
       count,

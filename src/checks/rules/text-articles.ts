@@ -9,6 +9,27 @@ function decode(value: string): string {
   return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
 }
 
+/**
+ * Whether the plain text carries a link: its URL, or for mailto:/tel: the address or number
+ * itself, which is how html-to-text and readers write them (`team@example.org`, not `mailto:…`).
+ */
+function inText(text: string, url: string): boolean {
+  const scheme = /^(mailto|tel|sms):/i.exec(url);
+  if (scheme) {
+    const target = safeDecode(url.slice(scheme[0].length).split('?')[0]!).trim();
+    return target !== '' && target.split(',').every((part) => text.includes(part.trim()));
+  }
+  return text.includes(url.replace(/\/$/, ''));
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 export const textArticles: Rule = {
   id: 'text/articles',
   description: 'the plain-text part lacks an article title or an article link that the HTML has',
@@ -27,7 +48,7 @@ export const textArticles: Rule = {
       }
       const urls = [article.url, ...[...article.html.matchAll(HREF)].map((m) => decode(m[1]!))].filter((u): u is string => !!u && !u.startsWith('#'));
       for (const url of new Set(urls.map(withoutUtm))) {
-        if (!htmlLinks.has(url) || text.includes(url.replace(/\/$/, ''))) continue;
+        if (!htmlLinks.has(url) || inText(text, url)) continue;
         const isArticleUrl = article.url !== null && withoutUtm(article.url) === url;
         problems.push({
           message: isArticleUrl

@@ -5,6 +5,7 @@ import { buildReport, checkProjectIssue, describeRules, formatReport, type Findi
 import { plural } from '../../checks/report.js';
 import { NewsletterError } from '../../errors.js';
 import { loadProject, selectIssues } from '../../pipeline.js';
+import { displayPath } from '../../content/load-article.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 
@@ -28,10 +29,10 @@ export function registerCheck(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ newsletter check                         every issue; a table grouped by severity
-  $ newsletter check weekly-1 --json         one JSON document on stdout, for CI
-  $ newsletter check weekly-1 --a11y         adds an axe-core audit in Chromium
-  $ newsletter check --list-rules            rule ids, for "checks.rules" in the config
+  $ npx newsletter check                     every issue; a table grouped by severity
+  $ npx newsletter check weekly-1 --json     one JSON document on stdout, for CI
+  $ npx newsletter check weekly-1 --a11y     adds an axe-core audit in Chromium
+  $ npx newsletter check --list-rules        rule ids, for "checks.rules" in the config
 
 Each finding has a rule id, a severity (error, warn, info), what to do, and
 the file and line it comes from when known. Exit code 1 when any finding is
@@ -67,7 +68,7 @@ an error, 0 otherwise. Set severities per rule in the config:
       } finally {
         await browser?.close();
       }
-      const report = buildReport(results);
+      const report = buildReport(results, { templates: displayPath(project.config.paths.templates) });
       if (flags.json) println(io.stdout, JSON.stringify(report, null, 2));
       else io.stdout.write(formatReport(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR }));
       if (!report.ok) {

@@ -3,6 +3,7 @@ import type { PreviewSession, IssueState } from '../preview-session.js';
 import type { PreviewProblem } from '../problem.js';
 import { formatDate, formatKb, html, pageShell, type Raw } from '../html.js';
 import type { Finding } from '../../checks/types.js';
+import { countFindings, plural } from '../../checks/report.js';
 
 /** The list of issues: what an editor scans to see which issue is ready and which is broken. */
 
@@ -21,15 +22,19 @@ function statusCell(session: PreviewSession, state: IssueState, findings: readon
     return html`<span class="badge badge-error" title="${problem.formatted}">error</span>
       <div class="row-problem">${problem.location ? html`<code>${problem.location}</code> ` : ''}${problem.message}</div>`;
   }
-  // Errors first: an issue `newsletter check` would fail must not look like one with warnings.
-  const serious = findings.filter((f) => f.severity !== 'info').sort((a, b) => Number(b.severity === 'error') - Number(a.severity === 'error'));
-  if (!serious.length) return html`<span class="badge badge-ok">ok</span>`;
-  const errors = serious.filter((f) => f.severity === 'error').length;
-  const badge = errors
-    ? html`<span class="badge badge-error">${errors} error${errors > 1 ? 's' : ''}</span>`
-    : html`<span class="badge badge-warn">${serious.length} warning${serious.length > 1 ? 's' : ''}</span>`;
-  return html`${badge}
-    <ul class="row-warnings">${serious.map((f) => html`<li>${f.message}</li>`)}</ul>`;
+  // Counts per severity and the first error only: the full list is on the issue page, and the
+  // same template findings repeated under every issue buried the one that mattered.
+  const counts = countFindings(findings);
+  const firstError = findings.find((f) => f.severity === 'error');
+  const badges = [
+    counts.error ? html`<span class="badge badge-error" data-severity="error">${plural(counts.error, 'error')}</span>` : '',
+    counts.warn ? html`<span class="badge badge-warn" data-severity="warn">${plural(counts.warn, 'warning')}</span>` : '',
+    counts.error || counts.warn ? '' : html`<span class="badge badge-ok">ok</span>`,
+    counts.info ? html`<span class="badge badge-note" data-severity="info">${plural(counts.info, 'note')}</span>` : '',
+  ];
+  const where = firstError?.file ? (firstError.line ? `${firstError.file}:${firstError.line}` : firstError.file) : '';
+  return html`${badges}
+    ${firstError ? html`<div class="row-problem row-first-error">${where ? html`<code>${where}</code> ` : ''}${firstError.rule}: ${firstError.message}</div>` : ''}`;
 }
 
 function issueRow(session: PreviewSession, state: IssueState, findings: readonly Finding[]): Raw {

@@ -37,6 +37,8 @@ export interface ProcessedImage {
 export interface ProcessOptions {
   maxWidth: number;
   cacheDir: string;
+  /** The content folder: only images inside it are read. */
+  root: string;
 }
 
 const memory = new Map<string, Promise<ProcessedImage>>();
@@ -147,7 +149,7 @@ async function processFresh(absolute: string, source: Buffer, key: string, optio
 
 export async function processImage(absolute: string, options: ProcessOptions): Promise<ProcessedImage> {
   const display = displayPath(absolute);
-  const source = await readContentBytes(absolute, display);
+  const source = await readContentBytes(absolute, display, options.root);
   if (source === null) throw new NewsletterError('CONTENT_NOT_FOUND', `image \`${display}\` does not exist`, { file: display });
   const key = createHash('sha256').update(`${PROCESS_VERSION}\n${options.maxWidth}\n`).update(source).digest('hex').slice(0, 32);
   const memoKey = `${options.cacheDir}\n${key}`;

@@ -1,0 +1,51 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
+import { println, type CliIo } from '../io.js';
+
+interface PublishFlags extends SharedFlags {
+  drafts?: boolean;
+}
+
+export function registerPublish(program: Command, io: CliIo): void {
+  addSharedOptions(
+    program
+      .command('publish')
+      .description('write the website to <out>/site/: web editions, archive, RSS/Atom/JSON feeds, sitemap')
+      .argument('[issues...]', 'issues to render again (the others keep their published page); all when omitted')
+      .option('--drafts', 'publish drafts (`draft: true`) and issues dated in the future too, for a staging site'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx newsletter publish                       every issue, into dist/site/
+  $ npx newsletter publish weekly-7              render weekly-7 again; archive and feeds list all
+  $ npx newsletter publish --drafts --out stage  a staging copy with drafts and future issues
+  $ rsync -a --delete dist/site/ host:/var/www/newsletter/
+
+The site is served at \`siteUrl\` (config): issues/<slug>/ is the web edition
+("View in browser" of the email) without any reader's data; index.html is the
+archive, newest first, 50 issues a page; feed.xml, atom.xml and feed.json carry
+every issue in full. A file whose content did not change is not rewritten, so a
+sync uploads only what changed; every other file is replaced atomically.`,
+    )
+    .action(async (issues: string[], flags: PublishFlags) => {
+      const [{ loadProject }, { publishSite }] = await Promise.all([import('../../pipeline.js'), import('../../publish/publish-site.js')]);
+      const project = await loadProject(configRequest(flags, io));
+      const shown = (file: string) => path.relative(io.cwd, file) || '.';
+      const result = await publishSite({
+        project,
+        slugs: issues,
+        drafts: flags.drafts,
+        onEvent(event) {
+          if (event.kind === 'skipped') println(io.stdout, `${event.slug}: left out (${event.reason === 'draft' ? '`draft: true`' : 'dated in the future'}; --drafts publishes it)`);
+          else if (event.kind === 'notice') println(io.stderr, `${event.file ? `${event.file}: ` : ''}${event.message}`);
+          else if (event.kind === 'rendered' && io.stdout.isTTY) io.stdout.write(`\rrendering ${event.index}/${event.total}${event.index === event.total ? '\n' : ''}`);
+        },
+      });
+      const count = result.issues.length;
+      println(io.stdout, `${shown(result.siteDir)}/  ${count} ${count === 1 ? 'issue' : 'issues'}: ${result.written.length} files written, ${result.unchanged} unchanged, ${result.removed.length} removed`);
+      println(io.stdout, `serve it at ${project.config.siteUrl} (any static host, or \`newsletter serve\`)`);
+    });
+}

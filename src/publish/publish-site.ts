@@ -1,0 +1,233 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULTS } from '../config/defaults.js';
+import { displayPath } from '../content/load-article.js';
+import { issuesDir, listIssues, loadIssue } from '../content/load-issue.js';
+import type { Issue } from '../content/types.js';
+import { NewsletterError } from '../errors.js';
+import type { Project } from '../pipeline.js';
+import { viewInBrowserUrl } from '../render/links.js';
+import type { Mjml2Html } from '../render/mjml.js';
+import { renderWebEdition } from '../render/web-edition.js';
+import { makeFeeds } from './feeds.js';
+import { robotsTxt, sitemapXml } from './sitemap.js';
+import { loadSiteTemplates } from './site-templates.js';
+import { feedContent, webPage, type FeedLinks } from './web-page.js';
+import { writeSite, type SiteFile, type SiteWriteResult } from './write-site.js';
+
+/**
+ * `newsletter publish`: the static website at `<out>/site/`, in this order:
+ *
+ *   1. select   every issue (or the ones named), minus drafts and future dates unless `drafts`
+ *   2. render   each web edition: the issue's layout with `web: true` and no recipient
+ *   3. pages    issues/<slug>/index.html (head tags added), the archive (index.html, page/<n>/)
+ *   4. feeds    feed.xml (RSS 2.0), atom.xml (Atom 1.0), feed.json (JSON Feed 1.1); sitemap, robots
+ *   5. write    assets and issue pages first, then the archive and feeds that link to them;
+ *               unchanged files untouched (write-site.ts)
+ */
+
+export interface PublishOptions {
+  project: Project;
+  /** Issues to render again; the others keep their published page. Every issue when empty. */
+  slugs?: readonly string[] | undefined;
+  /** Publish drafts and future-dated issues too (for a staging site). */
+  drafts?: boolean | undefined;
+  /** Today, for leaving out future dates; the clock when absent. */
+  now?: Date | undefined;
+  compiler?: Mjml2Html | undefined;
+  onEvent?: ((event: PublishEvent) => void) | undefined;
+}
+
+export type PublishEvent =
+  | { kind: 'rendered'; slug: string; index: number; total: number }
+  | { kind: 'kept'; slug: string }
+  | { kind: 'skipped'; slug: string; reason: 'draft' | 'future' }
+  | { kind: 'notice'; message: string; file?: string | undefined };
+
+export interface PublishedIssue {
+  slug: string;
+  subject: string;
+  preheader: string | null;
+  /** `YYYY-MM-DD`: the issue's date, or its file's modification day when it has none. */
+  date: string;
+  url: string;
+}
+
+export interface PublishResult extends SiteWriteResult {
+  siteDir: string;
+  issues: PublishedIssue[];
+  skipped: { slug: string; reason: 'draft' | 'future' }[];
+}
+
+export function siteDir(project: Project): string {
+  return path.join(project.config.paths.out, DEFAULTS.publish.siteDir);
+}
+
+async function fileDay(file: string): Promise<string> {
+  try {
+    return (await stat(file)).mtime.toISOString().slice(0, 10);
+  } catch (error) {
+    throw new NewsletterError('CONTENT_NOT_FOUND', `cannot read ${displayPath(file)}: ${(error as Error).message}`, { file: displayPath(file) });
+  }
+}
+
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new NewsletterError('OUTPUT_WRITE', `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+  }
+}
+
+/** `<out>/assets/` (the processed images of `build`), copied as they are. */
+async function assetFiles(outDir: string): Promise<SiteFile[]> {
+  const root = path.join(outDir, 'assets');
+  const files: SiteFile[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new NewsletterError('OUTPUT_WRITE', `cannot read ${dir}: ${(error as Error).message}`, { file: dir, cause: error });
+    }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.')) continue;
+      const absolute = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(absolute);
+      else if (entry.isFile()) files.push({ path: path.relative(outDir, absolute).split(path.sep).join('/'), content: await readFile(absolute) });
+    }
+  };
+  await walk(root);
+  return files;
+}
+
+function feedLinks(siteUrl: string): FeedLinks {
+  return { rss: `${siteUrl}feed.xml`, atom: `${siteUrl}atom.xml`, json: `${siteUrl}feed.json` };
+}
+
+interface Entry {
+  issue: Issue;
+  date: string;
+  url: string;
+  page: string;
+}
+
+export async function publishSite(options: PublishOptions): Promise<PublishResult> {
+  const { project } = options;
+  const { config, templates } = project;
+  const site = siteDir(project);
+  const today = (options.now ?? new Date()).toISOString().slice(0, 10);
+  const feeds = feedLinks(config.siteUrl);
+  const requested = new Set(options.slugs ?? []);
+  const all = await listIssues(config.paths.content);
+  for (const slug of requested) if (!all.includes(slug)) await loadIssue(config.paths.content, slug); // throws CONTENT_NOT_FOUND with the known slugs
+
+  // 1. select
+  const selected: { issue: Issue; date: string }[] = [];
+  const skipped: PublishResult['skipped'] = [];
+  for (const slug of all) {
+    const issue = await loadIssue(config.paths.content, slug);
+    const future = issue.date !== null && issue.date > today;
+    if (!options.drafts && (issue.draft || future)) {
+      const reason = issue.draft ? 'draft' : 'future';
+      skipped.push({ slug, reason });
+      options.onEvent?.({ kind: 'skipped', slug, reason });
+      continue;
+    }
+    let date = issue.date;
+    if (!date) {
+      date = await fileDay(path.join(issuesDir(config.paths.content), `${slug}.md`));
+      options.onEvent?.({ kind: 'notice', message: `no \`date:\`: published as of its file's date, ${date}; add one so the archive order and feeds stay put`, file: issue.file });
+    }
+    selected.push({ issue, date });
+  }
+  selected.sort((a, b) => (a.date === b.date ? b.issue.slug.localeCompare(a.issue.slug) : b.date.localeCompare(a.date)));
+
+  // 2-3. render the web editions (or keep the published page of an issue not asked for)
+  const entries: Entry[] = [];
+  let index = 0;
+  for (const { issue, date } of selected) {
+    const url = viewInBrowserUrl({ ...config, baseUrl: `${config.siteUrl}issues/{issue}/` }, issue.slug);
+    const file = path.join(site, 'issues', issue.slug, 'index.html');
+    const kept = requested.size && !requested.has(issue.slug) ? await readIfExists(file) : null;
+    if (kept !== null) {
+      entries.push({ issue, date, url, page: kept });
+      options.onEvent?.({ kind: 'kept', slug: issue.slug });
+      continue;
+    }
+    const html = await renderWebEdition(issue, { config, templates, compiler: options.compiler });
+    const lead = issue.articles[0];
+    const page = webPage(html, {
+      title: issue.subject,
+      description: issue.preheader ?? lead?.summary ?? null,
+      url,
+      image: lead?.image ?? null,
+      siteName: config.name,
+      date,
+      feeds,
+    });
+    entries.push({ issue, date, url, page });
+    options.onEvent?.({ kind: 'rendered', slug: issue.slug, index: ++index, total: selected.length });
+  }
+
+  // 3. archive pages
+  const siteTemplates = await loadSiteTemplates(templates);
+  const perPage = DEFAULTS.publish.perPage;
+  const pageCount = Math.max(1, Math.ceil(entries.length / perPage));
+  const pageUrl = (n: number) => (n === 1 ? config.siteUrl : `${config.siteUrl}page/${n}/`);
+  const archive: SiteFile[] = [];
+  for (let n = 1; n <= pageCount; n++) {
+    const context = {
+      lang: config.locale,
+      locale: config.locale,
+      utm: null,
+      issue: { slug: '' },
+      newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: config.siteUrl },
+      theme: templates.theme,
+      feeds,
+      page: { number: n, total: pageCount, url: pageUrl(n), previousUrl: n > 1 ? pageUrl(n - 1) : null, nextUrl: n < pageCount ? pageUrl(n + 1) : null },
+      issues: entries.slice((n - 1) * perPage, n * perPage).map((entry) => ({ subject: entry.issue.subject, preheader: entry.issue.preheader, date: entry.date, url: entry.url, slug: entry.issue.slug })),
+    };
+    archive.push({ path: n === 1 ? 'index.html' : `page/${n}/index.html`, content: siteTemplates.render('archive', context) });
+  }
+
+  // 4. feeds, sitemap, robots
+  const made = makeFeeds(
+    { name: config.name, siteUrl: config.siteUrl, locale: config.locale, feeds },
+    entries.map((entry) => ({
+      slug: entry.issue.slug,
+      subject: entry.issue.subject,
+      preheader: entry.issue.preheader,
+      date: entry.date,
+      url: entry.url,
+      content: feedContent(entry.page),
+      image: entry.issue.articles[0]?.image ?? null,
+      author: entry.issue.articles[0]?.author ?? null,
+    })),
+  );
+  const sitemap = sitemapXml([
+    ...Array.from({ length: pageCount }, (_, i) => ({ url: pageUrl(i + 1), lastmod: i === 0 ? (entries[0]?.date ?? null) : null })),
+    ...entries.map((entry) => ({ url: entry.url, lastmod: entry.date })),
+  ]);
+
+  // 5. write: what is linked to goes before what links to it
+  const files: SiteFile[] = [
+    ...(await assetFiles(config.paths.out)),
+    ...entries.map((entry) => ({ path: `issues/${entry.issue.slug}/index.html`, content: entry.page })),
+    ...archive,
+    { path: 'feed.xml', content: made.rss },
+    { path: 'atom.xml', content: made.atom },
+    { path: 'feed.json', content: made.json },
+    { path: 'sitemap.xml', content: sitemap },
+    { path: 'robots.txt', content: robotsTxt(config.siteUrl) },
+  ];
+  const written = await writeSite(site, files);
+  return {
+    ...written,
+    siteDir: site,
+    skipped,
+    issues: entries.map((entry) => ({ slug: entry.issue.slug, subject: entry.issue.subject, preheader: entry.issue.preheader, date: entry.date, url: entry.url })),
+  };
+}

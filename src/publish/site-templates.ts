@@ -1,0 +1,61 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { NewsletterError } from '../errors.js';
+import { registerHelpers } from '../render/helpers.js';
+import { compileFile, runTemplate, type TemplateFile, type TemplateSet } from '../render/templates.js';
+
+/**
+ * The pages around the issues (the archive of `publish`, the unsubscribe pages of `serve`) are
+ * Handlebars files in `templates/site/`, edited like the email templates. A templates folder
+ * without them (one made before they existed, or a gallery template) gets the built-in ones, file
+ * by file. Every `site/<name>.hbs` is also the partial `site-<name>`.
+ */
+
+const BUILT_IN = fileURLToPath(new URL('../../templates/site/', import.meta.url));
+
+export type SitePage = 'archive' | 'unsubscribe';
+
+export interface SiteTemplates {
+  render(page: SitePage, context: object): string;
+}
+
+async function namesIn(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => /^[\w-]+\.hbs$/.test(name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${dir}\`: ${(error as Error).message}`, { file: dir });
+  }
+}
+
+export async function loadSiteTemplates(templates: Pick<TemplateSet, 'dir'>): Promise<SiteTemplates> {
+  const env = Handlebars.create();
+  registerHelpers(env);
+  const userDir = path.join(templates.dir, 'site');
+  const files = new Map<string, string>();
+  for (const name of await namesIn(BUILT_IN)) files.set(name, path.join(BUILT_IN, name));
+  for (const name of await namesIn(userDir)) files.set(name, path.join(userDir, name));
+  const compiled = new Map<string, TemplateFile>();
+  for (const [name, absolute] of files) {
+    let source: string;
+    try {
+      source = await readFile(absolute, 'utf8');
+    } catch (error) {
+      throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${absolute}\`: ${(error as Error).message}`, { file: absolute });
+    }
+    const base = name.slice(0, -4);
+    const template = compileFile(env, base, absolute, source, false);
+    compiled.set(base, template);
+    env.registerPartial(`site-${base}`, template.render);
+  }
+  const set = { partials: compiled } as unknown as TemplateSet;
+  return {
+    render(page, context) {
+      const template = compiled.get(page);
+      if (!template) throw new NewsletterError('TEMPLATE_NOT_FOUND', `no site template \`site/${page}.hbs\``, { file: userDir });
+      return runTemplate(set, template, context);
+    },
+  };
+}

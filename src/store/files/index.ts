@@ -1,0 +1,47 @@
+import path from 'node:path';
+import type { JournalKey, Store } from '../types.js';
+import { FileJournal } from './journal.js';
+import { acquireFileLock } from './lock.js';
+import { FileSuppressionStore } from './suppressions.js';
+
+/**
+ * The files backend (the default): `suppressions.txt` for suppressions, and per issue
+ * `<journalDir>/<issue>.jsonl` (journal) and `<journalDir>/<issue>.lock` (lock). The journal
+ * folder belongs to one newsletter (it sits next to its config), so the list id is not part of
+ * the file names; journals written before it existed keep working.
+ */
+
+export interface FilesStoreOptions {
+  /** Folder of journals and locks, e.g. `.newsletter/sends` next to the config. */
+  journalDir: string;
+  /** The suppression list file. */
+  suppressions: string;
+  /** fdatasync journal commits (default true). */
+  journalSync?: boolean | undefined;
+  /** Paths in messages are shown relative to this folder. */
+  cwd?: string | undefined;
+}
+
+const SAFE_SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function openFilesStore(options: FilesStoreOptions): Store {
+  const show = (file: string) => (options.cwd ? path.relative(options.cwd, file) || file : file);
+  const issueFile = (key: JournalKey, ext: string) => {
+    // Slugs come from file names, but a library caller may pass anything: never a path.
+    const slug = SAFE_SLUG.test(key.issueSlug) ? key.issueSlug : encodeURIComponent(key.issueSlug).replace(/^\./, '%2E');
+    return path.join(options.journalDir, `${slug}.${ext}`);
+  };
+  return {
+    kind: 'files',
+    suppressions: new FileSuppressionStore(options.suppressions, show(options.suppressions)),
+    async journal(key) {
+      const file = issueFile(key, 'jsonl');
+      return new FileJournal(file, show(file), options.journalSync ?? true);
+    },
+    async lock(key) {
+      const file = issueFile(key, 'lock');
+      return acquireFileLock(file, show(file));
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,240 @@
+import { describe, expect, it } from 'vitest';
+import { isNewsletterError } from '../../src/errors.js';
+import type { JournalRecord } from '../../src/send/journal.js';
+import type { Destination, JournalKey, Store } from '../../src/store/types.js';
+
+/**
+ * The store contract: the same cases for every backend (files here, Redis in its own test file).
+ * `open` gives a store on fresh, empty state; calling it again with the same `state` gives a
+ * second store on the SAME state (another process, or the same one after a restart).
+ * `makeStale` leaves a lock for `key` whose holder is gone (a crashed send).
+ */
+
+export interface StoreHarness {
+  /** A fresh state name per test; stores opened with the same name share their state. */
+  open(state: string): Promise<Store>;
+  makeStale(state: string, key: JournalKey): Promise<void>;
+}
+
+const SMTP: Destination = { kind: 'smtp', id: 'smtp://user@mail.example.com:587' };
+const OUTBOX: Destination = { kind: 'outbox', id: 'outbox/weekly-1' };
+
+let counter = 0;
+const fresh = () => `state-${process.pid}-${++counter}-${Date.now()}`;
+
+function accepted(email: string, line: number, destination: Destination['kind']): JournalRecord {
+  return { status: 'accepted', email, line, at: new Date().toISOString(), destination, messageId: `<${line}@example.com>`, response: '250 ok', attempts: 1 };
+}
+
+async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
+  const all: string[] = [];
+  for await (const value of iterable) all.push(value);
+  return all.sort();
+}
+
+export function runStoreContract(name: string, harness: StoreHarness): void {
+  const key: JournalKey = { listId: 'list.example.com', issueSlug: 'weekly-1' };
+
+  describe(`store contract: ${name}`, () => {
+    describe('suppressions', () => {
+      it('add, has, remove are idempotent and compare normalized addresses', async () => {
+        const store = await harness.open(fresh());
+        try {
+          const s = store.suppressions;
+          expect(await s.has('Ana@Example.com')).toBe(false);
+          expect(await s.add('Ana@Example.com', { reason: 'unsubscribed', source: 'serve' })).toBe(true);
+          expect(await s.add(' ana@example.com ', { reason: 'unsubscribed', source: 'serve' })).toBe(false);
+          expect(await s.has('ANA@example.com')).toBe(true);
+          expect(await s.has('bob@example.com')).toBe(false);
+          expect(await s.remove('ana@EXAMPLE.com')).toBe(true);
+          expect(await s.remove('ana@example.com')).toBe(false);
+          expect(await s.has('ana@example.com')).toBe(false);
+          expect(await s.add('ana@example.com', { reason: 'bounced: 550 no such user', source: 'weekly-1' })).toBe(true);
+          expect(await s.has('ana@example.com')).toBe(true);
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('load and iterate see every address once, after removals', async () => {
+        const store = await harness.open(fresh());
+        try {
+          const s = store.suppressions;
+          for (const email of ['a@example.com', 'b@example.com', 'c@example.com', '-dash@example.com']) await s.add(email, { reason: 'imported', source: 'test' });
+          await s.remove('b@example.com');
+          await s.add('A@example.com', { reason: 'imported', source: 'test' });
+          const set = await s.load();
+          expect(set.size).toBe(3);
+          expect(set.has('a@example.com') && set.has('c@example.com') && set.has('-dash@example.com')).toBe(true);
+          expect(set.has('b@example.com')).toBe(false);
+          expect(await collect(s.iterate())).toEqual(['-dash@example.com', 'a@example.com', 'c@example.com']);
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('concurrent adds of one address report true exactly once', async () => {
+        const store = await harness.open(fresh());
+        try {
+          const results = await Promise.all(Array.from({ length: 8 }, () => store.suppressions.add('same@example.com', { reason: 'unsubscribed', source: 'serve' })));
+          expect(results.filter(Boolean)).toHaveLength(1);
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('changes are durable: a second store on the same state sees them', async () => {
+        const state = fresh();
+        const first = await harness.open(state);
+        await first.suppressions.add('gone@example.com', { reason: 'unsubscribed', source: 'serve' });
+        await first.suppressions.add('back@example.com', { reason: 'unsubscribed', source: 'serve' });
+        await first.suppressions.remove('back@example.com');
+        await first.close();
+        const second = await harness.open(state);
+        try {
+          expect(await second.suppressions.has('gone@example.com')).toBe(true);
+          expect(await second.suppressions.has('back@example.com')).toBe(false);
+          // A change through one store is seen by another one already open (another process).
+          const third = await harness.open(state);
+          await third.suppressions.add('late@example.com', { reason: 'unsubscribed', source: 'serve' });
+          await third.close();
+          expect(await second.suppressions.has('late@example.com')).toBe(true);
+        } finally {
+          await second.close();
+        }
+      });
+    });
+
+    describe('journal', () => {
+      it('an empty journal has nothing accepted', async () => {
+        const store = await harness.open(fresh());
+        try {
+          const journal = await store.journal(key);
+          const state = await journal.read(SMTP);
+          expect(state.accepted.size).toBe(0);
+          expect(state.outboxCopies).toBe(0);
+          expect(state.tornTail).toBe(false);
+          await journal.close();
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('appended records are read back per destination kind, and survive a reopen', async () => {
+        const state = fresh();
+        const store = await harness.open(state);
+        const journal = await store.journal(key);
+        await journal.append({ status: 'run', at: new Date().toISOString(), pid: process.pid, transport: 'outbox (outbox/weekly-1/)', list: 'list.csv', destination: OUTBOX });
+        await Promise.all([accepted('a@example.com', 2, 'outbox'), accepted('b@example.com', 3, 'outbox')].map((r) => journal.append(r)));
+        await journal.append({ status: 'run', at: new Date().toISOString(), pid: process.pid, transport: SMTP.id, list: 'list.csv', destination: SMTP });
+        await journal.append(accepted('A@example.com', 2, 'smtp'));
+        await journal.append({ status: 'failed-permanent', email: 'c@example.com', line: 4, at: new Date().toISOString(), destination: 'smtp', reason: '550 no such user', attempts: 1 });
+        await journal.close();
+        await store.close();
+
+        const again = await harness.open(state);
+        try {
+          const reopened = await again.journal(key);
+          const smtp = await reopened.read(SMTP);
+          expect(smtp.accepted.size).toBe(1);
+          expect(smtp.accepted.has('a@example.com')).toBe(true);
+          expect(smtp.accepted.has('c@example.com')).toBe(false);
+          expect(smtp.outboxCopies).toBe(2);
+          const outbox = await reopened.read(OUTBOX);
+          expect(outbox.accepted.size).toBe(2);
+          expect(outbox.accepted.has('b@example.com')).toBe(true);
+          // Another issue has its own journal.
+          const other = await again.journal({ ...key, issueSlug: 'weekly-2' });
+          expect((await other.read(SMTP)).accepted.size).toBe(0);
+          await other.close();
+          await reopened.close();
+        } finally {
+          await again.close();
+        }
+      });
+
+      it('many concurrent appends all land', async () => {
+        const state = fresh();
+        const store = await harness.open(state);
+        const journal = await store.journal(key);
+        await Promise.all(Array.from({ length: 200 }, (_, i) => journal.append(accepted(`r${i}@example.com`, i + 2, 'smtp'))));
+        await journal.close();
+        const read = await (await store.journal(key)).read(SMTP);
+        expect(read.accepted.size).toBe(200);
+        await store.close();
+      });
+
+      it('restart keeps the old journal as a backup and starts empty', async () => {
+        const store = await harness.open(fresh());
+        try {
+          const journal = await store.journal(key);
+          await journal.append(accepted('a@example.com', 2, 'smtp'));
+          expect(journal.restart).toBeTypeOf('function');
+          const backup = await journal.restart!();
+          expect(backup).toBeTruthy();
+          const after = await store.journal(key);
+          expect((await after.read(SMTP)).accepted.size).toBe(0);
+          await after.close();
+        } finally {
+          await store.close();
+        }
+      });
+    });
+
+    describe('lock', () => {
+      it('is exclusive: a second taker gets SEND_LOCKED until it is released', async () => {
+        const state = fresh();
+        const one = await harness.open(state);
+        const two = await harness.open(state);
+        try {
+          const lock = await one.lock(key);
+          expect(lock.takenOverFrom).toBeNull();
+          const second = await two.lock(key).then(
+            () => 'taken',
+            (error: unknown) => (isNewsletterError(error) ? error.code : String(error)),
+          );
+          expect(second).toBe('SEND_LOCKED');
+          // Another issue is not blocked.
+          const other = await two.lock({ ...key, issueSlug: 'weekly-2' });
+          await other.release();
+          await lock.release();
+          await lock.release();
+          const next = await two.lock(key);
+          await next.release();
+        } finally {
+          await one.close();
+          await two.close();
+        }
+      });
+
+      it('concurrent takers: exactly one wins', async () => {
+        const state = fresh();
+        const stores = await Promise.all(Array.from({ length: 4 }, () => harness.open(state)));
+        try {
+          const results = await Promise.allSettled(stores.map((s) => s.lock(key)));
+          const won = results.filter((r) => r.status === 'fulfilled');
+          expect(won).toHaveLength(1);
+          for (const r of results) if (r.status === 'rejected') expect(isNewsletterError(r.reason) && r.reason.code).toBe('SEND_LOCKED');
+          await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<Store['lock']>>>).value.release();
+        } finally {
+          await Promise.all(stores.map((s) => s.close()));
+        }
+      });
+
+      it('a stale lock (its holder is gone) is taken over, and the taker is told from whom', async () => {
+        const state = fresh();
+        await harness.makeStale(state, key);
+        const stores = await Promise.all(Array.from({ length: 3 }, () => harness.open(state)));
+        try {
+          const results = await Promise.allSettled(stores.map((s) => s.lock(key)));
+          const won = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<Store['lock']>>> => r.status === 'fulfilled');
+          expect(won).toHaveLength(1);
+          expect(won[0]!.value.takenOverFrom).toBeTruthy();
+          await won[0]!.value.release();
+        } finally {
+          await Promise.all(stores.map((s) => s.close()));
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,25 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openFilesStore } from '../src/store/files/index.js';
+import { runStoreContract } from './helpers/store-contract.js';
+
+/** The store contract for the files backend (the Redis backend runs the same cases). */
+
+const root = await mkdtemp(path.join(tmpdir(), 'newsletter-store-'));
+
+/** A pid no process has: beyond Linux's pid_max (4194304). */
+export const DEAD_PID = 4_194_305;
+
+runStoreContract('files', {
+  async open(state) {
+    const dir = path.join(root, state);
+    return openFilesStore({ journalDir: path.join(dir, 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
+  },
+  async makeStale(state, key) {
+    const dir = path.join(root, state, 'sends');
+    await mkdir(dir, { recursive: true });
+    const { hostname } = await import('node:os');
+    await writeFile(path.join(dir, `${key.issueSlug}.lock`), JSON.stringify({ pid: DEAD_PID, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z', token: 'crashed' }));
+  },
+});
