@@ -258,3 +258,45 @@ describe('builds that do not fall over', () => {
     }
   }, 60_000);
 });
+
+describe('screenshots and check see overflow', () => {
+  /** The gallery layout with a block a template author fixed at 640 px. */
+  async function overflowing(): Promise<string> {
+    const dir = await project();
+    const layout = path.join(dir, 'templates/layouts/gallery.mjml');
+    const source = await readFile(layout, 'utf8');
+    await writeFile(layout, source.replace('{{#each articles}}', '<mj-section><mj-column><mj-text><div style="width:640px">Summer timetable banner</div></mj-text></mj-column></mj-section>\n    {{#each articles}}'));
+    return dir;
+  }
+
+  it('`screenshot` prints the real PNG size, and warns naming the widest element when the page is wider', async () => {
+    const fine = await runCli(['screenshot', 'gallery', '--width', '375', '--out', 'shots'], { cwd: work, timeoutMs: 60_000 });
+    expect(fine.code).toBe(0);
+    expect(fine.stdout).toMatch(/gallery-375\.png {2}375×\d+/);
+    expect(fine.stderr).toBe('');
+
+    const dir = await overflowing();
+    const wide = await runCli(['screenshot', 'gallery', '--width', '375', '--out', 'shots'], { cwd: dir, timeoutMs: 60_000 });
+    expect(wide.code).toBe(0);
+    const size = /gallery-375\.png {2}(\d+)×(\d+)/.exec(wide.stdout);
+    expect(Number(size?.[1])).toBeGreaterThan(375);
+    const png = await readFile(path.join(dir, 'shots/gallery-375.png'));
+    expect(png.readUInt32BE(16)).toBe(Number(size![1]));
+    expect(wide.stderr).toMatch(/warning: gallery is \d+ px wide at a 375 px viewport; widest element: `<div style="width: ?640px;?">` \("Summer timetable banner"\)/);
+  }, 120_000);
+
+  it('`check --a11y` reports overflow at 375 px as an error naming the element and its template', async () => {
+    const dir = await overflowing();
+    const result = await runCli(['check', 'gallery', '--a11y', '--json'], { cwd: dir, timeoutMs: 90_000 });
+    type Finding = { rule: string; severity: string; message: string; file?: string; line?: number };
+    const report = JSON.parse(result.stdout) as { issues: { findings: Finding[] }[]; shared?: Finding[] };
+    const overflow = [...report.issues[0]!.findings, ...(report.shared ?? [])].filter((f) => f.rule === 'layout/overflow');
+    expect(overflow).toHaveLength(1);
+    expect(overflow[0]).toMatchObject({ severity: 'error', file: expect.stringMatching(/layouts[/\\]gallery\.mjml$/) });
+    expect(overflow[0]!.message).toMatch(/is \d+ px wide on a 375 px phone.*<div style="width: ?640px;?">/);
+    expect(result.code).toBe(1);
+    const clean = await runCli(['check', 'gallery', '--a11y', '--json'], { cwd: work, timeoutMs: 90_000 });
+    const cleanReport = JSON.parse(clean.stdout) as typeof report;
+    expect([...cleanReport.issues[0]!.findings, ...(cleanReport.shared ?? [])].filter((f) => f.rule === 'layout/overflow')).toEqual([]);
+  }, 200_000);
+});

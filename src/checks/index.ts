@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import { renderProjectIssue, type Project } from '../pipeline.js';
 import { runAxeAudit } from './axe-audit.js';
+import { runOverflowAudit } from './overflow.js';
 import { loadCaniemail, unknownClients } from './caniemail.js';
 import { prepareContext } from './context.js';
 import { AUDIT_RULES, RULES } from './rules/index.js';
@@ -44,6 +45,12 @@ export async function runChecks(input: CheckInput, options: CheckOptions = {}): 
       for (const { major: isMajor, ...problem } of await runAxeAudit(input.rendered.html, context.locate, options.env ?? process.env, options.browser)) {
         const severity = isMajor ? major : minor;
         if (severity !== 'off') findings.push({ rule: isMajor ? 'a11y/axe' : 'a11y/axe-minor', severity, ...problem });
+      }
+    }
+    const overflow = severities.get('layout/overflow')!;
+    if (overflow !== 'off') {
+      for (const problem of await runOverflowAudit(input.rendered.html, context.locate, options.env ?? process.env, options.browser)) {
+        findings.push({ rule: 'layout/overflow', severity: overflow, ...problem });
       }
     }
   }

@@ -91,6 +91,11 @@ export const AUDIT_RULES: readonly Omit<Rule, 'check'>[] = Object.freeze([
     description: 'axe-core, in Chromium (--a11y): a moderate or minor accessibility violation',
     defaultSeverity: 'warn' as RuleSeverity,
   },
+  {
+    id: 'layout/overflow',
+    description: 'in Chromium (--a11y): the email is wider than a 375 px phone; names the widest element and its source',
+    defaultSeverity: 'error' as RuleSeverity,
+  },
 ]);
 
 export const RULE_IDS: readonly string[] = Object.freeze([...RULES, ...AUDIT_RULES].map((rule) => rule.id));
