@@ -31,7 +31,8 @@ function commandOf(line: string): string | null {
 /** Why an example is not run here, or null to run it. */
 function notRunBecause(command: string): string | null {
   if (/smtp:\/\/|SMTP_URL=/.test(command)) return 'needs an SMTP server on the network';
-  if (/npx newsletter (preview|serve)\b/.test(command)) return 'a server that runs until Ctrl-C (tests/preview-cli.test.ts, tests/serve-*.test.ts)';
+  if (/redis:\/\/|REDIS_URL=/.test(command)) return 'needs a Redis server on the network (the distributed send is tested against a local one)';
+  if (/npx newsletter (preview|serve|worker)\b/.test(command)) return 'a server that runs until Ctrl-C (tests/preview-cli.test.ts, tests/serve-*.test.ts)';
   if (/<\w+>/.test(command)) return 'a placeholder';
   return null;
 }
