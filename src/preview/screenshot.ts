@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../browser.js';
 import { NewsletterError } from '../errors.js';
-import { renderProjectIssue, type Project } from '../pipeline.js';
+import { renderProjectIssue, type Project } from '../project.js';
 
 /**
  * Full-page PNGs of rendered issues in the system Chromium. Every network request is refused, so
