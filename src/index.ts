@@ -7,7 +7,7 @@ export { loadIssue, listIssues } from './content/load-issue.js';
 export type { Article, Issue } from './content/types.js';
 export { loadTemplates, type TemplateSet } from './render/templates.js';
 export { renderIssue, type RenderedIssue, type RenderOptions, type RenderWarning } from './render/render-issue.js';
-export { unsubscribeToken, verifyUnsubscribeToken } from './render/links.js';
+export { unsubscribeToken, verifyUnsubscribeToken, readUnsubscribeToken, isPreviewToken } from './render/links.js';
 export { composeMessage, mailOptions, messageIdFor, type MessageInput } from './render/message.js';
 export type { TemplateContext, ArticleView } from './render/context.js';
 export { loadProject, buildIssue, renderProjectIssue, selectIssues, type Project, type BuiltIssue } from './pipeline.js';
@@ -27,3 +27,7 @@ export type { Store, SuppressionStore, SuppressionEntry, IssueJournal, JournalSt
 export { planSend, recipientJobs, dispatchPlan, journalKey, repairSendJournal, partialResult, SendStoppedError, type PreparedSend } from './send/send-issue.js';
 export { validateSendRequest, type SendSettings } from './send/send-options.js';
 export { readRegularFile, checkRegularFile, type RegularFileOptions } from './fs/read-regular-file.js';
+export { publishSite, siteDir, type PublishOptions, type PublishResult, type PublishEvent, type PublishedIssue } from './publish/publish-site.js';
+export { renderWebEdition } from './render/web-edition.js';
+export { createUnsubscribeHandler, createHandler, startNodeServer, type UnsubscribeHandlerOptions, type FetchHandler, type RequestLog, type NodeServer } from './serve/index.js';
+export type { TokenProblem } from './render/links.js';
