@@ -28,3 +28,7 @@ export { publishSite, siteDir, type PublishOptions, type PublishResult, type Pub
 export { renderWebEdition } from './render/web-edition.js';
 export { createUnsubscribeHandler, createHandler, startNodeServer, type UnsubscribeHandlerOptions, type FetchHandler, type RequestLog, type NodeServer } from './serve/index.js';
 export type { TokenProblem } from './render/links.js';
+export { RedisStore, type RedisStoreOptions } from './store/redis/redis-store.js';
+export { queueSend, type QueueSendRequest, type QueueSendResult, type QueueSendEvent } from './queue/queue-send.js';
+export { startWorker, type WorkerOptions, type RunningWorker } from './queue/worker.js';
+export { queueStatus, type QueueStatus, type StatusRequest } from './queue/status.js';
