@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, NewsletterError, isNewsletterError } from '../errors.js';
+import { readFileSync } from 'node:fs';
 import { processIo, println, type CliIo } from './io.js';
+import { withDotEnv } from './env.js';
 
 type Register = (program: Command, io: CliIo) => void;
 
@@ -16,6 +18,7 @@ const COMMANDS: readonly { name: string; load: () => Promise<Register> }[] = [
   { name: 'screenshot', load: async () => (await import('./commands/screenshot.js')).registerScreenshot },
   { name: 'send', load: async () => (await import('./commands/send.js')).registerSend },
   { name: 'publish', load: async () => (await import('./commands/publish.js')).registerPublish },
+  { name: 'serve', load: async () => (await import('./commands/serve.js')).registerServe },
   { name: 'worker', load: async () => (await import('./commands/worker.js')).registerWorker },
   { name: 'status', load: async () => (await import('./commands/status.js')).registerStatus },
 ];
@@ -27,9 +30,19 @@ function commandsFor(argv: readonly string[]): typeof COMMANDS {
   return match.length ? match : COMMANDS;
 }
 
+/** The package's version, from its package.json (lib/cli/main.js and src/cli/main.ts are both two levels down). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function createProgram(io: CliIo, registers: readonly Register[]): Command {
   const program = new Command('newsletter')
     .description('Render Markdown and wire-copy articles into responsive email with MJML, preview, check and send them.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -41,10 +54,13 @@ function createProgram(io: CliIo, registers: readonly Register[]): Command {
       `
 Getting started:
   $ npm start                        render every issue under content/ into dist/
-  $ newsletter build weekly-1        render one issue
-  $ newsletter <command> --help      flags and examples of a command
+  $ npx newsletter build weekly-1    render one issue
+  $ npx newsletter <command> --help  flags and examples of a command
 
-Every command takes --content DIR, --templates DIR, --config FILE and --out DIR.
+Every command takes --content DIR, --templates DIR and --config FILE (and
+those that write files, --out DIR). Environment variables (NEWSLETTER_SECRET,
+SMTP_URL, CHROMIUM_PATH) are read from the environment, then from .env in the
+working directory; a variable set in the environment wins.
 Errors print as FILE:LINE: MESSAGE; exit code 1 for content, template and
 config errors, 2 for wrong usage.`,
     );
@@ -58,7 +74,13 @@ function wantsDebug(argv: readonly string[]): boolean {
 }
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so tests can run it in-process. */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(argv: readonly string[], outside: CliIo = processIo()): Promise<number> {
+  let io: CliIo;
+  try {
+    io = withDotEnv(outside);
+  } catch (error) {
+    return reportError(error, outside, wantsDebug(argv));
+  }
   const registers = await Promise.all(commandsFor(argv).map((command) => command.load()));
   const program = createProgram(io, registers);
   try {

@@ -1,5 +1,6 @@
 import matter from 'gray-matter';
 import { NewsletterError } from '../errors.js';
+import { yamlHint } from './yaml-hint.js';
 
 export interface FrontMatter {
   data: Record<string, unknown>;
@@ -51,7 +52,7 @@ export function parseFrontMatter(source: string, file: string): FrontMatter {
     // The YAML text starts right after `---` (with that line's newline), so its line 0 is file line 1.
     const line = yamlError.mark ? yamlError.mark.line + 1 : 1;
     const reason = yamlError.reason ?? yamlError.message.split('\n')[0];
-    throw new NewsletterError('CONTENT_YAML', `invalid YAML front matter: ${reason}`, { file, line });
+    throw new NewsletterError('CONTENT_YAML', `invalid YAML front matter: ${reason}`, { file, line, hint: yamlHint(text, line) ?? yamlHint(text, line - 1) });
   }
 
   const data = parsed.data ?? {};

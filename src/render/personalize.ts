@@ -192,7 +192,7 @@ export function slotPersonalizer(parts: SlotParts, unsubscribeUrl: (recipient: R
  * render), so a send can check its list before loading MJML.
  */
 export function recipientFields(issue: Issue, options: Pick<CompileIssueOptions, 'templates' | 'fields' | 'listName'>): { fields: string[]; usage: RecipientUsage } {
-  const usage = analyzeRecipientUsage(options.templates, layoutFor(options.templates, issue.template));
+  const usage = analyzeRecipientUsage(options.templates, layoutFor(options.templates, issue.template, issue.file));
   checkListColumns(usage, options.fields ?? null, options.listName ?? 'list');
   // `email` always has a slot: every list has it, and a layout may print it in any of its partials.
   return { fields: [...new Set(['email', ...usage.fields.keys()])], usage };
@@ -200,7 +200,7 @@ export function recipientFields(issue: Issue, options: Pick<CompileIssueOptions,
 
 export async function compileIssue(issue: Issue, options: CompileIssueOptions): Promise<CompiledIssue> {
   const { config, templates, secret } = options;
-  const layout = layoutFor(templates, issue.template);
+  const layout = layoutFor(templates, issue.template, issue.file);
   const { fields, usage } = recipientFields(issue, options);
   const issueContext = buildIssueContext(issue, config, templates.theme);
 
@@ -208,9 +208,9 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   const token = (id: number) => `${SLOT_PREFIX}${id}x${nonce}`;
   const tokenRecipient: Recipient = { email: token(1) };
   fields.forEach((field, i) => (tokenRecipient[field] = token(i + 1)));
-  const context = withRecipient(issueContext, tokenRecipient, token(0));
-  const rawText = runTemplate(templates, layout.text, context);
-  const html = splitSlots(await compileMjml(runTemplate(templates, layout.html, context), { templates, layout: layout.html }), nonce);
+  const rawText = runTemplate(templates, layout.text, withRecipient(issueContext, tokenRecipient, token(0), 'text'));
+  const htmlContext = withRecipient(issueContext, tokenRecipient, token(0), 'html');
+  const html = splitSlots(await compileMjml(runTemplate(templates, layout.html, htmlContext), { templates, layout: layout.html }), nonce);
   const textRaw = splitSlots(rawText, nonce);
   const text = splitSlots(tidyText(rawText), nonce);
   const textRobust = robustTextSlots(textRaw);

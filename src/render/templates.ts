@@ -1,14 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { fileError, readRegularFile } from '../fs/read-regular-file.js';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
 import { NewsletterError, isNewsletterError } from '../errors.js';
-import { themeSchema } from '../config/schema.js';
+import { fontFamilyName, fontStack, themeSchema, themeUrl } from '../config/schema.js';
 import type { DeepPartialTheme, Theme } from '../config/defaults.js';
 import { parseJsonText, zodToError } from '../config/load-config.js';
 import { displayPath } from '../content/load-article.js';
 import { registerHelpers } from './helpers.js';
+import { didYouMean } from '../suggest.js';
+import { lineOfJsonKey } from '../text-position.js';
 
 /**
  * The templates folder, loaded and compiled once: layouts (`layouts/<name>.mjml` and the text
@@ -46,10 +49,10 @@ const themeFileSchema = themeSchema.extend({
   colors: themeSchema.shape.colors.unwrap().required(),
   darkColors: themeSchema.shape.darkColors.unwrap().required().nullable(),
   fonts: z.strictObject({
-    body: z.string().min(1),
-    heading: z.string().min(1),
-    webFontUrl: z.url().nullable(),
-    webFontName: z.string().min(1).nullable(),
+    body: fontStack,
+    heading: fontStack,
+    webFontUrl: themeUrl.nullable(),
+    webFontName: fontFamilyName.nullable(),
   }),
   logo: themeSchema.shape.logo.unwrap().nullable(),
   width: z.number().int().min(320).max(800),
@@ -217,12 +220,28 @@ export function runTemplate(templates: TemplateSet, template: TemplateFile, cont
   }
 }
 
-export function layoutFor(templates: TemplateSet, name: string): { html: TemplateFile; text: TemplateFile } {
+/**
+ * The layout an issue names. `issueFile` (as displayed) is the issue that asked for it: an unknown
+ * layout is the issue's mistake as often as the templates', so the error points at its `template:`.
+ */
+/** The line of `template:` in an issue file; read only on this error path. */
+function templateLine(issueFile: string): number | undefined {
+  try {
+    return lineOfJsonKey(readFileSync(path.resolve(issueFile), 'utf8'), ['template']);
+  } catch {
+    // Without the file, the error still names it; only the line is lost.
+    return undefined;
+  }
+}
+
+export function layoutFor(templates: TemplateSet, name: string, issueFile?: string): { html: TemplateFile; text: TemplateFile } {
   const html = templates.layouts.get(name);
   if (!html) {
-    const known = [...templates.layouts.keys()].join(', ');
-    throw new NewsletterError('TEMPLATE_NOT_FOUND', `no template \`${name}\` (expected ${displayPath(path.join(templates.dir, 'layouts', `${name}.mjml`))})`, {
-      hint: `templates here: ${known}`,
+    const known = [...templates.layouts.keys()].sort();
+    const expected = displayPath(path.join(templates.dir, 'layouts', `${name}.mjml`));
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `\`template: ${name}\`: no layout \`${name}\`${didYouMean(name, known)} (looked for ${expected})`, {
+      ...(issueFile ? { file: issueFile, line: templateLine(issueFile) } : {}),
+      hint: known.length ? `layouts in ${displayPath(path.join(templates.dir, 'layouts'))}: ${known.join(', ')}` : `no layouts in ${displayPath(path.join(templates.dir, 'layouts'))}`,
     });
   }
   const text = templates.textLayouts.get(name) ?? templates.textLayouts.get('default');

@@ -38,6 +38,7 @@ export function formatPlan(plan: SendPlan): string[] {
   else {
     const c = plan.counts;
     lines.push(`list:       ${plan.list}: ${formatCount(c.rows)} rows → ${formatCount(c.toSend)} to send (${skippedParts(plan)})`);
+    if (c.padded) lines.push(`            ${formatCount(c.padded)} of them with trailing fields left out, read as empty values`);
     lines.push(`journal:    ${plan.journal}${plan.restart ? ' (starting over: kept as a backup, every recipient is sent again)' : ''}`);
     if (plan.outboxCopies) lines.push(`outbox:     ${formatCount(plan.outboxCopies)} earlier cop${plan.outboxCopies === 1 ? 'y' : 'ies'} written to the outbox (not counted as sent: nobody received them)`);
   }

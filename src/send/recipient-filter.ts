@@ -61,6 +61,8 @@ export interface ListCounts {
   invalid: number;
   duplicate: number;
   suppressed: number;
+  /** CSV rows sent with trailing fields left out, read as empty values. */
+  padded: number;
   /** The first skipped rows, for the report (all of them are in the journal). */
   examples: SkipExample[];
 }
@@ -68,7 +70,7 @@ export interface ListCounts {
 export const MAX_EXAMPLES = 20;
 
 export function emptyCounts(): ListCounts {
-  return { rows: 0, toSend: 0, alreadySent: 0, invalid: 0, duplicate: 0, suppressed: 0, examples: [] };
+  return { rows: 0, toSend: 0, alreadySent: 0, invalid: 0, duplicate: 0, suppressed: 0, padded: 0, examples: [] };
 }
 
 export function countDecision(counts: ListCounts, decision: Decision): void {

@@ -14,7 +14,7 @@ import type { OutcomeRecord } from './journal.js';
 import { collectGarbage } from './memory.js';
 import { compileMessageTemplate } from './message-template.js';
 import { countDecision, emptyCounts, RecipientFilter, type FilterInput, type ListCounts } from './recipient-filter.js';
-import { addressProblem, openList, type SubscriberList } from './recipients.js';
+import { addressProblem, openList, type CsvDelimiter, type SubscriberList } from './recipients.js';
 import { validateSendRequest, type SendSettings } from './send-options.js';
 import { createDeliverer, destinationOf, type TransportChoice } from './transport.js';
 
@@ -37,6 +37,8 @@ export interface SendRequest {
   issueSlug: string;
   /** Subscriber list file (CSV or JSON); ignored with testTo. */
   list?: string | null | undefined;
+  /** CSV separator of `list` (`,` `;` tab); detected from its header when absent. */
+  listDelimiter?: CsvDelimiter | undefined;
   /** Send one message to this address (with the sample recipient's fields); no journal, no lock. */
   testTo?: string | null | undefined;
   transport: TransportChoice;
@@ -145,7 +147,13 @@ function refuseUnsignedSend(request: SendRequest, settings: SendSettings): void 
 
 async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
   const counts = emptyCounts();
-  for await (const batch of list.batches()) for (const entry of batch) countDecision(counts, filter.decide(entry));
+  for await (const batch of list.batches()) {
+    for (const entry of batch) {
+      const decision = filter.decide(entry);
+      countDecision(counts, decision);
+      if (entry.kind === 'recipient' && entry.padded && decision.kind === 'send') counts.padded++;
+    }
+  }
   return counts;
 }
 
@@ -154,7 +162,7 @@ export async function planSend(request: SendRequest, settings: SendSettings, sto
   const { config, templates } = request.project;
   const emit = (event: SendEvent) => request.onEvent?.(event);
   const issue = await loadIssue(config.paths.content, request.issueSlug);
-  const list = settings.testTo ? null : await openList(request.list!, request.cwd);
+  const list = settings.testTo ? null : await openList(request.list!, request.cwd, { delimiter: request.listDelimiter });
   const sample: Recipient = { ...config.sampleRecipient, email: settings.testTo ?? config.sampleRecipient.email };
   const compileOptions = {
     config,

@@ -12,8 +12,8 @@ export const sizeGmailClip: Rule = {
     return [
       {
         message:
-          `the HTML part is ${kb(size.largestBytes)} as encoded in the message for the largest recipient (a ${LONGEST_ADDRESS}-character address; ` +
-          `${kb(size.sampleBytes)} for the sample recipient): Gmail clips HTML over ${kb(DEFAULTS.gmailClipBytes)} and hides the rest, ` +
+          `Gmail clips this message: ${kb(size.largestBytes)} > ${kb(DEFAULTS.gmailClipBytes)} (the HTML part as encoded for the largest recipient, ` +
+          `a ${LONGEST_ADDRESS}-character address; ${kb(size.sampleBytes)} for the sample recipient) and hides the rest, ` +
           'unsubscribe link included. Shorten the issue: fewer articles, or `lead: card` to show the lead as a card',
         ...locate.issueFile,
       },

@@ -2,9 +2,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { startMjmlWorker } from '../../render/mjml-worker.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
+import { NewsletterError } from '../../errors.js';
+import type { Finding } from '../../checks/types.js';
 import { println, type CliIo } from '../io.js';
 import type { Mjml2Html } from '../../render/mjml.js';
 import { formatKb } from '../../format.js';
+
+interface BuildFlags extends SharedFlags {
+  strict?: boolean;
+}
 
 export function registerBuild(program: Command, io: CliIo): void {
   addSharedOptions(
@@ -13,20 +19,23 @@ export function registerBuild(program: Command, io: CliIo): void {
       .description('render issues into <out>/<issue>/ as index.html, index.txt and message.eml')
       .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted'),
   )
+    .option('--strict', 'exit 1 when an error-level finding of the checks remains (for CI); the files are written all the same')
     .addHelpText(
       'after',
       `
 Examples:
-  $ newsletter build                                  every issue under content/issues/
-  $ newsletter build weekly-1                         one issue
-  $ newsletter build weekly-1 --content ./my-content --out ./out
+  $ npx newsletter build                              every issue under content/issues/
+  $ npx newsletter build weekly-1                     one issue
+  $ npx newsletter build weekly-1 --content ./my-content --out ./out
+  $ npx newsletter build --strict                     in CI: exit 1 if a check finds an error
 
 Each issue is written atomically: <out>/<issue>/ holds either the previous
 build or the complete new one, never a mix. One line per issue is printed:
 path, HTML size, and the count of preflight findings (errors, warnings,
-notes) that \`newsletter check <issue>\` lists in full.`,
+notes) that \`npx newsletter check <issue>\` lists in full; each error is
+printed under its issue's line with its rule and message.`,
     )
-    .action(async (issues: string[], flags: SharedFlags) => {
+    .action(async (issues: string[], flags: BuildFlags) => {
       // MJML loads on its own thread while this one loads the rest and reads the content.
       const mjml = startMjmlWorker();
       try {
@@ -37,7 +46,7 @@ notes) that \`newsletter check <issue>\` lists in full.`,
     });
 }
 
-async function buildIssues(issues: string[], flags: SharedFlags, io: CliIo, compiler: Mjml2Html): Promise<void> {
+async function buildIssues(issues: string[], flags: BuildFlags, io: CliIo, compiler: Mjml2Html): Promise<void> {
   const [{ buildIssue, loadProject, selectIssues }, { countFindings, runChecks }, { plural }, { loadCaniemail }] = await Promise.all([
     import('../../pipeline.js'),
     import('../../checks/index.js'),
@@ -47,18 +56,31 @@ async function buildIssues(issues: string[], flags: SharedFlags, io: CliIo, comp
   const project = await loadProject(configRequest(flags, io));
   // The checks' client data (640 KB of JSON) loads while this thread waits for MJML's first compile.
   loadCaniemail().catch(() => undefined);
-      const slugs = await selectIssues(project, issues);
-      for (const slug of slugs) {
-        const built = await buildIssue(project, slug, io.env.NEWSLETTER_SECRET, compiler);
-        const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
-        // The preflight findings, counted; `newsletter check` lists them.
-        const counts = countFindings(await runChecks({ project, issue: built.issue, rendered: built.rendered, message: built.eml }));
-        const parts = [
-          counts.error ? plural(counts.error, 'error') : '',
-          counts.warn ? plural(counts.warn, 'warning') : '',
-          counts.info ? plural(counts.info, 'note') : '',
-        ].filter(Boolean);
-        const status = parts.length ? `${parts.join(', ')} (newsletter check ${built.issue.slug})` : 'ok';
-        println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
-      }
+  const slugs = await selectIssues(project, issues);
+  const failed: { slug: string; errors: number }[] = [];
+  for (const slug of slugs) {
+    const built = await buildIssue(project, slug, io.env.NEWSLETTER_SECRET, compiler);
+    const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
+    const findings = await runChecks({ project, issue: built.issue, rendered: built.rendered, message: built.eml });
+    const counts = countFindings(findings);
+    const parts = [counts.error ? plural(counts.error, 'error') : '', counts.warn ? plural(counts.warn, 'warning') : ''].filter(Boolean);
+    const notes = counts.info ? plural(counts.info, 'note') : '';
+    const check = `npx newsletter check ${built.issue.slug}`;
+    const status = parts.length ? `${[...parts, notes].filter(Boolean).join(', ')} (${check})` : notes ? `ok (${notes}: ${check})` : 'ok';
+    println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
+    // Errors are what would make `check` (and a careful editor) stop the send: say what they are here.
+    for (const finding of findings.filter((f) => f.severity === 'error')) println(io.stdout, `  ${formatError(finding)}`);
+    if (counts.error) failed.push({ slug, errors: counts.error });
+  }
+  if (flags.strict && failed.length) {
+    const total = failed.reduce((n, f) => n + f.errors, 0);
+    throw new NewsletterError('CHECK_FAILED', `--strict: ${plural(total, 'error-level finding')} in ${failed.map((f) => f.slug).join(', ')}`, {
+      hint: 'the files are written; fix the errors above, or lower a rule in "checks.rules" of the config',
+    });
+  }
+}
+
+function formatError(finding: Finding): string {
+  const where = finding.file ? `${finding.file}${finding.line ? `:${finding.line}` : ''}: ` : '';
+  return `error ${finding.rule}: ${where}${finding.message}`;
 }

@@ -29,10 +29,10 @@ export function registerCheck(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ newsletter check                         every issue; a table grouped by severity
-  $ newsletter check weekly-1 --json         one JSON document on stdout, for CI
-  $ newsletter check weekly-1 --a11y         adds an axe-core audit in Chromium
-  $ newsletter check --list-rules            rule ids, for "checks.rules" in the config
+  $ npx newsletter check                     every issue; a table grouped by severity
+  $ npx newsletter check weekly-1 --json     one JSON document on stdout, for CI
+  $ npx newsletter check weekly-1 --a11y     adds an axe-core audit in Chromium
+  $ npx newsletter check --list-rules        rule ids, for "checks.rules" in the config
 
 Each finding has a rule id, a severity (error, warn, info), what to do, and
 the file and line it comes from when known. Exit code 1 when any finding is

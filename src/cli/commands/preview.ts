@@ -71,11 +71,11 @@ export function registerPreview(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ newsletter preview                                  http://127.0.0.1:3000/
-  $ newsletter preview --port 4000 --content ./my-content --open
-  $ newsletter preview --list subscribers.csv           pick a row to see its copy
-  $ newsletter preview --port 0                         any free port (printed)
-  $ newsletter preview --no-checks                      skip the checks panel
+  $ npx newsletter preview                              http://127.0.0.1:3000/
+  $ npx newsletter preview --port 4000 --content ./my-content --open
+  $ npx newsletter preview --list subscribers.csv       pick a row to see its copy
+  $ npx newsletter preview --port 0                     any free port (printed)
+  $ npx newsletter preview --no-checks                  skip the checks panel
 
 Every save under the content or templates folder, or of the config, re-renders
 what it touches and updates every open page without a reload, keeping the
@@ -97,7 +97,6 @@ Ctrl-C stops the server.`,
         request,
         host: flags.host,
         port: flags.port,
-        secret: io.env.NEWSLETTER_SECRET,
         recipients,
         check: runChecks ? (input) => runChecks(input) : undefined,
       });

@@ -19,9 +19,9 @@ export function registerPublish(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ newsletter publish                       every issue, into dist/site/
-  $ newsletter publish weekly-7              render weekly-7 again; archive and feeds list all
-  $ newsletter publish --drafts --out stage  a staging copy with drafts and future issues
+  $ npx newsletter publish                       every issue, into dist/site/
+  $ npx newsletter publish weekly-7              render weekly-7 again; archive and feeds list all
+  $ npx newsletter publish --drafts --out stage  a staging copy with drafts and future issues
   $ rsync -a --delete dist/site/ host:/var/www/newsletter/
 
 The site is served at \`siteUrl\` (config): issues/<slug>/ is the web edition

@@ -35,9 +35,9 @@ export function registerScreenshot(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ newsletter screenshot weekly-1                     dist/weekly-1-375.png and dist/weekly-1-600.png
-  $ newsletter screenshot weekly-1 --width 375,600 --out shots/
-  $ newsletter screenshot --dark --width 600           every issue, dark mode
+  $ npx newsletter screenshot weekly-1                 dist/weekly-1-375.png and dist/weekly-1-600.png
+  $ npx newsletter screenshot weekly-1 --width 375,600 --out shots/
+  $ npx newsletter screenshot --dark --width 600       every issue, dark mode
 
 Files are <out>/<issue>-<width>.png. Every network request is blocked, so
 remote images show their alt text and screenshots are the same offline.

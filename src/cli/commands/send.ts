@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseEnv } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULTS } from '../../config/defaults.js';
 import { NewsletterError } from '../../errors.js';
@@ -11,6 +9,7 @@ import { deliveredWord, shownAddress, formatPlan, formatProgressBar, formatProgr
 import { partialResult, repairSendJournal, sendIssue, type SendEvent, type SendPlan, type SendResult } from '../../send/send-issue.js';
 import type { Project } from '../../project.js';
 import { outboxChoice, smtpChoice, type TransportChoice } from '../../send/transport.js';
+import { parseDelimiter, type CsvDelimiter } from '../../send/recipients.js';
 import type { QueueSendEvent } from '../../queue/queue-send.js';
 import { openStore, type Store } from '../../store/index.js';
 import { redisUrlFrom } from '../redis-url.js';
@@ -19,6 +18,7 @@ import { println, type CliIo } from '../io.js';
 
 interface SendFlags extends SharedFlags {
   list?: string;
+  delimiter?: CsvDelimiter;
   testTo?: string;
   dryRun?: boolean;
   smtp?: string;
@@ -43,21 +43,18 @@ function positiveInt(name: string, min: number) {
   };
 }
 
+function parseDelimiterFlag(value: string): CsvDelimiter {
+  try {
+    return parseDelimiter(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--delimiter: /, ''));
+  }
+}
+
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number above 0, got \`${value}\``);
   return n;
-}
-
-/** The environment with `.env` (in the working directory) under it: real variables win. */
-export function sendEnvironment(io: CliIo): NodeJS.ProcessEnv {
-  let fromFile: Record<string, string> = {};
-  try {
-    fromFile = parseEnv(readFileSync(path.join(io.cwd, '.env'), 'utf8')) as Record<string, string>;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new NewsletterError('SEND_CONFIG', `cannot read .env: ${(error as Error).message}`, { file: '.env' });
-  }
-  return { ...fromFile, ...io.env };
 }
 
 async function askToConfirm(io: CliIo, plan: SendPlan): Promise<boolean> {
@@ -179,6 +176,7 @@ export function registerSend(program: Command, io: CliIo): void {
       .description('send an issue to a subscriber list (SMTP, or .eml files in outbox/ when no SMTP is set)')
       .argument('<issue>', 'issue slug (file name under content/issues/ without .md)')
       .option('--list <file>', 'subscribers: CSV with a header row and an `email` column, or JSON (array or JSON lines)')
+      .option('--delimiter <char>', 'CSV field separator: `,` `;` or `tab` (default: detected from the header row)', parseDelimiterFlag)
       .option('--test-to <address>', 'send one message to this address (sample recipient fields), ignoring the list')
       .option('--dry-run', 'read the list and show what would happen; nothing is sent or written')
       .option('--smtp <url>', 'SMTP server, e.g. smtp://user:pass@host:587 (default: $SMTP_URL, else the outbox)')
@@ -193,18 +191,20 @@ export function registerSend(program: Command, io: CliIo): void {
       .option('--queue [url]', 'distributed send: queue the list in Redis for `newsletter worker`s (default URL: $REDIS_URL)')
       .option('--store [url]', 'keep the journal, suppressions and lock in Redis, shared with `serve` and other machines (default URL: $REDIS_URL, which alone turns this on)')
       .option('--batch-size <n>', 'recipients per queued batch, with --queue (default 500)', positiveInt('--batch-size', 1)),
+    // No --out: send writes no build folder, and a flag accepted and ignored misleads (--outbox is the one).
+    { out: false },
   )
     .addHelpText(
       'after',
       `
 Examples:
-  $ newsletter send weekly-1 --list subscribers.csv --dry-run    what would happen, nothing sent
-  $ newsletter send weekly-1 --list subscribers.csv              no SMTP set: .eml files in outbox/weekly-1/
-  $ newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
-  $ SMTP_URL=smtp://user:pass@smtp.example.com:587 newsletter send weekly-1 --list subscribers.csv
-  $ newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
-  $ newsletter send weekly-1 --repair-journal                    after "journal has a line that is not JSON"
-  $ newsletter send weekly-1 --list subscribers.csv --queue redis://redis.internal:6379 --rate 200
+  $ npx newsletter send weekly-1 --list subscribers.csv --dry-run    what would happen, nothing sent
+  $ npx newsletter send weekly-1 --list subscribers.csv              no SMTP set: .eml files in outbox/weekly-1/
+  $ npx newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
+  $ SMTP_URL=smtp://user:pass@smtp.example.com:587 npx newsletter send weekly-1 --list subscribers.csv
+  $ npx newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
+  $ npx newsletter send weekly-1 --repair-journal                after "journal has a line that is not JSON"
+  $ npx newsletter send weekly-1 --list subscribers.csv --queue redis://redis.internal:6379 --rate 200
 
 SMTP_URL and NEWSLETTER_SECRET are read from the environment or from .env in the
 working directory. Real sends need NEWSLETTER_SECRET (it signs unsubscribe links).
@@ -217,9 +217,16 @@ then limits all workers together); the journal is in Redis, and Ctrl-C stops fol
 while the workers go on: the same command again reattaches.`,
     )
     .action(async (issueSlug: string, flags: SendFlags) => {
+      // Usage first, before any notice or file is read.
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
+      if (!flags.list && !flags.testTo && !flags.repairJournal) {
+        throw new NewsletterError('USAGE', 'send needs a recipient: --list FILE (the subscribers) or --test-to ADDRESS (one test message)', {
+          hint: `npx newsletter send ${issueSlug} --list subscribers.csv --dry-run`,
+        });
+      }
       if (flags.restart && (flags.testTo || flags.dryRun)) throw new NewsletterError('USAGE', '--restart starts a list send over; it cannot go with --test-to or --dry-run');
-      const env = sendEnvironment(io);
+      // .env is already under io.env (cli/env.ts, for every command).
+      const env = io.env;
       const project = await loadProject(configRequest(flags, io));
       if (flags.queue !== undefined) {
         if (flags.store !== undefined) throw new NewsletterError('USAGE', '--queue keeps the journal and the suppressions in its Redis already: drop --store');
@@ -228,7 +235,7 @@ while the workers go on: the same command again reattaches.`,
       }
       // The shared store on Redis (--store, else REDIS_URL), or the files next to the config.
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
-      const store = storeUrl ? await openStore(project.config, { url: storeUrl, cwd: io.cwd }) : undefined;
+      const store: Store | undefined = storeUrl ? await openStore(project.config, { url: storeUrl, cwd: io.cwd }) : undefined;
       try {
         if (flags.repairJournal) {
           const repair = await repairSendJournal(project, issueSlug, io.cwd, store);
@@ -249,6 +256,7 @@ while the workers go on: the same command again reattaches.`,
             project,
             issueSlug,
             list: flags.list,
+            listDelimiter: flags.delimiter,
             testTo: flags.testTo,
             transport,
             secret,

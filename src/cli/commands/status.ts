@@ -5,7 +5,6 @@ import { listIdFor } from '../../render/list-id.js';
 import { formatCount } from '../../send/progress.js';
 import { println, type CliIo } from '../io.js';
 import { redisUrlFrom } from '../redis-url.js';
-import { sendEnvironment } from './send.js';
 
 interface StatusFlags {
   queue?: string;
@@ -53,7 +52,8 @@ Examples:
   $ watch -n 2 newsletter status weekly-1          with REDIS_URL set`,
     )
     .action(async (issueSlug: string, flags: StatusFlags) => {
-      const env = sendEnvironment(io);
+      // .env is already under io.env (cli/env.ts, for every command).
+      const env = io.env;
       const queue = redisUrlFrom(flags.queue, env, '--queue');
       const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });
       const status = await queueStatus({ queue, key: { listId: listIdFor(config), issueSlug } });

@@ -5,7 +5,6 @@ import { NewsletterError } from '../../errors.js';
 import { startWorker } from '../../queue/worker.js';
 import { println, type CliIo } from '../io.js';
 import { redisUrlFrom } from '../redis-url.js';
-import { sendEnvironment } from './send.js';
 
 interface WorkerFlags {
   queue?: string;
@@ -46,7 +45,8 @@ its batch back untouched and waits, retrying with backoff. SIGTERM or Ctrl-C: th
 flight finish and are recorded, the rest of the batch goes back to the queue.`,
     )
     .action(async (flags: WorkerFlags) => {
-      const env = sendEnvironment(io);
+      // .env is already under io.env (cli/env.ts, for every command).
+      const env = io.env;
       const redisUrl = redisUrlFrom(flags.queue, env, '--queue');
       const smtpUrl = flags.smtp ?? env.SMTP_URL;
       if (!smtpUrl) throw new NewsletterError('USAGE', 'a worker needs an SMTP server: pass --smtp smtp://user:pass@host:587 or set SMTP_URL');
