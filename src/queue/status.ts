@@ -95,7 +95,7 @@ export async function queueStatus(request: StatusRequest): Promise<QueueStatus> 
         total,
         sent,
         failed,
-        pending: Math.max(0, total - sent - failed),
+        pending: Math.max(0, total - sent - failed - Number(run.suppressedLate ?? 0)),
         startedAt: run.startedAt ?? null,
         finishedAt: run.finishedAt ?? null,
         streamed: run.streamed === '1',

@@ -206,6 +206,8 @@ export class RedisJournal implements IssueJournal {
         pipeline.rpush(this.keys.records, JSON.stringify(record));
         if (record.status !== 'run') pipeline.hincrby(this.keys.counts, record.status, 1);
         if (worker && record.status.startsWith('failed')) pipeline.hincrby(this.keys.workers, `${worker}|failed`, 1);
+        // Unsubscribed after the plan was made: part of the run's total, so counted for `status`.
+        if (worker && record.status === 'skipped-suppressed') pipeline.hincrby(this.keys.run, 'suppressedLate', 1);
       }
     }
     if (this.unsentCounts.size && (next === null || performance.now() - this.lastCountFlush > COUNT_FLUSH_MS)) this.flushCounts(pipeline);
