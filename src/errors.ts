@@ -24,6 +24,7 @@ export const ERROR_CODES = Object.freeze({
   BROWSER_NOT_FOUND: { exit: 1, description: 'No Chromium was found for previews, screenshots or the accessibility audit.' },
   PREVIEW_FAILED: { exit: 1, description: 'The preview server could not start (port in use, bad host).' },
   CHECK_FAILED: { exit: 1, description: '`newsletter check` found at least one error-level finding.' },
+  BUILD_FAILED: { exit: 1, description: 'At least one issue of a `build` of several failed; each failure is printed, the other issues were built.' },
   JOURNAL_INVALID: { exit: 1, description: 'A line of the send journal is not a valid record (`send --repair-journal` moves bad lines aside).' },
   FILE_UNREADABLE: { exit: 1, description: 'An input file cannot be read: a symlink leaving its folder, a FIFO or device, a folder where a file belongs, too large, or a file-system error.' },
   SERVE_CONFIG: { exit: 1, description: '`newsletter serve` cannot start: NEWSLETTER_SECRET missing, port in use, bad host.' },

@@ -131,6 +131,25 @@ describe('the unsubscribe loop, with real servers', () => {
     }
   }, 60_000);
 
+  it('two serve processes on one suppression list: every POST to either lands, none torn or lost', async () => {
+    const dir = await loopProject();
+    serve = await startServe(dir, cliArgs, { NEWSLETTER_SECRET: SECRET });
+    const other = await startServe(dir, cliArgs, { NEWSLETTER_SECRET: SECRET });
+    try {
+      const config = await loadConfig({ cwd: dir });
+      const addresses = Array.from({ length: 120 }, (_, i) => `both${i}@example.com`);
+      const statuses = await Promise.all(
+        addresses.map(async (email, i) => (await oneClick(new URL(`unsubscribe/${unsubscribeToken(email, SECRET, listIdFor(config))}`, i % 2 ? other.url : serve!.url).href)).status),
+      );
+      expect(statuses.every((status) => status === 200)).toBe(true);
+      const { lines, present } = await readSuppressions(dir);
+      expect(lines.sort()).toEqual([...addresses].sort());
+      expect(present.sort()).toEqual([...addresses].sort());
+    } finally {
+      await other.stop();
+    }
+  }, 60_000);
+
   it('kill -9 right after it answered loses no acknowledged unsubscribe', async () => {
     const dir = await loopProject();
     serve = await startServe(dir, cliArgs, { NEWSLETTER_SECRET: SECRET });

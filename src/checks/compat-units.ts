@@ -208,7 +208,7 @@ export function collectUnits(document: HtmlDocument, mjml: string): { units: Uni
       addDeclaration(d, origin, viaAttribute ? `${d.property}="${d.value}"` : `${d.property}:${d.value}`);
     }
     if (element.name !== 'style') continue;
-    const css = element.children.filter(isText).map((t) => t.data).join('');
+    const css = quoteUrls(element.children.filter(isText).map((t) => t.data).join(''));
     const lines = css.split('\n');
     const firstLine = lines.map((l) => l.trim()).find(Boolean);
     if (!firstLine) continue;
@@ -219,6 +219,15 @@ export function collectUnits(document: HtmlDocument, mjml: string): { units: Uni
     styles.push({ css: skeleton, origin, lines, firstLine });
   }
   return { units: [...units.authored.values(), ...units.mjml.values()], styles };
+}
+
+/**
+ * MJML writes a web font as `@import url(https://…/css2?family=Inter:wght@400;700);`: valid CSS,
+ * but the `;` inside the unquoted URL ends the rule for the CSS parser under caniemail. Quoting
+ * the URL keeps the text the same length (line numbers still fit) apart from the two quotes.
+ */
+export function quoteUrls(css: string): string {
+  return css.replace(/url\(\s*([^'")\s][^)]*?)\s*\)/gi, (_, url: string) => `url("${url.replace(/"/g, '%22')}")`);
 }
 
 /** Property names a caniemail property title stands for (`height property` → height), else null. */

@@ -26,8 +26,12 @@ function isMjmlAnchor(element: Element): boolean {
 export function links(context: CheckContext): Link[] {
   let found = linksOf.get(context);
   if (!found) {
+    // A link to a place in the email itself (footnote and back), whose target exists, is not a
+    // URL to check: it never leaves the message.
+    const ids = new Set(context.html.elements.map((element) => element.attribs.id).filter(Boolean));
     found = context.html.elements
       .filter((element) => element.name === 'a' && element.attribs.href !== undefined && hasAncestor(element, 'body') && !isMjmlAnchor(element))
+      .filter((element) => !(element.attribs.href!.startsWith('#') && ids.has(element.attribs.href!.slice(1))))
       .map((element) => ({ element, href: element.attribs.href!.trim(), label: linkLabel(element) }));
     linksOf.set(context, found);
   }

@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import { renderProjectIssue, type Project } from '../pipeline.js';
 import { runAxeAudit } from './axe-audit.js';
+import { runOverflowAudit } from './overflow.js';
 import { loadCaniemail, unknownClients } from './caniemail.js';
 import { prepareContext } from './context.js';
 import { AUDIT_RULES, RULES } from './rules/index.js';
@@ -33,7 +34,9 @@ export async function runChecks(input: CheckInput, options: CheckOptions = {}): 
   const findings: Finding[] = [];
   for (const rule of enabled) {
     const severity = severities.get(rule.id) as FindingSeverity;
-    for (const problem of runRule(rule, context)) findings.push({ rule: rule.id, severity, ...problem });
+    const problems = runRule(rule, context);
+    if ('crashed' in problems) findings.push({ rule: rule.id, severity: 'info', message: problems.crashed });
+    else for (const problem of problems) findings.push({ rule: rule.id, severity, ...problem });
   }
   if (options.a11y) {
     const major = severities.get('a11y/axe')!;
@@ -44,19 +47,26 @@ export async function runChecks(input: CheckInput, options: CheckOptions = {}): 
         if (severity !== 'off') findings.push({ rule: isMajor ? 'a11y/axe' : 'a11y/axe-minor', severity, ...problem });
       }
     }
+    const overflow = severities.get('layout/overflow')!;
+    if (overflow !== 'off') {
+      for (const problem of await runOverflowAudit(input.rendered.html, context.locate, options.env ?? process.env, options.browser)) {
+        findings.push({ rule: 'layout/overflow', severity: overflow, ...problem });
+      }
+    }
   }
   return dedupeFindings(findings);
 }
 
-function runRule(rule: Rule, context: Parameters<Rule['check']>[0]) {
+/**
+ * A rule that crashes on an email it did not expect never fails a build: its finding becomes a
+ * note saying it could not run, and the other rules still speak.
+ */
+function runRule(rule: Rule, context: Parameters<Rule['check']>[0]): ReturnType<Rule['check']> | { crashed: string } {
   try {
     return rule.check(context);
   } catch (error) {
-    if (error instanceof NewsletterError) throw error;
-    throw new NewsletterError('INTERNAL', `check rule \`${rule.id}\` failed: ${(error as Error)?.message ?? String(error)}`, {
-      hint: 'turn the rule off in `checks.rules` to carry on, and report it with --debug output',
-      cause: error,
-    });
+    const why = (error as Error)?.message?.split('\n')[0] ?? String(error);
+    return { crashed: `rule ${rule.id} could not run: ${why} (a bug; turn it off in \`checks.rules\` to hide this note, and report it)` };
   }
 }
 

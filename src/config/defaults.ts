@@ -66,6 +66,11 @@ export interface ResolvedConfig {
   suppressions: string;
   dkim: { domainName: string; keySelector: string; privateKeyFile: string } | null;
   checks: { rules: Record<string, 'error' | 'warn' | 'off'>; clients: string[] };
+  /** Local images: linked under `{siteUrl}assets/` (`hosted`) or attached as inline parts (`embed`). */
+  images: 'hosted' | 'embed';
+  /** Folder of processed images, reused across builds and preview reloads (absolute). */
+  imageCache: string;
+  mjml: { validation: 'strict' | 'soft' };
   paths: ResolvedPaths;
 }
 
@@ -106,6 +111,10 @@ export const DEFAULTS = deepFreeze({
     suppressions: 'suppressions.txt',
     dkim: null,
     checks: { rules: {}, clients: ['gmail', 'outlook', 'apple-mail', 'yahoo'] },
+    images: 'hosted' as 'hosted' | 'embed',
+    /** Relative to the config file's folder (the working directory without one). */
+    imageCache: '.newsletter/cache/images',
+    mjml: { validation: 'strict' as 'strict' | 'soft' },
   },
   issue: { template: 'digest', lead: 'full' as 'full' | 'card' },
   /** `newsletter send`: flags override these; paths are relative to the config file's folder. */

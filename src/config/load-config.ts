@@ -98,6 +98,9 @@ export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['pa
       rules: { ...(file?.checks?.rules ?? {}) },
       clients: [...(file?.checks?.clients ?? d.checks.clients)],
     },
+    images: file?.images ?? d.images,
+    imageCache: path.resolve(paths.root, d.imageCache),
+    mjml: { validation: file?.mjml?.validation ?? d.mjml.validation },
     paths,
   };
 }

@@ -131,6 +131,17 @@ export const configSchema = z.strictObject({
       privateKeyFile: z.string().min(1),
     })
     .optional(),
+  /**
+   * Local images: `hosted` (the default) links them under `{siteUrl}assets/`, where the web
+   * edition publishes them; `embed` attaches them to each message as inline (cid:) parts.
+   */
+  images: z.enum(['hosted', 'embed'], { error: 'expected `hosted` or `embed`' }).optional(),
+  mjml: z
+    .strictObject({
+      /** `strict` (default) fails on what `mjml --validate` rejects; `soft` reports it as warnings. */
+      validation: z.enum(['strict', 'soft'], { error: 'expected `strict` or `soft`' }).optional(),
+    })
+    .optional(),
   checks: z
     .strictObject({
       rules: z.record(z.string(), severity).optional(),

@@ -1,13 +1,20 @@
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
-import { readRegularFile } from '../fs/read-regular-file.js';
 import { zodToError } from '../config/load-config.js';
-import { parseFrontMatter } from './front-matter.js';
-import { countWords, markdownToSafeHtml, paragraphsToSafeHtml, safeHtmlToText } from './markdown.js';
+import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
+import { normalizeArticleMeta } from './article-meta.js';
+import { countWords, paragraphsToSafeHtml, renderMarkdown } from './markdown.js';
+import { readContentText } from './read-file.js';
 import { articleFrontMatterSchema } from './schemas.js';
-import type { Article } from './types.js';
+import type { Article, LocalImageRef } from './types.js';
 
 export const ARTICLE_EXTENSIONS = ['.md', '.txt'] as const;
+
+/** Where an article may live: flat files, or a page bundle (`<slug>/index.md` with its images beside it). */
+export function articleCandidates(articlesDir: string, slug: string): string[] {
+  return [...ARTICLE_EXTENSIONS.map((ext) => path.join(articlesDir, `${slug}${ext}`)), path.join(articlesDir, slug, 'index.md')];
+}
 
 export function displayPath(file: string, cwd = process.cwd()): string {
   const relative = path.relative(cwd, file);
@@ -29,44 +36,102 @@ export function summarize(text: string, limit = 220): string | null {
   return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), limit * 0.6)).replace(/[,;:.\s]+$/, '')}…`;
 }
 
-export async function loadArticle(articlesDir: string, slug: string): Promise<Article> {
-  const candidates = ARTICLE_EXTENSIONS.map((ext) => path.join(articlesDir, `${slug}${ext}`));
+export async function loadArticle(articlesDir: string, slug: string, contentDir = path.dirname(articlesDir)): Promise<Article> {
+  const candidates = articleCandidates(articlesDir, slug);
   const found: { file: string; source: string }[] = [];
   for (const file of candidates) {
-    const source = await readRegularFile(file, { root: path.dirname(articlesDir), display: displayPath(file) });
+    const source = await readContentText(file, displayPath(file), contentDir);
     if (source !== null) found.push({ file, source });
   }
   if (found.length === 0) {
-    throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\` (looked for ${candidates.map((c) => displayPath(c)).join(' and ')})`);
+    throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\` (looked for ${candidates.map((c) => displayPath(c)).join(', ')})`);
   }
   if (found.length > 1) {
-    throw new NewsletterError('CONTENT_INVALID', `article \`${slug}\` exists as both .md and .txt; keep one`, {
+    throw new NewsletterError('CONTENT_INVALID', `article \`${slug}\` exists as ${found.map((f) => displayPath(f.file)).join(' and ')}; keep one`, {
       file: displayPath(found[0]!.file),
     });
   }
   const { file, source } = found[0]!;
-  return file.endsWith('.txt') ? parseWireCopy(source, slug, displayPath(file)) : parseMarkdownArticle(source, slug, displayPath(file));
+  if (file.endsWith('.txt')) return parseWireCopy(source, slug, displayPath(file));
+  const article = parseMarkdownArticle(source, slug, displayPath(file));
+  return { ...article, localImages: await resolveLocalImages(article.localImages, path.dirname(file), contentDir) };
+}
+
+/**
+ * Local image paths resolve against the file that names them (`./photo.jpg` beside a page
+ * bundle's index.md, `../images/a.png` from a flat article); a path starting with `/` against the
+ * content folder, as static-site generators serve it. Nothing outside the content folder is read.
+ */
+export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir: string, contentDir: string): Promise<LocalImageRef[]> {
+  const root = await realpath(contentDir).catch(() => path.resolve(contentDir));
+  const resolved: LocalImageRef[] = [];
+  for (const ref of refs) {
+    let written = ref.written.replace(/[?#].*$/, '');
+    try {
+      written = decodeURI(written);
+    } catch {
+      // Not percent-encoded after all: use it as written.
+    }
+    const candidate = written.startsWith('/') ? path.join(contentDir, written) : path.resolve(baseDir, written);
+    const place = { file: ref.file, line: ref.line };
+    let real: string;
+    try {
+      real = await realpath(candidate);
+      if (!(await stat(real)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw new NewsletterError('CONTENT_NOT_FOUND', `image \`${ref.written}\` does not exist (looked for ${displayPath(candidate)})`, {
+          ...place,
+          hint: written.startsWith('/') ? 'a path starting with / is read from the content folder' : 'paths are relative to the article file',
+        });
+      }
+      throw new NewsletterError('CONTENT_INVALID', `image \`${ref.written}\` cannot be read: ${code === 'EISDIR' ? 'it is a folder' : (error as Error).message}`, { ...place, cause: error });
+    }
+    const relative = path.relative(root, real);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new NewsletterError('CONTENT_INVALID', `image \`${ref.written}\` is outside the content folder; only files under it are published`, place);
+    }
+    resolved.push({ ...ref, absolute: real });
+  }
+  return resolved;
+}
+
+function isLocalImage(src: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:/i.test(src) && !src.startsWith('//');
 }
 
 export function parseMarkdownArticle(source: string, slug: string, file: string): Article {
   const front = parseFrontMatter(source, file);
-  const parsed = articleFrontMatterSchema.safeParse(front.data);
+  const normalized = normalizeArticleMeta(front, file);
+  const parsed = articleFrontMatterSchema.safeParse(normalized.data);
   if (!parsed.success) {
     // A misspelt key (`titel:`) also leaves `title` missing; the typo is the cause, so name it.
     const typo = parsed.error.issues.some((i) => i.code === 'unrecognized_keys');
-    const missingTitle = !typo && parsed.error.issues.some((i) => i.path[0] === 'title' && front.data.title === undefined);
+    const missingTitle = !typo && parsed.error.issues.some((i) => i.path[0] === 'title' && normalized.data.title === undefined);
     if (missingTitle) {
       throw new NewsletterError('CONTENT_INVALID', '`title` is required in the front matter of a Markdown article', {
         file,
         line: 1,
-        hint: 'add a line `title: Your headline` between the `---` lines',
+        hint: front.format === 'toml' ? 'add a line `title = "Your headline"` between the `+++` lines' : 'add a line `title: Your headline` between the `---` lines',
       });
     }
-    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, articleFrontMatterSchema);
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    const written = normalized.writtenAs[key] ?? key;
+    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, articleFrontMatterSchema);
+    const line = lineOfFrontMatterKey(front, [written, ...issue.path.slice(1).map(String)]) ?? error.line;
+    const message = written !== key ? error.message.replace(`\`${key}`, `\`${written}`) : error.message;
+    throw new NewsletterError('CONTENT_INVALID', message, { file, line, hint: error.hint });
   }
   const meta = parsed.data;
-  const html = markdownToSafeHtml(front.body);
-  const text = safeHtmlToText(html);
+  const rendered = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: `fn-${slug.replace(/[^\w-]/g, '-')}-` });
+  const { html, text } = rendered;
+  const localImages: LocalImageRef[] = rendered.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line }));
+  if (meta.image && isLocalImage(meta.image)) {
+    localImages.push({ written: meta.image, absolute: '', file, line: lineOfFrontMatterKey(front, [normalized.writtenAs.image ?? 'image']) });
+  }
+  const summary = meta.summary ?? (rendered.moreSummary ? summarize(rendered.moreSummary, 600) : summarize(text));
   return {
     slug,
     file,
@@ -74,7 +139,7 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     title: meta.title,
     author: meta.author ?? null,
     date: meta.date ?? null,
-    summary: meta.summary ?? summarize(text),
+    summary,
     summaryIsExcerpt: meta.summary === undefined,
     image: meta.image ?? null,
     imageAlt: meta.imageAlt ?? null,
@@ -84,6 +149,9 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     text,
     wordCount: countWords(text),
     bodyLine: front.bodyLine,
+    draft: meta.draft ?? false,
+    localImages,
+    findings: [...normalized.findings, ...rendered.findings],
   };
 }
 
@@ -122,5 +190,8 @@ export function parseWireCopy(source: string, slug: string, file: string): Artic
     text,
     wordCount: countWords(text),
     bodyLine,
+    draft: false,
+    localImages: [],
+    findings: [],
   };
 }

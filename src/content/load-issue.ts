@@ -1,13 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError, isNewsletterError } from '../errors.js';
-import { fileError, readRegularFile } from '../fs/read-regular-file.js';
+import { fileError } from '../fs/read-regular-file.js';
 import { zodToError } from '../config/load-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { lineOfJsonKey } from '../text-position.js';
-import { parseFrontMatter } from './front-matter.js';
-import { markdownToSafeHtml, safeHtmlToText } from './markdown.js';
-import { displayPath, loadArticle } from './load-article.js';
+import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
+import { renderMarkdown } from './markdown.js';
+import { displayPath, loadArticle, resolveLocalImages } from './load-article.js';
+import { readContentText } from './read-file.js';
 import { issueFrontMatterSchema } from './schemas.js';
 import type { Article, Issue, IssueArticleRef } from './types.js';
 
@@ -41,7 +42,7 @@ export async function listIssues(contentDir: string): Promise<string[]> {
 export async function loadIssue(contentDir: string, slug: string): Promise<Issue> {
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
   const file = displayPath(absolute);
-  const source = await readRegularFile(absolute, { root: contentDir, display: file });
+  const source = await readContentText(absolute, file, contentDir);
   if (source === null) {
     const known = await listIssues(contentDir).catch(() => []);
     throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
@@ -61,12 +62,14 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     if (!typo && first.path[0] === 'articles' && front.data.articles === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`articles` is required: list the article slugs of this issue', { file, line: 1 });
     }
-    throw zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, issueFrontMatterSchema);
+    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, issueFrontMatterSchema);
+    const line = front.format === 'toml' ? (lineOfFrontMatterKey(front, first.path.map(String)) ?? error.line) : error.line;
+    throw new NewsletterError('CONTENT_INVALID', error.message, { file, line, hint: error.hint });
   }
   const meta = parsed.data;
 
   const refs: IssueArticleRef[] = meta.articles.map((entry, index) => {
-    const line = lineOfJsonKey(front.yaml, ['articles', String(index)]);
+    const line = front.format === 'toml' ? lineOfFrontMatterKey(front, ['articles']) : lineOfJsonKey(front.yaml, ['articles', String(index)]);
     if (typeof entry === 'string') return { slug: entry, overrides: {}, line };
     const { slug: refSlug, ...overrides } = entry;
     return { slug: refSlug, overrides, line };
@@ -74,6 +77,7 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
 
   const seen = new Set<string>();
   const articles: Article[] = [];
+  const localImages = [];
   for (const ref of refs) {
     if (seen.has(ref.slug)) {
       throw new NewsletterError('CONTENT_INVALID', `article \`${ref.slug}\` is listed twice`, { file, line: ref.line });
@@ -81,17 +85,32 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     seen.add(ref.slug);
     let article: Article;
     try {
-      article = await loadArticle(articlesDir(contentDir), ref.slug);
+      article = await loadArticle(articlesDir(contentDir), ref.slug, contentDir);
     } catch (error) {
-      if (isNewsletterError(error) && error.code === 'CONTENT_NOT_FOUND') {
+      // A missing article is the issue's mistake; a missing image inside an article is the article's.
+      if (isNewsletterError(error) && error.code === 'CONTENT_NOT_FOUND' && !error.file) {
         throw new NewsletterError('CONTENT_NOT_FOUND', error.message, { file, line: ref.line });
       }
       throw error;
     }
+    if (article.draft && !meta.drafts && !meta.draft) {
+      throw new NewsletterError('CONTENT_INVALID', `article \`${ref.slug}\` is a draft (${article.file} says \`draft: true\`)`, {
+        file,
+        line: ref.line,
+        hint: 'remove the draft mark from the article when it is ready, or add `drafts: true` to this issue to include drafts (for a proof; an issue marked `draft: true` may hold drafts too)',
+      });
+    }
+    const overrideImage = ref.overrides.image;
+    if (overrideImage && !/^https?:\/\//i.test(overrideImage)) {
+      // A local image named in the issue resolves against the issue file.
+      localImages.push(...(await resolveLocalImages([{ written: overrideImage, absolute: '', file, line: ref.line }], issuesDir(contentDir), contentDir)));
+    }
     articles.push(applyOverrides(article, ref));
   }
 
-  const introHtml = markdownToSafeHtml(front.body);
+  const intro = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: 'fn-intro-' });
+  localImages.push(...(await resolveLocalImages(intro.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })), issuesDir(contentDir), contentDir)));
+  const introHtml = intro.html;
   return {
     slug,
     file,
@@ -102,8 +121,10 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     lead: meta.lead ?? DEFAULTS.issue.lead,
     draft: meta.draft ?? false,
     introHtml,
-    introText: safeHtmlToText(introHtml),
+    introText: intro.text,
     articles,
+    localImages,
+    findings: intro.findings,
   };
 }
 

@@ -1,43 +1,72 @@
-import { Marked } from 'marked';
-import sanitizeHtml from 'sanitize-html';
+import { Lexer, Marked, type Token } from 'marked';
+import markedFootnote from 'marked-footnote';
 import { convert, type HtmlToTextOptions } from 'html-to-text';
+import type { ContentFinding } from './types.js';
+import { styleArticleHtml } from './html/article-styles.js';
+import { prepareHtml, type SourcePlace } from './html/prepare.js';
+import { sanitize } from './html/sanitize.js';
 
 /**
  * Markdown and wire copy become safe HTML here, once, at load time. Everything downstream inserts
- * that HTML as is, so this allowlist is the only gate between an article and the email.
+ * that HTML as is, so the allowlist (html/sanitize.ts) is the only gate between an article and
+ * the email. In order: Markdown (GFM, footnotes) → embeds and footnotes made email-friendly, and
+ * every removal written down (html/prepare.ts) → allowlist → inline styles that keep the HTML
+ * within a phone's width in any layout (html/article-styles.ts).
  */
 
-const markdown = new Marked({ gfm: true, breaks: false, async: false });
+/** `## Title {#anchor}`, `{.class}`, Kramdown's `{: #id}`: attribute lists a reader must not see. */
+const HEADING_ATTRIBUTES = /\s*\{:?\s*[#.][^{}]*\}\s*$/;
 
-const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
-  allowedTags: [
-    'p', 'br', 'hr', 'h2', 'h3', 'h4', 'strong', 'b', 'em', 'i', 'u', 's', 'del', 'sub', 'sup', 'small',
-    'a', 'ul', 'ol', 'li', 'blockquote', 'code', 'pre', 'img', 'figure', 'figcaption',
-    'table', 'thead', 'tbody', 'tr', 'th', 'td',
-  ],
-  allowedAttributes: {
-    a: ['href', 'title'],
-    img: ['src', 'alt', 'width', 'height', 'title'],
-    th: ['align'],
-    td: ['align'],
-    ol: ['start'],
-  },
-  allowedSchemes: ['http', 'https', 'mailto'],
-  allowedSchemesAppliedToAttributes: ['href', 'src'],
-  allowProtocolRelative: false,
-  // Tags outside the list are dropped and their text kept; script/style lose their text too.
-  disallowedTagsMode: 'discard',
-  transformTags: {
-    // The email's own title is the only h1; article headings start at h2.
-    h1: 'h2',
-    h5: 'h4',
-    h6: 'h4',
-  },
-};
+function stripHeadingAttributes(token: Token): void {
+  if (token.type !== 'heading' || !HEADING_ATTRIBUTES.test(token.text)) return;
+  token.text = token.text.replace(HEADING_ATTRIBUTES, '');
+  token.tokens = Lexer.lexInline(token.text);
+}
 
+function markdownFor(idPrefix: string): Marked {
+  return new Marked({ gfm: true, breaks: false, async: false, walkTokens: stripHeadingAttributes }).use(
+    markedFootnote({ prefixId: idPrefix, refMarkers: true, description: 'Notes' }),
+  );
+}
+
+/** `<!--more-->` (Hugo, Jekyll, Zola write `<!-- more -->`): the end of the summary. */
+const MORE = /^[ \t]*<!--\s*more\s*-->[ \t]*$/m;
+
+export interface RenderedMarkdown {
+  html: string;
+  text: string;
+  /** The text before `<!--more-->`, when the body has one. */
+  moreSummary: string | null;
+  findings: ContentFinding[];
+  localSources: { src: string; line: number | undefined }[];
+}
+
+export interface MarkdownOptions {
+  /** Where the Markdown comes from, for findings; none for text that is not in a file. */
+  place?: SourcePlace | undefined;
+  /** Prefix of footnote ids, unique per article so that two articles of a digest do not clash. */
+  idPrefix?: string | undefined;
+}
+
+export function renderMarkdown(source: string, options: MarkdownOptions = {}): RenderedMarkdown {
+  const idPrefix = options.idPrefix ?? 'fn-';
+  const raw = markdownFor(idPrefix).parse(source) as string;
+  const prepared = prepareHtml(raw, options.place ?? null);
+  const html = styleArticleHtml(sanitize(prepared.html), idPrefix);
+  let moreSummary: string | null = null;
+  if (MORE.test(source)) {
+    // Cut the rendered HTML at the marker (footnotes then resolve as in the article), and leave
+    // out the footnote markers: a summary has no notes.
+    const cut = raw.search(/<!--\s*more\s*-->/);
+    const before = cut < 0 ? '' : raw.slice(0, cut).replace(/<sup><a [^>]*data-[\w-]*-ref[^>]*>[\s\S]*?<\/a><\/sup>/g, '');
+    moreSummary = safeHtmlToText(sanitize(prepareHtml(before, null).html)).replace(/\s+/g, ' ').trim() || null;
+  }
+  return { html, text: safeHtmlToText(html), moreSummary, findings: prepared.findings, localSources: prepared.localSources };
+}
+
+/** Markdown to safe HTML, for text that has no file of its own to report findings against. */
 export function markdownToSafeHtml(source: string): string {
-  const raw = markdown.parse(source) as string;
-  return sanitizeHtml(raw, SANITIZE_OPTIONS).trim();
+  return renderMarkdown(source).html;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -48,13 +77,30 @@ export function escapeHtml(text: string): string {
 
 /** Wire copy: every paragraph is plain text, escaped, never parsed as Markdown or HTML. */
 export function paragraphsToSafeHtml(paragraphs: readonly string[]): string {
-  return paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n');
+  return styleArticleHtml(paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n'), null);
 }
+
+type Formatter = NonNullable<HtmlToTextOptions['formatters']>[string];
+
+/** The notes list of footnotes as `[1] text`, matching the `[1]` markers in the text. */
+const notesList: Formatter = (element, walk, builder) => {
+  const items = (element.children ?? []).filter((child: { type?: string; name?: string }) => child.type === 'tag' && child.name === 'li');
+  builder.openList({ maxPrefixLength: `[${items.length}] `.length, prefixAlign: 'left', interRowLineBreaks: 1 });
+  items.forEach((item: { children?: unknown[] }, index: number) => {
+    builder.openListItem({ prefix: `[${index + 1}] ` });
+    walk(item.children as never, builder);
+    builder.closeListItem();
+  });
+  builder.closeList({ trailingLineBreaks: 2 });
+};
 
 const TEXT_OPTIONS: HtmlToTextOptions = {
   wordwrap: 78,
+  formatters: { notesList },
   selectors: [
     { selector: 'a', options: { linkBrackets: ['(', ')'], hideLinkHrefIfSameAsText: true } },
+    { selector: 'a.nl-backref', format: 'skip' },
+    { selector: 'ol.nl-notes', format: 'notesList' },
     { selector: 'img', format: 'skip' },
     { selector: 'h2', options: { uppercase: false } },
     { selector: 'h3', options: { uppercase: false } },

@@ -2,6 +2,29 @@
 
 export type ArticleFormat = 'markdown' | 'wire';
 
+/**
+ * Something the content stage did to what the editor wrote, reported by `build` and `check`:
+ * markup the sanitizer removed (`content/removed`), front-matter keys ignored
+ * (`content/ignored-keys`), an embed turned into a link (`content/embed`).
+ */
+export interface ContentFinding {
+  rule: 'content/removed' | 'content/ignored-keys' | 'content/embed';
+  severity: 'warn' | 'info';
+  message: string;
+  file: string;
+  line?: number | undefined;
+}
+
+/** A local image named by an article (body or `image:`), resolved to a file that exists. */
+export interface LocalImageRef {
+  /** The `src` as written in the file: the HTML keeps it until the image stage replaces it. */
+  written: string;
+  /** Absolute path of the image file. */
+  absolute: string;
+  file: string;
+  line: number | undefined;
+}
+
 export interface Article {
   slug: string;
   /** Path relative to the working directory, for error messages. */
@@ -25,6 +48,12 @@ export interface Article {
   wordCount: number;
   /** Line in `file` where the body starts, for messages about the body. */
   bodyLine: number;
+  /** `draft: true` (or Jekyll's `published: false`): kept out of issues that do not allow drafts. */
+  draft: boolean;
+  /** Local images of the body and of `image`; `html` and `image` still hold the paths as written. */
+  localImages: LocalImageRef[];
+  /** What was removed, ignored or converted, with file and line. */
+  findings: ContentFinding[];
 }
 
 export interface IssueArticleRef {
@@ -51,4 +80,8 @@ export interface Issue {
   introText: string;
   /** Articles in issue order, overrides applied. */
   articles: Article[];
+  /** Local images of the intro (and of `image` overrides), like an article's. */
+  localImages: LocalImageRef[];
+  /** Findings of the issue file itself (its intro), like an article's. */
+  findings: ContentFinding[];
 }

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../browser.js';
+import { measureOverflow, type Overflow } from '../checks/overflow.js';
 import { NewsletterError } from '../errors.js';
 import { renderProjectIssue, type Project } from '../pipeline.js';
 
@@ -27,7 +28,11 @@ export interface ScreenshotRequest {
 export interface Screenshot {
   slug: string;
   width: number;
+  /** The viewport width asked for; `pngWidth` is what the PNG really is (wider when the email overflows). */
   height: number;
+  pngWidth: number;
+  /** Set when the email is wider than the viewport: the page's width and the widest element. */
+  overflow: Overflow | null;
   file: string;
   /** Network requests refused while the page loaded (remote images, web fonts). */
   blocked: number;
@@ -62,12 +67,13 @@ async function openShooter(browser: Browser, dark: boolean) {
   });
   const page = await context.newPage();
   return {
-    async shoot(html: string, width: number): Promise<{ png: Buffer; blocked: number }> {
+    async shoot(html: string, width: number): Promise<{ png: Buffer; blocked: number; overflow: Overflow | null }> {
       const before = blocked;
       await page.setViewportSize({ width, height: 800 });
       await page.setContent(html, { waitUntil: 'load', timeout: 30_000 });
+      const measured = await measureOverflow(page, width);
       const png = await page.screenshot({ fullPage: true, type: 'png', animations: 'disabled', timeout: 30_000 });
-      return { png, blocked: blocked - before };
+      return { png, blocked: blocked - before, overflow: measured.scrollWidth > width ? measured : null };
     },
     close: () => context.close(),
   };
@@ -94,14 +100,15 @@ export async function takeScreenshots(request: ScreenshotRequest): Promise<Scree
     const shooter = await openShooter(browser, request.dark ?? false);
     for (const issue of rendered) {
       for (const width of request.widths) {
-        const { png, blocked } = await shooter.shoot(issue.html, width);
+        const { png, blocked, overflow } = await shooter.shoot(issue.html, width);
         const file = path.join(request.outDir, screenshotFileName(issue.slug, width, request.dark));
         try {
           await writeFile(file, png);
         } catch (error) {
           throw new NewsletterError('OUTPUT_WRITE', `cannot write \`${file}\`: ${(error as Error).message}`, { file, cause: error });
         }
-        shots.push({ slug: issue.slug, width, height: pngSize(png).height, file, blocked });
+        const size = pngSize(png);
+        shots.push({ slug: issue.slug, width, height: size.height, pngWidth: size.width, overflow, file, blocked });
       }
     }
     await shooter.close();

@@ -8,7 +8,10 @@ import { htmlRecipient, htmlUnsubscribeUrl } from './recipient-values.js';
 /** The parts of a template context that do not depend on the recipient: built once per issue. */
 export type IssueContext = Omit<TemplateContext, 'recipient' | 'unsubscribeUrl'>;
 
-function articleView(article: Article, index: number, full: boolean, config: ResolvedConfig, issueSlug: string): ArticleView {
+type ImageSizes = ReadonlyMap<string, { width: number; height: number }>;
+
+function articleView(article: Article, index: number, full: boolean, config: ResolvedConfig, issueSlug: string, imageSizes: ImageSizes): ArticleView {
+  const size = imageSizes.get(article.slug);
   return {
     slug: article.slug,
     title: article.title,
@@ -18,6 +21,8 @@ function articleView(article: Article, index: number, full: boolean, config: Res
     summary: full && article.summaryIsExcerpt ? null : article.summary,
     image: article.image,
     imageAlt: article.imageAlt,
+    imageWidth: size?.width ?? null,
+    imageHeight: size?.height ?? null,
     url: article.url ? withUtm(article.url, config.utm, issueSlug) : null,
     tags: [...article.tags],
     html: addUtmToHtml(article.html, config.utm, issueSlug),
@@ -29,11 +34,12 @@ function articleView(article: Article, index: number, full: boolean, config: Res
   };
 }
 
-export function buildIssueContext(issue: Issue, config: ResolvedConfig, theme: Theme): IssueContext {
-  // The `article` layout always shows its article in full; a digest shows its lead in full unless
-  // the issue asks for cards only.
-  const leadInFull = issue.template === 'article' || issue.lead === 'full';
-  const articles = issue.articles.map((article, index) => articleView(article, index, leadInFull && index === 0, config, issue.slug));
+export function buildIssueContext(issue: Issue, config: ResolvedConfig, theme: Theme, imageSizes: ImageSizes = new Map()): IssueContext {
+  // The `article` layout shows every article in full, in order; a digest shows its lead in full
+  // unless the issue asks for cards only.
+  const allInFull = issue.template === 'article';
+  const leadInFull = allInFull || issue.lead === 'full';
+  const articles = issue.articles.map((article, index) => articleView(article, index, allInFull || (leadInFull && index === 0), config, issue.slug, imageSizes));
   const lead = leadInFull ? articles[0]! : null;
   return {
     newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: homeUrl(config) },

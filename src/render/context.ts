@@ -14,6 +14,9 @@ export interface ArticleView {
   summary: string | null;
   image: string | null;
   imageAlt: string | null;
+  /** Width and height `image` is shown at, for a local image (null for a remote one). */
+  imageWidth: number | null;
+  imageHeight: number | null;
   /** The article's link with UTM parameters added, or null. */
   url: string | null;
   tags: string[];

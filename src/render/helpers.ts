@@ -54,6 +54,15 @@ function root(options: HelperOptions): TemplateContext {
   return options.data.root as TemplateContext;
 }
 
+/** Items in rows of `size` (the last row may be shorter); nothing for anything but a list. */
+export function chunk<T>(items: unknown, size: unknown): T[][] {
+  if (!Array.isArray(items)) return [];
+  const n = typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : 1;
+  const rows: T[][] = [];
+  for (let i = 0; i < items.length; i += n) rows.push(items.slice(i, i + n) as T[]);
+  return rows;
+}
+
 export function registerHelpers(target: Env): void {
   // Every helper sees raw recipient values and hands back tainted results (recipient-values.ts).
   const env: Env = { registerHelper: ((name: string, fn: (...args: unknown[]) => unknown) => target.registerHelper(name, taintingHelper(fn) as never)) as never };
@@ -76,6 +85,9 @@ export function registerHelpers(target: Env): void {
   }) as never);
 
   env.registerHelper('eq', ((a: unknown, b: unknown) => a === b) as never);
+
+  // `{{#each (chunk rest 2)}}<mj-section>{{#each this}}<mj-column>…` — rows of N for grid layouts.
+  env.registerHelper('chunk', ((items: unknown, size: unknown) => chunk(items, size)) as never);
 
   env.registerHelper('wrap', ((text: unknown, ...rest: unknown[]) => {
     rest.pop();

@@ -22,6 +22,21 @@ export interface MessageInput {
   recipient: Recipient;
   unsubscribeUrl: string;
   date?: Date | undefined;
+  /** Images sent inside the message (`images: "embed"`): referenced from the HTML as `cid:`. */
+  inlineImages?: readonly InlineImage[] | undefined;
+}
+
+export interface InlineImage {
+  cid: string;
+  /** The processed image file. */
+  file: string;
+  name: string;
+  contentType: string;
+}
+
+/** The inline parts of a rendered copy: its assets that carry a Content-ID. */
+export function inlineImagesOf(assets: readonly { cid?: string | undefined; file: string; name: string; contentType: string }[]): InlineImage[] {
+  return assets.filter((a) => a.cid).map((a) => ({ cid: a.cid!, file: a.file, name: a.name, contentType: a.contentType }));
 }
 
 /** The message of one rendered copy: what build writes as .eml, checks measure and the preview shows. */
@@ -35,6 +50,7 @@ export function messageInputFor(config: ResolvedConfig, rendered: RenderedIssue,
     recipient: rendered.recipient,
     unsubscribeUrl: rendered.unsubscribeUrl,
     date,
+    inlineImages: inlineImagesOf(rendered.assets ?? []),
   };
 }
 
@@ -96,6 +112,10 @@ export function mailOptions(input: MessageInput) {
     text: crlf(input.text),
     html: crlf(input.html),
     textEncoding: 'quoted-printable' as const,
+    // multipart/related around the HTML when images travel inside the message.
+    ...(input.inlineImages?.length
+      ? { attachments: input.inlineImages.map((image) => ({ cid: image.cid, path: image.file, filename: image.name, contentType: image.contentType, contentDisposition: 'inline' as const })) }
+      : {}),
     headers: {
       'List-Unsubscribe': { prepared: true, value: listUnsubscribeValue(config, headerSafe(input.unsubscribeUrl), input.issueSlug) },
       'List-Unsubscribe-Post': { prepared: true, value: 'List-Unsubscribe=One-Click' },

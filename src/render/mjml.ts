@@ -34,23 +34,40 @@ export interface CompileOptions {
   layout: TemplateFile;
   /** Where to run mjml2html; in this thread when absent. */
   compiler?: Mjml2Html | undefined;
+  validation?: 'strict' | 'soft' | undefined;
 }
 
-export function mjmlOptions(templates: TemplateSet): Record<string, unknown> {
+/** One complaint of MJML's validator under `mjml.validation: "soft"`, at the template line that made it. */
+export interface MjmlWarning {
+  message: string;
+  file: string;
+  line: number | undefined;
+}
+
+export function mjmlOptions(templates: TemplateSet, validation: 'strict' | 'soft' = 'strict'): Record<string, unknown> {
   return {
-    validationLevel: 'strict',
+    // `soft` (config `mjml.validation`): MJML still compiles what `mjml --validate` rejects, and
+    // its complaints come back as warnings, so a gallery template can be used while it is fixed.
+    validationLevel: validation,
     // Templates share code through Handlebars partials, which load only from templates/partials;
     // MJML's own mj-include stays off (loadTemplates refuses it), so nothing, not even content
     // that slipped through as markup, can make MJML read a file.
     ignoreIncludes: true,
     filePath: templates.dir,
     keepComments: false,
+    // Inlining <mj-style inline> must not turn an image's `height: auto` into height="auto":
+    // article images carry their real width and height as attributes (Outlook reads them).
+    juiceOptions: { applyHeightAttributes: false, applyWidthAttributes: false },
     minify: false,
     beautify: false,
   };
 }
 
-export async function compileMjml(mjml: string, { templates, layout, compiler: given }: CompileOptions): Promise<string> {
+export async function compileMjml(mjml: string, options: CompileOptions): Promise<string> {
+  return (await compileMjmlWithWarnings(mjml, options)).html;
+}
+
+export async function compileMjmlWithWarnings(mjml: string, { templates, layout, compiler: given, validation }: CompileOptions): Promise<{ html: string; warnings: MjmlWarning[] }> {
   // MJML's memory grows ~200× the source it is given (a 1 MB source took 380 MB): an email this
   // large is far past Gmail's clipping anyway, so it is refused before it can exhaust memory.
   const bytes = Buffer.byteLength(mjml);
@@ -63,7 +80,7 @@ export async function compileMjml(mjml: string, { templates, layout, compiler: g
   const mjml2html = given ?? (await loadMjml());
   let result: MjmlResult;
   try {
-    result = await mjml2html(mjml, mjmlOptions(templates));
+    result = await mjml2html(mjml, mjmlOptions(templates, validation));
   } catch (error) {
     const issues = (error as { errors?: MjmlValidationIssue[] }).errors;
     if (Array.isArray(issues) && issues.length) {
@@ -82,7 +99,11 @@ export async function compileMjml(mjml: string, { templates, layout, compiler: g
       cause: error,
     });
   }
-  return result.html;
+  const warnings = (result.errors ?? []).map((issue) => {
+    const place = locateGeneratedLine(mjml, issue.line, templates, layout);
+    return { message: `MJML: <${issue.tagName}> ${issue.message}`, file: place.file, line: place.line };
+  });
+  return { html: result.html, warnings };
 }
 
 function escapeRegExp(value: string): string {

@@ -5,6 +5,7 @@ import type { Issue } from '../content/types.js';
 import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
 import { unsubscribeUrl as unsubscribeUrlFor } from './links.js';
 import { compileMjml } from './mjml.js';
+import { prepareIssueImages, type ImageAsset } from './images/issue-images.js';
 import { analyzeRecipientUsage, checkListColumns, type RecipientUsage } from './personalize-analysis.js';
 import { renderWithContext, tidyText } from './render-issue.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
@@ -50,6 +51,8 @@ export interface CompileIssueOptions {
 
 export interface CompiledIssue {
   issue: Issue;
+  /** Processed local images; with `images: "embed"`, each message must carry them as inline parts (`cid`). */
+  assets: ImageAsset[];
   mode: 'slots' | 'render';
   /** Why copies are rendered one by one (mode `render`); null in `slots` mode. */
   fallbackReason: string | null;
@@ -202,7 +205,9 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   const { config, templates, secret } = options;
   const layout = layoutFor(templates, issue.template, issue.file);
   const { fields, usage } = recipientFields(issue, options);
-  const issueContext = buildIssueContext(issue, config, templates.theme);
+  // Local images processed (cached) and placed once for every copy of the send.
+  const images = await prepareIssueImages(issue, { config, width: templates.theme.width });
+  const issueContext = buildIssueContext(images.issue, config, templates.theme, images.imageSizes);
 
   const nonce = randomBytes(8).toString('hex');
   const token = (id: number) => `${SLOT_PREFIX}${id}x${nonce}`;
@@ -251,6 +256,7 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   const mode = fallbackReason ? 'render' : 'slots';
   return {
     issue,
+    assets: images.assets,
     mode,
     fallbackReason,
     fields,

@@ -2,7 +2,8 @@ import { DEFAULTS, type Recipient, type ResolvedConfig } from '../config/default
 import type { Issue } from '../content/types.js';
 import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
 import { PREVIEW_SECRET, unsubscribeUrl as unsubscribeUrlFor } from './links.js';
-import { compileMjml, type Mjml2Html } from './mjml.js';
+import { compileMjmlWithWarnings, type Mjml2Html } from './mjml.js';
+import { prepareIssueImages, type ImageAsset } from './images/issue-images.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
 
 export interface RenderOptions {
@@ -20,6 +21,8 @@ export interface RenderOptions {
 export interface RenderWarning {
   rule: string;
   message: string;
+  file?: string | undefined;
+  line?: number | undefined;
 }
 
 export interface RenderedIssue {
@@ -34,6 +37,12 @@ export interface RenderedIssue {
   recipient: Recipient;
   unsubscribeUrl: string;
   layout: string;
+  /**
+   * The processed local images the email refers to: `build` writes them to `<out>/assets/<name>`,
+   * `publish` puts them at `url` (`{siteUrl}assets/<name>`); with `images: "embed"` each has a
+   * `cid` and travels in the message as an inline part.
+   */
+  assets: ImageAsset[];
 }
 
 /** Tidies the text layout's output: no trailing spaces, at most one blank line in a row. */
@@ -58,20 +67,26 @@ export function sizeWarnings(html: string): RenderWarning[] {
 }
 
 /** Handlebars → MJML → HTML for one recipient's copy; the text part from the text layout. */
-export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string }> {
+export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string; warnings: RenderWarning[] }> {
   const layout = layoutFor(options.templates, issue.template, issue.file);
   const mjml = runTemplate(options.templates, layout.html, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'html'));
   const text = tidyText(runTemplate(options.templates, layout.text, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'text')));
-  const html = await compileMjml(mjml, { templates: options.templates, layout: layout.html, compiler: options.compiler });
-  return { html, text, mjml };
+  const { html, warnings } = await compileMjmlWithWarnings(mjml, {
+    templates: options.templates,
+    layout: layout.html,
+    compiler: options.compiler,
+    validation: options.config.mjml.validation,
+  });
+  return { html, text, mjml, warnings: warnings.map((w) => ({ rule: 'mjml/validation', ...w })) };
 }
 
 /** Renders one issue for one recipient (the sample recipient by default). */
 export async function renderIssue(issue: Issue, options: RenderOptions): Promise<RenderedIssue> {
   const recipient = options.recipient ?? options.config.sampleRecipient;
   const unsubscribeUrl = unsubscribeUrlFor(options.config, recipient, issue.slug, options.secret ?? PREVIEW_SECRET);
-  const issueContext = buildIssueContext(issue, options.config, options.templates.theme);
-  const { html, text, mjml } = await renderWithContext(issue, issueContext, { ...options, recipient, unsubscribeUrl });
+  const images = await prepareIssueImages(issue, { config: options.config, width: options.templates.theme.width });
+  const issueContext = buildIssueContext(images.issue, options.config, options.templates.theme, images.imageSizes);
+  const { html, text, mjml, warnings } = await renderWithContext(issue, issueContext, { ...options, recipient, unsubscribeUrl });
   return {
     slug: issue.slug,
     subject: issue.subject,
@@ -79,9 +94,10 @@ export async function renderIssue(issue: Issue, options: RenderOptions): Promise
     html,
     text,
     mjml,
-    warnings: sizeWarnings(html),
+    warnings: [...warnings, ...sizeWarnings(html)],
     recipient,
     unsubscribeUrl,
     layout: issue.template,
+    assets: images.assets,
   };
 }

@@ -10,6 +10,7 @@ import type { DeepPartialTheme, Theme } from '../config/defaults.js';
 import { parseJsonText, zodToError } from '../config/load-config.js';
 import { displayPath } from '../content/load-article.js';
 import { registerHelpers } from './helpers.js';
+import { mergeTagHint } from './lint.js';
 import { didYouMean } from '../suggest.js';
 import { lineOfJsonKey } from '../text-position.js';
 
@@ -136,7 +137,7 @@ export function templateError(error: unknown, fallbackFile: string, sources?: Re
     return new NewsletterError('TEMPLATE_VARIABLE', `unknown variable \`${expression}\` (templates run in strict mode)`, {
       file,
       line,
-      hint: 'check the spelling against the template data listed in the README, or guard it with {{#if}}',
+      hint: mergeTagHint(expression) ?? 'check the spelling against the template data listed in the README, or guard it with {{#if}}',
     });
   }
   const missingHelper = /^Missing helper: "([^"]+)"/.exec(raw);

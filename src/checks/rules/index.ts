@@ -32,6 +32,7 @@ import { sizeGmailClip } from './size-gmail-clip.js';
 import { sizeLarge } from './size-large.js';
 import { textArticles } from './text-articles.js';
 import { textPresent } from './text-present.js';
+import { contentEmbed, contentIgnoredKeys, contentRemoved, mjmlValidation, sizeEmbeddedImages } from './content-findings.js';
 
 /**
  * Every rule of `newsletter check`, in the order findings are reported: what stops a send first
@@ -40,6 +41,7 @@ import { textPresent } from './text-present.js';
 export const RULES: readonly Rule[] = Object.freeze([
   sizeGmailClip,
   sizeLarge,
+  sizeEmbeddedImages,
   complianceUnsubscribeLink,
   complianceListUnsubscribe,
   complianceUnsubscribeIdentifies,
@@ -71,6 +73,10 @@ export const RULES: readonly Rule[] = Object.freeze([
   compatEnhancement,
   compatMjml,
   darkMode,
+  contentRemoved,
+  contentEmbed,
+  contentIgnoredKeys,
+  mjmlValidation,
 ]);
 
 /** Rules that need a browser: run only with `--a11y`, after the rules above. */
@@ -84,6 +90,11 @@ export const AUDIT_RULES: readonly Omit<Rule, 'check'>[] = Object.freeze([
     id: 'a11y/axe-minor',
     description: 'axe-core, in Chromium (--a11y): a moderate or minor accessibility violation',
     defaultSeverity: 'warn' as RuleSeverity,
+  },
+  {
+    id: 'layout/overflow',
+    description: 'in Chromium (--a11y): the email is wider than a 375 px phone; names the widest element and its source',
+    defaultSeverity: 'error' as RuleSeverity,
   },
 ]);
 

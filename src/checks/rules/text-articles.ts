@@ -46,7 +46,7 @@ export const textArticles: Rule = {
       if (!text.includes(title)) {
         problems.push({ message: `the plain-text part lacks the title "${article.title}" that the HTML shows: add \`{{title}}\` to the text layout`, ...locate.textLayout });
       }
-      const urls = [article.url, ...[...article.html.matchAll(HREF)].map((m) => decode(m[1]!))].filter((u): u is string => !!u);
+      const urls = [article.url, ...[...article.html.matchAll(HREF)].map((m) => decode(m[1]!))].filter((u): u is string => !!u && !u.startsWith('#'));
       for (const url of new Set(urls.map(withoutUtm))) {
         if (!htmlLinks.has(url) || inText(text, url)) continue;
         const isArticleUrl = article.url !== null && withoutUtm(article.url) === url;

@@ -26,7 +26,7 @@ export function registerBuild(program: Command, io: CliIo): void {
 Examples:
   $ npx newsletter build                              every issue under content/issues/
   $ npx newsletter build weekly-1                     one issue
-  $ npx newsletter build weekly-1 --content ./my-content --out ./out
+  $ npx newsletter build weekly-1 --content ./content --out ./out
   $ npx newsletter build --strict                     in CI: exit 1 if a check finds an error
 
 Each issue is written atomically: <out>/<issue>/ holds either the previous
@@ -47,37 +47,58 @@ printed under its issue's line with its rule and message.`,
 }
 
 async function buildIssues(issues: string[], flags: BuildFlags, io: CliIo, compiler: Mjml2Html): Promise<void> {
-  const [{ buildIssue, loadProject, selectIssues }, { countFindings, runChecks }, { plural }, { loadCaniemail }] = await Promise.all([
+  const [{ buildIssues: buildAll, loadProject, selectIssues }, { countFindings }, { plural }, { loadCaniemail }, { reportError }] = await Promise.all([
     import('../../pipeline.js'),
     import('../../checks/index.js'),
     import('../../checks/report.js'),
     import('../../checks/caniemail.js'),
+    import('../main.js'),
   ]);
   const project = await loadProject(configRequest(flags, io));
   // The checks' client data (640 KB of JSON) loads while this thread waits for MJML's first compile.
   loadCaniemail().catch(() => undefined);
   const slugs = await selectIssues(project, issues);
-  const failed: { slug: string; errors: number }[] = [];
-  for (const slug of slugs) {
-    const built = await buildIssue(project, slug, io.env.NEWSLETTER_SECRET, compiler);
-    const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
-    const findings = await runChecks({ project, issue: built.issue, rendered: built.rendered, message: built.eml });
-    const counts = countFindings(findings);
-    const parts = [counts.error ? plural(counts.error, 'error') : '', counts.warn ? plural(counts.warn, 'warning') : ''].filter(Boolean);
-    const notes = counts.info ? plural(counts.info, 'note') : '';
-    const check = `npx newsletter check ${built.issue.slug}`;
-    const status = parts.length ? `${[...parts, notes].filter(Boolean).join(', ')} (${check})` : notes ? `ok (${notes}: ${check})` : 'ok';
-    println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
-    // Errors are what would make `check` (and a careful editor) stop the send: say what they are here.
-    for (const finding of findings.filter((f) => f.severity === 'error')) println(io.stdout, `  ${formatError(finding)}`);
-    if (counts.error) failed.push({ slug, errors: counts.error });
+  const withErrors: { slug: string; errors: number }[] = [];
+  const { failed } = await buildAll(project, slugs, {
+    secret: io.env.NEWSLETTER_SECRET,
+    compiler,
+    onBuilt(built) {
+      const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
+      const findings = built.findings;
+      const counts = countFindings(findings);
+      const parts = [counts.error ? plural(counts.error, 'error') : '', counts.warn ? plural(counts.warn, 'warning') : ''].filter(Boolean);
+      const notes = counts.info ? plural(counts.info, 'note') : '';
+      const check = `npx newsletter check ${built.issue.slug}`;
+      const status = parts.length ? `${[...parts, notes].filter(Boolean).join(', ')} (${check})` : notes ? `ok (${notes}: ${check})` : 'ok';
+      println(io.stdout, `${where}  ${formatKb(built.htmlBytes)}  ${status}`);
+      // Errors are what would make `check` (and a careful editor) stop the send: say what they are here.
+      for (const finding of findings.filter((f) => f.severity === 'error')) println(io.stdout, `  ${formatError(finding)}`);
+      // What the sanitizer removed is named here too: it is the editor's text that is missing.
+      for (const finding of findings.filter((f) => f.rule === 'content/removed' && f.severity !== 'error')) println(io.stdout, `  ${formatFinding('warning', finding)}`);
+      if (counts.error) withErrors.push({ slug: built.issue.slug, errors: counts.error });
+    },
+    onFailed({ slug, error }) {
+      if (slugs.length === 1) return;
+      println(io.stderr, `${slug}: failed`);
+      reportError(error, io, flags.debug ?? false);
+    },
+  });
+  if (failed.length) {
+    // One issue: its own error and exit code, as before. Several: each was printed as it failed.
+    if (slugs.length === 1) throw failed[0]!.error;
+    throw new NewsletterError('BUILD_FAILED', `${plural(failed.length, 'issue')} of ${slugs.length} failed (${failed.map((f) => f.slug).join(', ')}); the others were built`);
   }
-  if (flags.strict && failed.length) {
-    const total = failed.reduce((n, f) => n + f.errors, 0);
-    throw new NewsletterError('CHECK_FAILED', `--strict: ${plural(total, 'error-level finding')} in ${failed.map((f) => f.slug).join(', ')}`, {
+  if (flags.strict && withErrors.length) {
+    const total = withErrors.reduce((n, f) => n + f.errors, 0);
+    throw new NewsletterError('CHECK_FAILED', `--strict: ${plural(total, 'error-level finding')} in ${withErrors.map((f) => f.slug).join(', ')}`, {
       hint: 'the files are written; fix the errors above, or lower a rule in "checks.rules" of the config',
     });
   }
+}
+
+function formatFinding(label: string, finding: Finding): string {
+  const where = finding.file ? `${finding.file}${finding.line ? `:${finding.line}` : ''}: ` : '';
+  return `${label}: ${where}${finding.message}`;
 }
 
 function formatError(finding: Finding): string {

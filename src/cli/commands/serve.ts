@@ -42,9 +42,9 @@ export function registerServe(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ NEWSLETTER_SECRET=… newsletter serve                 http://127.0.0.1:8080/
-  $ newsletter serve --port 9000 --out /srv/newsletter
-  $ newsletter serve --store redis://redis.internal:6379   unsubscribes land in the shared store
+  $ NEWSLETTER_SECRET=… npx newsletter serve             http://127.0.0.1:8080/
+  $ npx newsletter serve --port 9000 --out /srv/newsletter
+  $ npx newsletter serve --store redis://redis.internal:6379   unsubscribes land in the shared store
 
 Answers, under the path of \`siteUrl\`:
   GET  /unsubscribe/<token>    a page naming the address, with one button (changes nothing)

@@ -52,7 +52,6 @@ Examples:
   $ watch -n 2 newsletter status weekly-1          with REDIS_URL set`,
     )
     .action(async (issueSlug: string, flags: StatusFlags) => {
-      // .env is already under io.env (cli/env.ts, for every command).
       const env = io.env;
       const queue = redisUrlFrom(flags.queue, env, '--queue');
       const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });

@@ -45,7 +45,6 @@ its batch back untouched and waits, retrying with backoff. SIGTERM or Ctrl-C: th
 flight finish and are recorded, the rest of the batch goes back to the queue.`,
     )
     .action(async (flags: WorkerFlags) => {
-      // .env is already under io.env (cli/env.ts, for every command).
       const env = io.env;
       const redisUrl = redisUrlFrom(flags.queue, env, '--queue');
       const smtpUrl = flags.smtp ?? env.SMTP_URL;

@@ -1,0 +1,88 @@
+import { parseDocument, DomUtils } from 'htmlparser2';
+import { isTag, type AnyNode, type Element } from 'domhandler';
+
+/**
+ * Inline styles on the article HTML itself, for what breaks phones: images and tables no wider
+ * than their column, code blocks that wrap, long words and URLs that break. They travel with the
+ * HTML, so a user's own MJML layout that only does `{{{html}}}` stays within a 375 px screen; the
+ * theme's `<mj-style>` (head.mjml) adds looks on top and never has to be there for the layout to hold.
+ */
+
+/**
+ * On a wrapper around the whole article: inherited by every paragraph, list, heading and cell.
+ * `overflow-wrap: break-word` alone does not shrink a block's minimum width, and MJML puts every
+ * column in a table cell, which grows to the minimum width of what it holds: `word-break:
+ * break-word` (WebKit, Blink) does, so a long URL breaks instead of widening the email.
+ */
+export const WRAPPER_STYLE = 'overflow-wrap:break-word;word-wrap:break-word;word-break:break-word;';
+
+export const ENHANCEMENTS = '<!-- progressive-enhancement: `overflow-wrap` `word-wrap` `word-break` — where unsupported, a long word or URL does not break and may widen the column -->';
+
+/** From this many columns a table gets a smaller font and tighter cells so that it fits a phone. */
+export const WIDE_TABLE_COLUMNS = 6;
+
+const STYLES: Readonly<Record<string, string>> = Object.freeze({
+  img: 'max-width:100%;height:auto;border:0;',
+  // Inline code, on its own line: the theme may set `word-break` on it.
+  code: 'word-break:break-word;',
+  figure: 'margin:0 0 18px 0;max-width:100%;',
+  pre: 'white-space:pre-wrap;max-width:100%;',
+});
+
+/**
+ * An image with a known width is `width:100%` up to that width: in a table cell (every MJML
+ * column is one) an image with a fixed width keeps the cell at least that wide, a percentage
+ * one does not.
+ */
+export function imageStyle(img: Element): string {
+  const width = Number.parseInt(img.attribs.width ?? '', 10);
+  return width > 0 ? `width:100%;max-width:${width}px;height:auto;border:0;` : STYLES.img!;
+}
+
+export function appendStyle(element: Element, style: string): void {
+  const existing = element.attribs.style?.trim();
+  element.attribs.style = existing ? `${existing.replace(/;?$/, ';')}${style}` : style;
+}
+
+function columnCount(table: Element): number {
+  const row = DomUtils.findOne((node) => node.name === 'tr', table.children, true);
+  if (!row) return 0;
+  return row.children.filter((cell): cell is Element => isTag(cell) && (cell.name === 'th' || cell.name === 'td')).reduce((sum, cell) => sum + (Number(cell.attribs.colspan) || 1), 0);
+}
+
+function styleTable(table: Element): void {
+  const wide = columnCount(table) >= WIDE_TABLE_COLUMNS;
+  appendStyle(table, `width:100%;max-width:100%;border-collapse:collapse;${wide ? 'font-size:13px;line-height:1.35;' : ''}`);
+  for (const cell of DomUtils.findAll((node) => node.name === 'th' || node.name === 'td', table.children)) {
+    // Markdown column alignment arrives as `align`; say it in CSS too, which every client reads
+    // and which the theme's `text-align: left` would otherwise override once inlined.
+    const align = cell.attribs.align;
+    const textAlign = align === 'center' || align === 'right' || align === 'left' ? `text-align:${align};` : '';
+    // Said again on each cell: a theme's `td { word-break: normal }` would otherwise stop the
+    // inheritance, and one long cell would widen the table past the phone.
+    appendStyle(cell, `${textAlign}word-break:break-word;${wide ? 'padding:4px 4px 4px 0;' : ''}`);
+  }
+}
+
+/**
+ * Adds the inline styles to sanitized HTML, inside one wrapper `<div>` that carries the
+ * inherited ones; ids not made by us (`idPrefix`) are dropped.
+ */
+export function styleArticleHtml(html: string, idPrefix: string | null): string {
+  if (!html.trim()) return '';
+  const document = parseDocument(html, { decodeEntities: false });
+  const walk = (nodes: AnyNode[]) => {
+    for (const node of nodes) {
+      if (!isTag(node)) continue;
+      if (node.attribs.id !== undefined && (!idPrefix || !node.attribs.id.startsWith(idPrefix))) delete node.attribs.id;
+      if (node.name === 'table') styleTable(node);
+      else if (node.name === 'h2' && node.attribs.class === 'nl-notes-title') appendStyle(node, 'font-size:17px;');
+      else if (node.name === 'img') appendStyle(node, imageStyle(node));
+      else if (STYLES[node.name]) appendStyle(node, STYLES[node.name]!);
+      walk(node.children);
+    }
+  };
+  walk(document.children);
+  // The comment tells `check` these are progressive enhancements (compat.ts); MJML drops it from the email.
+  return `${ENHANCEMENTS}<div style="${WRAPPER_STYLE}">${DomUtils.getOuterHTML(document, { decodeEntities: false, selfClosingTags: true })}</div>`;
+}

@@ -1,0 +1,162 @@
+import { parseDocument, DomUtils } from 'htmlparser2';
+import { Element, Text, isTag, type AnyNode, type ParentNode } from 'domhandler';
+import type { ContentFinding } from '../types.js';
+import { embedCard, embedTarget, videoCard, videoSource } from './embeds.js';
+import { ALLOWED_TAGS, DROPPED_WITH_CONTENT, UNWRAPPED_QUIETLY, attributeAllowed, refusedScheme } from './sanitize.js';
+
+/**
+ * The HTML that Markdown produced, before the sanitizer sees it: embeds become link cards,
+ * footnotes an email-friendly notes list, `<noscript>` content is shown, and everything the
+ * sanitizer is about to remove is written down with its line, so that nothing vanishes in silence.
+ */
+
+export interface SourcePlace {
+  file: string;
+  /** The Markdown text, to find the line of a tag. */
+  source: string;
+  /** Line of the file where `source` starts. */
+  firstLine: number;
+}
+
+export interface PreparedHtml {
+  html: string;
+  findings: ContentFinding[];
+  /** `src` of every `<img>` that is not a URL: local files for the image stage. */
+  localSources: { src: string; line: number | undefined }[];
+}
+
+/** Attributes dropped by design, not worth a warning: styling and page scripts' hooks. */
+const QUIET_ATTRIBUTES = /^(?:class|id|style|data-.*|aria-.*|role|target|rel|loading|decoding|srcset|sizes|referrerpolicy|crossorigin|fetchpriority|width|height|align|valign|lang|dir|tabindex|name|frameborder|allow|allowfullscreen|title|type|border|cellpadding|cellspacing|start|colspan|rowspan|scope|headers|datetime|cite|alt|src|href|poster|controls|muted|autoplay|loop|playsinline|preload|bgcolor|color|face|size|nowrap|hspace|vspace)$/i;
+
+class Lines {
+  private readonly cursors = new Map<string, number>();
+  constructor(private readonly place: SourcePlace) {}
+
+  /** Line of the next occurrence of `needle` in the source (case-insensitive), or undefined. */
+  of(needle: string): number | undefined {
+    const haystack = this.place.source.toLowerCase();
+    const key = needle.toLowerCase();
+    let at = haystack.indexOf(key, this.cursors.get(key) ?? 0);
+    if (at < 0) at = haystack.indexOf(key);
+    if (at < 0) return undefined;
+    this.cursors.set(key, at + key.length);
+    return this.place.firstLine + this.place.source.slice(0, at).split('\n').length - 1;
+  }
+}
+
+function replaceWith(node: Element, replacements: AnyNode[]): void {
+  const parent = node.parent as ParentNode | null;
+  if (!parent) return;
+  const index = parent.children.indexOf(node);
+  for (const r of replacements) r.parent = parent;
+  parent.children.splice(index, 1, ...replacements);
+}
+
+function unwrap(node: Element): void {
+  replaceWith(node, [...node.children]);
+}
+
+function text(node: AnyNode): string {
+  return DomUtils.textContent(node).replace(/\s+/g, ' ').trim();
+}
+
+/** marked-footnote's `<section class="footnotes">` as a rule, a "Notes" heading and a list. */
+function rewriteFootnotes(section: Element): void {
+  const list = DomUtils.findOne((n) => n.name === 'ol', section.children, true);
+  if (!list) return unwrap(section);
+  list.attribs = { class: 'nl-notes' };
+  for (const backref of DomUtils.findAll((n) => n.name === 'a' && Object.keys(n.attribs).some((k) => k.endsWith('-backref')), list.children)) {
+    backref.attribs = { href: backref.attribs.href ?? '', class: 'nl-backref' };
+  }
+  // h2, the level article headings start at, so that no heading level is skipped before it.
+  const heading = new Element('h2', { class: 'nl-notes-title' }, [new Text('Notes')]);
+  heading.children[0]!.parent = heading;
+  replaceWith(section, [new Element('hr', {}), heading, list]);
+}
+
+export function prepareHtml(raw: string, place: SourcePlace | null): PreparedHtml {
+  const document = parseDocument(raw, { decodeEntities: true });
+  const findings: ContentFinding[] = [];
+  const localSources: PreparedHtml['localSources'] = [];
+  const lines = place ? new Lines(place) : null;
+  const removed = new Map<string, { count: number; line: number | undefined; what: string }>();
+  const note = (key: string, what: string, needle: string) => {
+    const entry = removed.get(key);
+    if (entry) entry.count += 1;
+    else removed.set(key, { count: 1, line: lines?.of(needle), what });
+  };
+
+  const walk = (nodes: AnyNode[]) => {
+    for (const node of [...nodes]) {
+      if (!isTag(node)) continue;
+      const name = node.name.toLowerCase();
+      if (name === 'iframe') {
+        const target = node.attribs.src ? embedTarget(node.attribs.src) : null;
+        const line = lines?.of('<iframe');
+        if (target) {
+          replaceWith(node, embedCard(target, node.attribs.title?.trim() || null));
+          if (place) findings.push({ rule: 'content/embed', severity: 'info', message: `<iframe> of ${new URL(target.page).hostname} shown as a link card (“${target.label}”): no iframe plays in email`, file: place.file, line });
+        } else {
+          replaceWith(node, []);
+          if (place) findings.push({ rule: 'content/removed', severity: 'warn', message: `removed <iframe>${node.attribs.src ? ` \`${node.attribs.src}\`` : ''}: it has no http(s) address to link to`, file: place.file, line });
+        }
+        continue;
+      }
+      if (name === 'video' || name === 'audio') {
+        const src = videoSource(node);
+        const card = videoCard(src, node.attribs.poster ?? null, node.attribs.title?.trim() || null);
+        const line = lines?.of(`<${name}`);
+        if (card) {
+          if (node.attribs.poster && !/^https?:/i.test(node.attribs.poster)) localSources.push({ src: node.attribs.poster, line });
+          replaceWith(node, card);
+          if (place) findings.push({ rule: 'content/embed', severity: 'info', message: `<${name}> shown as a link to ${src}: no ${name} plays in email`, file: place.file, line });
+        } else {
+          replaceWith(node, []);
+          if (place) findings.push({ rule: 'content/removed', severity: 'warn', message: `removed <${name}>${src ? ` \`${src}\`` : ''}: email cannot play it and it has no http(s) address to link to`, file: place.file, line });
+        }
+        continue;
+      }
+      if (name === 'section' && 'data-footnotes' in node.attribs) {
+        walk(node.children);
+        rewriteFootnotes(node);
+        continue;
+      }
+      if (name === 'a' && Object.keys(node.attribs).some((k) => /^data-.*-ref$/.test(k))) {
+        node.attribs = { href: node.attribs.href ?? '', id: node.attribs.id ?? '', class: 'nl-fnref' };
+        continue;
+      }
+      for (const attribute of Object.keys(node.attribs)) {
+        const value = node.attribs[attribute] ?? '';
+        if (/^on/i.test(attribute)) {
+          note(`on:${name}`, `event handler \`${attribute}\` on <${name}>`, attribute);
+        } else if ((attribute === 'href' || attribute === 'src') && ALLOWED_TAGS.includes(name)) {
+          const scheme = refusedScheme(value);
+          const local = attribute === 'src' && name === 'img' && scheme === null && !/^https?:/i.test(value.trim());
+          if (local && value.trim()) localSources.push({ src: value.trim(), line: lines?.of(value.trim()) });
+          else if (scheme) note(`scheme:${scheme}:${name}`, `${name === 'img' ? 'image' : 'link'} with a \`${scheme}:\` address`, value.slice(0, 20));
+        } else if (ALLOWED_TAGS.includes(name) && !attributeAllowed(name, attribute) && !QUIET_ATTRIBUTES.test(attribute)) {
+          note(`attr:${attribute}`, `attribute \`${attribute}\` on <${name}>`, attribute);
+        }
+      }
+      if (!ALLOWED_TAGS.includes(name)) {
+        if (UNWRAPPED_QUIETLY.has(name)) {
+          walk(node.children);
+          continue;
+        }
+        note(`tag:${name}`, DROPPED_WITH_CONTENT.has(name) ? `<${name}> and its content` : `<${name}>`, `<${name}`);
+        if (DROPPED_WITH_CONTENT.has(name)) continue;
+      }
+      walk(node.children);
+    }
+  };
+  walk(document.children);
+
+  if (place) {
+    for (const { count, line, what } of removed.values()) {
+      findings.push({ rule: 'content/removed', severity: 'warn', message: `removed ${what}${count > 1 ? ` (${count} times)` : ''}: not allowed in email`, file: place.file, line });
+    }
+  }
+  // Unwrap <noscript> so its content shows; sanitize-html would keep the text but not see it as markup.
+  for (const noscript of DomUtils.findAll((n) => n.name === 'noscript', document.children)) unwrap(noscript);
+  return { html: DomUtils.getOuterHTML(document, { decodeEntities: true }), findings, localSources };
+}

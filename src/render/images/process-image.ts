@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { NewsletterError } from '../../errors.js';
+import { displayPath } from '../../content/load-article.js';
+import { readContentBytes } from '../../content/read-file.js';
+
+/**
+ * One local image made fit for mail clients, once: resized to at most `maxWidth` (2× the width
+ * it is shown at), turned upright from its EXIF orientation, re-encoded in a format every client
+ * shows (SVG rasterized to PNG, WebP/AVIF/HEIC/TIFF to JPEG or PNG, animated GIF kept as GIF),
+ * with every piece of metadata stripped: no EXIF, GPS position or camera serial leaves the machine.
+ *
+ * Results are cached by content hash, in memory and in `cacheDir`, so a second build or a preview
+ * reload pays only for reading and hashing the source.
+ */
+
+/** Bump when the processing changes, so cached results of the old processing are not reused. */
+const PROCESS_VERSION = 2;
+
+export interface ProcessedImage {
+  /** Content hash of the source and the processing: the cache key, part of the file name. */
+  key: string;
+  /** File name under `assets/`: `<source name>-<hash>.<ext>`. */
+  name: string;
+  /** The processed file, in the cache folder. */
+  file: string;
+  contentType: string;
+  /** Pixel size of the processed file. */
+  width: number;
+  height: number;
+  /** Width of the source in CSS pixels (an SVG's own width), to show it no larger than it was drawn. */
+  sourceWidth: number;
+  bytes: number;
+}
+
+export interface ProcessOptions {
+  maxWidth: number;
+  cacheDir: string;
+  /** The content folder: only images inside it are read. */
+  root: string;
+}
+
+const memory = new Map<string, Promise<ProcessedImage>>();
+const MAX_MEMORY_ENTRIES = 2_000;
+
+type Sharp = typeof import('sharp').default;
+let sharpModule: Promise<Sharp> | null = null;
+/** sharp loads libvips (~100 ms): only when an issue has a local image. */
+function loadSharp(): Promise<Sharp> {
+  sharpModule ??= import('sharp').then((m) => m.default);
+  return sharpModule;
+}
+
+function safeBaseName(file: string): string {
+  return (
+    path
+      .basename(file, path.extname(file))
+      .normalize('NFKD')
+      .replace(/[^\w-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .toLowerCase()
+      .slice(0, 40) || 'image'
+  );
+}
+
+async function writeAtomically(file: string, content: Buffer | string): Promise<void> {
+  const temporary = `${file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temporary, content);
+  await rename(temporary, file);
+}
+
+async function fromDiskCache(cacheDir: string, key: string): Promise<ProcessedImage | null> {
+  try {
+    const meta = JSON.parse(await readFile(path.join(cacheDir, `${key}.json`), 'utf8')) as ProcessedImage;
+    // The metadata is written after the image, so an image named by it is complete.
+    return { ...meta, file: path.join(cacheDir, meta.name) };
+  } catch {
+    return null;
+  }
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({ jpg: 'image/jpeg', png: 'image/png', gif: 'image/gif' });
+
+interface Encoded {
+  data: Buffer;
+  ext: 'jpg' | 'png' | 'gif';
+  width: number;
+  height: number;
+  sourceWidth: number;
+}
+
+async function encode(source: Buffer, absolute: string, maxWidth: number): Promise<Encoded> {
+  const sharp = await loadSharp();
+  const fail = (why: string, cause?: unknown) =>
+    new NewsletterError('CONTENT_INVALID', `image \`${displayPath(absolute)}\` cannot be used: ${why}`, { file: displayPath(absolute), cause });
+  let meta: Awaited<ReturnType<ReturnType<Sharp>['metadata']>>;
+  try {
+    meta = await sharp(source, { animated: true }).metadata();
+  } catch (error) {
+    throw fail(`not an image this tool can read (${(error as Error).message})`, error);
+  }
+  const format = meta.format;
+  const upright = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
+  const sourceWidth = upright ?? maxWidth;
+  const resize = { width: maxWidth, withoutEnlargement: true } as const;
+  try {
+    if (format === 'svg') {
+      // Gmail and Outlook show no SVG: rasterize, sharp at twice its size (up to maxWidth).
+      const intrinsic = meta.width ?? maxWidth / 2;
+      const target = Math.min(maxWidth, intrinsic * 2);
+      const density = Math.max(1, Math.min(2400, (72 * target) / intrinsic));
+      const { data, info } = await sharp(source, { density }).resize({ width: Math.round(target), withoutEnlargement: false }).png({ compressionLevel: 9 }).toBuffer({ resolveWithObject: true });
+      return { data, ext: 'png', width: info.width, height: info.height, sourceWidth };
+    }
+    if (format === 'gif') {
+      const { data, info } = await sharp(source, { animated: true }).resize(resize).gif().toBuffer({ resolveWithObject: true });
+      return { data, ext: 'gif', width: info.width, height: info.pageHeight ?? info.height, sourceWidth };
+    }
+    const image = sharp(source).rotate().resize(resize);
+    const keepsAlpha = meta.hasAlpha && format !== 'jpeg';
+    if (format === 'png' || keepsAlpha) {
+      const { data, info } = await image.png({ compressionLevel: 9 }).toBuffer({ resolveWithObject: true });
+      return { data, ext: 'png', width: info.width, height: info.height, sourceWidth };
+    }
+    // JPEG, and opaque WebP, AVIF, HEIC, TIFF: JPEG, which every client shows.
+    const { data, info } = await image.flatten({ background: '#ffffff' }).jpeg({ quality: 82, progressive: true, mozjpeg: false }).toBuffer({ resolveWithObject: true });
+    return { data, ext: 'jpg', width: info.width, height: info.height, sourceWidth };
+  } catch (error) {
+    throw fail((error as Error).message, error);
+  }
+}
+
+async function processFresh(absolute: string, source: Buffer, key: string, options: ProcessOptions): Promise<ProcessedImage> {
+  const cached = await fromDiskCache(options.cacheDir, key);
+  if (cached) return cached;
+  const { data, ext, width, height, sourceWidth } = await encode(source, absolute, options.maxWidth);
+  const name = `${safeBaseName(absolute)}-${key.slice(0, 12)}.${ext}`;
+  const image: ProcessedImage = { key, name, file: path.join(options.cacheDir, name), contentType: CONTENT_TYPES[ext]!, width, height, sourceWidth, bytes: data.length };
+  try {
+    await mkdir(options.cacheDir, { recursive: true });
+    await writeAtomically(image.file, data);
+    await writeAtomically(path.join(options.cacheDir, `${key}.json`), JSON.stringify({ ...image, file: undefined }));
+  } catch (error) {
+    throw new NewsletterError('OUTPUT_WRITE', `cannot write the image cache \`${displayPath(options.cacheDir)}\`: ${(error as Error).message}`, { file: displayPath(options.cacheDir), cause: error });
+  }
+  return image;
+}
+
+export async function processImage(absolute: string, options: ProcessOptions): Promise<ProcessedImage> {
+  const display = displayPath(absolute);
+  const source = await readContentBytes(absolute, display, options.root);
+  if (source === null) throw new NewsletterError('CONTENT_NOT_FOUND', `image \`${display}\` does not exist`, { file: display });
+  const key = createHash('sha256').update(`${PROCESS_VERSION}\n${options.maxWidth}\n`).update(source).digest('hex').slice(0, 32);
+  const memoKey = `${options.cacheDir}\n${key}`;
+  let result = memory.get(memoKey);
+  if (!result) {
+    if (memory.size >= MAX_MEMORY_ENTRIES) memory.clear();
+    result = processFresh(absolute, source, key, options);
+    memory.set(memoKey, result);
+    // A failure is not remembered: the next build tries again (the file may have been fixed).
+    result.catch(() => memory.delete(memoKey));
+  }
+  return result;
+}
