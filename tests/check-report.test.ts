@@ -7,7 +7,7 @@ import { prepareContext } from '../src/checks/context.js';
 import { dedupeFindings } from '../src/checks/report.js';
 import { headerValue, parseMessage, partOfType } from '../src/checks/mime.js';
 import { LONGEST_ADDRESS, lengthenAddress } from '../src/checks/message-size.js';
-import { messageInputFor } from '../src/render/message.js';
+import { crlf, messageInputFor } from '../src/render/message.js';
 import { NewsletterError } from '../src/errors.js';
 import { ROOT } from './helpers/cli.js';
 import { checkFixture, fixtureDir, fixtureProject, ofRule, shown } from './check-helpers.js';
@@ -126,14 +126,14 @@ describe('findings from the templates', () => {
 });
 
 describe('what is measured and read back', () => {
-  it('the HTML size is the text/html part exactly as nodemailer encodes it (quoted-printable)', async () => {
+  it('the HTML size is the text/html part exactly as nodemailer encodes it (quoted-printable, CRLF lines)', async () => {
     const context = await prepareContext({ project, issue, rendered }, { caniemail: null });
     const encoded = await new Promise<Buffer>((resolve) => {
       const chunks: Buffer[] = [];
       const encoder = new Encoder();
       encoder.on('data', (c: Buffer) => chunks.push(c));
       encoder.on('end', () => resolve(Buffer.concat(chunks)));
-      encoder.end(Buffer.from(rendered.html));
+      encoder.end(Buffer.from(crlf(rendered.html)));
     });
     expect(context.size.sampleBytes).toBe(encoded.length);
   });

@@ -42,7 +42,7 @@ describe('size', () => {
     const [finding, ...rest] = ofRule((await checkFixture('size', 'clipped')).findings, 'size/gmail-clip');
     expect(rest).toEqual([]);
     expect(finding).toMatchObject({ severity: 'error', file: shown(fixtureDir('size'), 'content/issues/clipped.md'), line: 1 });
-    const kb = Number(/the HTML part is ([\d.]+) KB/.exec(finding!.message)?.[1]);
+    const kb = Number(/Gmail clips this message: ([\d.]+) KB/.exec(finding!.message)?.[1]);
     expect(kb).toBeGreaterThan(102);
   });
 

@@ -8,6 +8,7 @@ import type { Browser } from 'playwright-core';
 import { publishSite } from '../src/publish/publish-site.js';
 import { isNewsletterError } from '../src/errors.js';
 import { launchTestBrowser } from './helpers/browser.js';
+import { runCli } from './helpers/cli.js';
 import { publishProject, type PublishProject } from './helpers/publish-project.js';
 
 /** `newsletter publish`: the static site, read back as a browser, a feed reader and a sync would. */
@@ -215,5 +216,31 @@ describe('publish: templates', () => {
     await writeFile(path.join(project.out, 'assets/one/photo.jpg'), Buffer.from([0xff, 0xd8, 0xff]));
     await publishSite({ project: await project.load(), now: NOW });
     expect(await readFile(path.join(project.site, 'assets/one/photo.jpg'))).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+  }, 30_000);
+});
+
+describe('newsletter publish (CLI)', () => {
+  it('prints what it wrote and what it left out; a second run writes nothing', async () => {
+    const project = await publishProject([
+      { slug: 'old', date: '2024-01-01' },
+      { slug: 'wip', date: '2024-01-02', draft: true },
+      { slug: 'undated', date: null },
+    ]);
+    // The real executable: publish compiles MJML on worker threads, which run the compiled lib/.
+    const args = ['publish', '--content', path.join(project.dir, 'content'), '--templates', project.templates];
+    const first = await runCli(args, { cwd: project.dir, timeoutMs: 60_000 });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('wip: left out (`draft: true`; --drafts publishes it)');
+    expect(first.stdout).toMatch(/^dist\/site\/ {2}2 issues: 8 files written, 0 unchanged, 0 removed$/m);
+    expect(first.stderr).toMatch(/undated\.md: no `date:`: published as of its file's date/);
+    const second = await runCli(args, { cwd: project.dir, timeoutMs: 60_000 });
+    expect(second.stdout).toMatch(/^dist\/site\/ {2}2 issues: 0 files written, 8 unchanged, 0 removed$/m);
+  }, 60_000);
+
+  it('names an issue that does not exist', async () => {
+    const project = await publishProject([{ slug: 'old', date: '2024-01-01' }]);
+    const run = await runCli(['publish', 'nope', '--content', path.join(project.dir, 'content'), '--templates', project.templates], { cwd: project.dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/no issue `nope`.*\n.*issues here: old/);
   }, 30_000);
 });

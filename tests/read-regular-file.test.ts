@@ -98,7 +98,7 @@ describe('content read as regular files inside the content folder', () => {
     const p = await withArticle((file) => writeFile(file, 'By A Reporter\n' + 'word '.repeat(1_300_000)));
     const error = await failure(loadIssue(p.content, 'weekly-1'));
     expect(error.code).toBe('FILE_UNREADABLE');
-    expect(error.message).toMatch(/kim-putin-summit\.txt` is 6\.\d MB, over the limit of 5 MB/);
+    expect(error.message).toMatch(/kim-putin-summit\.txt` is 6\.\d MB, over the limit of 1 MB/);
   });
 
   it('the issue file itself follows the same rules', async () => {

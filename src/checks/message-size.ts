@@ -1,5 +1,5 @@
 import { Encoder } from 'nodemailer/lib/qp';
-import type { MessageInput } from '../render/message.js';
+import { crlf, type MessageInput } from '../render/message.js';
 import { PREVIEW_SECRET, unsubscribeUrl } from '../render/links.js';
 import { partOfType, type ParsedMessage } from './mime.js';
 import Handlebars from 'handlebars';
@@ -71,6 +71,7 @@ export async function measureHtmlPart(message: ParsedMessage, input: MessageInpu
   // address replaces the sample's first (its length does not depend on the key), then the address.
   const longUrl = unsubscribeUrl(input.config, { email: long }, input.issueSlug, PREVIEW_SECRET);
   const withUrl = substituteAddress(input.html, input.unsubscribeUrl, longUrl);
-  const largestBytes = await quotedPrintableLength(substituteAddress(withUrl, email, long));
+  // CRLF, as composeMessage writes the part (every line one byte longer than in the rendered HTML).
+  const largestBytes = await quotedPrintableLength(crlf(substituteAddress(withUrl, email, long)));
   return { sampleBytes, largestBytes: Math.max(sampleBytes, largestBytes), hasHtmlPart: true };
 }

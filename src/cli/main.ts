@@ -18,6 +18,9 @@ const COMMANDS: readonly { name: string; load: () => Promise<Register> }[] = [
   { name: 'screenshot', load: async () => (await import('./commands/screenshot.js')).registerScreenshot },
   { name: 'send', load: async () => (await import('./commands/send.js')).registerSend },
   { name: 'publish', load: async () => (await import('./commands/publish.js')).registerPublish },
+  { name: 'serve', load: async () => (await import('./commands/serve.js')).registerServe },
+  { name: 'worker', load: async () => (await import('./commands/worker.js')).registerWorker },
+  { name: 'status', load: async () => (await import('./commands/status.js')).registerStatus },
 ];
 
 /** The commands to load: the one named on the command line, or all of them (help, typos). */

@@ -130,8 +130,13 @@ export const DEFAULTS = deepFreeze({
     journalDir: '.newsletter/sends',
     outbox: 'outbox',
   },
-  /** Articles, issues and templates larger than this are refused (a 50 MB post took 2 GB to build). */
-  maxInputBytes: 5 * 1024 * 1024,
+  /**
+   * Articles, issues and templates larger than this are refused (a 50 MB post took 2 GB to build).
+   * 1 MB is some 170,000 words: ten times a long read, and far past what an email can hold.
+   */
+  maxInputBytes: 1024 * 1024,
+  /** The rendered MJML of one email, at most (MJML needs ~200× its source in memory). */
+  maxMjmlBytes: 400 * 1024,
   /** Gmail clips an HTML body larger than this (bytes as encoded in the message). */
   gmailClipBytes: 102 * 1024,
   sizeWarnBytes: 80 * 1024,

@@ -8,6 +8,23 @@ import { z } from 'zod';
 const hexColor = z.string().regex(/^#(?:[0-9a-fA-F]{3}){1,2}$/, 'expected a hex color such as `#1a1a1a`');
 const httpsUrl = z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' });
 
+/**
+ * Theme values land in style attributes and <link> tags of every email, so they are checked for
+ * what they are, not just for being strings: `"Arial;background-image:url(…)"` must not pass.
+ * A font stack is a comma-separated list of family names, each bare (`Times New Roman`, `serif`)
+ * or quoted (`'Helvetica Neue'`), with nothing else in it.
+ */
+const BARE_FAMILY = "[A-Za-z][A-Za-z0-9 _-]*";
+const QUOTED_FAMILY = "'[A-Za-z0-9 _.-]+'|\"[A-Za-z0-9 _.-]+\"";
+const FONT_STACK = new RegExp(`^\\s*(?:${BARE_FAMILY}|${QUOTED_FAMILY})\\s*(?:,\\s*(?:${BARE_FAMILY}|${QUOTED_FAMILY})\\s*)*$`);
+export const fontStack = z
+  .string()
+  .max(300)
+  .regex(FONT_STACK, "expected a list of font family names such as `Georgia, 'Times New Roman', serif` (letters, digits, spaces, - and _; quoted or bare; nothing else)");
+export const fontFamilyName = z.string().max(100).regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, 'expected one font family name (letters, digits, spaces, `-`, `_`, `.`)');
+/** Theme URLs are fetched by every reader's mail client: https only. */
+export const themeUrl = z.url({ protocol: /^https$/, error: 'expected an absolute https URL' }).max(2000).refine((url) => !/["'<>\s]/.test(url), 'the URL must not contain quotes, spaces or angle brackets');
+
 export const themeColorsSchema = z.strictObject({
   background: hexColor.optional(),
   surface: hexColor.optional(),
@@ -25,16 +42,16 @@ export const themeSchema = z.strictObject({
   darkColors: themeColorsSchema.optional(),
   fonts: z
     .strictObject({
-      body: z.string().min(1).optional(),
-      heading: z.string().min(1).optional(),
+      body: fontStack.optional(),
+      heading: fontStack.optional(),
       /** Web font stylesheet URL (mj-font); clients that cannot load it fall back to `body`. */
-      webFontUrl: httpsUrl.optional(),
-      webFontName: z.string().min(1).optional(),
+      webFontUrl: themeUrl.optional(),
+      webFontName: fontFamilyName.optional(),
     })
     .optional(),
   logo: z
     .strictObject({
-      url: httpsUrl,
+      url: themeUrl,
       alt: z.string().min(1),
       width: z.number().int().positive().max(600).optional(),
     })

@@ -41,6 +41,12 @@ export function planChanges(paths: WatchedPaths, changed: Iterable<string>): Cha
       plan.project = true;
       continue;
     }
+    // The content folder itself was deleted, replaced or restored: everything may differ.
+    if (file === path.resolve(paths.content)) {
+      plan.project = true;
+      plan.content = true;
+      continue;
+    }
     if (!isInside(paths.content, file)) continue;
     plan.content = true;
     const dir = path.dirname(file);

@@ -6,6 +6,7 @@ import type { Issue } from '../content/types.js';
 import { listIssues } from '../content/load-issue.js';
 import { loadProject, renderProjectIssue, type Project } from '../pipeline.js';
 import { renderIssue, type RenderedIssue } from '../render/render-issue.js';
+import { PREVIEW_SECRET } from '../render/links.js';
 import { planChanges, requestPaths, type WatchedPaths } from './change-plan.js';
 import { DebouncedQueue } from './debounced-queue.js';
 import { toProblem, type PreviewProblem } from './problem.js';
@@ -58,7 +59,12 @@ export interface PreviewUpdate {
 
 export interface SessionOptions {
   request: ConfigRequest;
-  /** NEWSLETTER_SECRET, so unsubscribe links and headers match what `build` writes. */
+  /**
+   * Ignored: the preview always signs with the preview key (its tokens are marked and `serve`
+   * refuses them), so a preview, even one served to the network, never hands out working
+   * unsubscribe links. Kept so existing callers still type-check.
+   * @deprecated
+   */
   secret?: string | undefined;
   /** Extra recipients for the picker (the config's sample recipient always comes first). */
   recipients?: readonly Recipient[];
@@ -173,7 +179,7 @@ export class PreviewSession {
     if (!copy) {
       const { issue } = state.good;
       const { config, templates } = this.project;
-      copy = renderIssue(issue, { config, templates, recipient, secret: this.options.secret }).then(
+      copy = renderIssue(issue, { config, templates, recipient, secret: PREVIEW_SECRET }).then(
         (rendered) => ({ rendered }),
         (error: unknown) => ({ problem: toProblem(error) }),
       );
@@ -244,7 +250,7 @@ export class PreviewSession {
     if (!this.project) return;
     const started = performance.now();
     try {
-      const { issue, rendered } = await renderProjectIssue(this.project, slug, this.options.secret);
+      const { issue, rendered } = await renderProjectIssue(this.project, slug, PREVIEW_SECRET);
       state.good = { issue, rendered, renderedAt: new Date(), renderMs: performance.now() - started, version };
       state.problem = null;
       state.articles = new Set(issue.articles.map((article) => article.slug));

@@ -64,6 +64,9 @@ const TYPES: Record<string, string> = {
   '.gif': 'image/gif',
   '.webp': 'image/webp',
   '.svg': 'image/svg+xml',
+  '.avif': 'image/avif',
+  '.xml': 'application/xml; charset=utf-8',
+  '.ico': 'image/x-icon',
 };
 
 export function contentType(file: string): string {

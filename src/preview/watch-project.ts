@@ -58,12 +58,41 @@ export function watchProject(paths: WatchedPaths, onChange: (files: string[]) =>
   });
   watcher.on('error', (error) => options.onError?.(error as Error));
 
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  // chokidar stops watching a folder that is deleted or moved away and never notices it coming
+  // back. A second watcher on the parents (depth 0) sees the roots come and go; a root that
+  // (re)appears is watched afresh, and either way the session hears about the root itself.
+  const resolvedRoots = roots.map((root) => path.resolve(root));
+  const parents = [...new Set(resolvedRoots.map((root) => path.dirname(root)))];
+  const rootWatcher = watch(parents, {
+    ignoreInitial: true,
+    depth: 0,
+    ignored: (file) => {
+      const resolved = path.resolve(file);
+      return !parents.includes(resolved) && !resolvedRoots.includes(resolved);
+    },
+  });
+  const report = (file: string) => watcher.emit('all', 'change', file);
+  rootWatcher.on('addDir', (dir) => {
+    const resolved = path.resolve(dir);
+    if (!resolvedRoots.includes(resolved)) return;
+    watcher.unwatch(resolved);
+    watcher.add(resolved);
+    report(resolved);
+  });
+  rootWatcher.on('unlinkDir', (dir) => {
+    if (resolvedRoots.includes(path.resolve(dir))) report(path.resolve(dir));
+  });
+  rootWatcher.on('error', (error) => options.onError?.(error as Error));
+
+  const ready = Promise.all([
+    new Promise<void>((resolve) => watcher.once('ready', () => resolve())),
+    new Promise<void>((resolve) => rootWatcher.once('ready', () => resolve())),
+  ]).then(() => undefined);
   return {
     ready,
     async close() {
       clearTimeout(timer);
-      await watcher.close();
+      await Promise.all([watcher.close(), rootWatcher.close()]);
     },
   };
 }

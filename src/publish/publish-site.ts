@@ -9,6 +9,7 @@ import type { Project } from '../pipeline.js';
 import { viewInBrowserUrl } from '../render/links.js';
 import type { Mjml2Html } from '../render/mjml.js';
 import { renderWebEdition } from '../render/web-edition.js';
+import { compileCache } from './compile-cache.js';
 import { makeFeeds } from './feeds.js';
 import { robotsTxt, sitemapXml } from './sitemap.js';
 import { loadSiteTemplates } from './site-templates.js';
@@ -24,6 +25,8 @@ import { writeSite, type SiteFile, type SiteWriteResult } from './write-site.js'
  *   4. feeds    feed.xml (RSS 2.0), atom.xml (Atom 1.0), feed.json (JSON Feed 1.1); sitemap, robots
  *   5. write    assets and issue pages first, then the archive and feeds that link to them;
  *               unchanged files untouched (write-site.ts)
+ *
+ * MJML results are cached by their input (compile-cache.ts): an unchanged issue is not compiled.
  */
 
 export interface PublishOptions {
@@ -35,6 +38,8 @@ export interface PublishOptions {
   /** Today, for leaving out future dates; the clock when absent. */
   now?: Date | undefined;
   compiler?: Mjml2Html | undefined;
+  /** Issues rendered at once (match the compiler's workers); one at a time when absent. */
+  concurrency?: number | undefined;
   onEvent?: ((event: PublishEvent) => void) | undefined;
 }
 
@@ -121,6 +126,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   const today = (options.now ?? new Date()).toISOString().slice(0, 10);
   const feeds = feedLinks(config.siteUrl);
   const requested = new Set(options.slugs ?? []);
+  const cache = compileCache(path.join(config.paths.out, '.newsletter-cache', 'web'), options.compiler);
   const all = await listIssues(config.paths.content);
   for (const slug of requested) if (!all.includes(slug)) await loadIssue(config.paths.content, slug); // throws CONTENT_NOT_FOUND with the known slugs
 
@@ -145,19 +151,22 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   }
   selected.sort((a, b) => (a.date === b.date ? b.issue.slug.localeCompare(a.issue.slug) : b.date.localeCompare(a.date)));
 
-  // 2-3. render the web editions (or keep the published page of an issue not asked for)
-  const entries: Entry[] = [];
-  let index = 0;
-  for (const { issue, date } of selected) {
+  // 2-3. render the web editions (or keep the published page of an issue not asked for), a few at
+  // a time so that every MJML worker of the caller has work
+  const entries: Entry[] = new Array(selected.length);
+  let rendered = 0;
+  let next = 0;
+  const renderOne = async (position: number) => {
+    const { issue, date } = selected[position]!;
     const url = viewInBrowserUrl({ ...config, baseUrl: `${config.siteUrl}issues/{issue}/` }, issue.slug);
     const file = path.join(site, 'issues', issue.slug, 'index.html');
     const kept = requested.size && !requested.has(issue.slug) ? await readIfExists(file) : null;
     if (kept !== null) {
-      entries.push({ issue, date, url, page: kept });
+      entries[position] = { issue, date, url, page: kept };
       options.onEvent?.({ kind: 'kept', slug: issue.slug });
-      continue;
+      return;
     }
-    const html = await renderWebEdition(issue, { config, templates, compiler: options.compiler });
+    const html = await renderWebEdition(issue, { config, templates, compiler: cache.compile });
     const lead = issue.articles[0];
     const page = webPage(html, {
       title: issue.subject,
@@ -168,9 +177,15 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       date,
       feeds,
     });
-    entries.push({ issue, date, url, page });
-    options.onEvent?.({ kind: 'rendered', slug: issue.slug, index: ++index, total: selected.length });
-  }
+    entries[position] = { issue, date, url, page };
+    options.onEvent?.({ kind: 'rendered', slug: issue.slug, index: ++rendered, total: selected.length });
+  };
+  const lanes = Math.max(1, options.concurrency ?? 1);
+  await Promise.all(
+    Array.from({ length: Math.min(lanes, selected.length) }, async () => {
+      while (next < selected.length) await renderOne(next++);
+    }),
+  );
 
   // 3. archive pages
   const siteTemplates = await loadSiteTemplates(templates);
@@ -224,6 +239,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
     { path: 'robots.txt', content: robotsTxt(config.siteUrl) },
   ];
   const written = await writeSite(site, files);
+  await cache.prune();
   return {
     ...written,
     siteDir: site,

@@ -3,6 +3,7 @@ import type { Article, Issue } from '../content/types.js';
 import type { ArticleView, TemplateContext } from './context.js';
 import { readingMinutes } from './helpers.js';
 import { addUtmToHtml, homeUrl, viewInBrowserUrl, withUtm } from './links.js';
+import { htmlRecipient, htmlUnsubscribeUrl } from './recipient-values.js';
 
 /** The parts of a template context that do not depend on the recipient: built once per issue. */
 export type IssueContext = Omit<TemplateContext, 'recipient' | 'unsubscribeUrl'>;
@@ -64,6 +65,11 @@ export function buildIssueContext(issue: Issue, config: ResolvedConfig, theme: T
   };
 }
 
-export function withRecipient(context: IssueContext, recipient: Recipient, unsubscribeUrl: string): TemplateContext {
-  return { ...context, recipient, unsubscribeUrl };
+/**
+ * The context of one copy. `html` (the MJML layout): recipient values wrapped so Handlebars
+ * escapes them whatever helper or block carries them; `text` (noEscape): the raw values.
+ */
+export function withRecipient(context: IssueContext, recipient: Recipient, unsubscribeUrl: string, part: 'html' | 'text'): TemplateContext {
+  if (part === 'text') return { ...context, recipient, unsubscribeUrl };
+  return { ...context, recipient: htmlRecipient(recipient) as Recipient, unsubscribeUrl: htmlUnsubscribeUrl(unsubscribeUrl) as string };
 }

@@ -1,6 +1,7 @@
 import type { HelperOptions } from 'handlebars';
 import type { TemplateContext } from './context.js';
 import { withUtm } from './links.js';
+import { taintingHelper } from './recipient-values.js';
 
 /**
  * The few helpers templates get. They read the locale and UTM settings from the root context, so a
@@ -62,7 +63,9 @@ export function chunk<T>(items: unknown, size: unknown): T[][] {
   return rows;
 }
 
-export function registerHelpers(env: Env): void {
+export function registerHelpers(target: Env): void {
+  // Every helper sees raw recipient values and hands back tainted results (recipient-values.ts).
+  const env: Env = { registerHelper: ((name: string, fn: (...args: unknown[]) => unknown) => target.registerHelper(name, taintingHelper(fn) as never)) as never };
   env.registerHelper('formatDate', ((date: unknown, ...rest: unknown[]) => {
     const options = rest.pop() as HelperOptions;
     if (typeof date !== 'string' || !date) return '';

@@ -1,4 +1,4 @@
-import { createCipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Recipient, ResolvedConfig, UtmParameters } from '../config/defaults.js';
 import { listIdFor } from './list-id.js';
 
@@ -47,15 +47,16 @@ const SIV_BYTES = 16;
 const MAX_ADDRESS_BYTES = 320;
 
 interface TokenKeys {
-  mac: Buffer;
-  enc: Buffer;
+  mac: KeyObject;
+  enc: KeyObject;
 }
 const keyCache = new Map<string, TokenKeys>();
 
 function keysFor(secret: string): TokenKeys {
   let keys = keyCache.get(secret);
   if (!keys) {
-    const derive = (info: string) => Buffer.from(hkdfSync('sha256', secret, 'newsletter-unsubscribe', info, 32));
+    // KeyObjects: imported once, not on every HMAC and cipher (the endpoint reads a token per request).
+    const derive = (info: string) => createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'newsletter-unsubscribe', info, 32)));
     keys = { mac: derive('mac v1'), enc: derive('enc v1') };
     if (keyCache.size > 16) keyCache.clear();
     keyCache.set(secret, keys);
@@ -79,6 +80,11 @@ export function unsubscribeToken(email: string, secret: string, listId: string):
   const address = Buffer.from(normalizeEmail(email), 'utf8');
   const iv = syntheticIv(keys, version, listId, address);
   return Buffer.concat([Buffer.of(version), iv, ctr(keys, iv, address)]).toString('base64url');
+}
+
+/** Made with the preview key (its own version byte): never unsubscribes anyone, whatever the key. */
+export function isPreviewToken(token: string): boolean {
+  return /^[A-Za-z0-9_-]{2,}$/.test(token) && Buffer.from(token.slice(0, 4), 'base64url')[0] === PREVIEW_TOKEN_VERSION;
 }
 
 export type TokenProblem = 'malformed' | 'preview' | 'forged';

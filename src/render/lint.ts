@@ -64,7 +64,7 @@ export function contextShape(config: ResolvedConfig, templates: TemplateSet): Sh
   };
   const sampleConfig = { ...config, utm: config.utm ?? { source: 's', medium: 'm', campaign: 'c', hosts: [] } };
   const sizes = new Map([['sample', { width: 600, height: 400 }], ['sample-2', { width: 600, height: 400 }]]);
-  const context = withRecipient(buildIssueContext(issue, sampleConfig, fullTheme, sizes), config.sampleRecipient, 'https://example.com/unsubscribe');
+  const context = withRecipient(buildIssueContext(issue, sampleConfig, fullTheme, sizes), config.sampleRecipient, 'https://example.com/unsubscribe', 'text');
   const shape = shapeOf(context) as Extract<Shape, { kind: 'object' }>;
   // Recipient columns come from the list: any name may be there.
   shape.fields.set('recipient', { ...(shapeOf(config.sampleRecipient) as Extract<Shape, { kind: 'object' }>), open: true });

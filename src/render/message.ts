@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { encodeWord } from 'nodemailer/lib/mime-funcs';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { normalizeEmail } from './links.js';
 import { fromDomain, headerSafe, listIdFor } from './list-id.js';
@@ -53,6 +54,25 @@ export function messageInputFor(config: ResolvedConfig, rendered: RenderedIssue,
   };
 }
 
+/** RFC 5322: a header line is at most 998 octets; folding is only possible at whitespace. */
+const LONGEST_WORD = 60;
+const LONGEST_NAME = 200;
+
+/** Every line break as CRLF, as a message file must have it (a 7bit part is written as given). */
+export function crlf(text: string): string {
+  return text.replace(/\r?\n|\r/g, '\r\n');
+}
+
+/**
+ * The subject as nodemailer should write it: unchanged when it can be folded at its spaces; a
+ * word too long to fold (a 3,000-character subject without spaces) makes it encoded words of
+ * at most 75 characters, which nodemailer folds between.
+ */
+export function foldableSubject(subject: string): string {
+  const longest = subject.split(/\s+/).reduce((max, word) => Math.max(max, word.length), 0);
+  return longest > LONGEST_WORD ? encodeWord(subject, 'Q', 52) : subject;
+}
+
 /**
  * Stable per (list, issue, recipient), so a retried send reuses it and receivers can deduplicate;
  * the list id is part of it, so two newsletters on one domain with the same issue slug differ.
@@ -67,11 +87,15 @@ export function listUnsubscribeValue(config: ResolvedConfig, unsubscribeUrl: str
   if (config.unsubscribeMailto) {
     targets.push(`<mailto:${config.unsubscribeMailto}?subject=${encodeURIComponent(`unsubscribe ${issueSlug}`)}>`);
   }
-  return targets.join(', ');
+  // Folded between its two targets when it would not fit on one line.
+  return targets.join(targets.join(', ').length > 900 ? ',\r\n ' : ', ');
 }
 
 export function recipientAddress(recipient: Recipient): { name: string; address: string } {
-  const name = typeof recipient.name === 'string' ? headerSafe(recipient.name) : '';
+  // A display name is never hundreds of characters; a longer value is cut (with …, which also
+  // makes nodemailer encode it as foldable words) so the To line stays within 998 octets.
+  let name = typeof recipient.name === 'string' ? headerSafe(recipient.name) : '';
+  if ([...name].length > LONGEST_NAME || /\S{61,}/.test(name)) name = `${[...name].slice(0, LONGEST_NAME).join('')}…`;
   return { name, address: headerSafe(recipient.email) };
 }
 
@@ -82,11 +106,11 @@ export function mailOptions(input: MessageInput) {
     from: config.from,
     ...(config.replyTo ? { replyTo: config.replyTo } : {}),
     to: recipientAddress(input.recipient),
-    subject: headerSafe(input.subject),
+    subject: foldableSubject(headerSafe(input.subject)),
     date: input.date ?? new Date(),
     messageId: messageIdFor(config, input.issueSlug, input.recipient.email),
-    text: input.text,
-    html: input.html,
+    text: crlf(input.text),
+    html: crlf(input.html),
     textEncoding: 'quoted-printable' as const,
     // multipart/related around the HTML when images travel inside the message.
     ...(input.inlineImages?.length

@@ -62,6 +62,30 @@ export function startMjmlWorker(): MjmlWorker {
   };
 }
 
+/**
+ * Several workers, each compile going to the one with the fewest waiting: `publish` renders a
+ * whole archive, and MJML is most of its time.
+ */
+export function startMjmlPool(size: number): MjmlWorker {
+  // Started on the first compile: a publish whose pages all come from its cache needs no MJML.
+  let workers: { worker: MjmlWorker; waiting: number }[] | null = null;
+  return {
+    async compile(mjml, options) {
+      workers ??= Array.from({ length: Math.max(1, size) }, () => ({ worker: startMjmlWorker(), waiting: 0 }));
+      const slot = workers.reduce((best, w) => (w.waiting < best.waiting ? w : best));
+      slot.waiting++;
+      try {
+        return await slot.worker.compile(mjml, options);
+      } finally {
+        slot.waiting--;
+      }
+    },
+    async close() {
+      await Promise.all((workers ?? []).map((w) => w.worker.close()));
+    },
+  };
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
   const compiler = loadMjml();

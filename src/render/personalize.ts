@@ -51,8 +51,11 @@ export interface CompileIssueOptions {
 
 export interface CompiledIssue {
   issue: Issue;
-  /** Processed local images; with `images: "embed"`, each message must carry them as inline parts (`cid`). */
-  assets: ImageAsset[];
+  /**
+   * Processed local images; with `images: "embed"`, each message must carry them as inline parts
+   * (`cid`). Optional: a send restored from a queue payload has none to add.
+   */
+  assets?: ImageAsset[] | undefined;
   mode: 'slots' | 'render';
   /** Why copies are rendered one by one (mode `render`); null in `slots` mode. */
   fallbackReason: string | null;
@@ -156,6 +159,40 @@ function probeRecipients(fields: readonly string[]): [ValueClass, Recipient[]][]
   ];
 }
 
+/** What slots mode needs from a compiled issue: plain data, so a queue worker can rebuild it. */
+export interface SlotParts {
+  fields: readonly string[];
+  html: SlotTemplate;
+  text: SlotTemplate;
+  textRaw: SlotTemplate;
+  textRobust: readonly boolean[];
+  safeClasses: ReadonlySet<ValueClass>;
+}
+
+/** values/fill/slotSafe over the parts; the unsubscribe URL is the caller's (it needs the secret). */
+export function slotPersonalizer(parts: SlotParts, unsubscribeUrl: (recipient: Recipient) => string): Pick<CompiledIssue, 'values' | 'fill' | 'slotSafe'> {
+  const { fields, html, text, textRaw, textRobust, safeClasses } = parts;
+  return {
+    values(recipient) {
+      const raw = [unsubscribeUrl(recipient)];
+      for (const field of fields) {
+        const value = recipient[field];
+        raw.push(value === undefined || value === null ? '' : String(value));
+      }
+      return { raw, html: raw.map((value) => Handlebars.escapeExpression(value)) };
+    },
+    fill(slotValues) {
+      const fits = text.slots.every((slot, k) => textValueFits(slotValues.raw[slot]!, textRobust[k]!));
+      return {
+        html: fillSlots(html, slotValues.html),
+        text: fits ? fillSlots(text, slotValues.raw) : tidyText(fillSlots(textRaw, slotValues.raw)),
+        unsubscribeUrl: slotValues.raw[0]!,
+      };
+    },
+    slotSafe: (slotValues) => slotValues.raw.every((value) => safeClasses.has(valueClass(value))),
+  };
+}
+
 /**
  * The recipient fields an issue's templates print, checked against the list's columns: cheap (no
  * render), so a send can check its list before loading MJML.
@@ -179,29 +216,16 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   const token = (id: number) => `${SLOT_PREFIX}${id}x${nonce}`;
   const tokenRecipient: Recipient = { email: token(1) };
   fields.forEach((field, i) => (tokenRecipient[field] = token(i + 1)));
-  const context = withRecipient(issueContext, tokenRecipient, token(0));
-  const rawText = runTemplate(templates, layout.text, context);
-  const html = splitSlots(await compileMjml(runTemplate(templates, layout.html, context), { templates, layout: layout.html }), nonce);
+  const rawText = runTemplate(templates, layout.text, withRecipient(issueContext, tokenRecipient, token(0), 'text'));
+  const htmlContext = withRecipient(issueContext, tokenRecipient, token(0), 'html');
+  const html = splitSlots(await compileMjml(runTemplate(templates, layout.html, htmlContext), { templates, layout: layout.html }), nonce);
   const textRaw = splitSlots(rawText, nonce);
   const text = splitSlots(tidyText(rawText), nonce);
   const textRobust = robustTextSlots(textRaw);
+  const safeClasses = new Set<ValueClass>();
+  const personalizer = slotPersonalizer({ fields, html, text, textRaw, textRobust, safeClasses }, (recipient) => unsubscribeUrlFor(config, recipient, issue.slug, secret));
+  const { values, fill } = personalizer;
 
-  const values = (recipient: Recipient): SlotValues => {
-    const raw = [unsubscribeUrlFor(config, recipient, issue.slug, secret)];
-    for (const field of fields) {
-      const value = recipient[field];
-      raw.push(value === undefined || value === null ? '' : String(value));
-    }
-    return { raw, html: raw.map((value) => Handlebars.escapeExpression(value)) };
-  };
-  const fill = (slotValues: SlotValues): PersonalizedCopy => {
-    const fits = text.slots.every((slot, k) => textValueFits(slotValues.raw[slot]!, textRobust[k]!));
-    return {
-      html: fillSlots(html, slotValues.html),
-      text: fits ? fillSlots(text, slotValues.raw) : tidyText(fillSlots(textRaw, slotValues.raw)),
-      unsubscribeUrl: slotValues.raw[0]!,
-    };
-  };
   const renderOne = async (recipient: Recipient, issueCtx: IssueContext): Promise<PersonalizedCopy> => {
     const unsubscribeUrl = unsubscribeUrlFor(config, recipient, issue.slug, secret);
     const copy = await renderWithContext(issue, issueCtx, { config, templates, recipient, unsubscribeUrl });
@@ -210,7 +234,6 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
 
   let fallbackReason = usage.blocker ? `${usage.blocker.file}${usage.blocker.line ? `:${usage.blocker.line}` : ''}: ${usage.blocker.reason}` : null;
   // The probes prove, class by class, that MJML left the slots as Handlebars wrote them.
-  const safeClasses = new Set<ValueClass>();
   const probeFields = options.fields ?? fields;
   if (!fallbackReason) {
     for (const [valueKind, recipients] of probeRecipients(probeFields)) {
@@ -231,7 +254,7 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
     // Rendering one recipient up front surfaces template errors before anything is sent.
     await renderOne(probeRecipients(probeFields)[0]![1][0]!, issueContext);
   }
-  const slotSafe = (slotValues: SlotValues) => slotValues.raw.every((value) => safeClasses.has(valueClass(value)));
+  const { slotSafe } = personalizer;
 
   const mode = fallbackReason ? 'render' : 'slots';
   return {

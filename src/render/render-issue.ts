@@ -69,9 +69,8 @@ export function sizeWarnings(html: string): RenderWarning[] {
 /** Handlebars → MJML → HTML for one recipient's copy; the text part from the text layout. */
 export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string; warnings: RenderWarning[] }> {
   const layout = layoutFor(options.templates, issue.template, issue.file);
-  const context = withRecipient(issueContext, options.recipient, options.unsubscribeUrl);
-  const mjml = runTemplate(options.templates, layout.html, context);
-  const text = tidyText(runTemplate(options.templates, layout.text, context));
+  const mjml = runTemplate(options.templates, layout.html, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'html'));
+  const text = tidyText(runTemplate(options.templates, layout.text, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'text')));
   const { html, warnings } = await compileMjmlWithWarnings(mjml, {
     templates: options.templates,
     layout: layout.html,

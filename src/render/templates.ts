@@ -5,7 +5,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
 import { NewsletterError, isNewsletterError } from '../errors.js';
-import { themeSchema } from '../config/schema.js';
+import { fontFamilyName, fontStack, themeSchema, themeUrl } from '../config/schema.js';
 import type { DeepPartialTheme, Theme } from '../config/defaults.js';
 import { parseJsonText, zodToError } from '../config/load-config.js';
 import { displayPath } from '../content/load-article.js';
@@ -50,10 +50,10 @@ const themeFileSchema = themeSchema.extend({
   colors: themeSchema.shape.colors.unwrap().required(),
   darkColors: themeSchema.shape.darkColors.unwrap().required().nullable(),
   fonts: z.strictObject({
-    body: z.string().min(1),
-    heading: z.string().min(1),
-    webFontUrl: z.url().nullable(),
-    webFontName: z.string().min(1).nullable(),
+    body: fontStack,
+    heading: fontStack,
+    webFontUrl: themeUrl.nullable(),
+    webFontName: fontFamilyName.nullable(),
   }),
   logo: themeSchema.shape.logo.unwrap().nullable(),
   width: z.number().int().min(320).max(800),

@@ -13,9 +13,19 @@ export interface OpenStoreOptions {
   /** Shown paths are relative to this folder (the request's working directory). */
   cwd?: string | undefined;
   journalSync?: boolean | undefined;
+  /** `redis://…` (`--store`, `--queue`, REDIS_URL): the Redis backend, shared by every machine. */
+  url?: string | null | undefined;
 }
 
 export async function openStore(config: Pick<ResolvedConfig, 'paths' | 'suppressions'>, options: OpenStoreOptions = {}): Promise<Store> {
+  if (options.url) {
+    const { openSharedStore } = await import('./redis/shared-store.js');
+    return openSharedStore(options.url, filesStore(config, options));
+  }
+  return filesStore(config, options);
+}
+
+function filesStore(config: Pick<ResolvedConfig, 'paths' | 'suppressions'>, options: OpenStoreOptions): Store {
   return openFilesStore({
     journalDir: path.resolve(config.paths.root, DEFAULTS.send.journalDir),
     suppressions: config.suppressions,

@@ -26,7 +26,7 @@ export function registerBuild(program: Command, io: CliIo): void {
 Examples:
   $ npx newsletter build                              every issue under content/issues/
   $ npx newsletter build weekly-1                     one issue
-  $ npx newsletter build weekly-1 --content ./my-content --out ./out
+  $ npx newsletter build weekly-1 --content ./content --out ./out
   $ npx newsletter build --strict                     in CI: exit 1 if a check finds an error
 
 Each issue is written atomically: <out>/<issue>/ holds either the previous

@@ -72,7 +72,7 @@ export function registerPreview(program: Command, io: CliIo): void {
       `
 Examples:
   $ npx newsletter preview                              http://127.0.0.1:3000/
-  $ npx newsletter preview --port 4000 --content ./my-content --open
+  $ npx newsletter preview --port 4000 --open           opens it in your browser
   $ npx newsletter preview --list subscribers.csv       pick a row to see its copy
   $ npx newsletter preview --port 0                     any free port (printed)
   $ npx newsletter preview --no-checks                  skip the checks panel
@@ -97,7 +97,6 @@ Ctrl-C stops the server.`,
         request,
         host: flags.host,
         port: flags.port,
-        secret: io.env.NEWSLETTER_SECRET,
         recipients,
         check: runChecks ? (input) => runChecks(input) : undefined,
       });

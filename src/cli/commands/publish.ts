@@ -1,4 +1,7 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { startMjmlPool } from '../../render/mjml-worker.js';
+import type { Mjml2Html } from '../../render/mjml.js';
 import type { Command } from 'commander';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
@@ -20,7 +23,7 @@ export function registerPublish(program: Command, io: CliIo): void {
       `
 Examples:
   $ npx newsletter publish                       every issue, into dist/site/
-  $ npx newsletter publish weekly-7              render weekly-7 again; archive and feeds list all
+  $ npx newsletter publish weekly-1              render weekly-1 again; archive and feeds list all
   $ npx newsletter publish --drafts --out stage  a staging copy with drafts and future issues
   $ rsync -a --delete dist/site/ host:/var/www/newsletter/
 
@@ -31,21 +34,34 @@ every issue in full. A file whose content did not change is not rewritten, so a
 sync uploads only what changed; every other file is replaced atomically.`,
     )
     .action(async (issues: string[], flags: PublishFlags) => {
-      const [{ loadProject }, { publishSite }] = await Promise.all([import('../../pipeline.js'), import('../../publish/publish-site.js')]);
-      const project = await loadProject(configRequest(flags, io));
-      const shown = (file: string) => path.relative(io.cwd, file) || '.';
-      const result = await publishSite({
-        project,
-        slugs: issues,
-        drafts: flags.drafts,
-        onEvent(event) {
-          if (event.kind === 'skipped') println(io.stdout, `${event.slug}: left out (${event.reason === 'draft' ? '`draft: true`' : 'dated in the future'}; --drafts publishes it)`);
-          else if (event.kind === 'notice') println(io.stderr, `${event.file ? `${event.file}: ` : ''}${event.message}`);
-          else if (event.kind === 'rendered' && io.stdout.isTTY) io.stdout.write(`\rrendering ${event.index}/${event.total}${event.index === event.total ? '\n' : ''}`);
-        },
-      });
-      const count = result.issues.length;
-      println(io.stdout, `${shown(result.siteDir)}/  ${count} ${count === 1 ? 'issue' : 'issues'}: ${result.written.length} files written, ${result.unchanged} unchanged, ${result.removed.length} removed`);
-      println(io.stdout, `serve it at ${project.config.siteUrl} (any static host, or \`newsletter serve\`)`);
+      // MJML is most of the work: a worker per core, loading while this thread reads the content.
+      const lanes = Math.max(1, Math.min(4, availableParallelism()));
+      const mjml = startMjmlPool(lanes);
+      try {
+        await publishIssues(issues, flags, io, mjml.compile, lanes);
+      } finally {
+        await mjml.close();
+      }
     });
+}
+
+async function publishIssues(issues: string[], flags: PublishFlags, io: CliIo, compiler: Mjml2Html, lanes: number): Promise<void> {
+  const [{ loadProject }, { publishSite }] = await Promise.all([import('../../pipeline.js'), import('../../publish/publish-site.js')]);
+  const project = await loadProject(configRequest(flags, io));
+  const shown = (file: string) => path.relative(io.cwd, file) || '.';
+  const result = await publishSite({
+    project,
+    slugs: issues,
+    drafts: flags.drafts,
+    compiler,
+    concurrency: lanes * 2,
+    onEvent(event) {
+      if (event.kind === 'skipped') println(io.stdout, `${event.slug}: left out (${event.reason === 'draft' ? '`draft: true`' : 'dated in the future'}; --drafts publishes it)`);
+      else if (event.kind === 'notice') println(io.stderr, `${event.file ? `${event.file}: ` : ''}${event.message}`);
+      else if (event.kind === 'rendered' && io.stdout.isTTY) io.stdout.write(`\rrendering ${event.index}/${event.total}${event.index === event.total ? '\n' : ''}`);
+    },
+  });
+  const count = result.issues.length;
+  println(io.stdout, `${shown(result.siteDir)}/  ${count} ${count === 1 ? 'issue' : 'issues'}: ${result.written.length} files written, ${result.unchanged} unchanged, ${result.removed.length} removed`);
+  println(io.stdout, `serve it at ${project.config.siteUrl} (any static host, or \`newsletter serve\`)`);
 }

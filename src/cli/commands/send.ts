@@ -10,6 +10,9 @@ import { partialResult, repairSendJournal, sendIssue, type SendEvent, type SendP
 import type { Project } from '../../project.js';
 import { outboxChoice, smtpChoice, type TransportChoice } from '../../send/transport.js';
 import { parseDelimiter, type CsvDelimiter } from '../../send/recipients.js';
+import type { QueueSendEvent } from '../../queue/queue-send.js';
+import { openStore, type Store } from '../../store/index.js';
+import { redisUrlFrom } from '../redis-url.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 
@@ -27,6 +30,9 @@ interface SendFlags extends SharedFlags {
   outbox?: string;
   restart?: boolean;
   repairJournal?: boolean;
+  queue?: string | true;
+  store?: string | true;
+  batchSize?: number;
 }
 
 function positiveInt(name: string, min: number) {
@@ -64,7 +70,7 @@ async function askToConfirm(io: CliIo, plan: SendPlan): Promise<boolean> {
 }
 
 /** Progress on stderr: a bar redrawn in place on a terminal, a log line every few seconds otherwise. */
-function progressReporter(io: CliIo) {
+export function progressReporter(io: CliIo) {
   const tty = io.stderr.isTTY === true;
   const state: ProgressState = { word: 'sent', done: 0, sent: 0, failed: 0, total: 0, elapsedMs: 0 };
   let started = 0;
@@ -82,8 +88,13 @@ function progressReporter(io: CliIo) {
     println(io.stderr, text);
   };
   return {
-    onEvent(event: SendEvent) {
+    onEvent(event: QueueSendEvent) {
       switch (event.type) {
+        case 'progress':
+          // A distributed send reports totals read from Redis rather than each outcome.
+          Object.assign(state, { sent: event.sent, failed: event.failed, done: event.sent + event.failed, total: event.total });
+          draw();
+          return;
         case 'notice':
           line(`notice: ${event.message}`);
           return;
@@ -176,7 +187,10 @@ export function registerSend(program: Command, io: CliIo): void {
       .option('--rate <n>', 'at most this many messages per second', positiveNumber)
       .option('--retries <n>', `retries of a temporary failure (4xx, dropped connection, timeout) (default ${DEFAULTS.send.retries})`, positiveInt('--retries', 0))
       .option('--retry-delay <ms>', `first retry delay, doubled each retry (default ${DEFAULTS.send.retryDelayMs})`, positiveInt('--retry-delay', 0))
-      .option('--outbox <dir>', `folder for .eml files when no SMTP server is set (default ${DEFAULTS.send.outbox}/ next to the config)`),
+      .option('--outbox <dir>', `folder for .eml files when no SMTP server is set (default ${DEFAULTS.send.outbox}/ next to the config)`)
+      .option('--queue [url]', 'distributed send: queue the list in Redis for `newsletter worker`s (default URL: $REDIS_URL)')
+      .option('--store [url]', 'keep the journal, suppressions and lock in Redis, shared with `serve` and other machines (default URL: $REDIS_URL, which alone turns this on)')
+      .option('--batch-size <n>', 'recipients per queued batch, with --queue (default 500)', positiveInt('--batch-size', 1)),
     // No --out: send writes no build folder, and a flag accepted and ignored misleads (--outbox is the one).
     { out: false },
   )
@@ -190,18 +204,22 @@ Examples:
   $ SMTP_URL=smtp://user:pass@smtp.example.com:587 npx newsletter send weekly-1 --list subscribers.csv
   $ npx newsletter send weekly-1 --list subscribers.csv --yes --concurrency 10 --rate 50
   $ npx newsletter send weekly-1 --repair-journal                after "journal has a line that is not JSON"
+  $ npx newsletter send weekly-1 --list subscribers.csv --queue redis://redis.internal:6379 --rate 200
 
 SMTP_URL and NEWSLETTER_SECRET are read from the environment or from .env in the
 working directory. Real sends need NEWSLETTER_SECRET (it signs unsubscribe links).
 Every outcome is journaled in .newsletter/sends/<issue>.jsonl with where it went:
 running the same command again after a crash or Ctrl-C reaches only recipients not
 yet accepted by the same kind of destination (outbox copies never count for SMTP).
-Exit code 1 when any recipient failed; the summary lists them with their line.`,
+Exit code 1 when any recipient failed; the summary lists them with their line.
+With --queue the list goes to Redis in batches and \`newsletter worker\`s send it (--rate
+then limits all workers together); the journal is in Redis, and Ctrl-C stops following
+while the workers go on: the same command again reattaches.`,
     )
     .action(async (issueSlug: string, flags: SendFlags) => {
       // Usage first, before any notice or file is read.
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
-      if (!flags.list && !flags.testTo) {
+      if (!flags.list && !flags.testTo && !flags.repairJournal) {
         throw new NewsletterError('USAGE', 'send needs a recipient: --list FILE (the subscribers) or --test-to ADDRESS (one test message)', {
           hint: `npx newsletter send ${issueSlug} --list subscribers.csv --dry-run`,
         });
@@ -210,54 +228,67 @@ Exit code 1 when any recipient failed; the summary lists them with their line.`,
       // .env is already under io.env (cli/env.ts, for every command).
       const env = io.env;
       const project = await loadProject(configRequest(flags, io));
-      if (flags.repairJournal) {
-        const repair = await repairSendJournal(project, issueSlug, io.cwd);
-        println(io.stdout, repair.moved ? `moved ${repair.moved} bad line${repair.moved > 1 ? 's' : ''} to ${repair.aside}; kept ${repair.kept} records` : `the journal is valid (${repair.kept} records): nothing to repair`);
-        return;
+      if (flags.queue !== undefined) {
+        if (flags.store !== undefined) throw new NewsletterError('USAGE', '--queue keeps the journal and the suppressions in its Redis already: drop --store');
+        const { sendQueued } = await import('./send-queue.js');
+        return sendQueued(io, env, project, issueSlug, flags, progressReporter(io), askToConfirm);
       }
-      const transport = chooseTransport(flags, env, project, issueSlug, io);
-      const reporter = progressReporter(io);
-      if (transport.kind === 'outbox' && !flags.dryRun) reporter.onEvent({ type: 'notice', message: `no SMTP server set (--smtp or SMTP_URL): writing each message as an .eml file to ${transport.display.replace(/^outbox \((.*)\)$/, '$1')}` });
-      const secret = env.NEWSLETTER_SECRET || PREVIEW_SECRET;
-      if (!env.NEWSLETTER_SECRET && (transport.kind === 'outbox' || flags.dryRun || flags.testTo)) reporter.onEvent({ type: 'notice', message: 'NEWSLETTER_SECRET is not set: unsubscribe links carry preview tokens' });
-      const mustAsk = ((transport.kind === 'smtp' && !flags.testTo) || flags.restart === true) && !flags.yes;
-      const controller = new AbortController();
-      const stopListening = interruptOnSigint(io, controller);
-      let result: SendResult;
+      // The shared store on Redis (--store, else REDIS_URL), or the files next to the config.
+      const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
+      const store = storeUrl ? await openStore(project.config, { url: storeUrl, cwd: io.cwd }) : undefined;
       try {
-        result = await sendIssue({
-          project,
-          issueSlug,
-          list: flags.list,
-          listDelimiter: flags.delimiter,
-          testTo: flags.testTo,
-          transport,
-          secret,
-          dryRun: flags.dryRun,
-          restart: flags.restart,
-          concurrency: flags.concurrency,
-          rate: flags.rate,
-          retries: flags.retries,
-          retryDelayMs: flags.retryDelay,
-          cwd: io.cwd,
-          onEvent: (event) => reporter.onEvent(event),
-          signal: controller.signal,
-          confirm: mustAsk
-            ? async (plan) => {
-                if (!io.stdin.isTTY) throw new NewsletterError('SEND_CONFIG', 'refusing to send without confirmation: no terminal to ask on', { hint: 'pass --yes to send non-interactively' });
-                return askToConfirm(io, plan);
-              }
-            : undefined,
-        });
-      } catch (error) {
+        if (flags.repairJournal) {
+          const repair = await repairSendJournal(project, issueSlug, io.cwd, store);
+          println(io.stdout, repair.moved ? `moved ${repair.moved} bad line${repair.moved > 1 ? 's' : ''} to ${repair.aside}; kept ${repair.kept} records` : `the journal is valid (${repair.kept} records): nothing to repair`);
+          return;
+        }
+        const transport = chooseTransport(flags, env, project, issueSlug, io);
+        const reporter = progressReporter(io);
+        if (transport.kind === 'outbox' && !flags.dryRun) reporter.onEvent({ type: 'notice', message: `no SMTP server set (--smtp or SMTP_URL): writing each message as an .eml file to ${transport.display.replace(/^outbox \((.*)\)$/, '$1')}` });
+        const secret = env.NEWSLETTER_SECRET || PREVIEW_SECRET;
+        if (!env.NEWSLETTER_SECRET && (transport.kind === 'outbox' || flags.dryRun || flags.testTo)) reporter.onEvent({ type: 'notice', message: 'NEWSLETTER_SECRET is not set: unsubscribe links carry preview tokens' });
+        const mustAsk = ((transport.kind === 'smtp' && !flags.testTo) || flags.restart === true) && !flags.yes;
+        const controller = new AbortController();
+        const stopListening = interruptOnSigint(io, controller);
+        let result: SendResult;
+        try {
+          result = await sendIssue({
+            project,
+            issueSlug,
+            list: flags.list,
+            listDelimiter: flags.delimiter,
+            testTo: flags.testTo,
+            transport,
+            secret,
+            dryRun: flags.dryRun,
+            restart: flags.restart,
+            concurrency: flags.concurrency,
+            rate: flags.rate,
+            retries: flags.retries,
+            retryDelayMs: flags.retryDelay,
+            store,
+            cwd: io.cwd,
+            onEvent: (event) => reporter.onEvent(event),
+            signal: controller.signal,
+            confirm: mustAsk
+              ? async (plan) => {
+                  if (!io.stdin.isTTY) throw new NewsletterError('SEND_CONFIG', 'refusing to send without confirmation: no terminal to ask on', { hint: 'pass --yes to send non-interactively' });
+                  return askToConfirm(io, plan);
+                }
+              : undefined,
+          });
+        } catch (error) {
+          reporter.finish();
+          const partial = partialResult(error);
+          if (partial) for (const text of formatSummary(partial)) println(io.stdout, text);
+          throw error;
+        } finally {
+          stopListening();
+        }
         reporter.finish();
-        const partial = partialResult(error);
-        if (partial) for (const text of formatSummary(partial)) println(io.stdout, text);
-        throw error;
+        printResult(io, result);
       } finally {
-        stopListening();
+        await store?.close();
       }
-      reporter.finish();
-      printResult(io, result);
     });
 }

@@ -1,0 +1,258 @@
+/**
+ * Issue 12 targets, measured side by side in one run against the same local smtp-server (a child
+ * process, as in bench/send.js) and a real redis-server (AOF on, appendfsync everysec):
+ *  - a distributed send (`send --queue` + N `newsletter worker` processes, 5 connections each)
+ *    with 1 worker reaches ≥ 0.8× the local `send` rate, with 2 workers ≥ 1.2× (4 reported too);
+ *    deliveries/s counted at the server after the first 50, median over runs, runs alternated;
+ *  - Redis memory of a million-recipient send's state ≤ 200 MB: the queued batches (all of the
+ *    list at once: the peak before workers start) and the journal's accepted set (the end state);
+ *  - the coordinator's peak RSS flat in the list size (100,000 vs 1,000,000 rows queued).
+ *   node bench/queue.js [--messages 5000] [--runs 3] [--rows 1000000]     (--runs 0: the memory figures only)
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sendWithNewsletter, startServer } from './send.js';
+import { isMain, median } from './stats.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const SECRET = 'bench-queue-secret';
+const BIN = path.join(ROOT, 'bin/newsletter.js');
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-redis-'));
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    let out = '';
+    child.on('error', () => reject(new Error('redis-server is not installed: apt-get install redis-server')));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+  });
+  const { Redis } = await import('ioredis');
+  const client = new Redis(`redis://127.0.0.1:${port}`);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    client,
+    async usedMemory() {
+      const info = await client.info('memory');
+      return Number(/used_memory:(\d+)/.exec(info)[1]);
+    },
+    async stop() {
+      client.disconnect();
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function writeList(file, rows) {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(file);
+    out.on('error', reject);
+    out.write('email,name,city\n');
+    let i = 0;
+    const pump = () => {
+      while (i < rows) {
+        const ok = out.write(`reader${i}@example.com,Reader ${i},Town ${i % 97}\n`);
+        i++;
+        if (!ok) return void out.once('drain', pump);
+      }
+      out.end(resolve);
+    };
+    pump();
+  });
+}
+
+/** The Redis keys of weekly-1 sent from the project in `dir`. */
+async function keysOf(dir) {
+  const { loadConfig } = await import(path.join(ROOT, 'lib/config/load-config.js'));
+  const { listIdFor } = await import(path.join(ROOT, 'lib/render/list-id.js'));
+  const { sendKeys, DEFAULT_PREFIX } = await import(path.join(ROOT, 'lib/store/redis/keys.js'));
+  return sendKeys(DEFAULT_PREFIX, { listId: listIdFor(await loadConfig({ cwd: dir })), issueSlug: 'weekly-1' });
+}
+
+function projectDir() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-queue-'));
+  copyFileSync(path.join(ROOT, 'newsletter.config.json'), path.join(dir, 'newsletter.config.json'));
+  return dir;
+}
+
+function cliArgs(dir, extra) {
+  return [BIN, 'send', 'weekly-1', '--list', path.join(dir, 'list.csv'), '--yes', '--content', path.join(ROOT, 'content'), '--templates', path.join(ROOT, 'templates'), ...extra];
+}
+
+function startWorkers(n, redisUrl, smtpUrl) {
+  return Promise.all(
+    Array.from({ length: n }, (_, i) => {
+      const child = spawn(process.execPath, [BIN, 'worker', '--queue', redisUrl, '--smtp', smtpUrl, '--concurrency', '5', '--name', `bench-${i + 1}`], {
+        env: { ...process.env, NEWSLETTER_SECRET: SECRET, REDIS_URL: '', SMTP_URL: '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      return new Promise((resolve) => {
+        let out = '';
+        child.stderr.on('data', (chunk) => {
+          out += chunk;
+          if (out.includes('waiting for batches')) resolve(child);
+        });
+      });
+    }),
+  );
+}
+
+async function stopWorkers(children) {
+  await Promise.all(
+    children.map((child) => {
+      child.kill('SIGTERM');
+      return new Promise((resolve) => child.once('exit', resolve));
+    }),
+  );
+}
+
+function runCli(args, cwd, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, NEWSLETTER_SECRET: SECRET, SMTP_URL: '', REDIS_URL: '', ...env } });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+async function distributedSend(redis, server, messages) {
+  const dir = projectDir();
+  await writeList(path.join(dir, 'list.csv'), messages);
+  await redis.client.flushall();
+  const { code, out } = await runCli(cliArgs(dir, ['--queue', redis.url]), dir);
+  rmSync(dir, { recursive: true, force: true });
+  if (code !== 0) throw new Error(`send --queue failed:\n${out}`);
+}
+
+/** Queues `rows` recipients with no worker running, then stops following; Redis memory and the coordinator's peak RSS. */
+async function queueOnly(redis, rows) {
+  const dir = projectDir();
+  await writeList(path.join(dir, 'list.csv'), rows);
+  await redis.client.flushall();
+  const before = await redis.usedMemory();
+  const script = `const { main } = await import(${JSON.stringify(path.join(ROOT, 'lib/cli/main.js'))});
+const code = await main(process.argv.slice(0, 2).concat(process.argv.slice(2)));
+process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n');
+process.exitCode = code;`;
+  const args = ['--input-type=module', '-e', script, 'x', ...cliArgs(dir, ['--queue', redis.url]).slice(1)];
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, NEWSLETTER_SECRET: SECRET, SMTP_URL: '', REDIS_URL: '' } });
+  let err = '';
+  child.stderr.on('data', (c) => (err += c));
+  child.stdout.on('data', () => {});
+  // Once the whole list is queued, Ctrl-C: the coordinator stops following (the batches stay).
+  const runKey = (await keysOf(dir)).run;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    if ((await redis.client.hget(runKey, 'streamed')) === '1') break;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  child.kill('SIGINT');
+  await new Promise((resolve) => child.once('exit', resolve));
+  const queued = (await redis.usedMemory()) - before;
+  rmSync(dir, { recursive: true, force: true });
+  return { queuedMb: queued / 2 ** 20, coordinatorRssMb: Number(/MAXRSS (\d+)/.exec(err)[1]) / 1024, seconds };
+}
+
+/** The journal at the end of a million-recipient send: every address in the accepted set. */
+async function acceptedSetMemory(redis, rows) {
+  await redis.client.flushall();
+  const before = await redis.usedMemory();
+  const dir = projectDir();
+  const key = (await keysOf(dir)).accepted('smtp');
+  rmSync(dir, { recursive: true, force: true });
+  for (let i = 0; i < rows; i += 10_000) {
+    const chunk = [];
+    for (let j = i; j < Math.min(rows, i + 10_000); j++) chunk.push(`reader${j}@example.com`);
+    await redis.client.sadd(key, ...chunk);
+  }
+  return ((await redis.usedMemory()) - before) / 2 ** 20;
+}
+
+export async function run({ messages = 5000, runs = 3, rows = 1_000_000 } = {}) {
+  const redis = await startRedis();
+  if (runs === 0) return memory(redis, { messages, runs, rows, rates: { local: [], 1: [], 2: [], 4: [] } });
+  const server = await startServer();
+  const smtpUrl = `smtp://127.0.0.1:${server.port}`;
+  const rates = { local: [], 1: [], 2: [], 4: [] };
+  try {
+    await sendWithNewsletter(server, 200);
+    for (let i = 0; i < runs; i++) {
+      await server.reset();
+      await sendWithNewsletter(server, messages);
+      rates.local.push((await server.stats()).rate);
+      for (const n of [1, 2, 4]) {
+        const workers = await startWorkers(n, redis.url, smtpUrl);
+        try {
+          await server.reset();
+          await distributedSend(redis, server, messages);
+          const { delivered, rate } = await server.stats();
+          if (delivered !== messages) throw new Error(`server got ${delivered} of ${messages} with ${n} workers`);
+          rates[n].push(rate);
+        } finally {
+          await stopWorkers(workers);
+        }
+      }
+    }
+  } finally {
+    server.stop();
+  }
+  return memory(redis, { messages, runs, rows, rates });
+}
+
+async function memory(redis, result) {
+  try {
+    const small = await queueOnly(redis, Math.round(result.rows / 10));
+    const large = await queueOnly(redis, result.rows);
+    const acceptedMb = await acceptedSetMemory(redis, result.rows);
+    return { ...result, small, large, acceptedMb };
+  } finally {
+    await redis.stop();
+  }
+}
+
+function argument(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+if (isMain(import.meta.url)) {
+  const r = await run({ messages: argument('messages', 5000), runs: argument('runs', 3), rows: argument('rows', 1_000_000) });
+  const f = (n) => Math.round(n).toLocaleString('en-GB');
+  const local = median(r.rates.local);
+  if (r.runs) console.log(`send of ${f(r.messages)} messages to one local smtp-server, deliveries/s after the first 50 (median of ${r.runs}, runs alternated):`);
+  if (r.runs) console.log(`  local send (5 connections)          ${f(local)}/s`);
+  for (const n of r.runs ? [1, 2, 4] : []) {
+    const rate = median(r.rates[n]);
+    const target = n === 1 ? 0.8 : n === 2 ? 1.2 : null;
+    const verdict = target === null ? '' : `target ≥ ${target}×  ${rate / local >= target ? 'ok' : 'MISSED'}`;
+    console.log(`  --queue, ${n} worker${n > 1 ? 's' : ' '} (5 connections each) ${f(rate)}/s  ${(rate / local).toFixed(2)}×  (runs: ${r.rates[n].map(f).join(', ')})  ${verdict}`);
+  }
+  const perMillion = (mb, n) => (mb * 1_000_000) / n;
+  const queuedPerMillion = perMillion(r.large.queuedMb, r.rows);
+  const acceptedPerMillion = perMillion(r.acceptedMb, r.rows);
+  console.log(`Redis memory for ${f(r.rows)} recipients: queued batches ${r.large.queuedMb.toFixed(0)} MB, accepted set ${r.acceptedMb.toFixed(0)} MB`);
+  console.log(`  per million: at most ${(queuedPerMillion + acceptedPerMillion).toFixed(0)} MB (both at once)  target ≤ 200 MB  ${queuedPerMillion + acceptedPerMillion <= 200 ? 'ok' : 'MISSED'}`);
+  console.log(`coordinator peak RSS: ${f(r.rows / 10)} rows ${r.small.coordinatorRssMb.toFixed(0)} MB, ${f(r.rows)} rows ${r.large.coordinatorRssMb.toFixed(0)} MB (queued in ${r.large.seconds.toFixed(1)} s)`);
+}

@@ -1,0 +1,186 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ResolvedConfig, Theme } from '../config/defaults.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { NewsletterError } from '../errors.js';
+import { PREVIEW_SECRET, readUnsubscribeToken, type TokenProblem } from '../render/links.js';
+import { listIdFor } from '../render/list-id.js';
+import { contentType, fileInside, urlSegments } from '../preview/safe-path.js';
+import type { SiteTemplates } from '../publish/site-templates.js';
+import type { SuppressionStore } from '../store/types.js';
+import { readLimitedBody } from './body.js';
+
+/**
+ * The production endpoint as a Fetch API handler, `(request) => Promise<Response>`: the same code
+ * runs under `newsletter serve` (node:http) and on any platform that speaks Request/Response.
+ *
+ *   GET  /unsubscribe/<token>   a page naming the address and newsletter, one button; changes nothing
+ *   POST /unsubscribe/<token>   `List-Unsubscribe=One-Click` (RFC 8058) → suppressed, durably;
+ *                               `action=resubscribe` → removed again. 200, never a redirect
+ *   GET  /healthz               `ok`
+ *   GET  anything else          the published site, when a site folder is given
+ *
+ * Paths are taken relative to the path of `siteUrl` (`https://example.com/news/` → `/news/…`),
+ * and every URL a page carries is made from `siteUrl`, never from the Host header.
+ */
+
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+export type Outcome = 'unsubscribed' | 'already-unsubscribed' | 'resubscribed' | 'not-subscribed-before' | 'shown' | `refused-${TokenProblem}` | 'static' | 'health' | 'not-found' | 'bad-request' | 'failed';
+
+/** One line per request, without token or address: what `serve` logs. */
+export interface RequestLog {
+  method: string;
+  /** The path with any token replaced by `[token]`. */
+  path: string;
+  status: number;
+  outcome: Outcome;
+  ms: number;
+}
+
+export interface HandlerOptions {
+  config: ResolvedConfig;
+  theme: Theme;
+  pages: SiteTemplates;
+  /** NEWSLETTER_SECRET: the key the tokens of sent messages were made with. */
+  secret: string;
+  suppressions: SuppressionStore;
+  /** The published site to serve (`<out>/site/`); null answers only the endpoint. */
+  siteDir?: string | null | undefined;
+  onRequest?: ((log: RequestLog) => void) | undefined;
+  /** A failure the request answered with 503 (the store could not record it). */
+  onError?: ((error: unknown) => void) | undefined;
+}
+
+const PAGE_POLICY = (formOrigin: string) =>
+  `default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action ${formOrigin}; frame-ancestors 'none'; base-uri 'none'`;
+/** The web editions load their images and web fonts from anywhere https; no script runs. */
+const SITE_POLICY = "default-src 'none'; style-src 'unsafe-inline' https:; img-src 'self' https: data:; font-src https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const COMMON_HEADERS = {
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/** The key must be the real one: with none (or the preview key) no sent token could be checked. */
+export function checkServeSecret(secret: string | undefined): asserts secret is string {
+  if (!secret || secret === PREVIEW_SECRET) {
+    throw new NewsletterError('SERVE_CONFIG', 'NEWSLETTER_SECRET is not set: the endpoint cannot check the tokens of the messages you sent', {
+      hint: 'set NEWSLETTER_SECRET to the key `newsletter send` used (environment or .env)',
+    });
+  }
+}
+
+export function validateHandlerOptions(options: HandlerOptions): void {
+  checkServeSecret(options.secret);
+  if (!options.suppressions || typeof options.suppressions.add !== 'function') {
+    throw new NewsletterError('SERVE_CONFIG', '`suppressions` must be a SuppressionStore (add, remove, has, load, iterate)');
+  }
+}
+
+export function createHandler(options: HandlerOptions): FetchHandler {
+  validateHandlerOptions(options);
+  const { config, secret, suppressions } = options;
+  const listId = listIdFor(config);
+  const site = new URL(config.siteUrl);
+  const base = site.pathname;
+  const pagePolicy = PAGE_POLICY(site.origin);
+  const pageHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': pagePolicy, 'Cache-Control': 'no-store', 'Content-Type': 'text/html; charset=utf-8' };
+
+  const page = (status: number, state: string, email: string | null, token: string | null, extra: Record<string, string> = {}) =>
+    new Response(
+      options.pages.render('unsubscribe', {
+        lang: config.locale,
+        locale: config.locale,
+        utm: null,
+        issue: { slug: '' },
+        newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: config.siteUrl },
+        theme: options.theme,
+        state,
+        email,
+        actionUrl: token ? `${config.siteUrl}unsubscribe/${token}` : config.siteUrl,
+      }),
+      { status, headers: { ...pageHeaders, ...extra } },
+    );
+
+  const text = (status: number, body: string, extra: Record<string, string> = {}) =>
+    new Response(body, { status, headers: { ...COMMON_HEADERS, 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'", 'Cache-Control': 'no-store', 'Content-Type': 'text/plain; charset=utf-8', ...extra } });
+
+  async function unsubscribe(request: Request, token: string): Promise<[Response, Outcome]> {
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') return [text(405, 'method not allowed\n', { Allow: 'GET, HEAD, POST' }), 'bad-request'];
+    const read = readUnsubscribeToken(token, secret, listId);
+    if ('problem' in read) {
+      // Refused before the body is read: a forged token costs nothing and records nothing.
+      return [page(read.problem === 'malformed' ? 400 : 403, 'refused', null, null), `refused-${read.problem}`];
+    }
+    const { email } = read;
+    if (method !== 'POST') {
+      // Link scanners and prefetchers GET every URL of a message: a GET only shows the button.
+      return [page(200, 'confirm', email, token), 'shown'];
+    }
+    const body = await readLimitedBody(request, DEFAULTS.serve.maxBodyBytes);
+    if (body.kind === 'too-large') return [text(413, `the body is over ${DEFAULTS.serve.maxBodyBytes} bytes\n`), 'bad-request'];
+    if (body.kind === 'unsupported') return [text(415, 'expected application/x-www-form-urlencoded or multipart/form-data (RFC 8058)\n'), 'bad-request'];
+    if (body.kind === 'invalid') return [text(400, 'the form body cannot be read\n'), 'bad-request'];
+    if (body.fields.get('List-Unsubscribe') === 'One-Click') {
+      const added = await suppressions.add(email, { reason: 'unsubscribed', source: 'serve' });
+      return [page(200, 'unsubscribed', email, token), added ? 'unsubscribed' : 'already-unsubscribed'];
+    }
+    if (body.fields.get('action') === 'resubscribe') {
+      const removed = await suppressions.remove(email);
+      return [page(200, 'resubscribed', email, token), removed ? 'resubscribed' : 'not-subscribed-before'];
+    }
+    return [text(400, 'expected the body List-Unsubscribe=One-Click (RFC 8058)\n'), 'bad-request'];
+  }
+
+  async function staticFile(request: Request, segments: string[]): Promise<[Response, Outcome]> {
+    if (!options.siteDir) return [text(404, 'not found\n'), 'not-found'];
+    if (request.method !== 'GET' && request.method !== 'HEAD') return [text(405, 'method not allowed\n', { Allow: 'GET, HEAD' }), 'bad-request'];
+    const last = segments[segments.length - 1];
+    const wanted = !last || !path.extname(last) ? [...segments, 'index.html'] : segments;
+    const file = await fileInside(options.siteDir, wanted);
+    if (!file) return [text(404, 'not found\n'), 'not-found'];
+    const body = request.method === 'HEAD' ? null : await readFile(file);
+    return [
+      new Response(body, { status: 200, headers: { ...COMMON_HEADERS, 'Content-Security-Policy': SITE_POLICY, 'Content-Type': contentType(file), 'Cache-Control': 'public, max-age=300' } }),
+      'static',
+    ];
+  }
+
+  async function route(request: Request, pathname: string, search: URLSearchParams): Promise<[Response, Outcome]> {
+    const local = pathname.startsWith(base) ? `/${pathname.slice(base.length)}` : pathname;
+    const segments = urlSegments(local);
+    if (!segments) return [text(404, 'not found\n'), 'not-found'];
+    if (segments.length === 1 && segments[0] === 'healthz') return [text(200, 'ok\n'), 'health'];
+    if (segments[0] === 'unsubscribe') {
+      const token = segments.length === 2 ? segments[1]! : segments.length === 1 ? search.get('token') : null;
+      if (token !== null && token !== undefined) return unsubscribe(request, token);
+      return [text(404, 'not found\n'), 'not-found'];
+    }
+    return staticFile(request, segments);
+  }
+
+  return async (request) => {
+    const started = performance.now();
+    const url = new URL(request.url);
+    let response: Response;
+    let outcome: Outcome;
+    try {
+      [response, outcome] = await route(request, url.pathname, url.searchParams);
+    } catch (error) {
+      // The store could not record it (disk full, Redis down): say so with a 503, which mail
+      // providers retry, and never answer "done" for an unsubscribe that was not kept.
+      options.onError?.(error);
+      [response, outcome] = [text(503, 'the unsubscribe could not be recorded; try again in a minute\n', { 'Retry-After': '60' }), 'failed'];
+    }
+    options.onRequest?.({ method: request.method, path: redact(url.pathname), status: response.status, outcome, ms: performance.now() - started });
+    return response;
+  };
+}
+
+/** `/unsubscribe/<token>` → `/unsubscribe/[token]`: logs never hold a token (it names a reader). */
+export function redact(pathname: string): string {
+  return pathname.replace(/\/unsubscribe\/[^/]+/, '/unsubscribe/[token]');
+}

@@ -1,0 +1,37 @@
+import type { Project } from '../pipeline.js';
+import { loadSiteTemplates } from '../publish/site-templates.js';
+import type { SuppressionStore } from '../store/types.js';
+import { createHandler, type FetchHandler, type RequestLog } from './handler.js';
+
+/**
+ * The unsubscribe endpoint of a project as a Fetch handler, for `newsletter serve` and for
+ * serverless platforms (see README, "serve"). `suppressions` is any SuppressionStore: the files
+ * store of `openStore(config)` on one machine, the Redis one when several send.
+ */
+export interface UnsubscribeHandlerOptions {
+  project: Project;
+  /** NEWSLETTER_SECRET, the key the sent messages' tokens were made with. */
+  secret: string;
+  suppressions: SuppressionStore;
+  /** Also serve this published site (`<out>/site/`) for every other GET. */
+  siteDir?: string | null | undefined;
+  onRequest?: ((log: RequestLog) => void) | undefined;
+  onError?: ((error: unknown) => void) | undefined;
+}
+
+export async function createUnsubscribeHandler(options: UnsubscribeHandlerOptions): Promise<FetchHandler> {
+  const { project } = options;
+  return createHandler({
+    config: project.config,
+    theme: project.templates.theme,
+    pages: await loadSiteTemplates(project.templates),
+    secret: options.secret,
+    suppressions: options.suppressions,
+    siteDir: options.siteDir,
+    onRequest: options.onRequest,
+    onError: options.onError,
+  });
+}
+
+export { checkServeSecret, createHandler, redact, type FetchHandler, type RequestLog, type HandlerOptions, type Outcome } from './handler.js';
+export { startNodeServer, type NodeServer } from './node-server.js';

@@ -1,0 +1,117 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { DEFAULTS } from '../config/defaults.js';
+import { NewsletterError } from '../errors.js';
+import type { FetchHandler } from './handler.js';
+
+/**
+ * `newsletter serve` on Node's http module: each request becomes a Fetch `Request` for the
+ * handler, its `Response` is written back. The request URL is built from the listening address,
+ * never from the Host header; the handler only looks at the path anyway.
+ */
+
+export interface NodeServer {
+  url: string;
+  port: number;
+  server: Server;
+  /** Stops taking connections and waits for the requests in flight. */
+  close(): Promise<void>;
+}
+
+/**
+ * The body is read here, up to one byte past the handler's cap (more is refused there anyway):
+ * a Buffer makes a cheaper Request than a web stream over the socket, and one-click bodies are
+ * a few bytes.
+ */
+function readBody(req: IncomingMessage, cap: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > cap) {
+        req.off('data', onData);
+        req.resume();
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const body = hasBody ? await readBody(req, DEFAULTS.serve.maxBodyBytes + 1) : null;
+  // Content-Length describes the whole body; the Request gets what was read.
+  if (body) headers.delete('content-length');
+  return new Request(`${origin}${req.url ?? '/'}`, { method, headers, body: body as Uint8Array<ArrayBuffer> | null });
+}
+
+async function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, key) => (headers[key] = value));
+  const body = head || !response.body ? null : Buffer.from(await response.arrayBuffer());
+  if (body) headers['content-length'] = String(body.length);
+  res.writeHead(response.status, headers);
+  res.end(body);
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const where = `${host}:${port}`;
+      const hint =
+        error.code === 'EADDRINUSE'
+          ? 'stop the other server or pick another port with --port'
+          : error.code === 'EACCES'
+            ? 'ports below 1024 need root: listen on 8080 behind a reverse proxy (README, "serve")'
+            : 'leave out --host to use 127.0.0.1';
+      const what = error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use` : `cannot listen on ${where}: ${error.message}`;
+      reject(new NewsletterError('SERVE_CONFIG', what, { hint, cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+export async function startNodeServer(handler: FetchHandler, options: { host: string; port: number; onError?: (error: unknown) => void }): Promise<NodeServer> {
+  let origin = '';
+  const server = createServer((req, res) => {
+    toRequest(req, origin)
+      .then(handler)
+      .then((response) => writeResponse(res, response, req.method === 'HEAD'))
+      .catch((error: unknown) => {
+        options.onError?.(error);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('internal error\n');
+      });
+  });
+  // Slow or silent clients must not hold sockets for ever.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  await listen(server, options.port, options.host);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const urlHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : isIP(options.host) === 6 ? `[${options.host}]` : options.host;
+  origin = `http://${urlHost}:${port}`;
+  return {
+    url: `${origin}/`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { NewsletterError } from '../../errors.js';
+import { normalizeEmail } from '../../render/links.js';
+import { AddressSet } from '../../send/hash-set.js';
+import type { JournalRecord, OutcomeRecord } from '../../send/journal.js';
+import type { Destination, IssueJournal, JournalKey, JournalState, Store, StoreLock, SuppressionEntry, SuppressionStore } from '../types.js';
+import { connectRedis, maskRedisUrl } from './connection.js';
+import { DEFAULT_PREFIX, sendKeys, suppressionKeys, type SendKeys } from './keys.js';
+
+/**
+ * The store on Redis (`--store`/`--queue redis://…`), shared by every machine of a send:
+ *
+ * - suppressions: a set of normalized addresses, and a hash of why each is there;
+ * - the journal of a send: per destination kind, the set of accepted addresses (what a rerun and
+ *   every worker skip), a list of the other outcomes and the run records, and counts per status.
+ *   An acceptance is kept as its address only: a million of them take ~60 MB, where a record each
+ *   would take three times that (the message ids are in the workers' logs);
+ * - the send lock: a key with a 15 s expiry that its holder renews every 5 s, so a holder that
+ *   died frees it within 15 s; compare-and-delete on release, so nobody frees another's lock.
+ *
+ * "Durable before it resolves" is Redis's AOF: with `appendfsync everysec` an acknowledged write
+ * survives a crash of Redis except for its last second (a machine crash; a restart loses nothing).
+ */
+
+const LOCK_TTL_MS = 15_000;
+const LOCK_RENEW_MS = 5_000;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('DEL', KEYS[2]); return 1 end return 0`;
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+
+const BACKUP = `local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('RENAME', key, key .. ':' .. ARGV[1]); n = n + 1 end
+end
+return n`;
+
+interface LockContent {
+  token: string;
+  pid: number;
+  host: string;
+  startedAt: string;
+}
+
+function lockValue(content: LockContent): string {
+  return JSON.stringify(content);
+}
+
+function describeHolder(text: string | null): string {
+  try {
+    const holder = JSON.parse(text ?? '') as LockContent;
+    return `pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}`;
+  } catch {
+    return 'unknown holder';
+  }
+}
+
+function storeFailure(action: string, error: unknown): NewsletterError {
+  if (error instanceof NewsletterError) return error;
+  return new NewsletterError('OUTPUT_WRITE', `cannot ${action} in Redis: ${(error as Error).message}`, { cause: error, hint: 'check that Redis is running with maxmemory-policy noeviction and room to grow' });
+}
+
+export class RedisSuppressionStore implements SuppressionStore {
+  private readonly keys: { set: string; why: string };
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.keys = suppressionKeys(prefix);
+  }
+
+  get setKey(): string {
+    return this.keys.set;
+  }
+
+  get whyKey(): string {
+    return this.keys.why;
+  }
+
+  async add(email: string, entry: SuppressionEntry): Promise<boolean> {
+    const address = normalizeEmail(email);
+    try {
+      const [[, added]] = (await this.redis
+        .multi()
+        .sadd(this.keys.set, address)
+        .hset(this.keys.why, address, JSON.stringify({ ...entry, at: new Date().toISOString() }))
+        .exec()) as [[Error | null, number]];
+      return added === 1;
+    } catch (error) {
+      throw storeFailure('record a suppression', error);
+    }
+  }
+
+  async remove(email: string): Promise<boolean> {
+    const address = normalizeEmail(email);
+    try {
+      const [[, removed]] = (await this.redis.multi().srem(this.keys.set, address).hdel(this.keys.why, address).exec()) as [[Error | null, number]];
+      return removed === 1;
+    } catch (error) {
+      throw storeFailure('remove a suppression', error);
+    }
+  }
+
+  async has(email: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.set, normalizeEmail(email))) === 1;
+  }
+
+  async load(): Promise<AddressSet> {
+    const set = new AddressSet();
+    for await (const email of this.iterate()) set.add(email);
+    return set;
+  }
+
+  async *iterate(): AsyncIterable<string> {
+    // SSCAN in pages: flat memory on both sides, and Redis is never blocked for long.
+    let cursor = '0';
+    do {
+      const [next, page] = await this.redis.sscan(this.keys.set, cursor, 'COUNT', 1000);
+      cursor = next;
+      yield* page;
+    } while (cursor !== '0');
+  }
+}
+
+/** What a worker learns in the same round trip as it records an outcome. */
+export interface NextCheck {
+  suppressed: boolean;
+  accepted: boolean;
+}
+
+export class RedisJournal implements IssueJournal {
+  /** The destination kind acceptances count for: the last run record says (smtp by default). */
+  private kind: Destination['kind'] = 'smtp';
+
+  /** As shown in a send's plan: the Redis and the journal's keys. */
+  readonly location: string;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: SendKeys,
+    private readonly suppressionSet: string,
+    display: string,
+  ) {
+    this.location = `${display} ${keys.records.replace(/:records$/, ':*')}`;
+  }
+
+  async read(destination: Destination): Promise<JournalState> {
+    const accepted = new AddressSet();
+    let cursor = '0';
+    const key = this.keys.accepted(destination.kind);
+    do {
+      const [next, page] = await this.redis.sscan(key, cursor, 'COUNT', 1000);
+      cursor = next;
+      for (const email of page) accepted.add(email);
+    } while (cursor !== '0');
+    const outboxCopies = await this.redis.scard(this.keys.accepted('outbox'));
+    // Redis writes a record whole or not at all: there is no torn tail.
+    return { accepted, outboxCopies, tornTail: false };
+  }
+
+  async append(record: JournalRecord): Promise<void> {
+    if (record.status === 'run') this.kind = record.destination?.kind ?? (/^outbox\b/.test(record.transport) ? 'outbox' : 'smtp');
+    await this.recordAndCheck(record, null, null);
+  }
+
+  /**
+   * Records an outcome (or nothing) and checks the next address against the suppressions and the
+   * accepted set, in one pipelined round trip: a worker calls it after each server reply.
+   * `worker` adds to that worker's counters.
+   */
+  async recordAndCheck(record: JournalRecord | null, next: string | null, worker: string | null): Promise<NextCheck | null> {
+    // A pipeline, not MULTI: the commands need no atomicity (each is idempotent or a counter), and
+    // MULTI/EXEC would add two commands to every message.
+    const pipeline = this.redis.pipeline();
+    if (record) {
+      if (record.status === 'accepted') pipeline.sadd(this.keys.accepted(record.destination ?? this.kind), normalizeEmail(record.email));
+      else pipeline.rpush(this.keys.records, JSON.stringify(record));
+      if (record.status !== 'run') {
+        pipeline.hincrby(this.keys.counts, record.status, 1);
+        if (worker && (record.status === 'accepted' || record.status.startsWith('failed'))) pipeline.hincrby(this.keys.workers, `${worker}|${record.status === 'accepted' ? 'sent' : 'failed'}`, 1);
+      }
+    }
+    const address = next === null ? null : normalizeEmail(next);
+    if (address !== null) pipeline.sismember(this.suppressionSet, address).sismember(this.keys.accepted(this.kind), address);
+    let replies: [Error | null, unknown][];
+    try {
+      replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    } catch (error) {
+      throw storeFailure('write the send journal', error);
+    }
+    const failed = replies.find(([error]) => error);
+    if (failed) throw storeFailure('write the send journal', failed[0]);
+    if (address === null) return null;
+    const n = replies.length;
+    return { suppressed: replies[n - 2]![1] === 1, accepted: replies[n - 1]![1] === 1 };
+  }
+
+  /** Outcome records other than acceptances from position `start` on, and the position after them. */
+  async records(start: number): Promise<{ records: OutcomeRecord[]; next: number }> {
+    const texts = await this.redis.lrange(this.keys.records, start, -1);
+    const records = texts.map((text) => JSON.parse(text) as JournalRecord).filter((record): record is OutcomeRecord => record.status !== 'run');
+    return { records, next: start + texts.length };
+  }
+
+  /** `send --restart`: the journal's keys renamed to `…:backup-<time>` (returned), so the send starts empty. */
+  async restart(): Promise<string | null> {
+    const suffix = `backup-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const names = [this.keys.accepted('smtp'), this.keys.accepted('outbox'), this.keys.records, this.keys.counts, this.keys.workers];
+    const moved = Number(await this.redis.eval(BACKUP, names.length, ...names, suffix));
+    return moved ? `${this.keys.records.replace(/:records$/, '')}:*:${suffix}` : null;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface RedisStoreOptions {
+  url: string;
+  prefix?: string | undefined;
+  /** Shown as the connection's client name (`CLIENT LIST`). */
+  name?: string | undefined;
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  readonly suppressions: RedisSuppressionStore;
+  readonly display: string;
+
+  private constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+    url: string,
+  ) {
+    this.suppressions = new RedisSuppressionStore(redis, prefix);
+    this.display = maskRedisUrl(url);
+  }
+
+  static async open(options: RedisStoreOptions): Promise<RedisStore> {
+    const redis = await connectRedis(options.url, options.name ?? 'newsletter-store');
+    return new RedisStore(redis, options.prefix ?? DEFAULT_PREFIX, options.url);
+  }
+
+  keys(key: JournalKey): SendKeys {
+    return sendKeys(this.prefix, key);
+  }
+
+  async journal(key: JournalKey): Promise<RedisJournal> {
+    return new RedisJournal(this.redis, this.keys(key), this.suppressions.setKey, this.display);
+  }
+
+  async lock(key: JournalKey): Promise<StoreLock> {
+    const keys = this.keys(key);
+    const content: LockContent = { token: randomBytes(12).toString('hex'), pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+    const value = lockValue(content);
+    const taken = await this.redis.set(keys.lock, value, 'PX', LOCK_TTL_MS, 'NX');
+    if (taken !== 'OK') {
+      const [holder, ttl] = await Promise.all([this.redis.get(keys.lock), this.redis.pttl(keys.lock)]);
+      throw new NewsletterError('SEND_LOCKED', `another send of this issue is running (${describeHolder(holder)})`, {
+        hint: `wait for it to finish; if it is gone, its lock in Redis (${keys.lock}) expires within ${Math.max(1, Math.ceil(ttl / 1000))} s`,
+      });
+    }
+    // A holder record left behind means the last holder died without releasing.
+    const previous = await this.redis.getset(keys.lastHolder, value);
+    const takenOverFrom = previous ? describeHolder(previous) : null;
+    let released = false;
+    const renew = setInterval(() => {
+      this.redis.eval(RENEW, 1, keys.lock, value, LOCK_TTL_MS).catch(() => undefined);
+    }, LOCK_RENEW_MS);
+    renew.unref();
+    return {
+      takenOverFrom,
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(renew);
+        await this.redis.eval(RELEASE, 2, keys.lock, keys.lastHolder, value);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NewsletterError } from '../src/errors.js';
+import { RedisStore } from '../src/store/redis/redis-store.js';
+import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { runStoreContract } from './helpers/store-contract.js';
+
+/** The Redis backend of the store contract (src/store/types.ts) against a real redis-server. */
+
+let redis: TestRedis;
+let prefixes = 0;
+beforeAll(async () => {
+  redis = await startRedis();
+}, 20_000);
+afterAll(async () => {
+  await redis?.stop();
+});
+
+async function open(): Promise<RedisStore> {
+  return RedisStore.open({ url: redis.url, prefix: `contract${++prefixes}` });
+}
+
+describe('RedisStore', () => {
+  it('suppressions: add and remove are idempotent, any spelling matches, load and iterate see every address', async () => {
+    const store = await open();
+    try {
+      expect(await store.suppressions.add(' Ann@Example.com ', { reason: 'unsubscribed', source: 'serve' })).toBe(true);
+      expect(await store.suppressions.add('ann@example.com', { reason: 'unsubscribed', source: 'serve' })).toBe(false);
+      expect(await store.suppressions.has('ANN@example.com')).toBe(true);
+      for (let i = 0; i < 2500; i++) await store.suppressions.add(`r${i}@example.com`, { reason: 'imported', source: 'test' });
+      const all: string[] = [];
+      for await (const email of store.suppressions.iterate()) all.push(email);
+      expect(all.length).toBe(2501);
+      expect(all).toContain('ann@example.com');
+      const set = await store.suppressions.load();
+      expect(set.size).toBe(2501);
+      expect(set.has('R17@example.com')).toBe(true);
+      expect(await store.suppressions.remove('ann@EXAMPLE.com')).toBe(true);
+      expect(await store.suppressions.remove('ann@example.com')).toBe(false);
+      expect(await store.suppressions.has('ann@example.com')).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('journal: acceptances count per destination kind; other outcomes are kept as records', async () => {
+    const store = await open();
+    try {
+      const journal = await store.journal({ listId: 'list', issueSlug: 'weekly-1' });
+      await journal.append({ status: 'run', at: 'now', pid: 1, transport: 'outbox (outbox/weekly-1/)', list: 'l.csv' });
+      await journal.append({ status: 'accepted', email: 'Ann@example.com', line: 2, at: 'now' });
+      await journal.append({ status: 'run', at: 'now', pid: 1, transport: 'smtp://relay:587', list: 'l.csv' });
+      await journal.append({ status: 'accepted', email: 'bob@example.com', line: 3, at: 'now' });
+      await journal.append({ status: 'failed-permanent', email: 'eve@example.com', line: 4, at: 'now', reason: '550 no' });
+      const smtp = await journal.read({ kind: 'smtp', id: 'smtp://relay:587' });
+      expect([smtp.accepted.has('bob@example.com'), smtp.accepted.has('ann@example.com'), smtp.accepted.size, smtp.outboxCopies, smtp.tornTail]).toEqual([true, false, 1, 1, false]);
+      const outbox = await journal.read({ kind: 'outbox', id: 'outbox' });
+      expect(outbox.accepted.has('ANN@example.com')).toBe(true);
+      const { records } = await journal.records(0);
+      expect(records).toEqual([{ status: 'failed-permanent', email: 'eve@example.com', line: 4, at: 'now', reason: '550 no' }]);
+      // Another issue of the same list has a journal of its own.
+      const other = await (await store.journal({ listId: 'list', issueSlug: 'weekly-2' })).read({ kind: 'smtp', id: 'x' });
+      expect(other.accepted.size).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lock: one holder at a time, across connections; a holder that died is taken over and named', async () => {
+    // Two connections to the same store, as two machines would have.
+    const a = await open();
+    const b2 = await RedisStore.open({ url: redis.url, prefix: a.prefix });
+    try {
+      const key = { listId: 'list', issueSlug: 'weekly-1' };
+      const held = await a.lock(key);
+      expect(held.takenOverFrom).toBeNull();
+      const refused = await b2.lock(key).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(NewsletterError);
+      expect((refused as NewsletterError).code).toBe('SEND_LOCKED');
+      expect((refused as NewsletterError).message).toMatch(new RegExp(`pid ${process.pid} on `));
+      await held.release();
+      const next = await b2.lock(key);
+      expect(next.takenOverFrom).toBeNull();
+      // The holder dies: its key expires (deleted here rather than waiting 15 s) and nobody released.
+      await b2.redis.del(b2.keys(key).lock);
+      const takeover = await a.lock(key);
+      expect(takeover.takenOverFrom).toMatch(new RegExp(`^pid ${process.pid} on .*, started `));
+      await takeover.release();
+      // A release that comes late (its lock already taken over) does not free the new holder's lock.
+      const latest = await b2.lock(key);
+      await next.release();
+      expect((await a.lock(key).catch((error: NewsletterError) => error.code)) as unknown).toBe('SEND_LOCKED');
+      await latest.release();
+    } finally {
+      await a.close();
+      await b2.close();
+    }
+  });
+
+  it('an unreachable Redis is a QUEUE_UNAVAILABLE error naming the URL, not a hang', async () => {
+    const error = await RedisStore.open({ url: 'redis://:secret@127.0.0.1:1' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NewsletterError);
+    expect((error as NewsletterError).code).toBe('QUEUE_UNAVAILABLE');
+    expect((error as NewsletterError).message).toMatch(/^cannot reach Redis at redis:\/\/:\*\*\*\*@127\.0\.0\.1:1: /);
+  });
+});
+
+runStoreContract('redis', {
+  // One Redis for the file; a state is a key prefix, so stores opened with the same one share it.
+  open: (state) => RedisStore.open({ url: redis.url, prefix: `contract:${state}` }),
+  async makeStale(state, key) {
+    // What a holder that died leaves: its holder record, its expiring lock key already gone.
+    const store = await RedisStore.open({ url: redis.url, prefix: `contract:${state}` });
+    await store.redis.set(store.keys(key).lastHolder, JSON.stringify({ token: 'crashed', pid: 4_194_305, host: 'gone.example', startedAt: '2026-01-01T00:00:00.000Z' }));
+    await store.close();
+  },
+});
