@@ -62,32 +62,6 @@ export async function writeFolderAtomically(outDir: string, name: string, files:
 }
 
 /**
- * Copies processed images to `<out>/assets/<name>`. Names carry a content hash, so a file that is
- * already there is the same image and is left alone; a new one is copied under a temporary name
- * and renamed, so a reader (or `publish`) never sees half an image.
- */
-export async function writeAssets(outDir: string, assets: readonly { file: string; name: string }[]): Promise<void> {
-  if (!assets.length) return;
-  const dir = path.join(outDir, 'assets');
-  try {
-    await mkdir(dir, { recursive: true });
-    for (const asset of assets) {
-      const target = path.join(dir, asset.name);
-      const exists = await stat(target).then(() => true, (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return false;
-        throw error;
-      });
-      if (exists) continue;
-      const temporary = `${target}.tmp-${process.pid}`;
-      await copyFile(asset.file, temporary);
-      await rename(temporary, target);
-    }
-  } catch (error) {
-    throw new NewsletterError('OUTPUT_WRITE', `cannot write images to ${dir}: ${(error as Error).message}`, { file: dir, cause: error });
-  }
-}
-
-/**
  * A swap cut short by a crash leaves no `<name>/` but a `.<name>.old-…` folder: rename the newest
  * back. Returns whether one was restored. Leftover old folders beside a present one are removed.
  */
@@ -111,4 +85,30 @@ export async function recoverInterruptedSwap(outDir: string, name: string): Prom
   }
   for (const entry of old) await rm(path.join(outDir, entry), { recursive: true, force: true });
   return restored;
+}
+
+/**
+ * Copies processed images to `<out>/assets/<name>`. Names carry a content hash, so a file that is
+ * already there is the same image and is left alone; a new one is copied under a temporary name
+ * and renamed, so a reader (or `publish`) never sees half an image.
+ */
+export async function writeAssets(outDir: string, assets: readonly { file: string; name: string }[]): Promise<void> {
+  if (!assets.length) return;
+  const dir = path.join(outDir, 'assets');
+  try {
+    await mkdir(dir, { recursive: true });
+    for (const asset of assets) {
+      const target = path.join(dir, asset.name);
+      const exists = await stat(target).then(() => true, (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return false;
+        throw error;
+      });
+      if (exists) continue;
+      const temporary = `${target}.tmp-${process.pid}`;
+      await copyFile(asset.file, temporary);
+      await rename(temporary, target);
+    }
+  } catch (error) {
+    throw new NewsletterError('OUTPUT_WRITE', `cannot write images to ${dir}: ${(error as Error).message}`, { file: dir, cause: error });
+  }
 }

@@ -144,6 +144,8 @@ export async function restoreSend(payload: SendPayload, secret: string): Promise
     issue,
     mode: 'slots',
     fallbackReason: null,
+    // queueSend refuses embedded images, so the queued issue links every image (no inline parts).
+    assets: [],
     fields: parts.fields,
     html: parts.html,
     text: parts.text,

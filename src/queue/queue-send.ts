@@ -112,6 +112,13 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
     const counts = await countList(list, new RecipientFilter(filterInput));
     if (counts.rows > LARGE_LIST) collectGarbage();
     const compiled = await compileIssue(issue, compileOptions);
+    if (compiled.assets.some((asset) => asset.cid)) {
+      // Workers on other machines cannot read this machine's processed image files.
+      throw new NewsletterError('SEND_CONFIG', `\`images: "embed"\` cannot go through --queue: the workers would have no image files to attach`, {
+        file: config.paths.config ? path.relative(request.cwd, config.paths.config) : undefined,
+        hint: 'host the images (the default: set siteUrl and publish <out>/assets/), or send from this machine without --queue',
+      });
+    }
     const rules = {
       retries: request.retries ?? DEFAULTS.send.retries,
       retryDelayMs: request.retryDelayMs ?? DEFAULTS.send.retryDelayMs,

@@ -51,11 +51,8 @@ export interface CompileIssueOptions {
 
 export interface CompiledIssue {
   issue: Issue;
-  /**
-   * Processed local images; with `images: "embed"`, each message must carry them as inline parts
-   * (`cid`). Optional: a send restored from a queue payload has none to add.
-   */
-  assets?: ImageAsset[] | undefined;
+  /** Processed local images; with `images: "embed"`, each message must carry them as inline parts (`cid`). */
+  assets: ImageAsset[];
   mode: 'slots' | 'render';
   /** Why copies are rendered one by one (mode `render`); null in `slots` mode. */
   fallbackReason: string | null;
