@@ -183,3 +183,49 @@ describe('atomic output', () => {
     expect(await readdir(out)).toEqual(['issue']);
   });
 });
+
+describe('front matter as generators write it', () => {
+  it('reads JSON front matter (Hugo) and TOML with its lines', () => {
+    const json = parseMarkdownArticle('{\n  "title": "J",\n  "date": "2024-05-01T08:00:00Z",\n  "tags": ["a"]\n}\nBody.\n', 'j', 'j.md');
+    expect(json).toMatchObject({ title: 'J', date: '2024-05-01', tags: ['a'], bodyLine: 6 });
+    const error = thrown(() => parseMarkdownArticle('+++\ntitle = "T"\nurl = "not a url"\n+++\nx', 't', 't.md'));
+    expect(error.format()).toBe('t.md:3: `url`: expected an absolute http(s) URL');
+    const syntax = thrown(() => parseFrontMatter('+++\ntitle = "T"\ndate = \n+++\n', 't.md'));
+    expect(syntax.code).toBe('CONTENT_YAML');
+    expect(syntax.line).toBe(3);
+  });
+
+  it('refuses an impossible date in any of the three formats, at its line', () => {
+    for (const source of ['---\ntitle: T\ndate: 2023-02-29\n---\n', '+++\ntitle = "T"\ndate = 2023-02-29\n+++\n', '{\n"title": "T",\n"date": "2023-02-29"\n}\n']) {
+      const error = thrown(() => parseMarkdownArticle(source, 't', 't.md'));
+      expect(error.format()).toMatch(/^t\.md:3: `2023-02-29` is not a date in the calendar/);
+    }
+  });
+
+  it('reads Hugo keys in any case, and a key close to a known one is still an error', () => {
+    const article = parseMarkdownArticle('---\nTitle: Pinky\nDate: 2010-06-22 21:13:00\nCategory: misc\n---\nx', 'p', 'p.md');
+    expect(article).toMatchObject({ title: 'Pinky', date: '2010-06-22' });
+    expect(article.findings.map((f) => f.rule)).toEqual(['content/ignored-keys']);
+    expect(thrown(() => parseMarkdownArticle('---\ntitel: T\n---\nx', 't', 't.md')).format()).toBe('t.md:2: unknown key `titel` (did you mean `title`?)');
+  });
+
+  it('ends the automatic summary at <!--more-->, without footnote markers', () => {
+    const article = parseMarkdownArticle('---\ntitle: T\n---\nFirst with a note[^1].\n\nSecond.\n\n<!-- more -->\n\nAfter the fold.\n\n[^1]: Note.\n', 't', 't.md');
+    expect(article.summary).toBe('First with a note. Second.');
+    expect(article.text).toContain('After the fold.');
+  });
+
+  it('expands Hugo and Zola shortcodes and removes the others with a warning, leaving code blocks alone', () => {
+    const article = parseMarkdownArticle(
+      '---\ntitle: T\n---\n{{< youtube eIu4fP4fOHE >}}\n\n{{ vimeo(id="123456") }}\n\n{{< gist user 1234 >}}\n\n```\n{{< youtube keep >}}\n```\n',
+      't',
+      't.md',
+    );
+    expect(article.html).toContain('href="https://www.youtube.com/watch?v=eIu4fP4fOHE"');
+    expect(article.html).toContain('href="https://vimeo.com/123456"');
+    expect(article.html).toContain('{{&lt; youtube keep &gt;}}');
+    expect(article.findings.filter((f) => f.rule === 'content/removed').map((f) => [f.message, f.line])).toEqual([
+      ['removed the shortcode `{{< gist user 1234 >}}`: only the blog\'s site can run it', 8],
+    ]);
+  });
+});

@@ -10,6 +10,7 @@ import { FIXTURES, ROOT, runCli } from './helpers/cli.js';
 import { launchTestBrowser } from './helpers/browser.js';
 import { loadIssue } from '../src/content/load-issue.js';
 import { NewsletterError } from '../src/errors.js';
+import { startPreviewServer } from '../src/preview/preview-server.js';
 
 /**
  * Content in the shapes real blogs write it (tests/fixtures/real-content): a Hugo/Zola page bundle
@@ -299,4 +300,28 @@ describe('screenshots and check see overflow', () => {
     const cleanReport = JSON.parse(clean.stdout) as typeof report;
     expect([...cleanReport.issues[0]!.findings, ...(cleanReport.shared ?? [])].filter((f) => f.rule === 'layout/overflow')).toEqual([]);
   }, 200_000);
+});
+
+describe('the preview', () => {
+  it('shows local images from the render before they are published', async () => {
+    const dir = await project();
+    const server = await startPreviewServer({ request: { cwd: dir }, port: 0 });
+    try {
+      await server.ready;
+      const email = await (await fetch(`${server.url}issues/long-read/email.html`)).text();
+      const $ = cheerio.load(email);
+      const local = $('img[src^="images/"]').toArray().map((img) => img.attribs.src!);
+      expect(local.length).toBeGreaterThanOrEqual(4);
+      expect($('img[src^="https://harbour.example.com/assets/"]').length).toBe(0);
+      for (const src of local) {
+        const response = await fetch(`${server.url}issues/long-read/${src}`);
+        expect(response.status, src).toBe(200);
+        expect(response.headers.get('content-type'), src).toMatch(/^image\/(jpeg|png)$/);
+      }
+      expect((await fetch(`${server.url}issues/long-read/images/..%2Fnewsletter.config.json`)).status).toBe(404);
+      expect((await fetch(`${server.url}issues/long-read/images/not-an-asset.png`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { TOOL_DECLARATIONS } from '../content/html/article-styles.js';
 import { parseDocument } from 'htmlparser2';
 import { isTag, isText, type AnyNode, type Element } from 'domhandler';
 import { startTagSource, type HtmlDocument } from './html.js';
@@ -94,6 +95,8 @@ interface Authored {
 }
 
 /** What templates and content wrote, read back from the generated MJML. */
+const TOOL_KEYS = new Set(TOOL_DECLARATIONS.map(([property, value]) => declarationKey(property, value)));
+
 function authoredConstructs(mjml: string): Authored {
   const root = parseDocument(mjml, { lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true });
   const authored: Authored = { elements: new Set(), declarations: new Set(), attributes: new Set(), styleText: '' };
@@ -109,7 +112,12 @@ function authoredConstructs(mjml: string): Authored {
         for (const [name, value] of Object.entries(node.attribs)) authored.attributes.add(declarationKey(name, value));
       } else {
         authored.elements.add(signature(node));
-        for (const [property, value] of declarations(node.attribs.style ?? '')) authored.declarations.add(declarationKey(property, value));
+        // The wrapping styles the content stage puts on article HTML are the tool's, each with its
+        // fallback (a word that does not break): like MJML's own, not the template author's.
+        for (const [property, value] of declarations(node.attribs.style ?? '')) {
+          const key = declarationKey(property, value);
+          if (!TOOL_KEYS.has(key)) authored.declarations.add(key);
+        }
       }
       walk(node.children);
     }

@@ -69,13 +69,20 @@ export function normalizeArticleMeta(front: FrontMatter, file: string): Normaliz
   const ignored: string[] = [];
   const known = [...ARTICLE_KEYS, ...Object.keys(ALIASES)];
 
-  for (const [key, value] of Object.entries(front.data)) {
+  // Hugo reads front-matter keys case-insensitively (`Title:`, `Date:`): so do we, when the
+  // key is not also written in our own spelling.
+  const entries = Object.entries(front.data).map(([written, value]): [string, string, unknown] => {
+    const lower = written.toLowerCase();
+    const ours = [...ARTICLE_KEYS, ...Object.keys(ALIASES)].find((k) => k.toLowerCase() === lower && k !== written && !(k in front.data));
+    return [ours ?? written, written, value];
+  });
+  for (const [key, written, value] of entries) {
     if (ARTICLE_KEYS.includes(key)) {
       data[key] = value;
-      writtenAs[key] = key;
+      writtenAs[key] = written;
     }
   }
-  for (const [key, value] of Object.entries(front.data)) {
+  for (const [key, , value] of entries) {
     if (ARTICLE_KEYS.includes(key)) continue;
     const target = ALIASES[key];
     if (target) {

@@ -72,21 +72,28 @@ export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir
     } catch {
       // Not percent-encoded after all: use it as written.
     }
-    const candidate = written.startsWith('/') ? path.join(contentDir, written) : path.resolve(baseDir, written);
+    // Jekyll and Hugo write site-absolute paths with a template prefix: `{{ site.url }}/assets/a.png`.
+    written = written.replace(/^\{\{\s*(?:site\.url|site\.baseurl|\.Site\.BaseURL|\$\.Site\.BaseURL)\s*\}\}\/?/i, '/');
+    const candidates = imageCandidates(written, baseDir, contentDir);
     const place = { file: ref.file, line: ref.line };
-    let real: string;
-    try {
-      real = await realpath(candidate);
-      if (!(await stat(real)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new NewsletterError('CONTENT_NOT_FOUND', `image \`${ref.written}\` does not exist (looked for ${displayPath(candidate)})`, {
-          ...place,
-          hint: written.startsWith('/') ? 'a path starting with / is read from the content folder' : 'paths are relative to the article file',
-        });
+    let real: string | null = null;
+    for (const candidate of candidates) {
+      try {
+        real = await realpath(candidate);
+        if (!(await stat(real)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+        break;
+      } catch (error) {
+        real = null;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+        throw new NewsletterError('CONTENT_INVALID', `image \`${ref.written}\` cannot be read: ${code === 'EISDIR' ? 'it is a folder' : (error as Error).message}`, { ...place, cause: error });
       }
-      throw new NewsletterError('CONTENT_INVALID', `image \`${ref.written}\` cannot be read: ${code === 'EISDIR' ? 'it is a folder' : (error as Error).message}`, { ...place, cause: error });
+    }
+    if (real === null) {
+      throw new NewsletterError('CONTENT_NOT_FOUND', `image \`${ref.written}\` does not exist (looked for ${candidates.map((c) => displayPath(c)).join(', ')})`, {
+        ...place,
+        hint: written.startsWith('/') ? 'a path starting with / is read from the content folder (as a site serves it), or beside the article' : 'paths are relative to the article file',
+      });
     }
     const relative = path.relative(root, real);
     if (relative.startsWith('..') || path.isAbsolute(relative)) {
@@ -95,6 +102,19 @@ export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir
     resolved.push({ ...ref, absolute: real });
   }
   return resolved;
+}
+
+/**
+ * Where a local image may be. A site-absolute path (`/posts/images/a.png`) is where the blog's
+ * site serves it: under the content folder, or, for posts copied out of their site, beside the
+ * article with the leading folders dropped (`images/a.png`, `a.png`).
+ */
+function imageCandidates(written: string, baseDir: string, contentDir: string): string[] {
+  if (!written.startsWith('/')) return [path.resolve(baseDir, written)];
+  const segments = written.split('/').filter(Boolean);
+  const candidates = [path.join(contentDir, ...segments)];
+  for (let i = 1; i < segments.length; i++) candidates.push(path.join(baseDir, ...segments.slice(i)));
+  return [...new Set(candidates)];
 }
 
 function isLocalImage(src: string): boolean {

@@ -5,6 +5,8 @@ import type { ContentFinding } from './types.js';
 import { styleArticleHtml } from './html/article-styles.js';
 import { prepareHtml, type SourcePlace } from './html/prepare.js';
 import { sanitize } from './html/sanitize.js';
+import { escapeHtml } from './html/escape.js';
+import { expandShortcodes } from './html/shortcodes.js';
 
 /**
  * Markdown and wire copy become safe HTML here, once, at load time. Everything downstream inserts
@@ -50,8 +52,9 @@ export interface MarkdownOptions {
 
 export function renderMarkdown(source: string, options: MarkdownOptions = {}): RenderedMarkdown {
   const idPrefix = options.idPrefix ?? 'fn-';
-  const raw = markdownFor(idPrefix).parse(source) as string;
-  const prepared = prepareHtml(raw, options.place ?? null);
+  const shortcodes = expandShortcodes(source, options.place?.file ?? null, options.place?.firstLine ?? 1);
+  const raw = markdownFor(idPrefix).parse(shortcodes.source) as string;
+  const prepared = prepareHtml(raw, options.place ? { ...options.place, source: shortcodes.source } : null);
   const html = styleArticleHtml(sanitize(prepared.html), idPrefix);
   let moreSummary: string | null = null;
   if (MORE.test(source)) {
@@ -61,7 +64,7 @@ export function renderMarkdown(source: string, options: MarkdownOptions = {}): R
     const before = cut < 0 ? '' : raw.slice(0, cut).replace(/<sup><a [^>]*data-[\w-]*-ref[^>]*>[\s\S]*?<\/a><\/sup>/g, '');
     moreSummary = safeHtmlToText(sanitize(prepareHtml(before, null).html)).replace(/\s+/g, ' ').trim() || null;
   }
-  return { html, text: safeHtmlToText(html), moreSummary, findings: prepared.findings, localSources: prepared.localSources };
+  return { html, text: safeHtmlToText(html), moreSummary, findings: [...shortcodes.findings, ...prepared.findings], localSources: prepared.localSources };
 }
 
 /** Markdown to safe HTML, for text that has no file of its own to report findings against. */
@@ -69,11 +72,7 @@ export function markdownToSafeHtml(source: string): string {
   return renderMarkdown(source).html;
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
+export { escapeHtml } from './html/escape.js';
 
 /** Wire copy: every paragraph is plain text, escaped, never parsed as Markdown or HTML. */
 export function paragraphsToSafeHtml(paragraphs: readonly string[]): string {

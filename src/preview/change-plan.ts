@@ -57,6 +57,10 @@ export function planChanges(paths: WatchedPaths, changed: Iterable<string>): Cha
     } else if (dir === path.join(paths.content, 'articles')) {
       const match = ARTICLE_FILE.exec(name);
       if (match) plan.articles.add(match[1]!);
+    } else if (isInside(path.join(paths.content, 'articles'), dir)) {
+      // A page bundle: `articles/<slug>/index.md` or an image beside it changes article <slug>.
+      const bundle = path.relative(path.join(paths.content, 'articles'), dir).split(path.sep)[0]!;
+      if (/^[\w.-]+$/.test(bundle)) plan.articles.add(bundle);
     }
   }
   return plan;

@@ -16,6 +16,7 @@ import type { RenderedIssue } from '../render/render-issue.js';
  *   /                                  the issue list
  *   /issues/<slug>/?view=&r=           one issue (view: desktop, phone, dark, text, html, mjml, headers)
  *   /issues/<slug>/email.html?r=&view= the email itself, for the frame (view: phone or dark variants)
+ *   /issues/<slug>/images/<name>       a processed local image of that issue (before it is published)
  *   /issues/<slug>/{text,html,mjml,headers}.txt?r=
  *   /events                            server-sent events: `update` after every re-render
  *   /assets/preview.{css,js}           the page's own style and script
@@ -101,6 +102,12 @@ async function issueRoute(context: RouteContext, slug: string, rest: string[], t
     });
     return send(response, 200, 'text/html; charset=utf-8', page, { 'Content-Security-Policy': PAGE_POLICY });
   }
+  if (rest.length === 2 && rest[0] === 'images') {
+    // Only the files the render produced, by their exact name: nothing else can be asked for.
+    const asset = (await renderedCopy(context, slug, params))?.assets?.find((a) => a.name === rest[1]);
+    if (!asset) return notFound(response);
+    return send(response, 200, asset.contentType, await readFile(asset.file));
+  }
   if (rest.length !== 1) return notFound(response);
   const rendered = await renderedCopy(context, slug, params);
   const text = (body: string) => send(response, 200, 'text/plain; charset=utf-8', body);
@@ -109,7 +116,7 @@ async function issueRoute(context: RouteContext, slug: string, rest: string[], t
       if (!rendered) return send(response, 200, 'text/html; charset=utf-8', '<!doctype html><title>No render yet</title>', { 'Content-Security-Policy': EMAIL_POLICY });
       const view = params.get('view');
       const variant = view === 'dark' ? darkView(rendered.html).html : view === 'phone' ? phoneView(rendered.html) : rendered.html;
-      const body = linksInNewTab(variant);
+      const body = linksInNewTab(localImages(variant, rendered));
       return send(response, 200, 'text/html; charset=utf-8', body, { 'Content-Security-Policy': EMAIL_POLICY });
     }
     case 'text.txt':
@@ -123,6 +130,16 @@ async function issueRoute(context: RouteContext, slug: string, rest: string[], t
     default:
       return notFound(response);
   }
+}
+
+/**
+ * Local images point at `{siteUrl}assets/…` (published later) or `cid:` (sent inside the message):
+ * the preview shows them from the render's own files, so the editor sees them before either.
+ */
+export function localImages(html: string, rendered: Pick<RenderedIssue, 'assets'>): string {
+  let out = html;
+  for (const asset of rendered.assets ?? []) out = out.split(`"${asset.url}"`).join(`"images/${asset.name}"`);
+  return out;
 }
 
 const FILE_ROOTS = { content: 'content', templates: 'templates', out: 'out' } as const;

@@ -16,7 +16,13 @@ import { isTag, type AnyNode, type Element } from 'domhandler';
  */
 export const WRAPPER_STYLE = 'overflow-wrap:break-word;word-wrap:break-word;word-break:break-word;';
 
-export const ENHANCEMENTS = '<!-- progressive-enhancement: `overflow-wrap` `word-wrap` `word-break` — where unsupported, a long word or URL does not break and may widen the column -->';
+/** The declarations above that `check` counts as the tool's own (compat-units.ts), not the template's. */
+export const TOOL_DECLARATIONS: readonly [string, string][] = Object.freeze([
+  ['overflow-wrap', 'break-word'],
+  ['word-wrap', 'break-word'],
+  ['word-break', 'break-word'],
+  ['white-space', 'pre-wrap'],
+]);
 
 /** From this many columns a table gets a smaller font and tighter cells so that it fits a phone. */
 export const WIDE_TABLE_COLUMNS = 6;
@@ -83,6 +89,5 @@ export function styleArticleHtml(html: string, idPrefix: string | null): string 
     }
   };
   walk(document.children);
-  // The comment tells `check` these are progressive enhancements (compat.ts); MJML drops it from the email.
-  return `${ENHANCEMENTS}<div style="${WRAPPER_STYLE}">${DomUtils.getOuterHTML(document, { decodeEntities: false, selfClosingTags: true })}</div>`;
+  return `<div style="${WRAPPER_STYLE}">${DomUtils.getOuterHTML(document, { decodeEntities: false, selfClosingTags: true })}</div>`;
 }
