@@ -85,8 +85,8 @@ async function readIfExists(file: string): Promise<string | null> {
   }
 }
 
-/** `<out>/assets/` (the processed images of `build`), copied as they are. */
-async function assetFiles(outDir: string): Promise<SiteFile[]> {
+/** The images of the pages rendered now, and `<out>/assets/` (those of `build`), as they are. */
+async function assetFiles(outDir: string, rendered: ReadonlyMap<string, string>): Promise<SiteFile[]> {
   const root = path.join(outDir, 'assets');
   const files: SiteFile[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -105,6 +105,15 @@ async function assetFiles(outDir: string): Promise<SiteFile[]> {
     }
   };
   await walk(root);
+  const known = new Set(files.map((file) => file.path));
+  for (const [name, file] of [...rendered].sort(([a], [b]) => a.localeCompare(b))) {
+    if (known.has(`assets/${name}`)) continue;
+    try {
+      files.push({ path: `assets/${name}`, content: await readFile(file) });
+    } catch (error) {
+      throw new NewsletterError('OUTPUT_WRITE', `cannot read the processed image ${file}: ${(error as Error).message}`, { file, cause: error });
+    }
+  }
   return files;
 }
 
@@ -154,6 +163,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   // 2-3. render the web editions (or keep the published page of an issue not asked for), a few at
   // a time so that every MJML worker of the caller has work
   const entries: Entry[] = new Array(selected.length);
+  const imageAssets = new Map<string, string>();
   let rendered = 0;
   let next = 0;
   const renderOne = async (position: number) => {
@@ -166,7 +176,8 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       options.onEvent?.({ kind: 'kept', slug: issue.slug });
       return;
     }
-    const html = await renderWebEdition(issue, { config, templates, compiler: cache.compile });
+    const { html, assets } = await renderWebEdition(issue, { config, templates, compiler: cache.compile });
+    for (const asset of assets) imageAssets.set(asset.name, asset.file);
     const lead = issue.articles[0];
     const page = webPage(html, {
       title: issue.subject,
@@ -229,7 +240,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
 
   // 5. write: what is linked to goes before what links to it
   const files: SiteFile[] = [
-    ...(await assetFiles(config.paths.out)),
+    ...(await assetFiles(config.paths.out, imageAssets)),
     ...entries.map((entry) => ({ path: `issues/${entry.issue.slug}/index.html`, content: entry.page })),
     ...archive,
     { path: 'feed.xml', content: made.rss },

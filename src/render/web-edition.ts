@@ -2,7 +2,8 @@ import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
 import { NewsletterError } from '../errors.js';
 import { buildIssueContext } from './build-context.js';
-import { compileMjml, type Mjml2Html } from './mjml.js';
+import { compileMjmlWithWarnings, type Mjml2Html } from './mjml.js';
+import { prepareIssueImages, type ImageAsset } from './images/issue-images.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
 
 /**
@@ -27,10 +28,19 @@ function markerRecipient(config: ResolvedConfig): Recipient {
   return recipient;
 }
 
-export async function renderWebEdition(issue: Issue, options: WebEditionOptions): Promise<string> {
-  const { config, templates } = options;
-  const layout = layoutFor(templates, issue.template);
-  const context = { ...buildIssueContext(issue, config, templates.theme), web: true, recipient: markerRecipient(config), unsubscribeUrl: `https://${MARKER}.invalid/` };
+export interface WebEdition {
+  html: string;
+  /** Processed local images the page links to, at `{siteUrl}assets/<name>`. */
+  assets: ImageAsset[];
+}
+
+export async function renderWebEdition(issue: Issue, options: WebEditionOptions): Promise<WebEdition> {
+  const { templates } = options;
+  // A web page links its images: never `cid:` parts, whatever the email does.
+  const config: ResolvedConfig = options.config.images === 'hosted' ? options.config : { ...options.config, images: 'hosted' };
+  const images = await prepareIssueImages(issue, { config, width: templates.theme.width });
+  const layout = layoutFor(templates, issue.template, issue.file);
+  const context = { ...buildIssueContext(images.issue, config, templates.theme, images.imageSizes), web: true, recipient: markerRecipient(config), unsubscribeUrl: `https://${MARKER}.invalid/` };
   const mjml = runTemplate(templates, layout.html, context);
   if (mjml.includes(MARKER)) {
     throw new NewsletterError('TEMPLATE_VARIABLE', 'the web edition would show recipient data (an address, a list field or the unsubscribe link): it is public', {
@@ -38,5 +48,6 @@ export async function renderWebEdition(issue: Issue, options: WebEditionOptions)
       hint: 'wrap what is personal in `{{#unless web}}…{{/unless}}` (see templates/partials/footer.mjml)',
     });
   }
-  return compileMjml(mjml, { templates, layout: layout.html, compiler: options.compiler });
+  const { html } = await compileMjmlWithWarnings(mjml, { templates, layout: layout.html, compiler: options.compiler, validation: config.mjml.validation });
+  return { html, assets: images.assets };
 }
