@@ -10,7 +10,7 @@
  *   node bench/queue.js [--messages 5000] [--runs 3] [--rows 1000000]     (--runs 0: the memory figures only)
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +48,7 @@ async function startRedis() {
   const { Redis } = await import('ioredis');
   const client = new Redis(`redis://127.0.0.1:${port}`);
   return {
+    pid: child.pid,
     url: `redis://127.0.0.1:${port}`,
     client,
     async usedMemory() {
@@ -115,6 +116,16 @@ function startWorkers(n, redisUrl, smtpUrl) {
       });
     }),
   );
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc: robust to a loaded machine. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 async function stopWorkers(children) {
@@ -196,17 +207,28 @@ export async function run({ messages = 5000, runs = 3, rows = 1_000_000 } = {}) 
   const server = await startServer();
   const smtpUrl = `smtp://127.0.0.1:${server.port}`;
   const rates = { local: [], 1: [], 2: [], 4: [] };
+  // CPU ms per message: the local send's process, and the workers' plus Redis's.
+  const cpu = { local: [], worker: [], redis: [] };
   try {
     await sendWithNewsletter(server, 200);
     for (let i = 0; i < runs; i++) {
       await server.reset();
+      const localCpu = process.cpuUsage();
       await sendWithNewsletter(server, messages);
+      const usedLocal = process.cpuUsage(localCpu);
+      cpu.local.push((usedLocal.user + usedLocal.system) / 1000 / messages);
       rates.local.push((await server.stats()).rate);
       for (const n of [1, 2, 4]) {
         const workers = await startWorkers(n, redis.url, smtpUrl);
         try {
           await server.reset();
+          const before = workers.map((w) => cpuSeconds(w.pid));
+          const redisBefore = cpuSeconds(redis.pid);
           await distributedSend(redis, server, messages);
+          if (n === 1) {
+            cpu.worker.push(((cpuSeconds(workers[0].pid) - before[0]) * 1000) / messages);
+            cpu.redis.push(((cpuSeconds(redis.pid) - redisBefore) * 1000) / messages);
+          }
           const { delivered, rate } = await server.stats();
           if (delivered !== messages) throw new Error(`server got ${delivered} of ${messages} with ${n} workers`);
           rates[n].push(rate);
@@ -218,7 +240,7 @@ export async function run({ messages = 5000, runs = 3, rows = 1_000_000 } = {}) 
   } finally {
     server.stop();
   }
-  return memory(redis, { messages, runs, rows, rates });
+  return memory(redis, { messages, runs, rows, rates, cpu });
 }
 
 async function memory(redis, result) {
@@ -248,6 +270,10 @@ if (isMain(import.meta.url)) {
     const target = n === 1 ? 0.8 : n === 2 ? 1.2 : null;
     const verdict = target === null ? '' : `target ≥ ${target}×  ${rate / local >= target ? 'ok' : 'MISSED'}`;
     console.log(`  --queue, ${n} worker${n > 1 ? 's' : ' '} (5 connections each) ${f(rate)}/s  ${(rate / local).toFixed(2)}×  (runs: ${r.rates[n].map(f).join(', ')})  ${verdict}`);
+  }
+  if (r.runs) {
+    console.log(`CPU per message (median; robust to a busy machine): local send ${median(r.cpu.local).toFixed(3)} ms; one worker ${median(r.cpu.worker).toFixed(3)} ms + Redis ${median(r.cpu.redis).toFixed(3)} ms`);
+    console.log(`  the queue's CPU overhead: ${((median(r.cpu.worker) + median(r.cpu.redis)) / median(r.cpu.local)).toFixed(2)}× the local send's per message`);
   }
   const perMillion = (mb, n) => (mb * 1_000_000) / n;
   const queuedPerMillion = perMillion(r.large.queuedMb, r.rows);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { main } from '../src/cli/main.js';
 import { startWorker, type RunningWorker } from '../src/queue/worker.js';
+import { RedisStore } from '../src/store/redis/redis-store.js';
 import { queueStatus } from '../src/queue/status.js';
 import { sendKey, startRedis, type TestRedis } from './helpers/redis-server.js';
 import { sendProject } from './helpers/send-project.js';
@@ -172,5 +173,26 @@ describe('send --queue', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout, again.stdout + again.stderr).toMatch(/nothing to do: every recipient is already sent/);
     expect(server.accepted).toBe(12);
+  }, 30_000);
+
+  it('an unsubscribe that lands while the batches wait is honoured by the worker, right before the message', async () => {
+    server = await startSmtpServer({ countOnly: true });
+    const project = await sendProject();
+    const addresses = await writeList(project.dir, 20);
+    const send = project.run(['weekly-1', '--list', 'big.csv', '--queue', redis.url, '--yes'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: '' });
+    const key = await sendKey(project.dir);
+    const deadline = Date.now() + 10_000;
+    while ((await queueStatus({ queue: redis.url, key })).batches.pending === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // serve records an unsubscribe in the shared list after the list was queued.
+    const store = await RedisStore.open({ url: redis.url });
+    await store.suppressions.add('Reader7@example.com', { reason: 'unsubscribed', source: 'serve' });
+    await store.close();
+    await worker(server.url, 'late');
+    expect((await send).code).toBe(0);
+    expect(server.deliveredTo('reader7@example.com')).toBe(0);
+    for (const address of addresses.filter((a) => a !== 'reader7@example.com')) expect(server.deliveredTo(address)).toBe(1);
+    const status = await queueStatus({ queue: redis.url, key });
+    expect(status.outcomes).toEqual({ accepted: 19, 'skipped-suppressed': 1 });
+    expect(status.run).toMatchObject({ total: 20, sent: 19, failed: 0, pending: 0 });
   }, 30_000);
 });

@@ -2,7 +2,7 @@ import type { Recipient } from '../config/defaults.js';
 import type { OutcomeRecord } from '../send/journal.js';
 import { backoffDelay, classifyFailure, sleep } from '../send/retry.js';
 import type { Deliverer } from '../send/transport.js';
-import type { RedisJournal } from '../store/redis/redis-store.js';
+import type { RateSlot, RedisJournal } from '../store/redis/redis-store.js';
 import { recipientOf, type BatchData, type BatchRow, type RestoredSend } from './payload.js';
 
 /**
@@ -29,8 +29,8 @@ export interface BatchOptions {
   worker: string;
   /** Aborted by SIGTERM: finish the messages in flight, take no new ones. */
   signal: AbortSignal;
-  /** Waits (ms) for this message's place in the send's global rate, or null without --rate. */
-  reserveRate: (() => Promise<number>) | null;
+  /** The send's global schedule (`--rate`), booked in the same round trip as each check. */
+  rate: RateSlot | null;
   onBounce: (email: string, reason: string) => Promise<void>;
   onRetry: (email: string, line: number, attempt: number, delayMs: number, reason: string) => void;
 }
@@ -87,7 +87,7 @@ export async function deliverBatch(options: BatchOptions): Promise<BatchOutcome>
         const index = next++;
         const row = rows[index]!;
         const recipient = recipientOf(row, rowFields);
-        const check = (await journal.recordAndCheck(pending, recipient.email, worker))!;
+        const check = (await journal.recordAndCheck(pending, recipient.email, worker, options.rate))!;
         pending = null;
         if (check.accepted) {
           outcome.skipped++;
@@ -100,10 +100,7 @@ export async function deliverBatch(options: BatchOptions): Promise<BatchOutcome>
         }
         const copy = options.copies?.[index];
         if (copy) options.restored.copies.set(recipient, copy);
-        if (options.reserveRate) {
-          const waitMs = await options.reserveRate();
-          if (waitMs > 0 && !(await sleep(waitMs, options.signal))) break;
-        }
+        if (check.waitMs > 0 && !(await sleep(check.waitMs, options.signal))) break;
         const delivery = await deliverOne(options, recipient, row[0]);
         if ('handBack' in delivery) {
           outcome.handBack ??= delivery.handBack;
@@ -114,7 +111,8 @@ export async function deliverBatch(options: BatchOptions): Promise<BatchOutcome>
         else outcome.failed++;
       }
     } finally {
-      if (pending) await journal.recordAndCheck(pending, null, worker);
+      // The last record, and this worker's pending counts.
+      await journal.recordAndCheck(pending, null, worker);
     }
   };
 

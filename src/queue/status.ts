@@ -72,7 +72,9 @@ export async function queueStatus(request: StatusRequest): Promise<QueueStatus> 
       else if (state === 'waiting' || state === 'prioritized') batches.waiting++;
     }
     const outcomes: Record<string, number> = {};
-    for (const [status, n] of Object.entries(counts)) outcomes[status] = Number(n);
+    // Acceptances are counted by the accepted set itself.
+    if (sentTotal) outcomes.accepted = sentTotal;
+    for (const [status, n] of Object.entries(counts)) if (status !== 'accepted') outcomes[status] = Number(n);
     const failedAll = (outcomes['failed-permanent'] ?? 0) + (outcomes['failed-temporary'] ?? 0);
     const byWorker = new Map<string, WorkerStatus>();
     for (const [field, value] of Object.entries(workers)) {
@@ -93,7 +95,7 @@ export async function queueStatus(request: StatusRequest): Promise<QueueStatus> 
         total,
         sent,
         failed,
-        pending: Math.max(0, total - sent - failed),
+        pending: Math.max(0, total - sent - failed - Number(run.suppressedLate ?? 0)),
         startedAt: run.startedAt ?? null,
         finishedAt: run.finishedAt ?? null,
         streamed: run.streamed === '1',

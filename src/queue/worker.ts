@@ -44,12 +44,6 @@ export interface RunningWorker {
 }
 
 const HAND_BACK_DELAY_MS = 100;
-const RATE_SLOT = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
-local at = math.max(now, nextAt)
-redis.call('SET', KEYS[1], tostring(at + tonumber(ARGV[1])), 'PX', 60000)
-return at - now`;
 
 interface SendContext {
   restored: RestoredSend;
@@ -135,7 +129,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       concurrency,
       worker: name,
       signal: stopping.signal,
-      reserveRate: interval ? async () => Number(await store.redis.eval(RATE_SLOT, 1, keys.rateSlot, interval)) : null,
+      rate: interval ? { key: keys.rateSlot, intervalMs: interval } : null,
       onBounce: async (email, reason) => {
         await store.suppressions.add(email, { reason: `bounced: ${reason}`, source: data.issueSlug });
       },

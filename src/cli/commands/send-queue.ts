@@ -3,6 +3,7 @@ import { NewsletterError } from '../../errors.js';
 import { queueSend, type QueueSendEvent, type QueueSendResult } from '../../queue/queue-send.js';
 import { PREVIEW_SECRET } from '../../render/links.js';
 import { formatSkipped, formatSummary } from '../../send/progress.js';
+import type { CsvDelimiter } from '../../send/recipients.js';
 import { partialResult, type SendPlan } from '../../send/send-issue.js';
 import { println, type CliIo } from '../io.js';
 import { redisUrlFrom } from '../redis-url.js';
@@ -11,6 +12,7 @@ import { redisUrlFrom } from '../redis-url.js';
 
 interface QueueFlags {
   list?: string;
+  delimiter?: CsvDelimiter;
   testTo?: string;
   dryRun?: boolean;
   yes?: boolean;
@@ -60,6 +62,7 @@ export async function sendQueued(
       project,
       issueSlug,
       list: flags.list,
+      listDelimiter: flags.delimiter,
       queue,
       batchSize: flags.batchSize,
       secret: env.NEWSLETTER_SECRET || PREVIEW_SECRET,

@@ -235,7 +235,7 @@ while the workers go on: the same command again reattaches.`,
       }
       // The shared store on Redis (--store, else REDIS_URL), or the files next to the config.
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
-      const store = storeUrl ? await openStore(project.config, { url: storeUrl, cwd: io.cwd }) : undefined;
+      const store: Store | undefined = storeUrl ? await openStore(project.config, { url: storeUrl, cwd: io.cwd }) : undefined;
       try {
         if (flags.repairJournal) {
           const repair = await repairSendJournal(project, issueSlug, io.cwd, store);

@@ -128,7 +128,25 @@ export class RedisSuppressionStore implements SuppressionStore {
 export interface NextCheck {
   suppressed: boolean;
   accepted: boolean;
+  /** How long to wait for the message's place in the send's rate (0 without one). */
+  waitMs: number;
 }
+
+/** `--rate`: the send's schedule key and the interval between two messages. */
+export interface RateSlot {
+  key: string;
+  intervalMs: number;
+}
+
+const COUNT_FLUSH_MS = 1000;
+
+/** The next free start time of the schedule: returns how long to wait for it, and books it. */
+const RATE_SLOT = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(now, nextAt)
+redis.call('SET', KEYS[1], tostring(at + tonumber(ARGV[1])), 'PX', 60000)
+return at - now`;
 
 export class RedisJournal implements IssueJournal {
   /** The destination kind acceptances count for: the last run record says (smtp by default). */
@@ -165,25 +183,40 @@ export class RedisJournal implements IssueJournal {
     await this.recordAndCheck(record, null, null);
   }
 
+  /** A worker's acceptances not yet added to its counter (flushed every second and at batch end). */
+  private unsentCounts = new Map<string, number>();
+  private lastCountFlush = 0;
+
   /**
    * Records an outcome (or nothing) and checks the next address against the suppressions and the
-   * accepted set, in one pipelined round trip: a worker calls it after each server reply.
-   * `worker` adds to that worker's counters.
+   * accepted set, in one pipelined round trip: a worker calls it after each server reply. With
+   * `rate`, the same round trip reserves the next message's place in the send's global schedule.
+   * `worker` adds to that worker's counters. An acceptance costs one command (SADD): the counts
+   * of acceptances are the accepted set's size, and a worker's own count is added once a second.
    */
-  async recordAndCheck(record: JournalRecord | null, next: string | null, worker: string | null): Promise<NextCheck | null> {
+  async recordAndCheck(record: JournalRecord | null, next: string | null, worker: string | null, rate: RateSlot | null = null): Promise<NextCheck | null> {
     // A pipeline, not MULTI: the commands need no atomicity (each is idempotent or a counter), and
     // MULTI/EXEC would add two commands to every message.
     const pipeline = this.redis.pipeline();
     if (record) {
-      if (record.status === 'accepted') pipeline.sadd(this.keys.accepted(record.destination ?? this.kind), normalizeEmail(record.email));
-      else pipeline.rpush(this.keys.records, JSON.stringify(record));
-      if (record.status !== 'run') {
-        pipeline.hincrby(this.keys.counts, record.status, 1);
-        if (worker && (record.status === 'accepted' || record.status.startsWith('failed'))) pipeline.hincrby(this.keys.workers, `${worker}|${record.status === 'accepted' ? 'sent' : 'failed'}`, 1);
+      if (record.status === 'accepted') {
+        pipeline.sadd(this.keys.accepted(record.destination ?? this.kind), normalizeEmail(record.email));
+        if (worker) this.unsentCounts.set(worker, (this.unsentCounts.get(worker) ?? 0) + 1);
+      } else {
+        pipeline.rpush(this.keys.records, JSON.stringify(record));
+        if (record.status !== 'run') pipeline.hincrby(this.keys.counts, record.status, 1);
+        if (worker && record.status.startsWith('failed')) pipeline.hincrby(this.keys.workers, `${worker}|failed`, 1);
+        // Unsubscribed after the plan was made: part of the run's total, so counted for `status`.
+        if (worker && record.status === 'skipped-suppressed') pipeline.hincrby(this.keys.run, 'suppressedLate', 1);
       }
     }
+    if (this.unsentCounts.size && (next === null || performance.now() - this.lastCountFlush > COUNT_FLUSH_MS)) this.flushCounts(pipeline);
     const address = next === null ? null : normalizeEmail(next);
-    if (address !== null) pipeline.sismember(this.suppressionSet, address).sismember(this.keys.accepted(this.kind), address);
+    if (address !== null) {
+      pipeline.sismember(this.suppressionSet, address).sismember(this.keys.accepted(this.kind), address);
+      if (rate) pipeline.eval(RATE_SLOT, 1, rate.key, rate.intervalMs);
+    }
+    if (pipeline.length === 0) return null;
     let replies: [Error | null, unknown][];
     try {
       replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
@@ -193,8 +226,14 @@ export class RedisJournal implements IssueJournal {
     const failed = replies.find(([error]) => error);
     if (failed) throw storeFailure('write the send journal', failed[0]);
     if (address === null) return null;
-    const n = replies.length;
-    return { suppressed: replies[n - 2]![1] === 1, accepted: replies[n - 1]![1] === 1 };
+    const at = replies.length - (rate ? 3 : 2);
+    return { suppressed: replies[at]![1] === 1, accepted: replies[at + 1]![1] === 1, waitMs: rate ? Number(replies[at + 2]![1]) : 0 };
+  }
+
+  private flushCounts(pipeline: ReturnType<Redis['pipeline']>): void {
+    for (const [worker, n] of this.unsentCounts) pipeline.hincrby(this.keys.workers, `${worker}|sent`, n);
+    this.unsentCounts.clear();
+    this.lastCountFlush = performance.now();
   }
 
   /** Outcome records other than acceptances from position `start` on, and the position after them. */
