@@ -257,7 +257,23 @@ describe('builds that do not fall over', () => {
       expect(parts.get(cid)?.contentDisposition, cid).toBe('inline');
       expect((await sharp(parts.get(cid)!.content).metadata()).exif).toBeUndefined();
     }
-  }, 60_000);
+
+    // What `send` delivers carries the same inline parts (the two-part fast path has no room for
+    // them, so each copy is composed with them): no cid: reference without its image.
+    await writeFile(path.join(dir, 'list.csv'), 'email,name\nada@example.com,Ada\nbo@example.com,Bo\n');
+    const sent = await runCli(['send', 'gallery', '--list', 'list.csv'], { cwd: dir, timeoutMs: 60_000 });
+    expect(sent.code, sent.stderr).toBe(0);
+    const outbox = path.join(dir, 'outbox/gallery');
+    const files = (await readdir(outbox)).filter((f) => f.endsWith('.eml'));
+    expect(files).toHaveLength(2);
+    for (const file of files) {
+      const copy = await simpleParser(await readFile(path.join(outbox, file)), { skipImageLinks: true });
+      const copyCids = cheerio.load(String(copy.html))('img[src^="cid:"]').toArray().map((img) => img.attribs.src!.slice(4));
+      expect(copyCids.sort()).toEqual([...cids].sort());
+      const inline = new Set(copy.attachments.filter((a) => a.contentDisposition === 'inline').map((a) => a.cid));
+      for (const cid of copyCids) expect(inline.has(cid), `${file}: ${cid}`).toBe(true);
+    }
+  }, 90_000);
 });
 
 describe('screenshots and check see overflow', () => {

@@ -3,7 +3,7 @@ import { foldLines } from 'nodemailer/lib/mime-funcs';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
-import { composeMessage, mailOptions, type MessageInput } from '../render/message.js';
+import { composeMessage, inlineImagesOf, mailOptions, type MessageInput } from '../render/message.js';
 import type { CompiledIssue, SlotValues } from '../render/personalize.js';
 import { encodeSlotTemplate, fillQpBytes, type QpSlotTemplate } from './qp-slots.js';
 
@@ -51,6 +51,9 @@ export function envelopeFrom(config: ResolvedConfig): string {
 export async function compileMessageTemplate(compiled: CompiledIssue, config: ResolvedConfig): Promise<MessageTemplate> {
   const issueSlug = compiled.issue.slug;
   const subject = compiled.issue.subject;
+  // `images: "embed"`: the images travel as inline parts (multipart/related), which the two-part
+  // skeleton below has no place for, so every copy is composed from scratch with them.
+  const inlineImages = inlineImagesOf(compiled.assets ?? []);
   const base = (recipient: Recipient, copy: { html: string; text: string; unsubscribeUrl: string }, date: Date): MessageInput => ({
     config,
     issueSlug,
@@ -60,11 +63,12 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
     recipient,
     unsubscribeUrl: copy.unsubscribeUrl,
     date,
+    inlineImages,
   });
   const from = envelopeFrom(config);
 
   const skeleton = new MailComposer(
-    mailOptions(base({ email: 'slot@example.invalid' }, { html: PLACEHOLDER_CONTENT, text: PLACEHOLDER_CONTENT, unsubscribeUrl: 'https://example.invalid/' }, new Date(0))) as never,
+    mailOptions({ ...base({ email: 'slot@example.invalid' }, { html: PLACEHOLDER_CONTENT, text: PLACEHOLDER_CONTENT, unsubscribeUrl: 'https://example.invalid/' }, new Date(0)), inlineImages: [] }) as never,
   ).compile();
   const rootHeaders = skeleton.buildHeaders();
   const [textNode, htmlNode] = skeleton.childNodes;
@@ -81,7 +85,7 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
   const htmlPrefix = Buffer.from(`\r\n--${boundary}\r\n${partHeaders[1]}\r\n\r\n`, 'utf8');
   const closing = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
 
-  const fast = compiled.mode === 'slots';
+  const fast = compiled.mode === 'slots' && inlineImages.length === 0;
   const textBody: QpSlotTemplate | null = fast ? encodeSlotTemplate(compiled.text) : null;
   const htmlBody: QpSlotTemplate | null = fast ? encodeSlotTemplate(compiled.html) : null;
   // The skeleton's root node encodes as the from-scratch compose does (same textEncoding option).
