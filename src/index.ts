@@ -24,6 +24,9 @@ export { openList, type SubscriberList, type ListEntry } from './send/recipients
 export { compileMessageTemplate, type MessageTemplate } from './send/message-template.js';
 export { openStore, openFilesStore, type OpenStoreOptions, type FilesStoreOptions } from './store/index.js';
 export type { Store, SuppressionStore, SuppressionEntry, IssueJournal, JournalState, JournalKey, JournalRepair, StoreLock, Destination } from './store/types.js';
+export { planSend, recipientJobs, dispatchPlan, journalKey, repairSendJournal, partialResult, SendStoppedError, type PreparedSend } from './send/send-issue.js';
+export { validateSendRequest, type SendSettings } from './send/send-options.js';
+export { readRegularFile, checkRegularFile, type RegularFileOptions } from './fs/read-regular-file.js';
 export { publishSite, siteDir, type PublishOptions, type PublishResult, type PublishEvent, type PublishedIssue } from './publish/publish-site.js';
 export { renderWebEdition } from './render/web-edition.js';
 export { createUnsubscribeHandler, createHandler, startNodeServer, type UnsubscribeHandlerOptions, type FetchHandler, type RequestLog, type NodeServer } from './serve/index.js';

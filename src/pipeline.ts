@@ -16,29 +16,18 @@
  * Commands (build, preview, send, check) call these functions; none of them reads files or
  * parses flags on its own.
  */
-import { loadConfig, type ConfigRequest } from './config/load-config.js';
-import { issuesDir, listIssues, loadIssue } from './content/load-issue.js';
+import { issuesDir, listIssues } from './content/load-issue.js';
 import { displayPath } from './content/load-article.js';
 import { NewsletterError } from './errors.js';
-import type { Issue } from './content/types.js';
 import { composeMessage, messageInputFor } from './render/message.js';
 import type { Mjml2Html } from './render/mjml.js';
-import { renderIssue, type RenderedIssue } from './render/render-issue.js';
-import { loadTemplates } from './render/templates.js';
-import { assertTemplatesLint } from './render/lint.js';
-import type { Project } from './project.js';
+import { renderProjectIssue, type Project, type RenderedProjectIssue } from './project.js';
 import { writeAssets, writeFolderAtomically } from './output/write-issue.js';
 import type { Finding } from './checks/types.js';
 
-export type { Project } from './project.js';
-
-export async function loadProject(request: ConfigRequest = {}): Promise<Project> {
-  const config = await loadConfig(request);
-  const templates = await loadTemplates(config.paths.templates, config.themeOverrides);
-  // Every variable of every branch, before anything renders (render/lint.ts).
-  assertTemplatesLint(templates, config);
-  return { config, templates };
-}
+// Loading a project and rendering one of its issues live below the stages (project.ts), so that
+// checks, preview and send share them without importing the file that wires the stages together.
+export { loadProject, renderProjectIssue, type Project, type RenderedProjectIssue } from './project.js';
 
 /** Issue slugs to work on: the ones asked for, or every issue in the content folder. */
 export async function selectIssues(project: Project, requested: readonly string[]): Promise<string[]> {
@@ -50,18 +39,6 @@ export async function selectIssues(project: Project, requested: readonly string[
     });
   }
   return all;
-}
-
-export interface RenderedProjectIssue {
-  issue: Issue;
-  rendered: RenderedIssue;
-}
-
-/** `compiler`: where MJML runs (the build's worker thread); this thread when absent. */
-export async function renderProjectIssue(project: Project, slug: string, secret?: string, compiler?: Mjml2Html): Promise<RenderedProjectIssue> {
-  const issue = await loadIssue(project.config.paths.content, slug);
-  const rendered = await renderIssue(issue, { config: project.config, templates: project.templates, secret, compiler });
-  return { issue, rendered };
 }
 
 export interface BuiltIssue extends RenderedProjectIssue {
@@ -77,7 +54,7 @@ export interface BuiltIssue extends RenderedProjectIssue {
 export async function buildIssue(project: Project, slug: string, secret?: string, compiler?: Mjml2Html): Promise<BuiltIssue> {
   const { issue, rendered } = await renderProjectIssue(project, slug, secret, compiler);
   const eml = await composeMessage(messageInputFor(project.config, rendered));
-  // Loaded here, not at the top: checks/ imports this module.
+  // Loaded here, not at the top: checks load their rule tables, which `--help` should not pay for.
   const { runChecks } = await import('./checks/index.js');
   const findings = await runChecks({ project, issue, rendered, message: eml });
   await writeAssets(project.config.paths.out, rendered.assets);

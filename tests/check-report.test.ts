@@ -113,7 +113,7 @@ describe('findings from the templates', () => {
     expect(report.counts.info).toBe(own + report.shared.filter((f) => f.severity === 'info').length);
     const text = formatReport(report);
     expect(text.split('\n').filter((l) => l.includes('`border-radius` is a declared'))).toHaveLength(1);
-    expect(text).toMatch(/^templates {2}from layouts, partials, the theme and MJML, the same in every issue {2}\(/m);
+    expect(text).toMatch(/^templates {2}from layouts, partials, the theme, the config and MJML, the same in every issue {2}\(/m);
   });
 
   it('identical findings appear once, with their counts added', () => {

@@ -53,9 +53,11 @@ describe('the largest accepted article', () => {
     expect(refused.stderr).toMatch(/KB of MJML, over the limit of 400 KB/);
 
     // The largest that passes: shrink until the build accepts it (the template's share varies).
-    let size = Math.round(DEFAULTS.maxMjmlBytes * 0.46);
+    // Article HTML carries inline styles on every cell and paragraph (phone-safe in any layout), so
+    // the MJML is several times the Markdown: start near a third of the limit.
+    let size = Math.round(DEFAULTS.maxMjmlBytes * 0.3);
     let accepted = null;
-    for (let tries = 0; tries < 6 && !accepted; tries++, size = Math.round(size * 0.9)) {
+    for (let tries = 0; tries < 10 && !accepted; tries++, size = Math.round(size * 0.85)) {
       await writeFile(article, tableHeavyMarkdown(size));
       const run = await build(dir);
       if (run.code === 0) accepted = run;

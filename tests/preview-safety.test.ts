@@ -107,8 +107,11 @@ describe('preview watcher', () => {
     execFileSync('mkfifo', [article]);
     await until('the FIFO to be reported', () => /FIFO/.test(server!.session.issue('weekly-1')?.problem?.message ?? ''));
     expect((await get(server!.port, '/')).status).toBe(200);
-    await rm(article);
-    await writeFile(article, text);
-    await until('the article to render again', () => server!.session.issue('weekly-1')?.problem == null && server!.session.issue('weekly-1')?.good != null);
+    // Replaced the way editors save: a temp file renamed over the FIFO.
+    await writeFile(`${article}.tmp`, text);
+    await rename(`${article}.tmp`, article);
+    await until("the article to render again", () => server!.session.issue("weekly-1")?.problem == null && server!.session.issue("weekly-1")?.good != null).catch((error: Error) => {
+      throw new Error(`${error.message}: ${server!.session.issue("weekly-1")?.problem?.message}`);
+    });
   });
 });

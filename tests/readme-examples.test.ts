@@ -31,6 +31,7 @@ function commandOf(line: string): string | null {
 /** Why an example is not run here, or null to run it. */
 function notRunBecause(command: string): string | null {
   if (/smtp:\/\/|SMTP_URL=/.test(command)) return 'needs an SMTP server on the network';
+  if (/redis:\/\/|npx newsletter worker\b/.test(command)) return 'needs a Redis server on the network (tests/queue-send.test.ts)';
   if (/npx newsletter (preview|serve)\b/.test(command)) return 'a server that runs until Ctrl-C (tests/preview-cli.test.ts, tests/serve-*.test.ts)';
   if (/redis:\/\/|REDIS_URL=/.test(command)) return 'needs a Redis on the network (tests/queue-*.test.ts start their own)';
   if (/<\w+>/.test(command)) return 'a placeholder';
@@ -63,7 +64,7 @@ async function runLane(commands: readonly string[]): Promise<string[]> {
 
 async function helpCommands(): Promise<string[]> {
   const all: string[] = [];
-  for (const command of ['', 'build', 'check', 'preview', 'screenshot', 'send', 'publish', 'serve']) {
+  for (const command of ['', 'build', 'check', 'preview', 'screenshot', 'send', 'publish', 'serve', 'worker', 'status']) {
     const help = await runCli([...(command ? [command] : []), '--help']);
     expect(help.code).toBe(0);
     all.push(...help.stdout.split('\n').map(commandOf).filter((c): c is string => c !== null));

@@ -244,3 +244,26 @@ describe('messages and wording', () => {
     await expect(access(path.join(project.dir, '.newsletter'))).rejects.toThrow();
   });
 });
+
+describe('library options', () => {
+  it('sendIssue validates its options at the edge: USAGE naming the option and the value', async () => {
+    const { loadProject } = await import('../src/project.js');
+    const { sendIssue } = await import('../src/send/send-issue.js');
+    const { outboxChoice } = await import('../src/send/transport.js');
+    const project = await sendProject();
+    const loaded = await loadProject({ cwd: project.dir, content: CONTENT, templates: SLOT_TEMPLATES });
+    const base = { project: loaded, issueSlug: 'weekly-1', list: 'subscribers.csv', transport: outboxChoice(path.join(project.dir, 'outbox'), 'weekly-1', project.dir), secret: 's', cwd: project.dir };
+    for (const [bad, key, shown] of [
+      [{ concurrency: 0 }, 'concurrency', '0'],
+      [{ retries: -1 }, 'retries', '-1'],
+      [{ rate: 'fast' }, 'rate', '"fast"'],
+      [{ transport: { kind: 'carrier-pigeon' } }, 'transport.kind', '"carrier-pigeon"'],
+    ] as const) {
+      const error = await sendIssue({ ...base, ...(bad as object) } as never).then(() => null, (e: unknown) => e as { code: string; message: string });
+      expect(error?.code, key).toBe('USAGE');
+      expect(error?.message).toContain(`\`${key}\``);
+      expect(error?.message).toContain(shown);
+    }
+    await expect(access(path.join(project.dir, '.newsletter'))).rejects.toThrow();
+  });
+});

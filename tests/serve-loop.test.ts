@@ -9,6 +9,8 @@ import { listIdFor } from '../src/render/list-id.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { startServe, type ServeProcess } from './helpers/serve-process.js';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
+import { startRedis } from './helpers/redis-server.js';
+import { openStore } from '../src/store/index.js';
 
 /**
  * The loop closed with real peers: `newsletter send` to a real SMTP server, the one-click
@@ -184,6 +186,29 @@ describe('the unsubscribe loop, with real servers', () => {
     expect(acknowledged.length).toBeGreaterThanOrEqual(60);
     const { present } = await readSuppressions(dir);
     for (const email of acknowledged) expect(present, email).toContain(email);
+  }, 60_000);
+
+  it('with --store, records unsubscribes in the Redis store that sends on other machines read', async () => {
+    const redis = await startRedis();
+    try {
+      const dir = await loopProject();
+      serve = await startServe(dir, [...cliArgs, '--store', redis.url], { NEWSLETTER_SECRET: SECRET });
+      expect(serve.output()).toContain('suppressions the Redis store at');
+      const config = await loadConfig({ cwd: dir });
+      const response = await oneClick(new URL(`unsubscribe/${unsubscribeToken('ann@example.com', SECRET, listIdFor(config))}`, serve.url).href);
+      expect(response.status).toBe(200);
+      const store = await openStore(config, { url: redis.url, cwd: dir });
+      try {
+        expect(await store.suppressions.has('ann@example.com')).toBe(true);
+      } finally {
+        await store.close();
+      }
+      expect((await readSuppressions(dir)).lines).toEqual([]);
+    } finally {
+      await serve?.stop();
+      serve = null;
+      await redis.stop();
+    }
   }, 60_000);
 
   it('refuses to start without NEWSLETTER_SECRET', async () => {

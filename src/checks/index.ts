@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
-import { renderProjectIssue, type Project } from '../pipeline.js';
+import { renderProjectIssue, type Project } from '../project.js';
 import { runAxeAudit } from './axe-audit.js';
 import { runOverflowAudit } from './overflow.js';
 import { loadCaniemail, unknownClients } from './caniemail.js';

@@ -83,11 +83,14 @@ export function dedupeFindings(findings: readonly Finding[]): Finding[] {
 export interface ReportOptions {
   /** The templates folder as findings name it (`templates`): findings there are reported once for all issues. */
   templates?: string | undefined;
+  /** The config file as findings name it: its findings (`replyTo`, `unsubscribeUrl`) are the same for every issue too. */
+  config?: string | undefined;
 }
 
 /** A finding every issue of the same templates would get: a template's place, or MJML's own markup. */
-function isShared(finding: Finding, templates: string): boolean {
+function isShared(finding: Finding, templates: string, config: string | undefined): boolean {
   if (!finding.file) return finding.rule === 'compat/mjml';
+  if (config !== undefined && finding.file === config) return true;
   return finding.file === templates || finding.file.startsWith(`${templates}/`) || finding.file.startsWith(`${templates}\\`);
 }
 
@@ -98,7 +101,7 @@ export function buildReport(issues: { slug: string; file: string; findings: read
     const all = dedupeFindings(findings);
     const own: Finding[] = [];
     for (const finding of all) {
-      if (!isShared(finding, templates)) {
+      if (!isShared(finding, templates, options.config)) {
         own.push(finding);
         continue;
       }
@@ -165,7 +168,7 @@ export function formatReport(report: CheckReport, options: FormatOptions = {}): 
   }
   if (report.shared.length) {
     const everyIssue = report.issues.length > 1 && report.shared.every((f) => f.issues.length === report.issues.length);
-    lines.push(`${paint('1', 'templates')}  from layouts, partials, the theme and MJML${everyIssue ? ', the same in every issue' : ''}  (${summarize(countFindings(report.shared))})`);
+    lines.push(`${paint('1', 'templates')}  from layouts, partials, the theme, the config and MJML${everyIssue ? ', the same in every issue' : ''}  (${summarize(countFindings(report.shared))})`);
     table(report.shared);
     lines.push('');
   }

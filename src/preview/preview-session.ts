@@ -4,7 +4,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import type { ConfigRequest } from '../config/load-config.js';
 import type { Issue } from '../content/types.js';
 import { listIssues } from '../content/load-issue.js';
-import { loadProject, renderProjectIssue, type Project } from '../pipeline.js';
+import { loadProject, renderProjectIssue, type Project } from '../project.js';
 import { renderIssue, type RenderedIssue } from '../render/render-issue.js';
 import { PREVIEW_SECRET } from '../render/links.js';
 import { planChanges, requestPaths, type WatchedPaths } from './change-plan.js';

@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../browser.js';
 import { measureOverflow, type Overflow } from '../checks/overflow.js';
 import { NewsletterError } from '../errors.js';
-import { renderProjectIssue, type Project } from '../pipeline.js';
+import { renderProjectIssue, type Project } from '../project.js';
 
 /**
  * Full-page PNGs of rendered issues in the system Chromium. Every network request is refused, so

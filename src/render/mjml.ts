@@ -63,6 +63,8 @@ export function mjmlOptions(templates: TemplateSet, validation: 'strict' | 'soft
   };
 }
 
+const ENHANCEMENT_MARKER = /<!--\s*progressive-enhancement:[\s\S]*?-->/g;
+
 export async function compileMjml(mjml: string, options: CompileOptions): Promise<string> {
   return (await compileMjmlWithWarnings(mjml, options)).html;
 }
@@ -103,7 +105,9 @@ export async function compileMjmlWithWarnings(mjml: string, { templates, layout,
     const place = locateGeneratedLine(mjml, issue.line, templates, layout);
     return { message: `MJML: <${issue.tagName}> ${issue.message}`, file: place.file, line: place.line };
   });
-  return { html: result.html, warnings };
+  // Markers read by the compatibility check (checks/compat.ts) from the MJML. MJML drops comments
+  // between tags, but keeps those inside mj-text and mj-raw (article HTML carries one): never send them.
+  return { html: result.html.replace(ENHANCEMENT_MARKER, ''), warnings };
 }
 
 function escapeRegExp(value: string): string {

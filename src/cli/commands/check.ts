@@ -68,7 +68,7 @@ an error, 0 otherwise. Set severities per rule in the config:
       } finally {
         await browser?.close();
       }
-      const report = buildReport(results, { templates: displayPath(project.config.paths.templates) });
+      const report = buildReport(results, { templates: displayPath(project.config.paths.templates), config: project.config.paths.config ? displayPath(project.config.paths.config) : undefined });
       if (flags.json) println(io.stdout, JSON.stringify(report, null, 2));
       else io.stdout.write(formatReport(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR }));
       if (!report.ok) {

@@ -7,7 +7,6 @@ import { addSharedOptions, configRequest, type SharedFlags } from '../shared-opt
 import { println, type CliIo } from '../io.js';
 import { parsePort } from './preview.js';
 import { checkServeSecret } from '../../serve/handler.js';
-import { maskRedisUrl } from '../../store/redis/connection.js';
 import { redisUrlFrom } from '../redis-url.js';
 
 interface ServeFlags extends SharedFlags {
@@ -36,7 +35,7 @@ export function registerServe(program: Command, io: CliIo): void {
       .description('answer one-click unsubscribes (RFC 8058) and serve the published site')
       .option('--port <port>', 'port to listen on; 0 picks a free one', parsePort, DEFAULTS.serve.port)
       .option('--host <host>', 'address to listen on (behind a reverse proxy, keep the default)', DEFAULTS.serve.host)
-      .option('--store [url]', 'the suppression list in Redis, shared with `send --queue` and its workers (default URL: $REDIS_URL, which alone turns this on)'),
+      .option('--store [url]', 'record unsubscribes in the Redis store that `send --store`/`--queue` read, on any machine (default URL: $REDIS_URL, which alone turns this on)'),
   )
     .addHelpText(
       'after',
@@ -44,7 +43,7 @@ export function registerServe(program: Command, io: CliIo): void {
 Examples:
   $ NEWSLETTER_SECRET=… npx newsletter serve             http://127.0.0.1:8080/
   $ npx newsletter serve --port 9000 --out /srv/newsletter
-  $ npx newsletter serve --store redis://redis.internal:6379   unsubscribes land in the shared store
+  $ npx newsletter serve --store redis://redis.internal:6379   one list for every machine
 
 Answers, under the path of \`siteUrl\`:
   GET  /unsubscribe/<token>    a page naming the address, with one button (changes nothing)
@@ -77,9 +76,9 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
         println(io.stdout, `no site in ${shown(site)}/: publishing it first`);
         await publishSite({ project });
       }
-      // The shared store on Redis (--store, else REDIS_URL; suppressions.txt is merged into it), or the file.
+      // The shared store on Redis (--store, else REDIS_URL), or suppressions.txt next to the config.
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
-      const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl });
+      const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined });
       const handler = await createUnsubscribeHandler({
         project,
         secret,
@@ -91,7 +90,8 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
       const server = await startNodeServer(handler, { host: flags.host, port: flags.port, onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`) });
       const stop = untilSignal();
-      println(io.stdout, `Serving ${project.config.siteUrl} at ${server.url} (site ${shown(site)}/, suppressions ${storeUrl ? `in Redis ${maskRedisUrl(storeUrl)}` : shown(project.config.suppressions)}); Ctrl-C to stop`);
+      const where = storeUrl ? `the Redis store at ${(await import('../../store/redis/connection.js')).maskRedisUrl(storeUrl)}` : shown(project.config.suppressions);
+      println(io.stdout, `Serving ${project.config.siteUrl} at ${server.url} (site ${shown(site)}/, suppressions ${where}); Ctrl-C to stop`);
       const signal = await stop;
       println(io.stdout, `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
       await server.close();

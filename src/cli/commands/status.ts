@@ -48,8 +48,8 @@ export function registerStatus(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ newsletter status weekly-1 --queue redis://redis.internal:6379
-  $ watch -n 2 newsletter status weekly-1          with REDIS_URL set`,
+  $ npx newsletter status weekly-1 --queue redis://redis.internal:6379
+  $ watch -n 2 npx newsletter status weekly-1      with REDIS_URL set`,
     )
     .action(async (issueSlug: string, flags: StatusFlags) => {
       const env = io.env;

@@ -35,8 +35,8 @@ export function registerWorker(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
-  $ SMTP_URL=smtp://user:pass@relay-1:587 newsletter worker --queue redis://redis.internal:6379
-  $ newsletter worker --queue redis://redis.internal:6379 --smtp smtp://relay-2:587 --concurrency 10
+  $ SMTP_URL=smtp://user:pass@relay-1:587 npx newsletter worker --queue redis://redis.internal:6379
+  $ npx newsletter worker --queue redis://redis.internal:6379 --smtp smtp://relay-2:587 --concurrency 10
 
 Run one on every sending machine, each with its own SMTP_URL, and the same NEWSLETTER_SECRET as
 the machine that runs \`send --queue\` (it signs unsubscribe links). Rules of the send (retries,
