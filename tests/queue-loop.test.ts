@@ -55,7 +55,7 @@ describe('distributed send and serve on one Redis', () => {
     const bob = await simpleParser(smtp.deliveries.find((d) => d.to[0] === 'bob@example.com')!.raw);
     const https = new URL(/<(https:[^>]+)>/.exec(bob.headerLines.find((h) => h.key === 'list-unsubscribe')!.line)![1]!);
     serve = await startServe(dir, ['--store', '--templates', path.join(ROOT, 'templates')], env);
-    expect(serve.output()).toMatch(/suppressions in Redis redis:\/\/127\.0\.0\.1:\d+/);
+    expect(serve.output()).toMatch(/suppressions the Redis store at redis:\/\/127\.0\.0\.1:\d+/);
     const response = await fetch(new URL(https.pathname, serve.url), { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(response.status).toBe(200);
     // Nothing written to the file: the address is in the shared list.
