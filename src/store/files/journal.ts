@@ -139,8 +139,9 @@ export class FileJournal implements IssueJournal {
 
   private async flush(): Promise<void> {
     while (this.pending.length) {
-      const text = this.pending.join('');
-      const waiters = this.waiters;
+      const lines = this.pending;
+      const text = lines.join('');
+      let waiters = this.waiters;
       this.pending = [];
       this.waiters = [];
       try {
@@ -148,7 +149,17 @@ export class FileJournal implements IssueJournal {
         const handle = await this.openHandle();
         const bytes = Buffer.from(text, 'utf8');
         const { bytesWritten } = await handle.write(bytes, 0, bytes.length);
-        if (bytesWritten !== bytes.length) throw new Error(`short write (${bytesWritten} of ${bytes.length} bytes; is the disk full?)`);
+        if (bytesWritten !== bytes.length) {
+          // The records that made it whole are on disk (a rerun skips them): only the rest failed.
+          let whole = 0;
+          for (let offset = 0; whole < lines.length; whole++) {
+            offset += Buffer.byteLength(lines[whole]!, 'utf8');
+            if (offset > bytesWritten) break;
+          }
+          for (const waiter of waiters.slice(0, whole)) waiter.resolve();
+          waiters = waiters.slice(whole);
+          throw new Error(`short write (${bytesWritten} of ${bytes.length} bytes; is the disk full?)`);
+        }
         for (const waiter of waiters) waiter.resolve();
         this.syncSoon(handle);
       } catch (error) {
