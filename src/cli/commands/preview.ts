@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
+import { untilSignal } from '../signals.js';
 import { DEFAULT_PREVIEW_HOST, DEFAULT_PREVIEW_PORT, isLoopbackHost, startPreviewServer } from '../../preview/preview-server.js';
 import { readSampleRecipients } from '../../preview/sample-recipients.js';
 import { openInBrowser } from '../../preview/open-browser.js';
@@ -19,19 +20,6 @@ export function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535 (0 picks a free one)');
   return port;
-}
-
-/** Resolves on Ctrl-C or SIGTERM; a second signal falls through to Node's default and kills. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const handler = (signal: string) => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
 }
 
 function describeUpdate(session: PreviewSession, update: PreviewUpdate, cwd: string): string[] {

@@ -39,7 +39,8 @@ export async function sendQueued(
   issueSlug: string,
   flags: QueueFlags,
   reporter: Reporter,
-  askToConfirm: (io: CliIo, plan: SendPlan) => Promise<boolean>,
+  /** Asks before the first batch is queued (send.ts's confirmOnTerminal). */
+  confirm: (io: CliIo, plan: SendPlan) => Promise<boolean>,
 ): Promise<void> {
   if (flags.testTo) throw new NewsletterError('USAGE', '--test-to sends one message from here: run it without --queue');
   if (flags.repairJournal) throw new NewsletterError('USAGE', '--repair-journal is for the journal file; the Redis journal is checked as it is written');
@@ -74,12 +75,7 @@ export async function sendQueued(
       cwd: io.cwd,
       onEvent: (event) => reporter.onEvent(event),
       signal: controller.signal,
-      confirm: !flags.yes
-        ? async (plan) => {
-            if (!io.stdin.isTTY) throw new NewsletterError('SEND_CONFIG', 'refusing to send without confirmation: no terminal to ask on', { hint: 'pass --yes to send non-interactively' });
-            return askToConfirm(io, plan);
-          }
-        : undefined,
+      confirm: !flags.yes ? (plan) => confirm(io, plan) : undefined,
     });
   } catch (error) {
     reporter.finish();

@@ -57,6 +57,12 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+/** Asks on the terminal before a real send; without one, refuses rather than send unasked. */
+export async function confirmOnTerminal(io: CliIo, plan: SendPlan): Promise<boolean> {
+  if (!io.stdin.isTTY) throw new NewsletterError('SEND_CONFIG', 'refusing to send without confirmation: no terminal to ask on', { hint: 'pass --yes to send non-interactively' });
+  return askToConfirm(io, plan);
+}
+
 async function askToConfirm(io: CliIo, plan: SendPlan): Promise<boolean> {
   const prompt = createInterface({ input: io.stdin, output: io.stderr });
   const verb = plan.destination.kind === 'outbox' ? 'Write' : 'Send';
@@ -231,7 +237,7 @@ while the workers go on: the same command again reattaches.`,
       if (flags.queue !== undefined) {
         if (flags.store !== undefined) throw new NewsletterError('USAGE', '--queue keeps the journal and the suppressions in its Redis already: drop --store');
         const { sendQueued } = await import('./send-queue.js');
-        return sendQueued(io, env, project, issueSlug, flags, progressReporter(io), askToConfirm);
+        return sendQueued(io, env, project, issueSlug, flags, progressReporter(io), confirmOnTerminal);
       }
       // The shared store on Redis (--store, else REDIS_URL), or the files next to the config.
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
@@ -270,12 +276,7 @@ while the workers go on: the same command again reattaches.`,
             cwd: io.cwd,
             onEvent: (event) => reporter.onEvent(event),
             signal: controller.signal,
-            confirm: mustAsk
-              ? async (plan) => {
-                  if (!io.stdin.isTTY) throw new NewsletterError('SEND_CONFIG', 'refusing to send without confirmation: no terminal to ask on', { hint: 'pass --yes to send non-interactively' });
-                  return askToConfirm(io, plan);
-                }
-              : undefined,
+            confirm: mustAsk ? (plan) => confirmOnTerminal(io, plan) : undefined,
           });
         } catch (error) {
           reporter.finish();

@@ -5,6 +5,7 @@ import { DEFAULTS } from '../../config/defaults.js';
 import { isLoopbackHost } from '../../preview/preview-server.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
+import { untilSignal } from '../signals.js';
 import { parsePort } from './preview.js';
 import { checkServeSecret } from '../../serve/handler.js';
 import { redisUrlFrom } from '../redis-url.js';
@@ -13,19 +14,6 @@ interface ServeFlags extends SharedFlags {
   port: number;
   host: string;
   store?: string | true;
-}
-
-/** Resolves on Ctrl-C or SIGTERM; a second signal falls through to Node's default and kills. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const handler = (signal: string) => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
 }
 
 export function registerServe(program: Command, io: CliIo): void {
