@@ -12,7 +12,7 @@ import { renderWebEdition } from '../render/web-edition.js';
 import { compileCache } from './compile-cache.js';
 import { makeFeeds } from './feeds.js';
 import { robotsTxt, sitemapXml } from './sitemap.js';
-import { loadSiteTemplates } from './site-templates.js';
+import { loadSiteTemplates, sitePageContext } from './site-templates.js';
 import { feedContent, webPage, type FeedLinks } from './web-page.js';
 import { writeSite, type SiteFile, type SiteWriteResult } from './write-site.js';
 
@@ -206,12 +206,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   const archive: SiteFile[] = [];
   for (let n = 1; n <= pageCount; n++) {
     const context = {
-      lang: config.locale,
-      locale: config.locale,
-      utm: null,
-      issue: { slug: '' },
-      newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: config.siteUrl },
-      theme: templates.theme,
+      ...sitePageContext(config, templates.theme),
       feeds,
       page: { number: n, total: pageCount, url: pageUrl(n), previousUrl: n > 1 ? pageUrl(n - 1) : null, nextUrl: n < pageCount ? pageUrl(n + 1) : null },
       issues: entries.slice((n - 1) * perPage, n * perPage).map((entry) => ({ subject: entry.issue.subject, preheader: entry.issue.preheader, date: entry.date, url: entry.url, slug: entry.issue.slug })),

@@ -2,6 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import type { ResolvedConfig, Theme } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import { registerHelpers } from '../render/helpers.js';
 import { compileFile, runTemplate, type TemplateFile, type TemplateSet } from '../render/templates.js';
@@ -19,6 +20,18 @@ export type SitePage = 'archive' | 'unsubscribe';
 
 export interface SiteTemplates {
   render(page: SitePage, context: object): string;
+}
+
+/** What every site page sees besides its own data: the keys the email's partials (head, footer) read. */
+export function sitePageContext(config: Pick<ResolvedConfig, 'locale' | 'name' | 'postalAddress' | 'siteUrl'>, theme: Theme) {
+  return {
+    lang: config.locale,
+    locale: config.locale,
+    utm: null,
+    issue: { slug: '' },
+    newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: config.siteUrl },
+    theme,
+  };
 }
 
 async function namesIn(dir: string): Promise<string[]> {

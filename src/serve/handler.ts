@@ -6,7 +6,7 @@ import { NewsletterError } from '../errors.js';
 import { PREVIEW_SECRET, readUnsubscribeToken, type TokenProblem } from '../render/links.js';
 import { listIdFor } from '../render/list-id.js';
 import { contentType, fileInside, urlSegments } from '../preview/safe-path.js';
-import type { SiteTemplates } from '../publish/site-templates.js';
+import { sitePageContext, type SiteTemplates } from '../publish/site-templates.js';
 import type { SuppressionStore } from '../store/types.js';
 import { readLimitedBody } from './body.js';
 
@@ -91,12 +91,7 @@ export function createHandler(options: HandlerOptions): FetchHandler {
   const page = (status: number, state: string, email: string | null, token: string | null, extra: Record<string, string> = {}) =>
     new Response(
       options.pages.render('unsubscribe', {
-        lang: config.locale,
-        locale: config.locale,
-        utm: null,
-        issue: { slug: '' },
-        newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: config.siteUrl },
-        theme: options.theme,
+        ...sitePageContext(config, options.theme),
         state,
         email,
         actionUrl: token ? `${config.siteUrl}unsubscribe/${token}` : config.siteUrl,

@@ -6,6 +6,7 @@ import { formatSkipped, formatSummary } from '../../send/progress.js';
 import type { CsvDelimiter } from '../../send/recipients.js';
 import { partialResult, type SendPlan } from '../../send/send-issue.js';
 import { println, type CliIo } from '../io.js';
+import { interruptOnSigint } from './send.js';
 import { redisUrlFrom } from '../redis-url.js';
 
 /** `send --queue`: the distributed send's command edge (queue/queue-send.ts does the work). */
@@ -47,16 +48,7 @@ export async function sendQueued(
   if (flags.smtp || flags.concurrency) throw new NewsletterError('USAGE', 'with --queue the workers send: give each `newsletter worker` its --smtp and --concurrency');
   const queue = redisUrlFrom(flags.queue === true ? undefined : flags.queue, env, '--queue');
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) {
-      process.off('SIGINT', onSigint);
-      process.kill(process.pid, 'SIGINT');
-      return;
-    }
-    println(io.stderr, '\nstopping here: the workers go on with what is queued (`newsletter status` shows it; the same send again reattaches)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stopListening = interruptOnSigint(io, controller, 'stopping here: the workers go on with what is queued (`newsletter status` shows it; the same send again reattaches)');
   let result: QueueSendResult;
   try {
     result = await queueSend({
@@ -83,7 +75,7 @@ export async function sendQueued(
     if (partial) for (const text of formatSummary(partial)) println(io.stdout, text);
     throw error;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
   }
   reporter.finish();
   for (const text of formatSkipped(result.plan)) println(io.stdout, text);

@@ -145,15 +145,15 @@ function chooseTransport(flags: SendFlags, env: NodeJS.ProcessEnv, project: Proj
   return outboxChoice(dir, issueSlug, io.cwd);
 }
 
-/** Ctrl-C once finishes the messages in flight; twice ends the process. Returns the cleanup. */
-function interruptOnSigint(io: CliIo, controller: AbortController): () => void {
+/** Ctrl-C once aborts `controller` (saying `what` happens then); twice ends the process. Returns the cleanup. */
+export function interruptOnSigint(io: CliIo, controller: AbortController, what = 'interrupting: finishing the messages in flight, then stopping (Ctrl-C again to quit at once)'): () => void {
   const onSigint = () => {
     if (controller.signal.aborted) {
       process.off('SIGINT', onSigint);
       process.kill(process.pid, 'SIGINT');
       return;
     }
-    println(io.stderr, '\ninterrupting: finishing the messages in flight, then stopping (Ctrl-C again to quit at once)');
+    println(io.stderr, `\n${what}`);
     controller.abort();
   };
   process.on('SIGINT', onSigint);
