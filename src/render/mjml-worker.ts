@@ -6,6 +6,7 @@
  */
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { loadMjml, type Mjml2Html, type MjmlResult } from './mjml.js';
+import { loadBundledMjml } from './mjml-bundle.js';
 
 interface Request {
   id: number;
@@ -88,7 +89,8 @@ export function startMjmlPool(size: number): MjmlWorker {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  const compiler = loadMjml();
+  const bundled = loadBundledMjml();
+  const compiler = bundled ? Promise.resolve(bundled) : loadMjml();
   port.on('message', async ({ id, mjml, options }: Request) => {
     try {
       const result = await (await compiler)(mjml, options);
