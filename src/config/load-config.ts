@@ -16,9 +16,14 @@ export interface ConfigRequest {
   cwd?: string | undefined;
 }
 
+/** The request's working folder, absolute: the one place a request without `cwd` falls back to the process's. */
+export function requestCwd(request: ConfigRequest): string {
+  return path.resolve(request.cwd ?? process.cwd());
+}
+
 /** Reads, validates and resolves the config once; every command starts here. */
 export async function loadConfig(request: ConfigRequest = {}): Promise<ResolvedConfig> {
-  const cwd = request.cwd ?? process.cwd();
+  const cwd = requestCwd(request);
   const explicit = request.configFile !== undefined;
   const configPath = path.resolve(cwd, request.configFile ?? DEFAULTS.configFile);
   const displayPath = path.relative(cwd, configPath) || configPath;
@@ -46,6 +51,7 @@ export async function loadConfig(request: ConfigRequest = {}): Promise<ResolvedC
     out: path.resolve(cwd, request.out ?? DEFAULTS.paths.out),
     config: text === null ? null : configPath,
     root,
+    cwd,
   });
 }
 

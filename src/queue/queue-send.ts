@@ -83,7 +83,7 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
     });
   }
 
-  const issue = await loadIssue(config.paths.content, request.issueSlug);
+  const issue = await loadIssue(config.paths.content, request.issueSlug, config.paths.cwd);
   const list = await openList(request.list, request.cwd, { delimiter: request.listDelimiter });
   const compileOptions = { config, templates, secret: request.secret, fields: list.columns, listName: list.display };
   const { fields } = recipientFields(issue, compileOptions);
