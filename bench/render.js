@@ -17,7 +17,7 @@ export async function run({ rounds = 60, coldRuns = 7 } = {}) {
   const { loadProject, renderIssue, loadIssue } = await import(path.join(ROOT, 'lib/index.js'));
   const { loadMjml, mjmlOptions } = await import(path.join(ROOT, 'lib/render/mjml.js'));
   const project = await loadProject({ cwd: ROOT });
-  const issue = await loadIssue(project.config.paths.content, 'weekly-1');
+  const issue = await loadIssue(project.config.paths.content, 'weekly-1', project.config.paths.cwd);
   const mjml2html = await loadMjml();
   const options = { config: project.config, templates: project.templates };
   const first = await renderIssue(issue, options);

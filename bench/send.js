@@ -116,7 +116,7 @@ export async function sendWithNodemailer(server, messages) {
   const { loadIssue } = await import(path.join(ROOT, 'lib/index.js'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-send-'));
   const { config, templates } = await project(dir);
-  const issue = await loadIssue(config.paths.content, 'weekly-1');
+  const issue = await loadIssue(config.paths.content, 'weekly-1', config.paths.cwd);
   const compiled = await compileIssue(issue, { config, templates, secret: 'bench', fields: ['email', 'name', 'city'] });
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.port, pool: true });
   let next = 0;
@@ -160,7 +160,7 @@ async function personalizationRate(recipients = 200_000, rounds = 5) {
   const { loadIssue } = await import(path.join(ROOT, 'lib/index.js'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-send-'));
   const { config, templates } = await project(dir);
-  const issue = await loadIssue(config.paths.content, 'weekly-1');
+  const issue = await loadIssue(config.paths.content, 'weekly-1', config.paths.cwd);
   const compiled = await compileIssue(issue, { config, templates, secret: 'bench', fields: ['email', 'name'] });
   const rates = [];
   let bytes = 0;

@@ -17,7 +17,7 @@
  * parses flags on its own.
  */
 import { issuesDir, listIssues } from './content/load-issue.js';
-import { displayPath } from './content/load-article.js';
+import { displayPath } from './fs/display-path.js';
 import { NewsletterError } from './errors.js';
 import { composeMessage, messageInputFor } from './render/message.js';
 import type { Mjml2Html } from './render/mjml.js';
@@ -32,9 +32,10 @@ export { loadProject, renderProjectIssue, type Project, type RenderedProjectIssu
 /** Issue slugs to work on: the ones asked for, or every issue in the content folder. */
 export async function selectIssues(project: Project, requested: readonly string[]): Promise<string[]> {
   if (requested.length) return [...requested];
-  const all = await listIssues(project.config.paths.content);
+  const { content, cwd } = project.config.paths;
+  const all = await listIssues(content, cwd);
   if (all.length === 0) {
-    throw new NewsletterError('CONTENT_NOT_FOUND', `no issues in \`${displayPath(issuesDir(project.config.paths.content))}\``, {
+    throw new NewsletterError('CONTENT_NOT_FOUND', `no issues in \`${displayPath(issuesDir(content), cwd)}\``, {
       hint: 'add an issue file such as content/issues/weekly-1.md (see README, "Issues")',
     });
   }

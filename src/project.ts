@@ -20,7 +20,7 @@ export interface Project {
 
 export async function loadProject(request: ConfigRequest = {}): Promise<Project> {
   const config = await loadConfig(request);
-  const templates = await loadTemplates(config.paths.templates, config.themeOverrides);
+  const templates = await loadTemplates(config.paths.templates, config.paths.cwd, config.themeOverrides);
   // Every variable of every branch, before anything renders (render/lint.ts).
   assertTemplatesLint(templates, config);
   return { config, templates };
@@ -33,7 +33,7 @@ export interface RenderedProjectIssue {
 
 /** `compiler`: where MJML runs (the build's worker thread); this thread when absent. */
 export async function renderProjectIssue(project: Project, slug: string, secret?: string, compiler?: Mjml2Html): Promise<RenderedProjectIssue> {
-  const issue = await loadIssue(project.config.paths.content, slug);
+  const issue = await loadIssue(project.config.paths.content, slug, project.config.paths.cwd);
   const rendered = await renderIssue(issue, { config: project.config, templates: project.templates, secret, compiler });
   return { issue, rendered };
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkReportSchema, RULE_IDS } from '../src/index.js';
-import { runCli } from './helpers/cli.js';
+import { ROOT, runCli } from './helpers/cli.js';
 import { fixtureArgs, fixtureDir, shown } from './check-helpers.js';
 
 /** `newsletter check` as a user and CI run it: the real executable, its exit code, stdout and stderr. */
@@ -62,7 +62,7 @@ describe('newsletter check', () => {
     const r = await runCli(['check', ...fixtureArgs('unknown-rule')], TIMEOUT);
     expect(r.code).toBe(1);
     const [first, hint] = r.stderr.split('\n');
-    expect(first).toBe(`${shown(fixtureDir('unknown-rule'), 'newsletter.config.json')}:20: \`checks.rules\`: unknown rule \`links/htpp\``);
+    expect(first).toBe(`${shown(ROOT, fixtureDir('unknown-rule'), 'newsletter.config.json')}:20: \`checks.rules\`: unknown rule \`links/htpp\``);
     expect(hint).toMatch(/^ {2}hint: did you mean `links\/http`\?/);
   });
 

@@ -40,7 +40,7 @@ export function ofRule(findings: readonly Finding[], rule: string): Finding[] {
   return findings.filter((finding) => finding.rule === rule);
 }
 
-/** Path as findings show it: relative to the working directory (the repository root under vitest). */
-export function shown(...parts: string[]): string {
-  return path.relative(process.cwd(), path.join(...parts));
+/** Path as findings show it: relative to the request's `cwd` (a fixture's folder for fixtureProject, ROOT for the CLI runs). */
+export function shown(cwd: string, ...parts: string[]): string {
+  return path.relative(cwd, path.resolve(cwd, ...parts));
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Encoder } from 'nodemailer/lib/qp';
 import { simpleParser } from 'mailparser';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildReport, checkReportSchema, composeMessage, formatReport, loadProject, renderIssue, renderProjectIssue, runChecks, RULE_IDS, type Project, type RenderedIssue, type Issue } from '../src/index.js';
+import { buildReport, checkProjectIssue, checkReportSchema, composeMessage, formatReport, loadProject, renderIssue, renderProjectIssue, runChecks, RULE_IDS, type Project, type RenderedIssue, type Issue } from '../src/index.js';
 import { prepareContext } from '../src/checks/context.js';
 import { dedupeFindings } from '../src/checks/report.js';
 import { headerValue, parseMessage, partOfType } from '../src/checks/mime.js';
@@ -41,7 +41,7 @@ describe('severities from the config', () => {
     const error = await checkFixture('unknown-rule').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NewsletterError);
     const config = path.join(fixtureDir('unknown-rule'), 'newsletter.config.json');
-    expect(error).toMatchObject({ code: 'CONFIG_INVALID', file: shown(config), line: 20 });
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', file: shown(fixtureDir('unknown-rule'), config), line: 20 });
     expect((error as NewsletterError).message).toBe('`checks.rules`: unknown rule `links/htpp`');
     expect((error as NewsletterError).hint).toMatch(/did you mean `links\/http`\?/);
   });
@@ -97,7 +97,9 @@ describe('the report', () => {
 describe('findings from the templates', () => {
   it('are reported once for all issues, with the issues they affect, and counted in each', async () => {
     const findings = await runChecks({ project, issue, rendered });
-    const clipped = await checkFixture('size', 'clipped');
+    // One `check` run shows every issue's paths relative to one cwd: the fixture's issue, read from ROOT.
+    const size = fixtureDir('size');
+    const clipped = await checkProjectIssue(await loadProject({ cwd: ROOT, configFile: path.join(size, 'newsletter.config.json'), content: path.join(size, 'content') }), 'clipped');
     const report = buildReport([
       { slug: 'weekly-1', file: issue.file, findings },
       { slug: 'clipped', file: clipped.issue.file, findings: clipped.findings },

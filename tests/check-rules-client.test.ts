@@ -5,7 +5,7 @@ import * as cheerio from 'cheerio';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkProjectIssue, loadProject, type Finding, type RenderedIssue } from '../src/index.js';
 import { contrastRatio } from '../src/checks/contrast.js';
-import { displayPath } from '../src/content/load-article.js';
+import { displayPath } from '../src/fs/display-path.js';
 import { ROOT } from './helpers/cli.js';
 import { checkFixture, fixtureDir, ofRule, shown } from './check-helpers.js';
 
@@ -50,14 +50,14 @@ describe('accessibility', () => {
     const file = path.join(fixtureDir('layout-table'), 'templates/layouts/digest.mjml');
     const found = ofRule((await checkFixture('layout-table')).findings, 'a11y/layout-tables');
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ severity: 'warn', file: shown(file), line: await lineOf(file, '<table width="100%"') });
+    expect(found[0]).toMatchObject({ severity: 'warn', file: shown(fixtureDir('layout-table'), file), line: await lineOf(file, '<table width="100%"') });
   });
 
   it('a11y/contrast: a muted colour below 4.5:1 on the page and on cards, at its config line', async () => {
     const config = path.join(fixtureDir('low-contrast'), 'newsletter.config.json');
     const found = ofRule((await checkFixture('low-contrast')).findings, 'a11y/contrast');
     expect(found.map((f) => /on `colors\.(\w+)`/.exec(f.message)?.[1])).toEqual(['background', 'surface']);
-    for (const finding of found) expect(finding).toMatchObject({ severity: 'error', file: shown(config), line: await lineOf(config, '"muted"') });
+    for (const finding of found) expect(finding).toMatchObject({ severity: 'error', file: shown(fixtureDir('low-contrast'), config), line: await lineOf(config, '"muted"') });
     expect(found[1]!.message).toContain('2.38:1');
   });
 
@@ -72,7 +72,7 @@ describe('accessibility', () => {
     const article = path.join(fixtureDir('skipped-heading'), 'content/articles/ferry.md');
     const found = ofRule((await checkFixture('skipped-heading')).findings, 'a11y/headings');
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ severity: 'warn', file: shown(article), line: await lineOf(article, '### What changes') });
+    expect(found[0]).toMatchObject({ severity: 'warn', file: shown(fixtureDir('skipped-heading'), article), line: await lineOf(article, '### What changes') });
     expect(found[0]!.message).toContain('<h3> "What changes for passengers" follows an <h1>');
   });
 
@@ -96,7 +96,7 @@ describe('client compatibility', () => {
   it('compat/enhancement: the note names the marker line, the clients that ignore it and what their readers get', async () => {
     const head = path.join(ROOT, 'templates/partials/head.mjml');
     const radius = ofRule(example, 'compat/enhancement').find((f) => f.message.startsWith('`border-radius`'))!;
-    expect(radius).toMatchObject({ severity: 'info', file: shown(head), line: await lineOf(head, 'progressive-enhancement: `border-radius`') });
+    expect(radius).toMatchObject({ severity: 'info', file: shown(ROOT, head), line: await lineOf(head, 'progressive-enhancement: `border-radius`') });
     expect(radius.message).toMatch(/Outlook \(Windows[^)]*\) ignores it: square corners$/);
     // The marker is an MJML comment of <mj-head>: it never reaches the HTML sent.
     expect(exampleRender.html).not.toContain('progressive-enhancement: `border-radius`');
@@ -116,7 +116,7 @@ describe('client compatibility', () => {
     const partial = path.join(dir, 'templates/partials/byline.mjml');
     const whiteSpace = ofRule(findings, 'compat/unsupported').filter((f) => f.message.startsWith('`white-space`'));
     expect(whiteSpace).toHaveLength(1);
-    expect(whiteSpace[0]).toMatchObject({ severity: 'warn', client: 'outlook', file: displayPath(partial), line: await lineOf(partial, 'white-space:nowrap') });
+    expect(whiteSpace[0]).toMatchObject({ severity: 'warn', client: 'outlook', file: displayPath(partial, ROOT), line: await lineOf(partial, 'white-space:nowrap') });
     expect(whiteSpace[0]!.message).toMatch(/not supported by Outlook \(Windows.*declare it with `<!-- progressive-enhancement: `white-space`/);
     // The count is the number of elements that use it, counted here independently.
     const $ = cheerio.load(rendered.html);

@@ -130,7 +130,7 @@ describe('front matter', () => {
 
 describe('issues', () => {
   it('loads a mixed issue: overrides, wire title from file name, card lead', async () => {
-    const issue = await loadIssue(path.join(FIXTURES, 'markdown-article/content'), 'mixed');
+    const issue = await loadIssue(path.join(FIXTURES, 'markdown-article/content'), 'mixed', ROOT);
     expect(issue.lead).toBe('card');
     expect(issue.articles.map((a) => a.title)).toEqual(['A Markdown article', 'Agency report 2']);
     expect(inner(issue.introHtml)).toBe('<p>Intro paragraph.</p>');
@@ -142,7 +142,7 @@ describe('issues', () => {
     await mkdir(path.join(content, 'articles'));
     await writeFile(path.join(content, 'issues/i.md'), '---\nsubject: S\narticles:\n  - present\n  - missing\n---\n');
     await writeFile(path.join(content, 'articles/present.txt'), 'Para.\n');
-    const error = (await loadIssue(content, 'i').then(() => null, (e: unknown) => e)) as NewsletterError;
+    const error = (await loadIssue(content, 'i', content).then(() => null, (e: unknown) => e)) as NewsletterError;
     expect(error).toBeInstanceOf(NewsletterError);
     expect(error.code).toBe('CONTENT_NOT_FOUND');
     expect(error.line).toBe(5);
@@ -155,7 +155,7 @@ describe('lines inside the article list', () => {
     const content = await mkdtemp(path.join(os.tmpdir(), 'nl-issue-'));
     await mkdir(path.join(content, 'issues'));
     await writeFile(path.join(content, 'issues/i.md'), '---\nsubject: S\narticles:\n  - one\n  - slug: two\n    titel: Typo\n---\n');
-    const error = (await loadIssue(content, 'i').then(() => null, (e: unknown) => e)) as NewsletterError;
+    const error = (await loadIssue(content, 'i', content).then(() => null, (e: unknown) => e)) as NewsletterError;
     expect(error).toBeInstanceOf(NewsletterError);
     expect(error.code).toBe('CONTENT_INVALID');
     expect(error.line).toBe(6);

@@ -44,8 +44,8 @@ describe('message lines', () => {
 
   it('the per-recipient messages of a send (slots and from scratch) follow the rules too', async () => {
     const config = await loadConfig({ configFile: `${FIXTURES}/newsletter.config.json`, content: CONTENT, cwd: REPO });
-    const templates = await loadTemplates(SLOT_TEMPLATES, config.themeOverrides);
-    const issue = { ...(await loadIssue(CONTENT, 'weekly-1')), subject: 'y'.repeat(2000) };
+    const templates = await loadTemplates(SLOT_TEMPLATES, config.paths.cwd, config.themeOverrides);
+    const issue = { ...(await loadIssue(CONTENT, 'weekly-1', config.paths.cwd)), subject: 'y'.repeat(2000) };
     const compiled = await compileIssue(issue, { config, templates, secret: 'k', fields: ['email', 'name', 'city'] });
     const template = await compileMessageTemplate(compiled, config);
     const recipients: Recipient[] = [

@@ -12,7 +12,7 @@ const config = resolveConfig(
     baseUrl: 'https://zeitung.example/{issue}/',
     unsubscribeUrl: 'https://zeitung.example/abmelden?e={email}&t={token}',
   },
-  { content: '/c', templates: '/t', out: '/o', config: null, root: '/' },
+  { content: '/c', templates: '/t', out: '/o', config: null, root: '/', cwd: '/' },
 );
 
 function compose(recipient: { email: string; name?: string }, subject = 'Größe zählt – 北朝鮮 summit') {

@@ -49,7 +49,7 @@ interface Setup {
 
 async function setup(): Promise<Setup> {
   const config = await loadConfig({ configFile: `${FIXTURES}/newsletter.config.json`, content: CONTENT, cwd: REPO });
-  return { config, issue: await loadIssue(CONTENT, 'weekly-1') };
+  return { config, issue: await loadIssue(CONTENT, 'weekly-1', config.paths.cwd) };
 }
 
 describe('compileIssue: one render, personalized copies', () => {
@@ -62,7 +62,7 @@ describe('compileIssue: one render, personalized copies', () => {
     ['the project templates', `${REPO}/templates`, ['name']],
     ['templates printing name and city in text, attributes, a button, alt text and raw HTML', SLOT_TEMPLATES, ['name', 'city']],
   ])('is byte-identical to a from-scratch render for nasty values: %s', async (_label, dir, fields) => {
-    const templates = await loadTemplates(dir, s.config.themeOverrides);
+    const templates = await loadTemplates(dir, s.config.paths.cwd, s.config.themeOverrides);
     const compiled = await compileIssue(s.issue, { config: s.config, templates, secret: 'prop-secret', fields: ['email', ...fields] });
     expect(compiled.mode).toBe('slots');
     expect(compiled.safeClasses.has('ordinary')).toBe(true);
@@ -81,7 +81,7 @@ describe('compileIssue: one render, personalized copies', () => {
   });
 
   it('places every value where the template prints it, escaped once', async () => {
-    const templates = await loadTemplates(SLOT_TEMPLATES, s.config.themeOverrides);
+    const templates = await loadTemplates(SLOT_TEMPLATES, s.config.paths.cwd, s.config.themeOverrides);
     const compiled = await compileIssue(s.issue, { config: s.config, templates, secret: 'k', fields: ['email', 'name', 'city'] });
     const copy = await compiled.personalize({ email: 'ann@example.com', name: 'Ann <b>&', city: 'Köln' });
     const cheerio = await import('cheerio');
@@ -95,7 +95,7 @@ describe('compileIssue: one render, personalized copies', () => {
   });
 
   it('falls back to a full render per recipient when a value feeds a condition, and stays identical', async () => {
-    const templates = await loadTemplates(CONDITIONAL_TEMPLATES, s.config.themeOverrides);
+    const templates = await loadTemplates(CONDITIONAL_TEMPLATES, s.config.paths.cwd, s.config.themeOverrides);
     const compiled = await compileIssue(s.issue, { config: s.config, templates, secret: 'k', fields: ['email', 'name'] });
     expect(compiled.mode).toBe('render');
     expect(compiled.fallbackReason).toMatch(/footer\.mjml:\d+: `@root\.recipient\.name` is passed to a helper/);
@@ -108,7 +108,7 @@ describe('compileIssue: one render, personalized copies', () => {
   });
 
   it('refuses a template field the list has no column for, naming the template and the column', async () => {
-    const templates = await loadTemplates(SLOT_TEMPLATES, s.config.themeOverrides);
+    const templates = await loadTemplates(SLOT_TEMPLATES, s.config.paths.cwd, s.config.themeOverrides);
     const error = await compileIssue(s.issue, { config: s.config, templates, secret: 'k', fields: ['email', 'name'], listName: 'subscribers.csv' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NewsletterError);
     expect((error as NewsletterError).code).toBe('TEMPLATE_VARIABLE');
@@ -118,7 +118,7 @@ describe('compileIssue: one render, personalized copies', () => {
   });
 
   it('refuses triple-stash recipient values in HTML templates', async () => {
-    const templates = await loadTemplates(`${FIXTURES}/templates-triple`, s.config.themeOverrides);
+    const templates = await loadTemplates(`${FIXTURES}/templates-triple`, s.config.paths.cwd, s.config.themeOverrides);
     const error = await compileIssue(s.issue, { config: s.config, templates, secret: 'k', fields: ['email', 'name', 'city'] }).catch((e: unknown) => e);
     expect((error as NewsletterError).code).toBe('TEMPLATE_VARIABLE');
     expect((error as NewsletterError).file).toMatch(/templates-triple\/partials\/footer\.mjml$/);

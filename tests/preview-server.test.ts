@@ -124,7 +124,7 @@ describe('preview server in Chromium', () => {
     const slugs = await page.locator('.issue-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-slug')));
     expect(slugs).toEqual(['weekly-1', 'weekly-2']);
 
-    const issue = await loadIssue(file('content'), 'weekly-1');
+    const issue = await loadIssue(file('content'), 'weekly-1', project.dir);
     const row = page.locator('.issue-row[data-slug="weekly-1"]');
     expect(await row.locator('[data-field="subject"]').innerText()).toBe(issue.subject);
     expect(await row.locator('[data-field="preheader"]').innerText()).toBe(issue.preheader);
@@ -137,7 +137,7 @@ describe('preview server in Chromium', () => {
     await checksDone();
     await page.reload();
     const project1 = await loadProject({ cwd: project.dir });
-    const findings = await runChecks({ project: project1, issue: await loadIssue(file('content'), 'weekly-1'), rendered });
+    const findings = await runChecks({ project: project1, issue: await loadIssue(file('content'), 'weekly-1', project.dir), rendered });
     expect(findings.some((f) => f.severity === 'error')).toBe(false);
     expect(findings.some((f) => f.severity === 'warn')).toBe(false);
     const notes = findings.filter((f) => f.severity === 'info').length;
@@ -155,7 +155,7 @@ describe('preview server in Chromium', () => {
     const headings = await frame.locator('h1').allInnerTexts();
     expect(headings).toContain('Kim Jong Un to travel to Russia for talks with Putin');
     expect(await frame.locator('.nl-author').first().innerText()).toBe('By Oyintari Ben');
-    const issue = await loadIssue(file('content'), 'weekly-1');
+    const issue = await loadIssue(file('content'), 'weekly-1', project.dir);
     expect(await page.locator('#inbox [data-field="subject"]').innerText()).toBe(issue.subject);
     expect(await page.locator('#inbox [data-field="preheader"]').innerText()).toBe(issue.preheader);
     expect(await page.locator('#inbox [data-field="from"]').innerText()).toBe('The Northern Dispatch');

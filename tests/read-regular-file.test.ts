@@ -48,7 +48,7 @@ async function withArticle(make: (file: string, dir: string) => Promise<void>) {
 describe('content read as regular files inside the content folder', () => {
   it('a symlink to a file outside the folder is refused, naming the article; the secret never appears', async () => {
     const p = await withArticle((file) => symlink('../../.env', file));
-    const error = await failure(loadIssue(p.content, 'weekly-1'));
+    const error = await failure(loadIssue(p.content, 'weekly-1', p.dir));
     expect(error.code).toBe('FILE_UNREADABLE');
     expect(error.message).toMatch(/kim-putin-summit\.txt` is a symlink to `.*\.env`, outside its folder/);
     expect(error.file).toMatch(/kim-putin-summit\.txt$/);
@@ -65,25 +65,25 @@ describe('content read as regular files inside the content folder', () => {
       await cp(path.join(ROOT, 'content', ARTICLE), path.join(dir, 'content/shared/kim.txt'));
       await symlink('../shared/kim.txt', file);
     });
-    const issue = await loadIssue(p.content, 'weekly-1');
+    const issue = await loadIssue(p.content, 'weekly-1', p.dir);
     expect(issue.articles[0]!.text).toContain('Kim');
   });
 
   it('a FIFO is refused at once, without waiting for a writer', { timeout: 10_000 }, async () => {
     const p = await withArticle(async (file) => void execFileSync('mkfifo', [file]));
-    const error = await failure(loadIssue(p.content, 'weekly-1'));
+    const error = await failure(loadIssue(p.content, 'weekly-1', p.dir));
     expect(error.code).toBe('FILE_UNREADABLE');
     expect(error.message).toMatch(/kim-putin-summit\.txt` is a FIFO \(named pipe\), not a file/);
   });
 
   it('a folder where the article belongs, a symlink loop and a dangling symlink are clear errors (exit 1, not 70)', async () => {
     const folder = await withArticle((file) => mkdir(file));
-    expect((await failure(loadIssue(folder.content, 'weekly-1'))).message).toMatch(/kim-putin-summit\.txt` is a folder, not a file/);
+    expect((await failure(loadIssue(folder.content, 'weekly-1', folder.dir))).message).toMatch(/kim-putin-summit\.txt` is a folder, not a file/);
 
     const loop = await withArticle(async (file) => {
       await symlink(path.basename(file), file);
     });
-    const loopError = await failure(loadIssue(loop.content, 'weekly-1'));
+    const loopError = await failure(loadIssue(loop.content, 'weekly-1', loop.dir));
     expect(loopError.code).toBe('FILE_UNREADABLE');
     expect(loopError.message).toMatch(/symlink loop/);
     const cli = await runCli(['build', '--content', loop.content, '--templates', path.join(ROOT, 'templates'), '--out', path.join(loop.dir, 'dist')], { cwd: loop.dir });
@@ -91,12 +91,12 @@ describe('content read as regular files inside the content folder', () => {
     expect(cli.stderr).toMatch(/kim-putin-summit\.txt.*symlink loop/);
 
     const dangling = await withArticle((file) => symlink('nowhere.txt', file));
-    expect((await failure(loadIssue(dangling.content, 'weekly-1'))).message).toMatch(/symlink to a file that does not exist/);
+    expect((await failure(loadIssue(dangling.content, 'weekly-1', dangling.dir))).message).toMatch(/symlink to a file that does not exist/);
   });
 
   it('an article over the size limit is refused, naming it', async () => {
     const p = await withArticle((file) => writeFile(file, 'By A Reporter\n' + 'word '.repeat(1_300_000)));
-    const error = await failure(loadIssue(p.content, 'weekly-1'));
+    const error = await failure(loadIssue(p.content, 'weekly-1', p.dir));
     expect(error.code).toBe('FILE_UNREADABLE');
     expect(error.message).toMatch(/kim-putin-summit\.txt` is 6\.\d MB, over the limit of 1 MB/);
   });
@@ -106,7 +106,7 @@ describe('content read as regular files inside the content folder', () => {
     const { rm } = await import('node:fs/promises');
     await rm(path.join(p.content, 'issues/weekly-1.md'));
     await symlink('/etc/passwd', path.join(p.content, 'issues/weekly-1.md'));
-    expect((await failure(loadIssue(p.content, 'weekly-1'))).message).toMatch(/weekly-1\.md` is a symlink to `\/etc\/passwd`/);
+    expect((await failure(loadIssue(p.content, 'weekly-1', p.dir))).message).toMatch(/weekly-1\.md` is a symlink to `\/etc\/passwd`/);
   });
 });
 
@@ -117,7 +117,7 @@ describe('templates and lists', () => {
     await cp(path.join(ROOT, 'templates'), templates, { recursive: true });
     await writeFile(path.join(dir, 'secret.mjml'), '<mj-text>secret</mj-text>');
     await symlink('../../secret.mjml', path.join(templates, 'partials/leak.mjml'));
-    const error = await failure(loadTemplates(templates));
+    const error = await failure(loadTemplates(templates, dir));
     expect(error.code).toBe('FILE_UNREADABLE');
     expect(error.message).toMatch(/leak\.mjml` is a symlink to .*secret\.mjml`, outside its folder/);
   });
@@ -129,7 +129,7 @@ describe('templates and lists', () => {
     const { rm } = await import('node:fs/promises');
     await rm(path.join(templates, 'theme.json'));
     await mkdir(path.join(templates, 'theme.json'));
-    const error = await failure(loadTemplates(templates));
+    const error = await failure(loadTemplates(templates, dir));
     expect(error.message).toMatch(/theme\.json` is a folder, not a file/);
   });
 

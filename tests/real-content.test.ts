@@ -195,7 +195,7 @@ describe('a build of real-shaped content', () => {
 
 describe('front matter as static-site generators write it', () => {
   it('maps TOML and YAML keys of Hugo, Zola and Jekyll onto ours, and notes the ignored ones once', async () => {
-    const issue = await loadIssue(path.join(FIXTURE, 'content'), 'digest');
+    const issue = await loadIssue(path.join(FIXTURE, 'content'), 'digest', ROOT);
     const [bundle, market] = issue.articles;
     expect(bundle).toMatchObject({
       title: 'The harbour reopens after the winter works',
@@ -212,10 +212,10 @@ describe('front matter as static-site generators write it', () => {
   });
 
   it('keeps a draft out of an issue unless the issue allows drafts', async () => {
-    const error = (await loadIssue(path.join(FIXTURE, 'content'), 'with-draft').catch((e: unknown) => e)) as NewsletterError;
+    const error = (await loadIssue(path.join(FIXTURE, 'content'), 'with-draft', ROOT).catch((e: unknown) => e)) as NewsletterError;
     expect(error).toBeInstanceOf(NewsletterError);
     expect(error.format()).toMatch(/^.*content[/\\]issues[/\\]with-draft\.md:5: article `draft-post` is a draft/);
-    const proof = await loadIssue(path.join(FIXTURE, 'content'), 'proof');
+    const proof = await loadIssue(path.join(FIXTURE, 'content'), 'proof', ROOT);
     expect(proof.articles.map((a) => a.draft)).toEqual([true]);
   });
 
@@ -224,7 +224,7 @@ describe('front matter as static-site generators write it', () => {
     ['typo-key', /typo-key\.md:3: unknown key `sumary` \(did you mean `summary`\?\)/],
     ['missing-image', /missing-image\.md:6: image `\.\/nowhere\/photo\.jpg` does not exist/],
   ])('names the file and line: %s', async (slug, expected) => {
-    const error = (await loadIssue(path.join(FIXTURE, 'broken'), slug).catch((e: unknown) => e)) as NewsletterError;
+    const error = (await loadIssue(path.join(FIXTURE, 'broken'), slug, ROOT).catch((e: unknown) => e)) as NewsletterError;
     expect(error).toBeInstanceOf(NewsletterError);
     expect(error.format()).toMatch(expected);
   });

@@ -48,7 +48,7 @@ async function setup(bypass: string) {
   const at = source.indexOf(marker) + marker.length;
   await writeFile(layout, `${source.slice(0, at)}<mj-section><mj-column><mj-text><p id="bypass">${bypass}</p></mj-text></mj-column></mj-section>${source.slice(at)}`);
   const config = await loadConfig({ configFile: path.join(FIXTURES, 'newsletter.config.json'), content: CONTENT, templates });
-  return { config, templates: await loadTemplates(templates), issue: await loadIssue(CONTENT, 'weekly-1') };
+  return { config, templates: await loadTemplates(templates, config.paths.cwd), issue: await loadIssue(CONTENT, 'weekly-1', config.paths.cwd) };
 }
 
 function assertEscaped(html: string, label: string): void {

@@ -36,8 +36,8 @@ describe('the MIME message composed once with slots', () => {
 
   beforeAll(async () => {
     config = await loadConfig({ configFile: `${FIXTURES}/newsletter.config.json`, content: CONTENT, cwd: REPO });
-    const templates = await loadTemplates(SLOT_TEMPLATES, config.themeOverrides);
-    const issue = await loadIssue(CONTENT, 'weekly-1');
+    const templates = await loadTemplates(SLOT_TEMPLATES, config.paths.cwd, config.themeOverrides);
+    const issue = await loadIssue(CONTENT, 'weekly-1', config.paths.cwd);
     compiled = await compileIssue(issue, { config, templates, secret: 'k', fields: ['email', 'name', 'city'] });
     template = await compileMessageTemplate(compiled, config);
   });

@@ -26,7 +26,7 @@ describe('templates folder', () => {
   it('refuses <mj-include> with the file and line, pointing to partials', async () => {
     const dir = await templatesCopy();
     await writeFile(path.join(dir, 'partials/extra.mjml'), '<mj-section>\n  <mj-include path="../../secret.mjml" />\n</mj-section>\n');
-    const error = await failure(loadTemplates(dir));
+    const error = await failure(loadTemplates(dir, ROOT));
     expect(error.code).toBe('TEMPLATE_SYNTAX');
     expect(error.line).toBe(2);
     expect(error.file).toMatch(/partials[/\\]extra\.mjml$/);
@@ -35,7 +35,7 @@ describe('templates folder', () => {
   it('reports Handlebars syntax errors with the line', async () => {
     const dir = await templatesCopy();
     await writeFile(path.join(dir, 'partials/broken.mjml'), '<mj-text>\n{{#if x}}\nno close\n</mj-text>\n');
-    const error = await failure(loadTemplates(dir));
+    const error = await failure(loadTemplates(dir, ROOT));
     expect(error.code).toBe('TEMPLATE_SYNTAX');
     expect(error.file).toMatch(/partials[/\\]broken\.mjml$/);
   });
@@ -45,7 +45,7 @@ describe('templates folder', () => {
     const theme = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(path.join(dir, 'theme.json'), 'utf8')));
     theme.radios = 4;
     await writeFile(path.join(dir, 'theme.json'), JSON.stringify(theme, null, 2));
-    const error = await failure(loadTemplates(dir));
+    const error = await failure(loadTemplates(dir, ROOT));
     expect(error.code).toBe('THEME_INVALID');
     expect(error.message).toBe('unknown key `radios` (did you mean `radius`?)');
     expect(error.line).toBeGreaterThan(1);
@@ -53,8 +53,8 @@ describe('templates folder', () => {
 
   it('names a layout that does not exist and lists those that do', async () => {
     const config = await loadConfig({ cwd: ROOT });
-    const templates = await loadTemplates(config.paths.templates);
-    const issue = { ...(await loadIssue(config.paths.content, 'weekly-1')), template: 'magazine' };
+    const templates = await loadTemplates(config.paths.templates, config.paths.cwd);
+    const issue = { ...(await loadIssue(config.paths.content, 'weekly-1', config.paths.cwd)), template: 'magazine' };
     const error = await failure(renderIssue(issue, { config, templates }));
     expect(error.code).toBe('TEMPLATE_NOT_FOUND');
     expect(error.hint).toMatch(/article, digest/);
@@ -68,8 +68,8 @@ describe('templates folder', () => {
     lines.splice(at, 0, '    {{#if lead}}{{#if rest.length}}{{/if}}{{/if}}', '    <mj-section><mj-column><mj-text colour="red">x</mj-text></mj-column></mj-section>');
     await writeFile(path.join(dir, 'layouts/digest.mjml'), lines.join('\n'));
     const config = await loadConfig({ cwd: ROOT });
-    const templates = await loadTemplates(dir);
-    const issue = await loadIssue(config.paths.content, 'weekly-1');
+    const templates = await loadTemplates(dir, config.paths.cwd);
+    const issue = await loadIssue(config.paths.content, 'weekly-1', config.paths.cwd);
     const error = await failure(renderIssue(issue, { config, templates }));
     expect(error.code).toBe('MJML_INVALID');
     expect(error.file).toMatch(/layouts[/\\]digest\.mjml$/);
@@ -81,8 +81,8 @@ describe('templates folder', () => {
     const dir = await templatesCopy();
     await writeFile(path.join(dir, 'partials/header.mjml'), '<mj-section><mj-column><mj-text>{{issue.constructor.name}}</mj-text></mj-column></mj-section>\n');
     const config = await loadConfig({ cwd: ROOT });
-    const templates = await loadTemplates(dir);
-    const issue = await loadIssue(config.paths.content, 'weekly-1');
+    const templates = await loadTemplates(dir, config.paths.cwd);
+    const issue = await loadIssue(config.paths.content, 'weekly-1', config.paths.cwd);
     const error = await failure(renderIssue(issue, { config, templates }));
     expect(error.code).toBe('TEMPLATE_VARIABLE');
     expect(error.file).toMatch(/partials[/\\]header\.mjml$/);

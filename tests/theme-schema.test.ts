@@ -47,7 +47,7 @@ describe('theme validation', () => {
 
   it('templates/theme.json with a CSS injection in a font is THEME_INVALID, naming the file and line', async () => {
     const templates = await templatesWith((theme) => (theme.fonts.heading = EVIL));
-    const error = await failure(loadTemplates(templates));
+    const error = await failure(loadTemplates(templates, ROOT));
     expect(error.code).toBe('THEME_INVALID');
     expect(error.file).toMatch(/theme\.json$/);
     expect(error.line).toBeGreaterThan(1);
@@ -59,13 +59,13 @@ describe('theme validation', () => {
       theme.fonts.webFontUrl = 'http://fonts.example.com/css?family=Inter';
       theme.fonts.webFontName = 'Inter';
     });
-    expect((await failure(loadTemplates(http))).code).toBe('THEME_INVALID');
+    expect((await failure(loadTemplates(http, ROOT))).code).toBe('THEME_INVALID');
     const js = await templatesWith((theme) => (theme.logo = { url: 'javascript:alert(1)', alt: 'Logo' }));
-    expect((await failure(loadTemplates(js))).code).toBe('THEME_INVALID');
+    expect((await failure(loadTemplates(js, ROOT))).code).toBe('THEME_INVALID');
     const quote = await templatesWith((theme) => (theme.logo = { url: 'https://cdn.example.com/a"onerror="x.png', alt: 'Logo' }));
-    expect((await failure(loadTemplates(quote))).code).toBe('THEME_INVALID');
+    expect((await failure(loadTemplates(quote, ROOT))).code).toBe('THEME_INVALID');
     const good = await templatesWith((theme) => (theme.logo = { url: 'https://cdn.example.com/logo.png', alt: 'Logo' }));
-    expect((await loadTemplates(good)).theme.logo?.url).toBe('https://cdn.example.com/logo.png');
+    expect((await loadTemplates(good, ROOT)).theme.logo?.url).toBe('https://cdn.example.com/logo.png');
   });
 
   it('a theme override in the config is validated the same way', async () => {

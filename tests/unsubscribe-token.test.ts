@@ -57,7 +57,7 @@ describe('unsubscribe tokens', () => {
   });
 
   it('make the default unsubscribe URL {siteUrl}unsubscribe/<token>, bound to the List-Id', () => {
-    const config = resolveConfig({ name: 'The Dispatch', from: 'd@news.example.com', postalAddress: 'p', siteUrl: 'https://news.example.com/letters' }, { content: '/c', templates: '/t', out: '/o', config: null, root: '/' });
+    const config = resolveConfig({ name: 'The Dispatch', from: 'd@news.example.com', postalAddress: 'p', siteUrl: 'https://news.example.com/letters' }, { content: '/c', templates: '/t', out: '/o', config: null, root: '/', cwd: '/' });
     const url = new URL(unsubscribeUrl(config, { email: 'reader@example.com' }, 'weekly-1', SECRET));
     expect(url.origin + url.pathname.replace(/[^/]+$/, '')).toBe('https://news.example.com/letters/unsubscribe/');
     const token = url.pathname.split('/').pop()!;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ResolvedConfig, Theme } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
-import { displayPath } from '../content/load-article.js';
+import { displayPath } from '../fs/display-path.js';
 import { composeMessage, messageInputFor } from '../render/message.js';
 import type { RenderedIssue } from '../render/render-issue.js';
 import { layoutFor } from '../render/templates.js';
@@ -33,8 +33,11 @@ export interface CheckContext {
   compat(): CompatUse[];
 }
 
-function sourceFile(file: string | null): SourceFile | null {
-  return file ? new SourceFile(displayPath(path.resolve(file)), path.resolve(file)) : null;
+/** Issues, articles and the theme hold their file as shown (relative to `cwd`), the config its absolute path. */
+function sourceFile(file: string | null, cwd: string): SourceFile | null {
+  if (!file) return null;
+  const absolute = path.resolve(cwd, file);
+  return new SourceFile(displayPath(absolute, cwd), absolute);
 }
 
 export interface PrepareOptions {
@@ -51,9 +54,9 @@ export async function prepareContext(input: CheckInput, options: PrepareOptions)
   const layout = layoutFor(templates, issue.template);
   const locate = new Locator({
     issue,
-    content: [issue.file, ...issue.articles.map((a) => a.file)].map(sourceFile).filter((s): s is SourceFile => s !== null),
-    config: sourceFile(config.paths.config),
-    theme: sourceFile(templates.themeFile),
+    content: [issue.file, ...issue.articles.map((a) => a.file)].map((file) => sourceFile(file, config.paths.cwd)).filter((s): s is SourceFile => s !== null),
+    config: sourceFile(config.paths.config, config.paths.cwd),
+    theme: sourceFile(templates.themeFile, templates.cwd),
     templates,
     layout: layout.html,
     textLayout: layout.text,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ResolvedConfig } from '../config/defaults.js';
 import { DEFAULTS } from '../config/defaults.js';
-import { displayPath } from '../content/load-article.js';
+import { displayPath } from '../fs/display-path.js';
 import { NewsletterError, type ErrorPlace } from '../errors.js';
 import { lineOfJsonKey } from '../text-position.js';
 import { closestMatch } from '../suggest.js';
@@ -13,7 +13,7 @@ export async function configPlace(config: ResolvedConfig, keyPath: string[]): Pr
   const file = config.paths.config;
   if (!file) return { file: DEFAULTS.configFile };
   const text = await readFile(file, 'utf8').catch(() => '');
-  return { file: displayPath(file), line: lineOfJsonKey(text, keyPath) };
+  return { file: displayPath(file, config.paths.cwd), line: lineOfJsonKey(text, keyPath) };
 }
 
 /** Each rule's severity: the config's `checks.rules` over the rule's default. Unknown rule ids are errors. */

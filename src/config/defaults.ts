@@ -45,6 +45,8 @@ export interface ResolvedPaths {
   config: string | null;
   /** Folder that relative paths inside the config are resolved against. */
   root: string;
+  /** The request's working folder, absolute: the request's paths resolve against it, shown paths are relative to it. */
+  cwd: string;
 }
 
 export interface ResolvedConfig {

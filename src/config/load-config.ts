@@ -6,6 +6,7 @@ import { configSchema, type ConfigFile } from './schema.js';
 import { DEFAULTS, type ResolvedConfig } from './defaults.js';
 import { lineOfOffset } from '../text-position.js';
 import { zodToError } from '../schema-errors.js';
+import { displayPath } from '../fs/display-path.js';
 
 export interface ConfigRequest {
   /** `--config FILE`; when absent, `newsletter.config.json` in `cwd` is read if it exists. */
@@ -16,29 +17,34 @@ export interface ConfigRequest {
   cwd?: string | undefined;
 }
 
+/** The request's working folder, absolute: the one place a request without `cwd` falls back to the process's. */
+export function requestCwd(request: ConfigRequest): string {
+  return path.resolve(request.cwd ?? process.cwd());
+}
+
 /** Reads, validates and resolves the config once; every command starts here. */
 export async function loadConfig(request: ConfigRequest = {}): Promise<ResolvedConfig> {
-  const cwd = request.cwd ?? process.cwd();
+  const cwd = requestCwd(request);
   const explicit = request.configFile !== undefined;
   const configPath = path.resolve(cwd, request.configFile ?? DEFAULTS.configFile);
-  const displayPath = path.relative(cwd, configPath) || configPath;
+  const shown = displayPath(configPath, cwd);
 
   let text: string | null = null;
   try {
     text = await readFile(configPath, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new NewsletterError('CONFIG_INVALID', `cannot read config: ${(error as Error).message}`, { file: displayPath });
+      throw new NewsletterError('CONFIG_INVALID', `cannot read config: ${(error as Error).message}`, { file: shown });
     }
     if (explicit) {
-      throw new NewsletterError('CONFIG_NOT_FOUND', `config file \`${displayPath}\` does not exist`, {
-        file: displayPath,
+      throw new NewsletterError('CONFIG_NOT_FOUND', `config file \`${shown}\` does not exist`, {
+        file: shown,
         hint: 'create it (see README, "Config") or leave out --config to use the built-in defaults',
       });
     }
   }
 
-  const file = text === null ? null : parseConfigText(text, displayPath);
+  const file = text === null ? null : parseConfigText(text, shown);
   const root = text === null ? cwd : path.dirname(configPath);
   return resolveConfig(file, {
     content: path.resolve(cwd, request.content ?? DEFAULTS.paths.content),
@@ -46,6 +52,7 @@ export async function loadConfig(request: ConfigRequest = {}): Promise<ResolvedC
     out: path.resolve(cwd, request.out ?? DEFAULTS.paths.out),
     config: text === null ? null : configPath,
     root,
+    cwd,
   });
 }
 
@@ -63,10 +70,10 @@ export function parseJsonText(text: string, file: string, code: 'CONFIG_INVALID'
   return raw;
 }
 
-export function parseConfigText(text: string, displayPath: string): ConfigFile {
-  const raw = parseJsonText(text, displayPath, 'CONFIG_INVALID');
+export function parseConfigText(text: string, file: string): ConfigFile {
+  const raw = parseJsonText(text, file, 'CONFIG_INVALID');
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw zodToError(parsed.error, text, displayPath, 'CONFIG_INVALID', 0, configSchema);
+  if (!parsed.success) throw zodToError(parsed.error, text, file, 'CONFIG_INVALID', 0, configSchema);
   return parsed.data;
 }
 

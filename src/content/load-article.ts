@@ -1,6 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
+import { displayPath } from '../fs/display-path.js';
 import { zodToError } from '../config/load-config.js';
 import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
 import { normalizeArticleMeta } from './article-meta.js';
@@ -14,11 +15,6 @@ export const ARTICLE_EXTENSIONS = ['.md', '.txt'] as const;
 /** Where an article may live: flat files, or a page bundle (`<slug>/index.md` with its images beside it). */
 export function articleCandidates(articlesDir: string, slug: string): string[] {
   return [...ARTICLE_EXTENSIONS.map((ext) => path.join(articlesDir, `${slug}${ext}`)), path.join(articlesDir, slug, 'index.md')];
-}
-
-export function displayPath(file: string, cwd = process.cwd()): string {
-  const relative = path.relative(cwd, file);
-  return relative && !relative.startsWith('..') ? relative : file;
 }
 
 /** `kim-putin_summit` → `Kim putin summit`: a readable title for wire copy that arrives without one. */
@@ -36,25 +32,25 @@ export function summarize(text: string, limit = 220): string | null {
   return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), limit * 0.6)).replace(/[,;:.\s]+$/, '')}…`;
 }
 
-export async function loadArticle(articlesDir: string, slug: string, contentDir = path.dirname(articlesDir)): Promise<Article> {
+export async function loadArticle(articlesDir: string, slug: string, cwd: string, contentDir = path.dirname(articlesDir)): Promise<Article> {
   const candidates = articleCandidates(articlesDir, slug);
   const found: { file: string; source: string }[] = [];
   for (const file of candidates) {
-    const source = await readContentText(file, displayPath(file), contentDir);
+    const source = await readContentText(file, displayPath(file, cwd), contentDir);
     if (source !== null) found.push({ file, source });
   }
   if (found.length === 0) {
-    throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\` (looked for ${candidates.map((c) => displayPath(c)).join(', ')})`);
+    throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\` (looked for ${candidates.map((c) => displayPath(c, cwd)).join(', ')})`);
   }
   if (found.length > 1) {
-    throw new NewsletterError('CONTENT_INVALID', `article \`${slug}\` exists as ${found.map((f) => displayPath(f.file)).join(' and ')}; keep one`, {
-      file: displayPath(found[0]!.file),
+    throw new NewsletterError('CONTENT_INVALID', `article \`${slug}\` exists as ${found.map((f) => displayPath(f.file, cwd)).join(' and ')}; keep one`, {
+      file: displayPath(found[0]!.file, cwd),
     });
   }
   const { file, source } = found[0]!;
-  if (file.endsWith('.txt')) return parseWireCopy(source, slug, displayPath(file));
-  const article = parseMarkdownArticle(source, slug, displayPath(file));
-  return { ...article, localImages: await resolveLocalImages(article.localImages, path.dirname(file), contentDir) };
+  if (file.endsWith('.txt')) return parseWireCopy(source, slug, displayPath(file, cwd));
+  const article = parseMarkdownArticle(source, slug, displayPath(file, cwd));
+  return { ...article, localImages: await resolveLocalImages(article.localImages, path.dirname(file), contentDir, cwd) };
 }
 
 /**
@@ -62,7 +58,7 @@ export async function loadArticle(articlesDir: string, slug: string, contentDir 
  * bundle's index.md, `../images/a.png` from a flat article); a path starting with `/` against the
  * content folder, as static-site generators serve it. Nothing outside the content folder is read.
  */
-export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir: string, contentDir: string): Promise<LocalImageRef[]> {
+export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir: string, contentDir: string, cwd: string): Promise<LocalImageRef[]> {
   const root = await realpath(contentDir).catch(() => path.resolve(contentDir));
   const resolved: LocalImageRef[] = [];
   for (const ref of refs) {
@@ -90,7 +86,7 @@ export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir
       }
     }
     if (real === null) {
-      throw new NewsletterError('CONTENT_NOT_FOUND', `image \`${ref.written}\` does not exist (looked for ${candidates.map((c) => displayPath(c)).join(', ')})`, {
+      throw new NewsletterError('CONTENT_NOT_FOUND', `image \`${ref.written}\` does not exist (looked for ${candidates.map((c) => displayPath(c, cwd)).join(', ')})`, {
         ...place,
         hint: written.startsWith('/') ? 'a path starting with / is read from the content folder (as a site serves it), or beside the article' : 'paths are relative to the article file',
       });

@@ -7,7 +7,8 @@ import { DEFAULTS } from '../config/defaults.js';
 import { lineOfJsonKey } from '../text-position.js';
 import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
 import { renderMarkdown } from './markdown.js';
-import { displayPath, loadArticle, resolveLocalImages } from './load-article.js';
+import { displayPath } from '../fs/display-path.js';
+import { loadArticle, resolveLocalImages } from './load-article.js';
 import { readContentText } from './read-file.js';
 import { issueFrontMatterSchema } from './schemas.js';
 import type { Article, Issue, IssueArticleRef } from './types.js';
@@ -21,17 +22,17 @@ export function articlesDir(contentDir: string): string {
 }
 
 /** Slugs of every issue under `content/issues/`, sorted. */
-export async function listIssues(contentDir: string): Promise<string[]> {
+export async function listIssues(contentDir: string, cwd: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(issuesDir(contentDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NewsletterError('CONTENT_NOT_FOUND', `no issues folder \`${displayPath(issuesDir(contentDir))}\``, {
+      throw new NewsletterError('CONTENT_NOT_FOUND', `no issues folder \`${displayPath(issuesDir(contentDir), cwd)}\``, {
         hint: 'point --content at a folder holding articles/ and issues/',
       });
     }
-    throw fileError(error, displayPath(issuesDir(contentDir)), 'list');
+    throw fileError(error, displayPath(issuesDir(contentDir), cwd), 'list');
   }
   return names
     .filter((name) => name.endsWith('.md') && !name.startsWith('.'))
@@ -39,12 +40,12 @@ export async function listIssues(contentDir: string): Promise<string[]> {
     .sort();
 }
 
-export async function loadIssue(contentDir: string, slug: string): Promise<Issue> {
+export async function loadIssue(contentDir: string, slug: string, cwd: string): Promise<Issue> {
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
-  const file = displayPath(absolute);
+  const file = displayPath(absolute, cwd);
   const source = await readContentText(absolute, file, contentDir);
   if (source === null) {
-    const known = await listIssues(contentDir).catch(() => []);
+    const known = await listIssues(contentDir, cwd).catch(() => []);
     throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
       hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
     });
@@ -85,7 +86,7 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     seen.add(ref.slug);
     let article: Article;
     try {
-      article = await loadArticle(articlesDir(contentDir), ref.slug, contentDir);
+      article = await loadArticle(articlesDir(contentDir), ref.slug, cwd, contentDir);
     } catch (error) {
       // A missing article is the issue's mistake; a missing image inside an article is the article's.
       if (isNewsletterError(error) && error.code === 'CONTENT_NOT_FOUND' && !error.file) {
@@ -103,13 +104,13 @@ export async function loadIssue(contentDir: string, slug: string): Promise<Issue
     const overrideImage = ref.overrides.image;
     if (overrideImage && !/^https?:\/\//i.test(overrideImage)) {
       // A local image named in the issue resolves against the issue file.
-      localImages.push(...(await resolveLocalImages([{ written: overrideImage, absolute: '', file, line: ref.line }], issuesDir(contentDir), contentDir)));
+      localImages.push(...(await resolveLocalImages([{ written: overrideImage, absolute: '', file, line: ref.line }], issuesDir(contentDir), contentDir, cwd)));
     }
     articles.push(applyOverrides(article, ref));
   }
 
   const intro = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: 'fn-intro-' });
-  localImages.push(...(await resolveLocalImages(intro.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })), issuesDir(contentDir), contentDir)));
+  localImages.push(...(await resolveLocalImages(intro.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })), issuesDir(contentDir), contentDir, cwd)));
   const introHtml = intro.html;
   return {
     slug,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
-import type { ConfigRequest } from '../config/load-config.js';
+import { requestCwd, type ConfigRequest } from '../config/load-config.js';
 
 /**
  * Which work a batch of changed files calls for. Templates and the config change how every issue
@@ -67,12 +67,13 @@ export function planChanges(paths: WatchedPaths, changed: Iterable<string>): Cha
 }
 
 /** The same paths loadConfig resolves, known even when the config file is broken. */
-export function requestPaths(request: ConfigRequest): WatchedPaths & { out: string } {
-  const cwd = request.cwd ?? process.cwd();
+export function requestPaths(request: ConfigRequest): WatchedPaths & { out: string; cwd: string } {
+  const cwd = requestCwd(request);
   return {
     content: path.resolve(cwd, request.content ?? DEFAULTS.paths.content),
     templates: path.resolve(cwd, request.templates ?? DEFAULTS.paths.templates),
     out: path.resolve(cwd, request.out ?? DEFAULTS.paths.out),
     config: path.resolve(cwd, request.configFile ?? DEFAULTS.configFile),
+    cwd,
   };
 }

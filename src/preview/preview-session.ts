@@ -77,7 +77,7 @@ const COPY_CACHE_LIMIT = 32;
 export const CHECK_DELAY_MS = 150;
 
 export class PreviewSession {
-  readonly paths: WatchedPaths & { out: string };
+  readonly paths: WatchedPaths & { out: string; cwd: string };
   version = 0;
   project: Project | null = null;
   projectProblem: PreviewProblem | null = null;
@@ -230,7 +230,7 @@ export class PreviewSession {
   private async relist(): Promise<void> {
     let slugs: string[];
     try {
-      slugs = await listIssues(this.paths.content);
+      slugs = await listIssues(this.paths.content, this.paths.cwd);
       this.contentProblem = null;
     } catch (error) {
       this.contentProblem = toProblem(error);

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
-import { displayPath } from '../content/load-article.js';
+import { displayPath } from '../fs/display-path.js';
 import { issuesDir, listIssues, loadIssue } from '../content/load-issue.js';
 import type { Issue } from '../content/types.js';
 import { NewsletterError } from '../errors.js';
@@ -68,11 +68,12 @@ export function siteDir(project: Project): string {
   return path.join(project.config.paths.out, DEFAULTS.publish.siteDir);
 }
 
-async function fileDay(file: string): Promise<string> {
+async function fileDay(file: string, cwd: string): Promise<string> {
   try {
     return (await stat(file)).mtime.toISOString().slice(0, 10);
   } catch (error) {
-    throw new NewsletterError('CONTENT_NOT_FOUND', `cannot read ${displayPath(file)}: ${(error as Error).message}`, { file: displayPath(file) });
+    const shown = displayPath(file, cwd);
+    throw new NewsletterError('CONTENT_NOT_FOUND', `cannot read ${shown}: ${(error as Error).message}`, { file: shown });
   }
 }
 
@@ -136,14 +137,14 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   const feeds = feedLinks(config.siteUrl);
   const requested = new Set(options.slugs ?? []);
   const cache = compileCache(path.join(config.paths.out, '.newsletter-cache', 'web'), options.compiler);
-  const all = await listIssues(config.paths.content);
-  for (const slug of requested) if (!all.includes(slug)) await loadIssue(config.paths.content, slug); // throws CONTENT_NOT_FOUND with the known slugs
+  const all = await listIssues(config.paths.content, config.paths.cwd);
+  for (const slug of requested) if (!all.includes(slug)) await loadIssue(config.paths.content, slug, config.paths.cwd); // throws CONTENT_NOT_FOUND with the known slugs
 
   // 1. select
   const selected: { issue: Issue; date: string }[] = [];
   const skipped: PublishResult['skipped'] = [];
   for (const slug of all) {
-    const issue = await loadIssue(config.paths.content, slug);
+    const issue = await loadIssue(config.paths.content, slug, config.paths.cwd);
     const future = issue.date !== null && issue.date > today;
     if (!options.drafts && (issue.draft || future)) {
       const reason = issue.draft ? 'draft' : 'future';
@@ -153,7 +154,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
     }
     let date = issue.date;
     if (!date) {
-      date = await fileDay(path.join(issuesDir(config.paths.content), `${slug}.md`));
+      date = await fileDay(path.join(issuesDir(config.paths.content), `${slug}.md`), config.paths.cwd);
       options.onEvent?.({ kind: 'notice', message: `no \`date:\`: published as of its file's date, ${date}; add one so the archive order and feeds stay put`, file: issue.file });
     }
     selected.push({ issue, date });

@@ -43,7 +43,7 @@ async function namesIn(dir: string): Promise<string[]> {
   }
 }
 
-export async function loadSiteTemplates(templates: Pick<TemplateSet, 'dir'>): Promise<SiteTemplates> {
+export async function loadSiteTemplates(templates: Pick<TemplateSet, 'dir' | 'cwd'>): Promise<SiteTemplates> {
   const env = Handlebars.create();
   registerHelpers(env);
   const userDir = path.join(templates.dir, 'site');
@@ -59,7 +59,7 @@ export async function loadSiteTemplates(templates: Pick<TemplateSet, 'dir'>): Pr
       throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${absolute}\`: ${(error as Error).message}`, { file: absolute });
     }
     const base = name.slice(0, -4);
-    const template = compileFile(env, base, absolute, source, false);
+    const template = compileFile(env, base, absolute, source, false, templates.cwd);
     compiled.set(base, template);
     env.registerPartial(`site-${base}`, template.render);
   }

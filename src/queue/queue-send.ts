@@ -1,9 +1,9 @@
-import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Recipient } from '../config/defaults.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { loadIssue } from '../content/load-issue.js';
 import { NewsletterError } from '../errors.js';
+import { displayPath } from '../fs/display-path.js';
 import { PREVIEW_SECRET } from '../render/links.js';
 import { compileIssue, recipientFields, valueClass } from '../render/personalize.js';
 import type { FailedRecipient } from '../send/dispatch.js';
@@ -83,14 +83,14 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
     });
   }
 
-  const issue = await loadIssue(config.paths.content, request.issueSlug);
+  const issue = await loadIssue(config.paths.content, request.issueSlug, config.paths.cwd);
   const list = await openList(request.list, request.cwd, { delimiter: request.listDelimiter });
   const compileOptions = { config, templates, secret: request.secret, fields: list.columns, listName: list.display };
   const { fields } = recipientFields(issue, compileOptions);
 
   const prefix = request.prefix ?? DEFAULT_PREFIX;
   const store = await openSharedStore(request.queue, await openStore(config, { cwd: request.cwd }), { prefix, name: 'newsletter-send' });
-  if (store.imported) emit({ type: 'notice', message: `merged ${store.imported} address${store.imported > 1 ? 'es' : ''} of ${path.relative(request.cwd, config.suppressions) || config.suppressions} into the shared suppression list in Redis` });
+  if (store.imported) emit({ type: 'notice', message: `merged ${store.imported} address${store.imported > 1 ? 'es' : ''} of ${displayPath(config.suppressions, request.cwd)} into the shared suppression list in Redis` });
   const journalKey = journalKeyFor(request.project, issue.slug);
   const keys = store.keys(journalKey);
   let queue: Queue | null = null;
@@ -115,7 +115,7 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
     if (compiled.assets.some((asset) => asset.cid)) {
       // Workers on other machines cannot read this machine's processed image files.
       throw new NewsletterError('SEND_CONFIG', `\`images: "embed"\` cannot go through --queue: the workers would have no image files to attach`, {
-        file: config.paths.config ? path.relative(request.cwd, config.paths.config) : undefined,
+        file: config.paths.config ? displayPath(config.paths.config, request.cwd) : undefined,
         hint: 'host the images (the default: set siteUrl and publish <out>/assets/), or send from this machine without --queue',
       });
     }

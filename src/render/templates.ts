@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { fileError, readRegularFile } from '../fs/read-regular-file.js';
+import { displayPath } from '../fs/display-path.js';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
@@ -8,7 +9,6 @@ import { NewsletterError, isNewsletterError } from '../errors.js';
 import { fontFamilyName, fontStack, themeSchema, themeUrl } from '../config/schema.js';
 import type { DeepPartialTheme, Theme } from '../config/defaults.js';
 import { parseJsonText, zodToError } from '../config/load-config.js';
-import { displayPath } from '../content/load-article.js';
 import { registerHelpers } from './helpers.js';
 import { mergeTagHint } from './lint.js';
 import { didYouMean } from '../suggest.js';
@@ -34,6 +34,8 @@ export interface TemplateFile {
 
 export interface TemplateSet {
   dir: string;
+  /** The request's working folder, which the templates' paths are shown relative to. */
+  cwd: string;
   layouts: Map<string, TemplateFile>;
   textLayouts: Map<string, TemplateFile>;
   partials: Map<string, TemplateFile>;
@@ -60,24 +62,25 @@ const themeFileSchema = themeSchema.extend({
   radius: z.number().int().min(0).max(32),
 });
 
-async function readDir(dir: string): Promise<string[]> {
+async function readDir(dir: string, cwd: string): Promise<string[]> {
   try {
     return (await readdir(dir)).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw fileError(error, displayPath(dir), 'list');
+    throw fileError(error, displayPath(dir, cwd), 'list');
   }
 }
 
 /** A template listed by readdir: gone by now (a race with an editor) is a read error too. */
-async function readTemplateFile(dir: string, absolute: string): Promise<string> {
-  const source = await readRegularFile(absolute, { root: dir, display: displayPath(absolute) });
-  if (source === null) throw new NewsletterError('TEMPLATE_NOT_FOUND', `\`${displayPath(absolute)}\` disappeared while the templates were read`, { file: displayPath(absolute) });
+async function readTemplateFile(dir: string, absolute: string, cwd: string): Promise<string> {
+  const file = displayPath(absolute, cwd);
+  const source = await readRegularFile(absolute, { root: dir, display: file });
+  if (source === null) throw new NewsletterError('TEMPLATE_NOT_FOUND', `\`${file}\` disappeared while the templates were read`, { file });
   return source;
 }
 
-export function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean): TemplateFile {
-  const file = displayPath(absolute);
+export function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean, cwd: string): TemplateFile {
+  const file = displayPath(absolute, cwd);
   const include = /<mj-include\b/.exec(source);
   if (include) {
     throw new NewsletterError('TEMPLATE_SYNTAX', '<mj-include> is not supported: share template code with a Handlebars partial', {
@@ -162,9 +165,9 @@ export function mergeTheme(base: Theme, overrides: DeepPartialTheme): Theme {
   };
 }
 
-async function loadTheme(dir: string, overrides: DeepPartialTheme): Promise<{ theme: Theme; file: string }> {
+async function loadTheme(dir: string, overrides: DeepPartialTheme, cwd: string): Promise<{ theme: Theme; file: string }> {
   const absolute = path.join(dir, 'theme.json');
-  const file = displayPath(absolute);
+  const file = displayPath(absolute, cwd);
   // Only a missing file is "no theme file"; any other read error is reported as what it is.
   const text = await readRegularFile(absolute, { root: dir, display: file });
   if (text === null) {
@@ -176,13 +179,13 @@ async function loadTheme(dir: string, overrides: DeepPartialTheme): Promise<{ th
   return { theme: mergeTheme(parsed.data as Theme, overrides), file };
 }
 
-export async function loadTemplates(dir: string, themeOverrides: DeepPartialTheme = {}): Promise<TemplateSet> {
+export async function loadTemplates(dir: string, cwd: string, themeOverrides: DeepPartialTheme = {}): Promise<TemplateSet> {
   const env = Handlebars.create();
   registerHelpers(env);
-  const layoutNames = await readDir(path.join(dir, 'layouts'));
-  const partialNames = await readDir(path.join(dir, 'partials'));
+  const layoutNames = await readDir(path.join(dir, 'layouts'), cwd);
+  const partialNames = await readDir(path.join(dir, 'partials'), cwd);
   if (layoutNames.length === 0) {
-    throw new NewsletterError('TEMPLATE_NOT_FOUND', `no layouts in \`${displayPath(path.join(dir, 'layouts'))}\``, {
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `no layouts in \`${displayPath(path.join(dir, 'layouts'), cwd)}\``, {
       hint: 'point --templates at a folder with layouts/, partials/ and theme.json',
     });
   }
@@ -194,21 +197,21 @@ export async function loadTemplates(dir: string, themeOverrides: DeepPartialThem
     const match = /^([\w-]+)\.(mjml|txt)$/.exec(entry);
     if (!match) continue;
     const absolute = path.join(dir, 'layouts', entry);
-    const source = await readTemplateFile(dir, absolute);
+    const source = await readTemplateFile(dir, absolute, cwd);
     const isText = match[2] === 'txt';
-    (isText ? textLayouts : layouts).set(match[1]!, compileFile(env, match[1]!, absolute, source, isText));
+    (isText ? textLayouts : layouts).set(match[1]!, compileFile(env, match[1]!, absolute, source, isText, cwd));
   }
   for (const entry of partialNames) {
     const match = /^([\w-]+)\.mjml$/.exec(entry);
     if (!match) continue;
     const absolute = path.join(dir, 'partials', entry);
-    const source = await readTemplateFile(dir, absolute);
-    const template = compileFile(env, match[1]!, absolute, source, false);
+    const source = await readTemplateFile(dir, absolute, cwd);
+    const template = compileFile(env, match[1]!, absolute, source, false, cwd);
     partials.set(template.name, template);
     env.registerPartial(template.name, attributing(template));
   }
-  const { theme, file: themeFile } = await loadTheme(dir, themeOverrides);
-  return { dir, layouts, textLayouts, partials, theme, themeFile, env };
+  const { theme, file: themeFile } = await loadTheme(dir, themeOverrides, cwd);
+  return { dir, cwd, layouts, textLayouts, partials, theme, themeFile, env };
 }
 
 /** Runs a compiled template, turning Handlebars errors into NewsletterErrors with file and line. */
@@ -226,9 +229,9 @@ export function runTemplate(templates: TemplateSet, template: TemplateFile, cont
  * layout is the issue's mistake as often as the templates', so the error points at its `template:`.
  */
 /** The line of `template:` in an issue file; read only on this error path. */
-function templateLine(issueFile: string): number | undefined {
+function templateLine(issueFile: string, cwd: string): number | undefined {
   try {
-    return lineOfJsonKey(readFileSync(path.resolve(issueFile), 'utf8'), ['template']);
+    return lineOfJsonKey(readFileSync(path.resolve(cwd, issueFile), 'utf8'), ['template']);
   } catch {
     // Without the file, the error still names it; only the line is lost.
     return undefined;
@@ -239,16 +242,17 @@ export function layoutFor(templates: TemplateSet, name: string, issueFile?: stri
   const html = templates.layouts.get(name);
   if (!html) {
     const known = [...templates.layouts.keys()].sort();
-    const expected = displayPath(path.join(templates.dir, 'layouts', `${name}.mjml`));
+    const layoutsDir = displayPath(path.join(templates.dir, 'layouts'), templates.cwd);
+    const expected = displayPath(path.join(templates.dir, 'layouts', `${name}.mjml`), templates.cwd);
     throw new NewsletterError('TEMPLATE_NOT_FOUND', `\`template: ${name}\`: no layout \`${name}\`${didYouMean(name, known)} (looked for ${expected})`, {
-      ...(issueFile ? { file: issueFile, line: templateLine(issueFile) } : {}),
-      hint: known.length ? `layouts in ${displayPath(path.join(templates.dir, 'layouts'))}: ${known.join(', ')}` : `no layouts in ${displayPath(path.join(templates.dir, 'layouts'))}`,
+      ...(issueFile ? { file: issueFile, line: templateLine(issueFile, templates.cwd) } : {}),
+      hint: known.length ? `layouts in ${layoutsDir}: ${known.join(', ')}` : `no layouts in ${layoutsDir}`,
     });
   }
   const text = templates.textLayouts.get(name) ?? templates.textLayouts.get('default');
   if (!text) {
     throw new NewsletterError('TEMPLATE_NOT_FOUND', `no plain-text layout for \`${name}\` (expected layouts/${name}.txt or layouts/default.txt)`, {
-      file: displayPath(path.join(templates.dir, 'layouts')),
+      file: displayPath(path.join(templates.dir, 'layouts'), templates.cwd),
     });
   }
   return { html, text };

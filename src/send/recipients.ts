@@ -5,6 +5,7 @@ import { parse } from 'csv-parse';
 import { z } from 'zod';
 import type { Recipient } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
+import { displayPath } from '../fs/display-path.js';
 import { checkRegularFile } from '../fs/read-regular-file.js';
 import { readJsonItems } from './json-list.js';
 
@@ -258,7 +259,7 @@ export interface ListOptions {
 
 export async function openList(file: string, cwd: string, options: ListOptions = {}): Promise<SubscriberList> {
   const absolute = path.resolve(cwd, file);
-  const display = path.relative(cwd, absolute) || absolute;
+  const display = displayPath(absolute, cwd);
   // Streamed, so no size limit; but a regular file inside its folder, like every input.
   const real = await checkRegularFile(absolute, { root: path.dirname(absolute), display, maxBytes: Infinity });
   if (real === null) {

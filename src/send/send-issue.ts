@@ -161,7 +161,7 @@ async function countList(list: SubscriberList, filter: RecipientFilter): Promise
 export async function planSend(request: SendRequest, settings: SendSettings, store: Store, journal: IssueJournal | null): Promise<PreparedSend> {
   const { config, templates } = request.project;
   const emit = (event: SendEvent) => request.onEvent?.(event);
-  const issue = await loadIssue(config.paths.content, request.issueSlug);
+  const issue = await loadIssue(config.paths.content, request.issueSlug, config.paths.cwd);
   const list = settings.testTo ? null : await openList(request.list!, request.cwd, { delimiter: request.listDelimiter });
   const sample: Recipient = { ...config.sampleRecipient, email: settings.testTo ?? config.sampleRecipient.email };
   const compileOptions = {

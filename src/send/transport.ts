@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import type { ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
+import { displayPath } from '../fs/display-path.js';
 import type { Destination } from '../store/types.js';
 import type { OutgoingMessage } from './message-template.js';
 
@@ -64,7 +65,7 @@ export function smtpChoice(url: string): TransportChoice {
 
 export function outboxChoice(dir: string, issueSlug: string, cwd: string): TransportChoice {
   const folder = path.join(dir, issueSlug);
-  return { kind: 'outbox', dir: folder, display: `outbox (${path.relative(cwd, folder) || folder}/)` };
+  return { kind: 'outbox', dir: folder, display: `outbox (${displayPath(folder, cwd)}/)` };
 }
 
 export interface DeliveryOptions {
@@ -134,7 +135,7 @@ function outboxDeliverer(dir: string, cwd: string): Deliverer {
       const temp = `${file}.${process.pid}.tmp`;
       await writeFile(temp, message.raw);
       await rename(temp, file);
-      return `saved ${path.relative(cwd, file) || file}`;
+      return `saved ${displayPath(file, cwd)}`;
     },
     async close() {},
   };

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { startMjmlWorker } from '../../render/mjml-worker.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { NewsletterError } from '../../errors.js';
+import { displayPath } from '../../fs/display-path.js';
 import type { Finding } from '../../checks/types.js';
 import { println, type CliIo } from '../io.js';
 import type { Mjml2Html } from '../../render/mjml.js';
@@ -63,7 +64,7 @@ async function buildIssues(issues: string[], flags: BuildFlags, io: CliIo, compi
     secret: io.env.NEWSLETTER_SECRET,
     compiler,
     onBuilt(built) {
-      const where = path.relative(io.cwd, path.join(built.folder, 'index.html'));
+      const where = displayPath(path.join(built.folder, 'index.html'), io.cwd);
       const findings = built.findings;
       const counts = countFindings(findings);
       const parts = [counts.error ? plural(counts.error, 'error') : '', counts.warn ? plural(counts.warn, 'warning') : ''].filter(Boolean);

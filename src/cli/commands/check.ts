@@ -5,7 +5,7 @@ import { buildReport, checkProjectIssue, describeRules, formatReport, type Findi
 import { plural } from '../../checks/report.js';
 import { NewsletterError } from '../../errors.js';
 import { loadProject, selectIssues } from '../../pipeline.js';
-import { displayPath } from '../../content/load-article.js';
+import { displayPath } from '../../fs/display-path.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 
@@ -68,7 +68,7 @@ an error, 0 otherwise. Set severities per rule in the config:
       } finally {
         await browser?.close();
       }
-      const report = buildReport(results, { templates: displayPath(project.config.paths.templates), config: project.config.paths.config ? displayPath(project.config.paths.config) : undefined });
+      const report = buildReport(results, { templates: displayPath(project.config.paths.templates, io.cwd), config: project.config.paths.config ? displayPath(project.config.paths.config, io.cwd) : undefined });
       if (flags.json) println(io.stdout, JSON.stringify(report, null, 2));
       else io.stdout.write(formatReport(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR }));
       if (!report.ok) {

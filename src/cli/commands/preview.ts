@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { displayPath } from '../../fs/display-path.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 import { untilSignal } from '../signals.js';
@@ -40,7 +40,7 @@ function describeUpdate(session: PreviewSession, update: PreviewUpdate, cwd: str
     else if (state.problem) lines.push(`${time}  ${slug}: ${state.problem.formatted}`);
     else if (state.good) lines.push(`${time}  ${slug}: rendered in ${Math.round(state.good.renderMs)} ms`);
   }
-  if (!lines.length && update.files.length) lines.push(`${time}  ${update.files.map((file) => path.relative(cwd, file)).join(', ')}: nothing to re-render`);
+  if (!lines.length && update.files.length) lines.push(`${time}  ${update.files.map((file) => displayPath(file, cwd)).join(', ')}: nothing to re-render`);
   return lines;
 }
 
@@ -90,7 +90,7 @@ Ctrl-C stops the server.`,
       });
       const stop = untilSignal();
       const paths = server.session.paths;
-      const shown = (file: string) => path.relative(io.cwd, file) || '.';
+      const shown = (file: string) => displayPath(file, io.cwd, '.');
       println(io.stdout, `Preview: ${server.url}`);
       println(io.stdout, `watching ${shown(paths.content)}/, ${shown(paths.templates)}/ and ${shown(paths.config)}; Ctrl-C to stop`);
       if (flags.open && !openInBrowser(server.url, io.env)) println(io.stdout, `(no xdg-open or open found: open ${server.url} yourself)`);

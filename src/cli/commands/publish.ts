@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
+import { displayPath } from '../../fs/display-path.js';
 import { startMjmlPool } from '../../render/mjml-worker.js';
 import type { Mjml2Html } from '../../render/mjml.js';
 import type { Command } from 'commander';
@@ -48,7 +48,7 @@ sync uploads only what changed; every other file is replaced atomically.`,
 async function publishIssues(issues: string[], flags: PublishFlags, io: CliIo, compiler: Mjml2Html, lanes: number): Promise<void> {
   const [{ loadProject }, { publishSite }] = await Promise.all([import('../../pipeline.js'), import('../../publish/publish-site.js')]);
   const project = await loadProject(configRequest(flags, io));
-  const shown = (file: string) => path.relative(io.cwd, file) || '.';
+  const shown = (file: string) => displayPath(file, io.cwd, '.');
   const result = await publishSite({
     project,
     slugs: issues,

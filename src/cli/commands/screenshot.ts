@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { displayPath } from '../../fs/display-path.js';
 import { loadProject, selectIssues } from '../../pipeline.js';
 import { takeScreenshots, MAX_SCREENSHOT_WIDTH, MIN_SCREENSHOT_WIDTH } from '../../preview/screenshot.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
@@ -59,7 +59,7 @@ Uses Chromium from CHROMIUM_PATH or /usr/bin/chromium (apt-get install chromium)
       for (const shot of shots) {
         const blocked = shot.blocked ? `  ${shot.blocked} network request${shot.blocked > 1 ? 's' : ''} blocked` : '';
         // The PNG's own size: wider than asked when the email overflows the viewport.
-        println(io.stdout, `${path.relative(io.cwd, shot.file)}  ${shot.pngWidth}×${shot.height}${blocked}`);
+        println(io.stdout, `${displayPath(shot.file, io.cwd)}  ${shot.pngWidth}×${shot.height}${blocked}`);
         if (shot.overflow) {
           const culprit = shot.overflow.culprit ? `; widest element: ${describeCulprit(shot.overflow.culprit)}` : '';
           println(io.stderr, `warning: ${shot.slug} is ${shot.overflow.scrollWidth} px wide at a ${shot.width} px viewport${culprit}`);

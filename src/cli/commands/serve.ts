@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULTS } from '../../config/defaults.js';
+import { displayPath } from '../../fs/display-path.js';
 import { isLoopbackHost } from '../../preview/preview-server.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
@@ -57,7 +58,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       checkServeSecret(secret);
       const project = await loadProject(configRequest(flags, io));
       const site = siteDir(project);
-      const shown = (file: string) => path.relative(io.cwd, file) || '.';
+      const shown = (file: string) => displayPath(file, io.cwd, '.');
       try {
         await access(path.join(site, 'index.html'));
       } catch {

@@ -97,7 +97,7 @@ async function placeImages(issue: Issue, { config, width }: ImageStageOptions): 
   const imageSizes = new Map<string, { width: number; height: number }>();
   if (refs.length === 0) return { issue, assets: [], imageSizes };
   const unique = [...new Set(refs.map((ref) => ref.absolute))];
-  const options = { maxWidth: width * 2, cacheDir: config.imageCache, root: config.paths.content };
+  const options = { maxWidth: width * 2, cacheDir: config.imageCache, root: config.paths.content, cwd: config.paths.cwd };
   const results = await Promise.all(unique.map((absolute) => processImage(absolute, options)));
   const processed = new Map(unique.map((absolute, i) => [absolute, results[i]!]));
   const assetsByKey = new Map<string, ImageAsset>();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError } from '../../errors.js';
-import { displayPath } from '../../content/load-article.js';
+import { displayPath } from '../../fs/display-path.js';
 import { readContentBytes } from '../../content/read-file.js';
 
 /**
@@ -39,6 +39,8 @@ export interface ProcessOptions {
   cacheDir: string;
   /** The content folder: only images inside it are read. */
   root: string;
+  /** The request's working folder, which paths in errors are shown relative to. */
+  cwd: string;
 }
 
 const memory = new Map<string, Promise<ProcessedImage>>();
@@ -90,10 +92,10 @@ interface Encoded {
   sourceWidth: number;
 }
 
-async function encode(source: Buffer, absolute: string, maxWidth: number): Promise<Encoded> {
+async function encode(source: Buffer, absolute: string, maxWidth: number, cwd: string): Promise<Encoded> {
   const sharp = await loadSharp();
-  const fail = (why: string, cause?: unknown) =>
-    new NewsletterError('CONTENT_INVALID', `image \`${displayPath(absolute)}\` cannot be used: ${why}`, { file: displayPath(absolute), cause });
+  const file = displayPath(absolute, cwd);
+  const fail = (why: string, cause?: unknown) => new NewsletterError('CONTENT_INVALID', `image \`${file}\` cannot be used: ${why}`, { file, cause });
   let meta: Awaited<ReturnType<ReturnType<Sharp>['metadata']>>;
   try {
     meta = await sharp(source, { animated: true }).metadata();
@@ -134,7 +136,7 @@ async function encode(source: Buffer, absolute: string, maxWidth: number): Promi
 async function processFresh(absolute: string, source: Buffer, key: string, options: ProcessOptions): Promise<ProcessedImage> {
   const cached = await fromDiskCache(options.cacheDir, key);
   if (cached) return cached;
-  const { data, ext, width, height, sourceWidth } = await encode(source, absolute, options.maxWidth);
+  const { data, ext, width, height, sourceWidth } = await encode(source, absolute, options.maxWidth, options.cwd);
   const name = `${safeBaseName(absolute)}-${key.slice(0, 12)}.${ext}`;
   const image: ProcessedImage = { key, name, file: path.join(options.cacheDir, name), contentType: CONTENT_TYPES[ext]!, width, height, sourceWidth, bytes: data.length };
   try {
@@ -142,7 +144,8 @@ async function processFresh(absolute: string, source: Buffer, key: string, optio
     await writeAtomically(image.file, data);
     await writeAtomically(path.join(options.cacheDir, `${key}.json`), JSON.stringify({ ...image, file: undefined }));
   } catch (error) {
-    throw new NewsletterError('OUTPUT_WRITE', `cannot write the image cache \`${displayPath(options.cacheDir)}\`: ${(error as Error).message}`, { file: displayPath(options.cacheDir), cause: error });
+    const file = displayPath(options.cacheDir, options.cwd);
+    throw new NewsletterError('OUTPUT_WRITE', `cannot write the image cache \`${file}\`: ${(error as Error).message}`, { file, cause: error });
   }
   return image;
 }
@@ -161,7 +164,7 @@ async function statKey(absolute: string, maxWidth: number): Promise<string | nul
 }
 
 export async function processImage(absolute: string, options: ProcessOptions): Promise<ProcessedImage> {
-  const display = displayPath(absolute);
+  const display = displayPath(absolute, options.cwd);
   const byStat = await statKey(absolute, options.maxWidth);
   if (byStat) {
     const known = await readFile(path.join(options.cacheDir, 'by-stat', byStat), 'utf8').catch(() => null);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { displayPath } from '../../fs/display-path.js';
 import type { JournalKey, Store } from '../types.js';
 import { FileJournal } from './journal.js';
 import { acquireFileLock } from './lock.js';
@@ -25,7 +26,7 @@ export interface FilesStoreOptions {
 const SAFE_SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function openFilesStore(options: FilesStoreOptions): Store {
-  const show = (file: string) => (options.cwd ? path.relative(options.cwd, file) || file : file);
+  const show = (file: string) => (options.cwd ? displayPath(file, options.cwd) : file);
   const issueFile = (key: JournalKey, ext: string) => {
     // Slugs come from file names, but a library caller may pass anything: never a path.
     const slug = SAFE_SLUG.test(key.issueSlug) ? key.issueSlug : encodeURIComponent(key.issueSlug).replace(/^\./, '%2E');
