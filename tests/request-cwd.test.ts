@@ -1,8 +1,8 @@
-import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkProjectIssue, isNewsletterError, loadProject, renderProjectIssue, type NewsletterError } from '../src/index.js';
+import { checkProjectIssue, isNewsletterError, loadProject, publishSite, renderProjectIssue, type NewsletterError } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
 
 /**
@@ -67,5 +67,14 @@ describe("shown paths are relative to the request's cwd, not the process's", () 
     await writeFile(config, (await readFile(config, 'utf8')).replace('"locale"', '"checks": { "rules": { "links/htpp": "off" } },\n  "locale"'));
     const error = await failure(checkProjectIssue(await loadProject({ cwd: dir }), 'http-link'));
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', file: 'newsletter.config.json', line: 13 });
+  });
+
+  it('a publish error: a site template that cannot be read', async () => {
+    const dir = await project();
+    // A folder where the file should be: readdir lists it, reading it fails.
+    await mkdir(path.join(dir, 'templates/site/extra.hbs'), { recursive: true });
+    const error = await failure(publishSite({ project: await loadProject({ cwd: dir }) }));
+    expect(error).toMatchObject({ code: 'TEMPLATE_NOT_FOUND', file: path.join('templates', 'site', 'extra.hbs') });
+    expect(error.message).toContain(`\`${path.join('templates', 'site', 'extra.hbs')}\``);
   });
 });

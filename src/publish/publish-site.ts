@@ -77,17 +77,17 @@ async function fileDay(file: string, cwd: string): Promise<string> {
   }
 }
 
-async function readIfExists(file: string): Promise<string | null> {
+async function readIfExists(file: string, cwd: string): Promise<string | null> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new NewsletterError('OUTPUT_WRITE', `cannot read ${file}: ${(error as Error).message}`, { file, cause: error });
+    throw new NewsletterError('OUTPUT_WRITE', `cannot read ${displayPath(file, cwd)}: ${(error as Error).message}`, { file: displayPath(file, cwd), cause: error });
   }
 }
 
 /** The images of the pages rendered now, and `<out>/assets/` (those of `build`), as they are. */
-async function assetFiles(outDir: string, rendered: ReadonlyMap<string, string>): Promise<SiteFile[]> {
+async function assetFiles(outDir: string, rendered: ReadonlyMap<string, string>, cwd: string): Promise<SiteFile[]> {
   const root = path.join(outDir, 'assets');
   const files: SiteFile[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -96,7 +96,7 @@ async function assetFiles(outDir: string, rendered: ReadonlyMap<string, string>)
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new NewsletterError('OUTPUT_WRITE', `cannot read ${dir}: ${(error as Error).message}`, { file: dir, cause: error });
+      throw new NewsletterError('OUTPUT_WRITE', `cannot read ${displayPath(dir, cwd)}: ${(error as Error).message}`, { file: displayPath(dir, cwd), cause: error });
     }
     for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name.startsWith('.')) continue;
@@ -112,7 +112,7 @@ async function assetFiles(outDir: string, rendered: ReadonlyMap<string, string>)
     try {
       files.push({ path: `assets/${name}`, content: await readFile(file) });
     } catch (error) {
-      throw new NewsletterError('OUTPUT_WRITE', `cannot read the processed image ${file}: ${(error as Error).message}`, { file, cause: error });
+      throw new NewsletterError('OUTPUT_WRITE', `cannot read the processed image ${displayPath(file, cwd)}: ${(error as Error).message}`, { file: displayPath(file, cwd), cause: error });
     }
   }
   return files;
@@ -171,7 +171,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
     const { issue, date } = selected[position]!;
     const url = viewInBrowserUrl({ ...config, baseUrl: `${config.siteUrl}issues/{issue}/` }, issue.slug);
     const file = path.join(site, 'issues', issue.slug, 'index.html');
-    const kept = requested.size && !requested.has(issue.slug) ? await readIfExists(file) : null;
+    const kept = requested.size && !requested.has(issue.slug) ? await readIfExists(file, config.paths.cwd) : null;
     if (kept !== null) {
       entries[position] = { issue, date, url, page: kept };
       options.onEvent?.({ kind: 'kept', slug: issue.slug });
@@ -236,7 +236,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
 
   // 5. write: what is linked to goes before what links to it
   const files: SiteFile[] = [
-    ...(await assetFiles(config.paths.out, imageAssets)),
+    ...(await assetFiles(config.paths.out, imageAssets, config.paths.cwd)),
     ...entries.map((entry) => ({ path: `issues/${entry.issue.slug}/index.html`, content: entry.page })),
     ...archive,
     { path: 'feed.xml', content: made.rss },
@@ -245,7 +245,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
     { path: 'sitemap.xml', content: sitemap },
     { path: 'robots.txt', content: robotsTxt(config.siteUrl) },
   ];
-  const written = await writeSite(site, files);
+  const written = await writeSite(site, files, config.paths.cwd);
   await cache.prune();
   return {
     ...written,

@@ -1,5 +1,6 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { displayPath } from '../fs/display-path.js';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { ResolvedConfig, Theme } from '../config/defaults.js';
@@ -34,12 +35,12 @@ export function sitePageContext(config: Pick<ResolvedConfig, 'locale' | 'name' |
   };
 }
 
-async function namesIn(dir: string): Promise<string[]> {
+async function namesIn(dir: string, cwd: string): Promise<string[]> {
   try {
     return (await readdir(dir)).filter((name) => /^[\w-]+\.hbs$/.test(name));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${dir}\`: ${(error as Error).message}`, { file: dir });
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${displayPath(dir, cwd)}\`: ${(error as Error).message}`, { file: displayPath(dir, cwd) });
   }
 }
 
@@ -48,15 +49,15 @@ export async function loadSiteTemplates(templates: Pick<TemplateSet, 'dir' | 'cw
   registerHelpers(env);
   const userDir = path.join(templates.dir, 'site');
   const files = new Map<string, string>();
-  for (const name of await namesIn(BUILT_IN)) files.set(name, path.join(BUILT_IN, name));
-  for (const name of await namesIn(userDir)) files.set(name, path.join(userDir, name));
+  for (const name of await namesIn(BUILT_IN, templates.cwd)) files.set(name, path.join(BUILT_IN, name));
+  for (const name of await namesIn(userDir, templates.cwd)) files.set(name, path.join(userDir, name));
   const compiled = new Map<string, TemplateFile>();
   for (const [name, absolute] of files) {
     let source: string;
     try {
       source = await readFile(absolute, 'utf8');
     } catch (error) {
-      throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${absolute}\`: ${(error as Error).message}`, { file: absolute });
+      throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${displayPath(absolute, templates.cwd)}\`: ${(error as Error).message}`, { file: displayPath(absolute, templates.cwd) });
     }
     const base = name.slice(0, -4);
     const template = compileFile(env, base, absolute, source, false, templates.cwd);
@@ -67,7 +68,7 @@ export async function loadSiteTemplates(templates: Pick<TemplateSet, 'dir' | 'cw
   return {
     render(page, context) {
       const template = compiled.get(page);
-      if (!template) throw new NewsletterError('TEMPLATE_NOT_FOUND', `no site template \`site/${page}.hbs\``, { file: userDir });
+      if (!template) throw new NewsletterError('TEMPLATE_NOT_FOUND', `no site template \`site/${page}.hbs\``, { file: displayPath(userDir, templates.cwd) });
       return runTemplate(set, template, context);
     },
   };

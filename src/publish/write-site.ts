@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { displayPath } from '../fs/display-path.js';
 import { NewsletterError } from '../errors.js';
 
 /**
@@ -68,7 +69,7 @@ async function previousFiles(siteDir: string): Promise<string[]> {
   }
 }
 
-export async function writeSite(siteDir: string, files: readonly SiteFile[]): Promise<SiteWriteResult> {
+export async function writeSite(siteDir: string, files: readonly SiteFile[], cwd: string): Promise<SiteWriteResult> {
   const root = path.resolve(siteDir);
   const result: SiteWriteResult = { written: [], unchanged: 0, removed: [] };
   let current = root;
@@ -108,6 +109,6 @@ export async function writeSite(siteDir: string, files: readonly SiteFile[]): Pr
     return result;
   } catch (error) {
     if (error instanceof NewsletterError) throw error;
-    throw new NewsletterError('OUTPUT_WRITE', `cannot write ${current}: ${(error as Error).message}`, { file: current, cause: error });
+    throw new NewsletterError('OUTPUT_WRITE', `cannot write ${displayPath(current, cwd)}: ${(error as Error).message}`, { file: displayPath(current, cwd), cause: error });
   }
 }
