@@ -1,3 +1,4 @@
+import type { Mjml2Html } from '../render/mjml.js';
 import type { ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import { renderProjectIssue, type Project } from '../project.js';
@@ -71,8 +72,8 @@ function runRule(rule: Rule, context: Parameters<Rule['check']>[0]): ReturnType<
 }
 
 /** Renders one issue of a project (sample recipient) and checks it. */
-export async function checkProjectIssue(project: Project, slug: string, options: CheckOptions & { secret?: string | undefined } = {}) {
-  const { issue, rendered } = await renderProjectIssue(project, slug, options.secret);
+export async function checkProjectIssue(project: Project, slug: string, options: CheckOptions & { secret?: string | undefined; compiler?: Mjml2Html | undefined } = {}) {
+  const { issue, rendered } = await renderProjectIssue(project, slug, options.secret, options.compiler);
   return { issue, rendered, findings: await runChecks({ project, issue, rendered }, options) };
 }
 

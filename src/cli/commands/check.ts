@@ -8,6 +8,8 @@ import { loadProject, selectIssues } from '../../pipeline.js';
 import { displayPath } from '../../fs/display-path.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
+import { startMjmlWorker } from '../../render/mjml-worker.js';
+import type { Mjml2Html } from '../../render/mjml.js';
 
 interface CheckFlags extends SharedFlags {
   json?: boolean;
@@ -41,41 +43,51 @@ an error, 0 otherwise. Set severities per rule in the config:
               "clients": ["gmail", "outlook", "apple-mail", "yahoo"] }`,
     )
     .action(async (issues: string[], flags: CheckFlags) => {
-      const project = await loadProject(configRequest(flags, io));
-      if (flags.listRules) {
-        const rules = await describeRules(project.config);
-        if (flags.json) {
-          println(io.stdout, JSON.stringify(rules, null, 2));
-          return;
-        }
-        const width = Math.max(...rules.map((r) => r.id.length));
-        for (const rule of rules) {
-          const changed = rule.severity === rule.defaultSeverity ? '' : ` (default ${rule.defaultSeverity})`;
-          println(io.stdout, `${rule.id.padEnd(width)}  ${rule.severity.padEnd(5)}  ${rule.description}${changed}`);
-        }
-        return;
-      }
-      const slugs = await selectIssues(project, issues);
-      // One browser for every issue's audit: starting Chromium is the slow part.
-      let browser: Browser | undefined;
-      const results: { slug: string; file: string; findings: Finding[] }[] = [];
+      // As in build: MJML loads on its own thread while this one loads the project.
+      const mjml = flags.listRules ? null : startMjmlWorker();
       try {
-        if (flags.a11y) browser = await launchChromium(io.env);
-        for (const slug of slugs) {
-          const { issue, findings } = await checkProjectIssue(project, slug, { a11y: flags.a11y, env: io.env, browser, secret: io.env.NEWSLETTER_SECRET });
-          results.push({ slug, file: issue.file, findings });
-        }
+        await checkIssues(issues, flags, io, mjml?.compile);
       } finally {
-        await browser?.close();
-      }
-      const report = buildReport(results, { templates: displayPath(project.config.paths.templates, io.cwd), config: project.config.paths.config ? displayPath(project.config.paths.config, io.cwd) : undefined });
-      if (flags.json) println(io.stdout, JSON.stringify(report, null, 2));
-      else io.stdout.write(formatReport(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR }));
-      if (!report.ok) {
-        const failed = report.issues.filter((issue) => !issue.ok).map((issue) => issue.issue);
-        throw new NewsletterError('CHECK_FAILED', `${plural(report.counts.error, 'error-level finding')} in ${failed.join(', ')}`, {
-          hint: 'fix the errors above, or lower a rule in "checks.rules" of the config if it does not apply to you',
-        });
+        await mjml?.close();
       }
     });
+}
+
+async function checkIssues(issues: string[], flags: CheckFlags, io: CliIo, compiler: Mjml2Html | undefined): Promise<void> {
+  const project = await loadProject(configRequest(flags, io));
+  if (flags.listRules) {
+    const rules = await describeRules(project.config);
+    if (flags.json) {
+      println(io.stdout, JSON.stringify(rules, null, 2));
+      return;
+    }
+    const width = Math.max(...rules.map((r) => r.id.length));
+    for (const rule of rules) {
+      const changed = rule.severity === rule.defaultSeverity ? '' : ` (default ${rule.defaultSeverity})`;
+      println(io.stdout, `${rule.id.padEnd(width)}  ${rule.severity.padEnd(5)}  ${rule.description}${changed}`);
+    }
+    return;
+  }
+  const slugs = await selectIssues(project, issues);
+  // One browser for every issue's audit: starting Chromium is the slow part.
+  let browser: Browser | undefined;
+  const results: { slug: string; file: string; findings: Finding[] }[] = [];
+  try {
+    if (flags.a11y) browser = await launchChromium(io.env);
+    for (const slug of slugs) {
+      const { issue, findings } = await checkProjectIssue(project, slug, { a11y: flags.a11y, env: io.env, browser, secret: io.env.NEWSLETTER_SECRET, compiler });
+      results.push({ slug, file: issue.file, findings });
+    }
+  } finally {
+    await browser?.close();
+  }
+  const report = buildReport(results, { templates: displayPath(project.config.paths.templates, io.cwd), config: project.config.paths.config ? displayPath(project.config.paths.config, io.cwd) : undefined });
+  if (flags.json) println(io.stdout, JSON.stringify(report, null, 2));
+  else io.stdout.write(formatReport(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR }));
+  if (!report.ok) {
+    const failed = report.issues.filter((issue) => !issue.ok).map((issue) => issue.issue);
+    throw new NewsletterError('CHECK_FAILED', `${plural(report.counts.error, 'error-level finding')} in ${failed.join(', ')}`, {
+      hint: 'fix the errors above, or lower a rule in "checks.rules" of the config if it does not apply to you',
+    });
+  }
 }
