@@ -1,28 +1,32 @@
 /**
- * Bundles the compiled CLI (lib/cli/main.js and what it imports) into lib/bundle/, run after tsc
- * by `npm run build:ts` (so by `npm install`'s prepare and by `npm test`).
+ * Bundles the compiled CLI (lib/, from tsc) into lib/bundle/, run after tsc by `npm run build:ts`
+ * (so by `npm install`'s prepare and by `npm test`). A cold `newsletter build` has a budget
+ * (≤ 1.0 s); from lib/ it spent most of it loading code, not running it:
  *
- * Why: a cold `newsletter build` has a budget (≤ 1.0 s), and about a third of it went to Node
- * resolving, reading and linking some 600 small ES and CommonJS modules one by one. One file per
- * command (esbuild's splitting keeps each command's code loaded only when it runs) cuts ~0.3 s of
- * CPU. bin/newsletter.js falls back to lib/cli/ when the bundle is missing or older than tsc's
- * output, so a stale bundle never runs.
+ *  - cli.cjs: the CLI and its dependencies in one CommonJS file. Node resolved, read and linked
+ *    some 600 small ES and CommonJS modules one by one (~0.4 s of CPU).
+ *  - cli.cjs.cache: V8's code cache of cli.cjs, made here after running `build` and `check` of the
+ *    example issue, so it holds the compiled functions of a real run; Node 20 keeps no compiled
+ *    code between runs, and parsing and compiling were a fifth of a cold start.
+ *  - mjml.cjs and its cache: mjml for the MJML worker thread (src/render/mjml-bundle.ts), which
+ *    loaded it in ~0.5 s from node_modules, ~0.2 s so; mjml.json names the mjml it was made from.
+ *  - mjml-worker-thread.js: that worker's own entry.
  *
- * Left out of the bundle: native or very large packages that are loaded only by the commands that
- * need them (sharp, playwright-core, bullmq, ioredis), and mjml, which loads on its own worker
- * thread (src/render/mjml-worker.ts) from a bundle of its own, lib/bundle/mjml.cjs, with V8's
- * code cache for it (mjml.cjs.cache): made here after compiling one email of every MJML component,
- * so the cache holds the compiled functions too, not only the top level. Loading mjml took ~0.5 s
- * of the worker's CPU from node_modules, ~0.2 s so.
+ * bin/newsletter.js runs lib/cli/ instead when the bundle is missing or older than tsc's output.
+ * Left out: native or very large packages loaded only by the commands that need them (sharp,
+ * playwright-core, bullmq, ioredis), and mjml (loaded on the worker thread).
  */
 import { build } from 'esbuild';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'lib/bundle');
+const EXTERNAL = ['mjml', 'sharp', 'playwright-core', 'bullmq', 'ioredis', 'typescript'];
 
 /**
  * esbuild inlines a JSON file as an object literal; V8 parses a large one several times slower
@@ -40,43 +44,85 @@ const jsonAsJsonParse = {
   },
 };
 
-rmSync(OUT, { recursive: true, force: true });
-await build({
-  entryPoints: [path.join(ROOT, 'lib/cli/main.js')],
-  outdir: OUT,
+/**
+ * cli.cjs runs under vm.Script (for its code cache, src/run-bundled.ts), where Node 20 supports
+ * `import()` only through an experimental option that prints a warning. The packages left out of
+ * the bundle are CommonJS, so their `import()` becomes a require() wrapped as import() would wrap it.
+ */
+const dynamicImportAsRequire = {
+  name: 'dynamic-import-as-require',
+  setup(build) {
+    const names = new RegExp(`^(${EXTERNAL.map((name) => name.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter: names }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'require-external' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js', resolveDir: ROOT }));
+  },
+};
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   // Several dependencies ship a UMD `main` that requires its own files by computed names, which a
   // bundler cannot follow; their ES builds (`module`) import them statically.
   mainFields: ['module', 'main'],
-  external: ['mjml', 'sharp', 'playwright-core', 'bullmq', 'ioredis', 'typescript'],
-  // CommonJS dependencies call require() for Node's built-ins; an ES module has none of its own.
-  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
-  sourcemap: 'linked',
-  logLevel: 'warning',
+  external: EXTERNAL,
   plugins: [jsonAsJsonParse],
+  logLevel: 'warning',
+};
+
+rmSync(OUT, { recursive: true, force: true });
+
+await build({
+  ...common,
+  entryPoints: [path.join(ROOT, 'lib/cli/main.js')],
+  outfile: path.join(OUT, 'cli.cjs'),
+  format: 'cjs',
+  // Every module finds its files (package.json, templates/site/, the preview's assets, the worker)
+  // relative to its own URL; in the bundle that is lib/bundle/cli.cjs, two levels down as before.
+  define: { 'import.meta.url': '__bundleUrl' },
+  plugins: [jsonAsJsonParse, dynamicImportAsRequire],
+  banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
-// mjml as one CommonJS file. typescript is only reached by cosmiconfig for `.mjmlconfig.ts`
-// files, which are never read (includes and mjml config files are off, src/render/mjml.ts).
-const MJML_BUNDLE = path.join(OUT, 'mjml.cjs');
 await build({
-  entryPoints: [createRequire(import.meta.url).resolve('mjml')],
-  outfile: MJML_BUNDLE,
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  external: ['typescript'],
-  logLevel: 'warning',
+  ...common,
+  entryPoints: [path.join(ROOT, 'lib/render/mjml-worker-thread.js')],
+  outfile: path.join(OUT, 'mjml-worker-thread.js'),
+  format: 'esm',
+  // CommonJS dependencies call require() for Node's built-ins; an ES module has none of its own.
+  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
 });
-const { mjmlVersion, runBundledMjml } = await import(path.join(ROOT, 'lib/render/mjml-bundle.js'));
-const { compile, cachedData } = runBundledMjml(MJML_BUNDLE, undefined);
+
+// typescript is only reached by cosmiconfig for `.mjmlconfig.ts` files, which are never read
+// (includes and mjml config files are off, src/render/mjml.ts).
+const MJML_BUNDLE = path.join(OUT, 'mjml.cjs');
+await build({ ...common, plugins: [], entryPoints: [createRequire(import.meta.url).resolve('mjml')], outfile: MJML_BUNDLE, format: 'cjs', external: ['typescript'] });
+
+const { runBundledFile } = await import(path.join(ROOT, 'lib/run-bundled.js'));
+const { mjmlVersion } = await import(path.join(ROOT, 'lib/render/mjml-bundle.js'));
 const { SAMPLE_MJML } = await import(path.join(ROOT, 'lib/render/mjml-sample.js'));
-const sample = await compile(SAMPLE_MJML, { validationLevel: 'strict', minify: false, beautify: false, ignoreIncludes: true });
+
+// The caches are made from runs of the bundles themselves, so they hold what those runs compiled.
+const mjml = runBundledFile(MJML_BUNDLE, null);
+const sample = await mjml.exports(SAMPLE_MJML, { validationLevel: 'strict', minify: false, beautify: false, ignoreIncludes: true });
 if (sample.errors.length) throw new Error(`the MJML sample does not validate: ${JSON.stringify(sample.errors[0])}`);
-writeFileSync(`${MJML_BUNDLE}.cache`, cachedData());
+writeFileSync(`${MJML_BUNDLE}.cache`, mjml.cachedData());
 writeFileSync(path.join(OUT, 'mjml.json'), `${JSON.stringify({ version: mjmlVersion() })}\n`);
+
+const CLI_BUNDLE = path.join(OUT, 'cli.cjs');
+const cli = runBundledFile(CLI_BUNDLE, null);
+const out = mkdtempSync(path.join(os.tmpdir(), 'nl-bundle-'));
+const silent = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+const io = { stdout: silent(), stderr: silent(), stdin: process.stdin, env: { NO_COLOR: '1' }, cwd: ROOT };
+try {
+  // The example issue as shipped, with the shipped templates: what a user's first runs do. An
+  // error (a user's edited content) still leaves a cache of everything compiled up to it.
+  const content = ['--content', path.join(ROOT, 'content'), '--templates', path.join(ROOT, 'templates'), '--config', path.join(ROOT, 'newsletter.config.json')];
+  for (const args of [['build', ...content, '--out', out], ['check', ...content]]) {
+    const code = await cli.exports.main(['node', 'newsletter', ...args], io);
+    if (code !== 0) console.warn(`scripts/bundle.js: \`newsletter ${args[0]}\` of the example exited ${code}; the code cache holds what ran before that`);
+  }
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}
+writeFileSync(`${CLI_BUNDLE}.cache`, cli.cachedData());

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import mjml2html from 'mjml';
 import { loadProject, renderProjectIssue } from '../src/index.js';
-import { mjmlVersion, runBundledMjml } from '../src/render/mjml-bundle.js';
+import { mjmlVersion } from '../src/render/mjml-bundle.js';
+import { runBundledFile } from '../src/run-bundled.js';
+import type { Mjml2Html } from '../src/render/mjml.js';
 import { SAMPLE_MJML } from '../src/render/mjml-sample.js';
 import { ROOT } from './helpers/cli.js';
 
@@ -15,11 +17,12 @@ describe('the bundled mjml of the MJML worker', () => {
   it('is made by npm run build:ts, stamped with the installed mjml, its code cache accepted', () => {
     expect(existsSync(BUNDLE), 'run `npm run build:ts`').toBe(true);
     expect(JSON.parse(readFileSync(path.join(ROOT, 'lib/bundle/mjml.json'), 'utf8'))).toEqual({ version: mjmlVersion() });
-    expect(runBundledMjml(BUNDLE, readFileSync(`${BUNDLE}.cache`)).cacheRejected).toBe(false);
+    expect(existsSync(`${BUNDLE}.cache`)).toBe(true);
+    expect(runBundledFile(BUNDLE).cacheRejected).toBe(false);
   });
 
   it('compiles the example issue and every core component exactly as mjml from node_modules', async () => {
-    const bundled = runBundledMjml(BUNDLE, readFileSync(`${BUNDLE}.cache`)).compile;
+    const bundled = runBundledFile(BUNDLE).exports as Mjml2Html;
     const sources: { mjml: string; options: Record<string, unknown> }[] = [{ mjml: SAMPLE_MJML, options: { validationLevel: 'strict', minify: false, beautify: false } }];
     const project = await loadProject({ cwd: ROOT });
     await renderProjectIssue(project, 'weekly-1', undefined, async (mjml, options) => {
@@ -35,5 +38,15 @@ describe('the bundled mjml of the MJML worker', () => {
       const stable = (html: string) => html.replace(/mj-carousel-(radio-)?[0-9a-f]{16}/g, 'mj-carousel-$1ID');
       expect(stable(ours.html)).toBe(stable(theirs.html));
     }
+  });
+});
+
+describe('the bundled CLI that bin/newsletter.js runs', () => {
+  it('is made with its code cache, which V8 accepts, and exports main', () => {
+    const cli = path.join(ROOT, 'lib/bundle/cli.cjs');
+    expect(existsSync(`${cli}.cache`), 'run `npm run build:ts`').toBe(true);
+    const bundled = runBundledFile(cli);
+    expect(bundled.cacheRejected).toBe(false);
+    expect(typeof (bundled.exports as { main?: unknown }).main).toBe('function');
   });
 });

@@ -4,17 +4,16 @@
  * thread loading everything else and reading the content, so a cold build pays for the slower of
  * the two instead of their sum. Warm callers (preview, send, the library) compile in-process.
  */
-import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { loadMjml, type Mjml2Html, type MjmlResult } from './mjml.js';
-import { loadBundledMjml } from './mjml-bundle.js';
+import { Worker } from 'node:worker_threads';
+import type { Mjml2Html, MjmlResult } from './mjml.js';
 
-interface Request {
+export interface Request {
   id: number;
   mjml: string;
   options: Record<string, unknown>;
 }
 
-type Reply = { id: number; result: MjmlResult } | { id: number; error: { message: string; errors?: unknown } };
+export type Reply = { id: number; result: MjmlResult } | { id: number; error: { message: string; errors?: unknown } };
 
 export interface MjmlWorker {
   compile: Mjml2Html;
@@ -22,7 +21,8 @@ export interface MjmlWorker {
 }
 
 export function startMjmlWorker(): MjmlWorker {
-  const worker = new Worker(new URL(import.meta.url));
+  // A file of its own (not this one): in the bundled CLI this module is part of one large file.
+  const worker = new Worker(new URL('./mjml-worker-thread.js', import.meta.url));
   const pending = new Map<number, { resolve: (r: MjmlResult) => void; reject: (e: unknown) => void }>();
   let nextId = 0;
   let failure: Error | null = null;
@@ -85,19 +85,4 @@ export function startMjmlPool(size: number): MjmlWorker {
       await Promise.all((workers ?? []).map((w) => w.worker.close()));
     },
   };
-}
-
-if (!isMainThread && parentPort) {
-  const port = parentPort;
-  const bundled = loadBundledMjml();
-  const compiler = bundled ? Promise.resolve(bundled) : loadMjml();
-  port.on('message', async ({ id, mjml, options }: Request) => {
-    try {
-      const result = await (await compiler)(mjml, options);
-      port.postMessage({ id, result: { html: result.html, errors: result.errors } } satisfies Reply);
-    } catch (error) {
-      const { message, errors } = error as Error & { errors?: unknown };
-      port.postMessage({ id, error: { message, errors: structuredClone(errors) } } satisfies Reply);
-    }
-  });
 }
