@@ -25,6 +25,8 @@ const COMMANDS: readonly { name: string; load: () => Promise<Register> }[] = [
 
 /** The commands to load: the one named on the command line, or all of them (help, typos). */
 function commandsFor(argv: readonly string[]): typeof COMMANDS {
+  // `--version` alone prints one line: no command needs to load for it.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) return [];
   const named = argv.slice(2).find((arg) => !arg.startsWith('-'));
   const match = COMMANDS.filter((command) => command.name === named);
   return match.length ? match : COMMANDS;
