@@ -9,6 +9,7 @@ import { contentType, fileInside, urlSegments } from '../preview/safe-path.js';
 import { sitePageContext, type SiteTemplates } from '../publish/site-templates.js';
 import type { SuppressionStore } from '../store/types.js';
 import { readLimitedBody, readRequestBody } from './body.js';
+import { unsubscribePages, type PageState } from './page.js';
 
 /**
  * The production endpoint. One core, `Endpoint`, answers a method, URL, headers and body with a
@@ -111,13 +112,12 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
   const pageHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': pagePolicy, 'Cache-Control': 'no-store', 'Content-Type': 'text/html; charset=utf-8' };
   const textHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'", 'Cache-Control': 'no-store', 'Content-Type': 'text/plain; charset=utf-8' };
   const siteHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': SITE_POLICY, 'Cache-Control': 'public, max-age=300' };
-  // The same for every page of this server: made once, not per request.
-  const pageContext = sitePageContext(config, options.theme);
+  const renderPage = unsubscribePages(options.pages, sitePageContext(config, options.theme), config.siteUrl);
 
-  const page = (status: number, state: string, email: string | null, token: string | null): EndpointResponse => ({
+  const page = (status: number, state: PageState, email: string | null, token: string | null): EndpointResponse => ({
     status,
     headers: pageHeaders,
-    body: options.pages.render('unsubscribe', { ...pageContext, state, email, actionUrl: token ? `${config.siteUrl}unsubscribe/${token}` : config.siteUrl }),
+    body: renderPage(state, email, token ? `${config.siteUrl}unsubscribe/${token}` : config.siteUrl),
   });
 
   const text = (status: number, body: string, extra?: Record<string, string>): EndpointResponse => ({ status, headers: extra ? { ...textHeaders, ...extra } : textHeaders, body });
