@@ -11,10 +11,11 @@
  * need 10,000 requests/s.
  *
  * Reported per run (wrk --latency): median and p99 latency, requests/s, answers that were not
- * 2xx and socket errors; then the medians over the runs, beside the same load on a bare
- * node:http server (the floor on this machine). At the end the suppression file must hold
- * exactly as many addresses as the server answered with 200 (its request log says which);
- * wrk's own count can be lower by the requests still in flight when a run's time was up.
+ * 2xx and socket errors; then the medians over the runs, beside the same load on two floors: a
+ * bare node:http server, and one that writes serve's own answer (headers and page) and does
+ * nothing else, which is what the answer alone costs. At the end the suppression file must hold
+ * exactly as many addresses as the server answered with 200 (its request log says which); wrk's
+ * own count can be lower by the requests still in flight when a run's time was up.
  * wrk and the server share this machine's cores.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -133,19 +134,37 @@ function startServe(dir) {
   });
 }
 
-/** The floor on this machine: Node's http answering the same POSTs with no work at all. */
+/**
+ * The floors on this machine: Node's http answering the same POSTs with no work at all, and with
+ * serve's own answer (its status, headers and page, written as node-server.ts writes them) but
+ * still no work: what is left between the second and serve is the work itself.
+ */
 const BARE_SERVER = `
 const http = require('node:http');
-const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end('<p>ok</p>'); }); });
+const answer = process.argv[1] && JSON.parse(process.argv[1]);
+const s = http.createServer((req, res) => { req.resume(); req.on('end', () => {
+  if (answer) { res.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) }); res.end(answer.body); }
+  else { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }); res.end('<p>ok</p>'); }
+}); });
 s.listen(0, '127.0.0.1', () => console.log(' at http://127.0.0.1:' + s.address().port + '/'));
 `;
 
-function startBare() {
-  const child = spawn(process.execPath, ['-e', BARE_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startBare(answer) {
+  const child = spawn(process.execPath, ['-e', BARE_SERVER, ...(answer ? [JSON.stringify(answer)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve) => child.stdout.on('data', (chunk) => {
     const match = /:(\d+)\//.exec(String(chunk));
     if (match) resolve({ child, port: Number(match[1]) });
   }));
+}
+
+/** serve's answer to a one-click POST, without the headers node:http adds itself. */
+async function answerOf(port, pathname) {
+  const response = await fetch(`http://127.0.0.1:${port}${pathname}`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const headers = {};
+  response.headers.forEach((value, key) => {
+    if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(key)) headers[key] = value;
+  });
+  return { status: response.status, headers, body: await response.text() };
 }
 
 const total = (counts) => [...counts.values()].reduce((a, b) => a + b, 0);
@@ -188,7 +207,10 @@ export async function run({ connections = 200, threads = 1, seconds = 10, warmSe
   const load = { connections, threads };
   const { child, port, outcomes } = await startServe(dir);
   const results = [];
+  let answer;
   try {
+    // One more address, recorded and logged like the rest: the answer the second floor writes.
+    answer = await answerOf(port, `/unsubscribe/${unsubscribeToken('answer@example.com', SECRET, listId)}`);
     // Warm-up: JIT, the store's first read, the file's first blocks; it also sizes the runs.
     const warm = await wrk({ ...load, port, seconds: warmSeconds, pathsFile: pathsFor('warm', 25_000 * warmSeconds) });
     let rate = warm.rps;
@@ -205,23 +227,29 @@ export async function run({ connections = 200, threads = 1, seconds = 10, warmSe
   } finally {
     child.kill('SIGTERM');
   }
-  const bare = await startBare();
-  const floor = [];
-  try {
-    // The same requests; it answers them all alike, so repeats do not matter here.
-    const pathsFile = path.join(dir, 'run0.paths');
-    await wrk({ ...load, port: bare.port, seconds: warmSeconds, pathsFile, repeats: true });
-    for (let r = 0; r < runs; r++) floor.push(await wrk({ ...load, port: bare.port, seconds, pathsFile, repeats: true }));
-  } finally {
-    bare.child.kill();
-  }
+  const floor = async (server) => {
+    const results = [];
+    try {
+      // The same requests; it answers them all alike, so repeats do not matter here.
+      const pathsFile = path.join(dir, 'run0.paths');
+      await wrk({ ...load, port: server.port, seconds: warmSeconds, pathsFile, repeats: true });
+      for (let r = 0; r < runs; r++) results.push(await wrk({ ...load, port: server.port, seconds, pathsFile, repeats: true }));
+    } finally {
+      server.child.kill();
+    }
+    return { runs: results.map((r) => ({ medianMs: +r.medianMs.toFixed(2), p99Ms: +r.p99Ms.toFixed(2), rps: Math.round(r.rps) })), ...summary(results) };
+  };
+  const bare = await floor(await startBare());
+  const sameAnswer = await floor(await startBare(answer));
   const lines = readFileSync(path.join(dir, 'suppressions.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
   return {
     connections,
     command: results[0].command.replace(/ \S+\.paths /, ' <paths> '),
     runs: results.map((r) => ({ medianMs: +r.medianMs.toFixed(2), p99Ms: +r.p99Ms.toFixed(2), rps: Math.round(r.rps), answered: r.answered, non2xx: r.non2xx, socketErrors: r.socketErrors, recorded: r.recorded })),
     ...summary(results),
-    floor: { runs: floor.map((r) => ({ medianMs: +r.medianMs.toFixed(2), p99Ms: +r.p99Ms.toFixed(2), rps: Math.round(r.rps) })), ...summary(floor) },
+    floor: bare,
+    sameAnswerFloor: sameAnswer,
+    answerBytes: Buffer.byteLength(answer.body),
     outcomes: Object.fromEntries(outcomes),
     suppressedLines: lines.length,
     distinctAddresses: new Set(lines).size,
@@ -242,9 +270,11 @@ if (isMain(import.meta.url)) {
   for (const [i, x] of r.runs.entries()) {
     console.log(`run ${i + 1}: median ${x.medianMs} ms, p99 ${x.p99Ms} ms, ${x.rps} req/s; ${x.answered} answered, ${x.non2xx} non-2xx, ${x.socketErrors} socket errors; ${x.recorded} recorded by the server`);
   }
-  for (const [i, x] of r.floor.runs.entries()) console.log(`floor run ${i + 1}: median ${x.medianMs} ms, p99 ${x.p99Ms} ms, ${x.rps} req/s`);
+  for (const [i, x] of r.floor.runs.entries()) console.log(`bare floor run ${i + 1}: median ${x.medianMs} ms, p99 ${x.p99Ms} ms, ${x.rps} req/s`);
+  for (const [i, x] of r.sameAnswerFloor.runs.entries()) console.log(`same-answer floor run ${i + 1}: median ${x.medianMs} ms, p99 ${x.p99Ms} ms, ${x.rps} req/s`);
   console.log(`serve one-click POST, ${r.connections} concurrent clients, fsync before every 200: median ${r.medianMs} ms, p99 ${r.p99Ms} ms, ${r.rps} req/s (target ${r.target})`);
   console.log(`floor, bare node:http doing nothing, same wrk load: median ${r.floor.medianMs} ms, p99 ${r.floor.p99Ms} ms, ${r.floor.rps} req/s`);
+  console.log(`floor, node:http writing serve's answer (its headers, a ${r.answerBytes}-byte page) and doing nothing else: median ${r.sameAnswerFloor.medianMs} ms, p99 ${r.sameAnswerFloor.p99Ms} ms, ${r.sameAnswerFloor.rps} req/s`);
   const exact = r.suppressedLines === r.answered200 && r.distinctAddresses === r.suppressedLines && Object.keys(r.outcomes).length === 1;
   console.log(`suppression list: ${r.suppressedLines} addresses (${r.distinctAddresses} distinct), ${r.answered200} answered 200 unsubscribed by the server; outcomes ${JSON.stringify(r.outcomes)}${exact ? '' : '  MISMATCH'}`);
   if (!exact) process.exitCode = 1;
