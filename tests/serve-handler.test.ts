@@ -93,6 +93,19 @@ describe('serve handler: one-click POST', () => {
     expect(logs.map((log) => log.outcome)).toEqual(['unsubscribed', 'already-unsubscribed']);
   });
 
+  it('shows an address with markup characters as text, on the GET and after the POST', async () => {
+    const email = '"a<b&c"@example.com';
+    for (const response of [await handler(new Request(`${ORIGIN}/unsubscribe/${token(email)}`)), await post(`/unsubscribe/${token(email)}`, 'List-Unsubscribe=One-Click')]) {
+      expect(response.status).toBe(200);
+      const html = await response.text();
+      expect(html).not.toContain(email);
+      expect(html).toContain('&quot;a&lt;b&amp;c&quot;@example.com');
+      const $ = cheerio.load(html);
+      expect($('main strong').map((_, el) => $(el).text()).get()).toContain(email);
+    }
+    expect(await suppressedLines()).toEqual([email]);
+  });
+
   it('accepts multipart/form-data as RFC 8058 allows', async () => {
     const form = new FormData();
     form.set('List-Unsubscribe', 'One-Click');

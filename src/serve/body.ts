@@ -10,7 +10,8 @@ export type BodyResult =
   | { kind: 'unsupported' }
   | { kind: 'invalid' };
 
-async function readCapped(request: Request, max: number): Promise<Uint8Array | null> {
+/** A Fetch Request's body, up to `max` bytes; null past it. */
+export async function readRequestBody(request: Request, max: number): Promise<Uint8Array | null> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > max) return null;
   if (!request.body) return new Uint8Array();
@@ -36,17 +37,20 @@ async function readCapped(request: Request, max: number): Promise<Uint8Array | n
   return bytes;
 }
 
-export async function readLimitedBody(request: Request, max: number): Promise<BodyResult> {
-  const type = (request.headers.get('content-type') ?? '').toLowerCase();
+const utf8 = new TextDecoder();
+
+/** `read` is the carrier's (a Fetch Request's, a node:http message's); a body of the wrong type is never read. */
+export async function readLimitedBody(contentType: string | null, read: (max: number) => Promise<Uint8Array | null>, max: number): Promise<BodyResult> {
+  const type = (contentType ?? '').toLowerCase();
   // No type at all: read it as a urlencoded form, the form every mail provider sends.
   const urlencoded = type === '' || type.startsWith('application/x-www-form-urlencoded');
   const multipart = type.startsWith('multipart/form-data');
   if (!urlencoded && !multipart) return { kind: 'unsupported' };
-  const bytes = await readCapped(request, max);
+  const bytes = await read(max);
   if (!bytes) return { kind: 'too-large' };
-  if (urlencoded) return { kind: 'fields', fields: new URLSearchParams(new TextDecoder().decode(bytes)) };
+  if (urlencoded) return { kind: 'fields', fields: new URLSearchParams(utf8.decode(bytes)) };
   try {
-    const form = await new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]), { headers: { 'content-type': request.headers.get('content-type')! } }).formData();
+    const form = await new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]), { headers: { 'content-type': contentType! } }).formData();
     return { kind: 'fields', fields: { get: (name) => { const value = form.get(name); return typeof value === 'string' ? value : null; } } };
   } catch {
     return { kind: 'invalid' };

@@ -8,11 +8,15 @@ import { listIdFor } from '../render/list-id.js';
 import { contentType, fileInside, urlSegments } from '../preview/safe-path.js';
 import { sitePageContext, type SiteTemplates } from '../publish/site-templates.js';
 import type { SuppressionStore } from '../store/types.js';
-import { readLimitedBody } from './body.js';
+import { readLimitedBody, readRequestBody } from './body.js';
+import { unsubscribePages, type PageState } from './page.js';
 
 /**
- * The production endpoint as a Fetch API handler, `(request) => Promise<Response>`: the same code
- * runs under `newsletter serve` (node:http) and on any platform that speaks Request/Response.
+ * The production endpoint. One core, `Endpoint`, answers a method, URL, headers and body with a
+ * status, headers and body; `createHandler` makes it a Fetch API handler, `(request) =>
+ * Promise<Response>`, for any platform that speaks Request/Response, and `newsletter serve` calls
+ * the core straight from node:http (node-server.ts): building undici's Request and Response for
+ * every request cost more than everything else a one-click POST does.
  *
  *   GET  /unsubscribe/<token>   a page naming the address and newsletter, one button; changes nothing
  *   POST /unsubscribe/<token>   `List-Unsubscribe=One-Click` (RFC 8058) → suppressed, durably;
@@ -25,6 +29,25 @@ import { readLimitedBody } from './body.js';
  */
 
 export type FetchHandler = (request: Request) => Promise<Response>;
+
+/** What the endpoint reads of a request, whatever carried it. */
+export interface EndpointRequest {
+  method: string;
+  url: URL;
+  /** A header by its lowercase name; null when absent. */
+  header(name: string): string | null;
+  /** The body, or null when it is (or says it is) longer than `max` bytes. Read only when needed. */
+  body(max: number): Promise<Uint8Array | null>;
+}
+
+export interface EndpointResponse {
+  status: number;
+  headers: Readonly<Record<string, string>>;
+  /** Also given for HEAD where it costs nothing; null for a file not read (HEAD). */
+  body: string | Uint8Array | null;
+}
+
+export type Endpoint = (request: EndpointRequest) => Promise<EndpointResponse>;
 
 export type Outcome = 'unsubscribed' | 'already-unsubscribed' | 'resubscribed' | 'not-subscribed-before' | 'shown' | `refused-${TokenProblem}` | 'static' | 'health' | 'not-found' | 'bad-request' | 'failed';
 
@@ -79,7 +102,7 @@ export function validateHandlerOptions(options: HandlerOptions): void {
   }
 }
 
-export function createHandler(options: HandlerOptions): FetchHandler {
+export function createEndpoint(options: HandlerOptions): Endpoint {
   validateHandlerOptions(options);
   const { config, secret, suppressions } = options;
   const listId = listIdFor(config);
@@ -87,22 +110,19 @@ export function createHandler(options: HandlerOptions): FetchHandler {
   const base = site.pathname;
   const pagePolicy = PAGE_POLICY(site.origin);
   const pageHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': pagePolicy, 'Cache-Control': 'no-store', 'Content-Type': 'text/html; charset=utf-8' };
+  const textHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'", 'Cache-Control': 'no-store', 'Content-Type': 'text/plain; charset=utf-8' };
+  const siteHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': SITE_POLICY, 'Cache-Control': 'public, max-age=300' };
+  const renderPage = unsubscribePages(options.pages, sitePageContext(config, options.theme), config.siteUrl);
 
-  const page = (status: number, state: string, email: string | null, token: string | null, extra: Record<string, string> = {}) =>
-    new Response(
-      options.pages.render('unsubscribe', {
-        ...sitePageContext(config, options.theme),
-        state,
-        email,
-        actionUrl: token ? `${config.siteUrl}unsubscribe/${token}` : config.siteUrl,
-      }),
-      { status, headers: { ...pageHeaders, ...extra } },
-    );
+  const page = (status: number, state: PageState, email: string | null, token: string | null): EndpointResponse => ({
+    status,
+    headers: pageHeaders,
+    body: renderPage(state, email, token ? `${config.siteUrl}unsubscribe/${token}` : config.siteUrl),
+  });
 
-  const text = (status: number, body: string, extra: Record<string, string> = {}) =>
-    new Response(body, { status, headers: { ...COMMON_HEADERS, 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'", 'Cache-Control': 'no-store', 'Content-Type': 'text/plain; charset=utf-8', ...extra } });
+  const text = (status: number, body: string, extra?: Record<string, string>): EndpointResponse => ({ status, headers: extra ? { ...textHeaders, ...extra } : textHeaders, body });
 
-  async function unsubscribe(request: Request, token: string): Promise<[Response, Outcome]> {
+  async function unsubscribe(request: EndpointRequest, token: string): Promise<[EndpointResponse, Outcome]> {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') return [text(405, 'method not allowed\n', { Allow: 'GET, HEAD, POST' }), 'bad-request'];
     const read = readUnsubscribeToken(token, secret, listId);
@@ -115,7 +135,7 @@ export function createHandler(options: HandlerOptions): FetchHandler {
       // Link scanners and prefetchers GET every URL of a message: a GET only shows the button.
       return [page(200, 'confirm', email, token), 'shown'];
     }
-    const body = await readLimitedBody(request, DEFAULTS.serve.maxBodyBytes);
+    const body = await readLimitedBody(request.header('content-type'), (max) => request.body(max), DEFAULTS.serve.maxBodyBytes);
     if (body.kind === 'too-large') return [text(413, `the body is over ${DEFAULTS.serve.maxBodyBytes} bytes\n`), 'bad-request'];
     if (body.kind === 'unsupported') return [text(415, 'expected application/x-www-form-urlencoded or multipart/form-data (RFC 8058)\n'), 'bad-request'];
     if (body.kind === 'invalid') return [text(400, 'the form body cannot be read\n'), 'bad-request'];
@@ -130,7 +150,7 @@ export function createHandler(options: HandlerOptions): FetchHandler {
     return [text(400, 'expected the body List-Unsubscribe=One-Click (RFC 8058)\n'), 'bad-request'];
   }
 
-  async function staticFile(request: Request, segments: string[]): Promise<[Response, Outcome]> {
+  async function staticFile(request: EndpointRequest, segments: string[]): Promise<[EndpointResponse, Outcome]> {
     if (!options.siteDir) return [text(404, 'not found\n'), 'not-found'];
     if (request.method !== 'GET' && request.method !== 'HEAD') return [text(405, 'method not allowed\n', { Allow: 'GET, HEAD' }), 'bad-request'];
     const last = segments[segments.length - 1];
@@ -138,19 +158,17 @@ export function createHandler(options: HandlerOptions): FetchHandler {
     const file = await fileInside(options.siteDir, wanted);
     if (!file) return [text(404, 'not found\n'), 'not-found'];
     const body = request.method === 'HEAD' ? null : await readFile(file);
-    return [
-      new Response(body, { status: 200, headers: { ...COMMON_HEADERS, 'Content-Security-Policy': SITE_POLICY, 'Content-Type': contentType(file), 'Cache-Control': 'public, max-age=300' } }),
-      'static',
-    ];
+    return [{ status: 200, headers: { ...siteHeaders, 'Content-Type': contentType(file) }, body }, 'static'];
   }
 
-  async function route(request: Request, pathname: string, search: URLSearchParams): Promise<[Response, Outcome]> {
+  async function route(request: EndpointRequest): Promise<[EndpointResponse, Outcome]> {
+    const pathname = request.url.pathname;
     const local = pathname.startsWith(base) ? `/${pathname.slice(base.length)}` : pathname;
     const segments = urlSegments(local);
     if (!segments) return [text(404, 'not found\n'), 'not-found'];
     if (segments.length === 1 && segments[0] === 'healthz') return [text(200, 'ok\n'), 'health'];
     if (segments[0] === 'unsubscribe') {
-      const token = segments.length === 2 ? segments[1]! : segments.length === 1 ? search.get('token') : null;
+      const token = segments.length === 2 ? segments[1]! : segments.length === 1 ? request.url.searchParams.get('token') : null;
       if (token !== null && token !== undefined) return unsubscribe(request, token);
       return [text(404, 'not found\n'), 'not-found'];
     }
@@ -159,20 +177,41 @@ export function createHandler(options: HandlerOptions): FetchHandler {
 
   return async (request) => {
     const started = performance.now();
-    const url = new URL(request.url);
-    let response: Response;
+    let response: EndpointResponse;
     let outcome: Outcome;
     try {
-      [response, outcome] = await route(request, url.pathname, url.searchParams);
+      [response, outcome] = await route(request);
     } catch (error) {
       // The store could not record it (disk full, Redis down): say so with a 503, which mail
       // providers retry, and never answer "done" for an unsubscribe that was not kept.
       options.onError?.(error);
       [response, outcome] = [text(503, 'the unsubscribe could not be recorded; try again in a minute\n', { 'Retry-After': '60' }), 'failed'];
     }
-    options.onRequest?.({ method: request.method, path: redact(url.pathname), status: response.status, outcome, ms: performance.now() - started });
+    options.onRequest?.({ method: request.method, path: redact(request.url.pathname), status: response.status, outcome, ms: performance.now() - started });
     return response;
   };
+}
+
+/** The endpoint behind each handler `createHandler` made: node-server.ts calls it directly. */
+const endpoints = new WeakMap<FetchHandler, Endpoint>();
+
+export function endpointOf(handler: FetchHandler): Endpoint | undefined {
+  return endpoints.get(handler);
+}
+
+export function createHandler(options: HandlerOptions): FetchHandler {
+  const endpoint = createEndpoint(options);
+  const handler: FetchHandler = async (request) => {
+    const { status, headers, body } = await endpoint({
+      method: request.method,
+      url: new URL(request.url),
+      header: (name) => request.headers.get(name),
+      body: (max) => readRequestBody(request, max),
+    });
+    return new Response(body as BodyInit | null, { status, headers });
+  };
+  endpoints.set(handler, endpoint);
+  return handler;
 }
 
 /** `/unsubscribe/<token>` → `/unsubscribe/[token]`: logs never hold a token (it names a reader). */

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../config/defaults.js';
 import { displayPath } from '../../fs/display-path.js';
 import { isLoopbackHost } from '../../preview/preview-server.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
-import { println, type CliIo } from '../io.js';
+import { lineBatch, println, type CliIo } from '../io.js';
 import { untilSignal } from '../signals.js';
 import { parsePort } from './preview.js';
 import { checkServeSecret } from '../../serve/handler.js';
@@ -68,22 +68,25 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       // The shared store on Redis (--store, else REDIS_URL), or suppressions.txt next to the config.
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
       const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined });
+      // From here on stdout carries a line per request: every line goes through the batch.
+      const out = lineBatch(io.stdout);
       const handler = await createUnsubscribeHandler({
         project,
         secret,
         suppressions: store.suppressions,
         siteDir: site,
-        onRequest: (log) => println(io.stdout, `${new Date().toISOString()} ${log.method} ${log.path} ${log.status} ${log.outcome} ${log.ms.toFixed(1)}ms`),
+        onRequest: (log) => out.println(`${new Date().toISOString()} ${log.method} ${log.path} ${log.status} ${log.outcome} ${log.ms.toFixed(1)}ms`),
         onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`),
       });
       if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
       const server = await startNodeServer(handler, { host: flags.host, port: flags.port, onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`) });
       const stop = untilSignal();
       const where = storeUrl ? `the Redis store at ${(await import('../../store/redis/connection.js')).maskRedisUrl(storeUrl)}` : shown(project.config.suppressions);
-      println(io.stdout, `Serving ${project.config.siteUrl} at ${server.url} (site ${shown(site)}/, suppressions ${where}); Ctrl-C to stop`);
+      out.println(`Serving ${project.config.siteUrl} at ${server.url} (site ${shown(site)}/, suppressions ${where}); Ctrl-C to stop`);
       const signal = await stop;
-      println(io.stdout, `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
+      out.println(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
       await server.close();
       await store.close();
+      out.flush();
     });
 }

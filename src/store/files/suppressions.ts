@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fdatasync as fdatasyncCallback, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { NewsletterError } from '../../errors.js';
@@ -17,6 +18,8 @@ import type { SuppressionEntry, SuppressionStore } from '../types.js';
  * is one write(2) on a descriptor opened with O_APPEND, so lines never interleave, and the file is
  * fdatasync'ed before the promise resolves, so an acknowledged unsubscribe survives a crash.
  */
+
+const fdatasync = promisify(fdatasyncCallback);
 
 type LineChange = { op: 'add' | 'remove'; email: string } | null;
 
@@ -39,12 +42,17 @@ function storedLine(email: string): string {
 export class FileSuppressionStore implements SuppressionStore {
   /** The last change of each address still in progress: the next one waits for it. */
   private readonly perAddress = new Map<string, Promise<void>>();
-  private pending: Required<PendingChange>[] = [];
+  private pending: PendingChange[] = [];
   private flushing: Promise<void> | null = null;
   private cache: { key: string; set: AddressSet } | null = null;
   private reading: Promise<AddressSet> | null = null;
-  /** While a write of ours is on its way: the file's key before it. */
-  private writing: string | null = null;
+  /**
+   * The keys the file had just before our latest writes, each of which the cache followed: a
+   * stat that ran before one of those writes and is read after it still describes a file that
+   * only we have changed since, so the cache stands. Without this, each such stat started a read
+   * of the whole file, which under load raced with further writes and came back stale, again.
+   */
+  private ownKeys: string[] = [];
 
   constructor(
     readonly file: string,
@@ -71,24 +79,27 @@ export class FileSuppressionStore implements SuppressionStore {
     }
   }
 
-  async load(): Promise<AddressSet> {
-    // Reused while the file is unchanged: `serve` asks `has` per request.
-    let key = 'missing';
+  private async currentKey(): Promise<string> {
     try {
-      key = keyOf(await stat(this.file));
+      return keyOf(await stat(this.file));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('read', error);
+      return MISSING;
     }
-    if (this.cache?.key === key) return this.cache.set;
-    // Our own write is landing: the set is right for every address but those being written, and
-    // their next change waits for that write (`change`). Another process's change is seen after it.
-    if (this.writing && this.cache?.key === this.writing) return this.cache.set;
+  }
+
+  async load(): Promise<AddressSet> {
+    // Reused while the file is unchanged: `serve` asks `has` per request.
+    const key = await this.currentKey();
+    if (this.cache && (this.cache.key === key || this.ownKeys.includes(key))) return this.cache.set;
     // One reading at a time: a burst of requests after a foreign change shares it.
-    this.reading ??= this.read(key).finally(() => (this.reading = null));
+    this.reading ??= this.read().finally(() => (this.reading = null));
     return this.reading;
   }
 
-  private async read(key: string): Promise<AddressSet> {
+  /** Our writes wait while it runs (flushLoop), so the key it takes first is that of what it reads. */
+  private async read(): Promise<AddressSet> {
+    const key = await this.currentKey();
     const set = new AddressSet();
     for await (const line of this.lines()) {
       const change = parseSuppressionLine(line);
@@ -96,6 +107,7 @@ export class FileSuppressionStore implements SuppressionStore {
       else if (change?.op === 'remove') set.delete(change.email);
     }
     this.cache = { key, set };
+    this.ownKeys = [];
     return set;
   }
 
@@ -134,33 +146,33 @@ export class FileSuppressionStore implements SuppressionStore {
    * each instead of one fsync after another.
    */
   private change(address: string, op: 'add' | 'remove', text: string): Promise<boolean> {
-    const previous = this.perAddress.get(address) ?? Promise.resolve();
-    const run = previous.then(async () => {
+    const apply = async () => {
       // An add the cached set does not know is written without a stat: at worst another process
       // added it meanwhile and the file gets the line twice. Anything else asks the file.
       if (op === 'add' && this.cache && !this.cache.set.has(address)) {
-        await this.commit({ op, address, text });
+        await this.commit(op, address, text);
         return true;
       }
       const present = (await this.load()).has(address);
       if (present === (op === 'add')) return false;
-      await this.commit({ op, address, text });
+      await this.commit(op, address, text);
       return true;
-    });
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.perAddress.set(address, settled);
-    void settled.then(() => {
+    };
+    // Started at once when no change of this address is in progress (the usual case): a turn of
+    // the microtask queue less per request.
+    const previous = this.perAddress.get(address);
+    const run = previous ? previous.then(apply) : apply();
+    const done = () => {
       if (this.perAddress.get(address) === settled) this.perAddress.delete(address);
-    });
+    };
+    const settled: Promise<void> = run.then(done, done);
+    this.perAddress.set(address, settled);
     return run;
   }
 
-  private commit(change: PendingChange): Promise<void> {
+  private commit(op: 'add' | 'remove', address: string, text: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ ...change, resolve, reject });
+      this.pending.push({ op, address, text, resolve, reject });
       this.flushing ??= this.flushLoop();
     });
   }
@@ -168,6 +180,8 @@ export class FileSuppressionStore implements SuppressionStore {
   private async flushLoop(): Promise<void> {
     try {
       while (this.pending.length) {
+        // A write during a read would leave the cache with a key older than what it holds.
+        if (this.reading) await this.reading.catch(() => undefined);
         const group = this.pending;
         this.pending = [];
         try {
@@ -182,44 +196,61 @@ export class FileSuppressionStore implements SuppressionStore {
     }
   }
 
+  /**
+   * The calls that only touch the page cache (open, fstat, a 1-byte pread, the write, close) are
+   * made synchronously: each takes microseconds, while each asynchronous one waited for a thread
+   * of the pool and then for the event loop to come round again, which under load is what held a
+   * group's answers back. Only the fdatasync, which waits for the disk, goes to the pool.
+   */
   private async append(group: readonly PendingChange[]): Promise<void> {
     const text = group.map((change) => change.text).join('');
     try {
-      await mkdir(path.dirname(this.file), { recursive: true });
-      const handle = await open(this.file, 'a+');
+      const fd = this.openForAppend();
       try {
         // A hand-edited file may lack its last newline; ours must not join that line.
-        const before = await handle.stat();
+        const before = fstatSync(fd);
         const last = Buffer.alloc(1);
-        if (before.size > 0) await handle.read(last, 0, 1, before.size - 1);
+        if (before.size > 0) readSync(fd, last, 0, 1, before.size - 1);
         const bytes = Buffer.from(before.size > 0 && last[0] !== 0x0a ? `\n${text}` : text, 'utf8');
-        this.writing = keyOf(before);
         // O_APPEND: each write lands at the end, whole, whatever other processes append meanwhile.
-        const { bytesWritten } = await handle.write(bytes, 0, bytes.length);
+        const bytesWritten = writeSync(fd, bytes, 0, bytes.length);
         if (bytesWritten !== bytes.length) throw new Error(`short write (${bytesWritten} of ${bytes.length} bytes)`);
         // The cached set stays valid only if the file is exactly what it read plus our bytes:
         // otherwise another process appended too, and the next `load` reads the file again.
         // Updated before the fdatasync, so the requests arriving meanwhile find it current.
-        const after = await handle.stat();
+        const after = fstatSync(fd);
         const cache = this.cache;
-        if (cache && cache.key === keyOf(before) && after.size === before.size + bytes.length) {
+        const followed = cache && (cache.key === keyOf(before) || (cache.key === MISSING && before.size === 0));
+        if (followed && after.size === before.size + bytes.length) {
           for (const change of group) {
             if (change.op === 'add') cache.set.add(change.address);
             else cache.set.delete(change.address);
           }
+          this.ownKeys.push(cache.key);
+          if (this.ownKeys.length > 16) this.ownKeys.shift();
           cache.key = keyOf(after);
         } else if (cache?.key !== keyOf(after)) {
           this.cache = null;
+          this.ownKeys = [];
         }
-        this.writing = null;
-        await handle.datasync();
+        await fdatasync(fd);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     } catch (error) {
       this.cache = null;
-      this.writing = null;
+      this.ownKeys = [];
       throw new NewsletterError('OUTPUT_WRITE', `cannot write the suppression list: ${(error as Error).message}`, { file: this.display, cause: error });
+    }
+  }
+
+  private openForAppend(): number {
+    try {
+      return openSync(this.file, 'a+');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      return openSync(this.file, 'a+');
     }
   }
 }
@@ -228,9 +259,12 @@ interface PendingChange {
   op: 'add' | 'remove';
   address: string;
   text: string;
-  resolve?: () => void;
-  reject?: (error: unknown) => void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
+
+/** The key of a file that does not exist; the empty file our first write creates follows it. */
+const MISSING = 'missing';
 
 function keyOf(info: { ino: number; size: number; mtimeMs: number }): string {
   return `${info.ino}:${info.size}:${info.mtimeMs}`;
