@@ -21,28 +21,36 @@ export interface NodeServer {
   close(): Promise<void>;
 }
 
-/** The body, or null past `max` bytes; the rest of a refused body is drained, keeping the connection usable. */
-function readMessageBody(req: IncomingMessage, max: number): Promise<Uint8Array | null> {
-  if (Number(req.headers['content-length'] ?? NaN) > max) return Promise.resolve(null);
+/**
+ * The body, read up to the first chunk that takes it past `max` bytes (`over` then); the rest of
+ * such a body is drained, keeping the connection usable.
+ */
+function readCapped(req: IncomingMessage, max: number): Promise<{ bytes: Buffer; over: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
       size += chunk.length;
       if (size > max) {
         req.off('data', onData);
         req.off('end', onEnd);
         req.resume();
-        resolve(null);
-      } else {
-        chunks.push(chunk);
+        resolve({ bytes: Buffer.concat(chunks), over: true });
       }
     };
-    const onEnd = () => resolve(Buffer.concat(chunks));
+    const onEnd = () => resolve({ bytes: Buffer.concat(chunks), over: false });
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('error', reject);
   });
+}
+
+/** The body for the endpoint, or null past `max` bytes. */
+async function readMessageBody(req: IncomingMessage, max: number): Promise<Uint8Array | null> {
+  if (Number(req.headers['content-length'] ?? NaN) > max) return null;
+  const { bytes, over } = await readCapped(req, max);
+  return over ? null : bytes;
 }
 
 function header(req: IncomingMessage, name: string): string | null {
@@ -72,23 +80,8 @@ async function answer(endpoint: Endpoint, req: IncomingMessage, res: ServerRespo
  * anyway): a Buffer makes a cheaper Request than a web stream over the socket, and one-click
  * bodies are a few bytes.
  */
-function readBody(req: IncomingMessage, cap: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > cap) {
-        req.off('data', onData);
-        req.resume();
-        resolve(Buffer.concat(chunks));
-      }
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
+async function readBody(req: IncomingMessage, cap: number): Promise<Buffer> {
+  return (await readCapped(req, cap)).bytes;
 }
 
 async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
