@@ -30,7 +30,7 @@ if (!process.argv.includes('--debug') && bundleIsFresh()) {
   const { runBundledFile } = await import('../lib/run-bundled.js');
   ({ main } = runBundledFile(fileURLToPath(BUNDLE)).exports);
 } else {
-  process.setSourceMapsEnabled(true);
+  if (process.argv.includes('--debug')) process.setSourceMapsEnabled(true);
   // Node 22.1 and later keep V8's compiled code in the OS temp folder between runs; Node 20 has no such cache.
   module.enableCompileCache?.();
   ({ main } = await import('../lib/cli/main.js'));

@@ -70,12 +70,13 @@ const common = {
   logLevel: 'warning',
 };
 
+const CLI_BUNDLE = path.join(OUT, 'cli.cjs');
 rmSync(OUT, { recursive: true, force: true });
 
 await build({
   ...common,
   entryPoints: [path.join(ROOT, 'lib/cli/main.js')],
-  outfile: path.join(OUT, 'cli.cjs'),
+  outfile: CLI_BUNDLE,
   format: 'cjs',
   // Every module finds its files (package.json, templates/site/, the preview's assets, the worker)
   // relative to its own URL; in the bundle that is lib/bundle/cli.cjs, two levels down as before.
@@ -109,7 +110,6 @@ if (sample.errors.length) throw new Error(`the MJML sample does not validate: ${
 writeFileSync(`${MJML_BUNDLE}.cache`, mjml.cachedData());
 writeFileSync(path.join(OUT, 'mjml.json'), `${JSON.stringify({ version: mjmlVersion() })}\n`);
 
-const CLI_BUNDLE = path.join(OUT, 'cli.cjs');
 const cli = runBundledFile(CLI_BUNDLE, null);
 const out = mkdtempSync(path.join(os.tmpdir(), 'nl-bundle-'));
 const silent = () => new Writable({ write: (_chunk, _encoding, done) => done() });
