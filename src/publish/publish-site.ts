@@ -82,7 +82,8 @@ async function readIfExists(file: string, cwd: string): Promise<string | null> {
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new NewsletterError('OUTPUT_WRITE', `cannot read ${displayPath(file, cwd)}: ${(error as Error).message}`, { file: displayPath(file, cwd), cause: error });
+    const shown = displayPath(file, cwd);
+    throw new NewsletterError('OUTPUT_WRITE', `cannot read ${shown}: ${(error as Error).message}`, { file: shown, cause: error });
   }
 }
 
@@ -96,7 +97,8 @@ async function assetFiles(outDir: string, rendered: ReadonlyMap<string, string>,
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new NewsletterError('OUTPUT_WRITE', `cannot read ${displayPath(dir, cwd)}: ${(error as Error).message}`, { file: displayPath(dir, cwd), cause: error });
+      const shown = displayPath(dir, cwd);
+      throw new NewsletterError('OUTPUT_WRITE', `cannot read ${shown}: ${(error as Error).message}`, { file: shown, cause: error });
     }
     for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name.startsWith('.')) continue;
@@ -112,7 +114,8 @@ async function assetFiles(outDir: string, rendered: ReadonlyMap<string, string>,
     try {
       files.push({ path: `assets/${name}`, content: await readFile(file) });
     } catch (error) {
-      throw new NewsletterError('OUTPUT_WRITE', `cannot read the processed image ${displayPath(file, cwd)}: ${(error as Error).message}`, { file: displayPath(file, cwd), cause: error });
+      const shown = displayPath(file, cwd);
+      throw new NewsletterError('OUTPUT_WRITE', `cannot read the processed image ${shown}: ${(error as Error).message}`, { file: shown, cause: error });
     }
   }
   return files;

@@ -40,7 +40,8 @@ async function namesIn(dir: string, cwd: string): Promise<string[]> {
     return (await readdir(dir)).filter((name) => /^[\w-]+\.hbs$/.test(name));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${displayPath(dir, cwd)}\`: ${(error as Error).message}`, { file: displayPath(dir, cwd) });
+    const shown = displayPath(dir, cwd);
+    throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${shown}\`: ${(error as Error).message}`, { file: shown });
   }
 }
 
@@ -57,7 +58,8 @@ export async function loadSiteTemplates(templates: Pick<TemplateSet, 'dir' | 'cw
     try {
       source = await readFile(absolute, 'utf8');
     } catch (error) {
-      throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${displayPath(absolute, templates.cwd)}\`: ${(error as Error).message}`, { file: displayPath(absolute, templates.cwd) });
+      const shown = displayPath(absolute, templates.cwd);
+      throw new NewsletterError('TEMPLATE_NOT_FOUND', `cannot read \`${shown}\`: ${(error as Error).message}`, { file: shown });
     }
     const base = name.slice(0, -4);
     const template = compileFile(env, base, absolute, source, false, templates.cwd);

@@ -109,6 +109,7 @@ export async function writeSite(siteDir: string, files: readonly SiteFile[], cwd
     return result;
   } catch (error) {
     if (error instanceof NewsletterError) throw error;
-    throw new NewsletterError('OUTPUT_WRITE', `cannot write ${displayPath(current, cwd)}: ${(error as Error).message}`, { file: displayPath(current, cwd), cause: error });
+    const shown = displayPath(current, cwd);
+    throw new NewsletterError('OUTPUT_WRITE', `cannot write ${shown}: ${(error as Error).message}`, { file: shown, cause: error });
   }
 }
