@@ -1,7 +1,7 @@
-import { appendFile, mkdtemp, readFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FileSuppressionStore } from '../src/store/files/suppressions.js';
 
 /** suppressions.txt as `serve` appends to it: group commits, hand edits, other writers. */
@@ -49,5 +49,64 @@ describe('the files suppression store', () => {
     const results = await Promise.all([...emails, 'reader7@example.com'].map((email) => store.add(email, entry)));
     expect(results.filter((added) => added)).toHaveLength(300);
     expect((await addresses(file)).sort()).toEqual([...emails].sort());
+  });
+});
+
+describe('the files suppression store with other writers (several `serve` processes)', () => {
+  it('reads only what the others appended, never the whole file again, and sees all of it', async () => {
+    const file = await fresh();
+    const ours = new FileSuppressionStore(file);
+    const theirs = new FileSuppressionStore(file);
+    await theirs.add('first@example.com', entry);
+    expect(await ours.has('first@example.com')).toBe(true);
+    const fullReads = vi.spyOn(ours as unknown as { read(): Promise<unknown> }, 'read');
+    for (let i = 0; i < 50; i++) {
+      await theirs.add(`theirs${i}@example.com`, entry);
+      await ours.add(`ours${i}@example.com`, entry);
+    }
+    await theirs.remove('theirs7@example.com');
+    expect(await ours.has('theirs49@example.com')).toBe(true);
+    expect(await ours.has('theirs7@example.com')).toBe(false);
+    expect(await ours.remove('ours3@example.com')).toBe(true);
+    expect(await theirs.has('ours3@example.com')).toBe(false);
+    expect(fullReads).not.toHaveBeenCalled();
+    const inFile: string[] = [];
+    for await (const email of ours.iterate()) inFile.push(email);
+    expect(inFile).toHaveLength(1 + 50 + 50 - 2);
+    for (const email of inFile) expect(await ours.has(email), email).toBe(true);
+    expect(fullReads).not.toHaveBeenCalled();
+  });
+
+  it('reads the whole file again after a hand edit that is not an append', async () => {
+    const file = await fresh();
+    const store = new FileSuppressionStore(file);
+    await store.add('ann@example.com', entry);
+    await store.add('bob@example.com', entry);
+    // The same length, in place: only the mtime tells.
+    const text = await readFile(file, 'utf8');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(file, text.replace('bob@example.com', 'cat@example.com'));
+    expect(await store.has('bob@example.com')).toBe(false);
+    expect(await store.has('cat@example.com')).toBe(true);
+    // Shorter (a line deleted by hand).
+    await writeFile(file, 'cat@example.com\n');
+    expect(await store.has('ann@example.com')).toBe(false);
+    // Another file in its place, longer than before.
+    const replacement = `${file}.new`;
+    await writeFile(replacement, 'dan@example.com\neve@example.com\nfay@example.com\n');
+    await rename(replacement, file);
+    expect(await store.has('cat@example.com')).toBe(false);
+    expect(await store.has('fay@example.com')).toBe(true);
+  });
+
+  it('reads a hand-appended line without a newline in full once the line is finished', async () => {
+    const file = await fresh();
+    const store = new FileSuppressionStore(file);
+    await store.add('ann@example.com', entry);
+    await appendFile(file, 'bob@exa');
+    expect(await store.has('bob@exa')).toBe(true);
+    await appendFile(file, 'mple.com\n');
+    expect(await store.has('bob@example.com')).toBe(true);
+    expect(await store.has('bob@exa')).toBe(false);
   });
 });

@@ -20,6 +20,7 @@ import { unsubscribePages, type PageState } from './page.js';
  *
  *   GET  /unsubscribe/<token>   a page naming the address and newsletter, one button; changes nothing
  *   POST /unsubscribe/<token>   `List-Unsubscribe=One-Click` (RFC 8058) → suppressed, durably;
+ *                               a line of text, or the page when the client asks for HTML;
  *                               `action=resubscribe` → removed again. 200, never a redirect
  *   GET  /healthz               `ok`
  *   GET  anything else          the published site, when a site folder is given
@@ -121,6 +122,7 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
   });
 
   const text = (status: number, body: string, extra?: Record<string, string>): EndpointResponse => ({ status, headers: extra ? { ...textHeaders, ...extra } : textHeaders, body });
+  const unsubscribedText = text(200, `unsubscribed from ${oneLine(config.name)}; no more issues go to this address\n`);
 
   async function unsubscribe(request: EndpointRequest, token: string): Promise<[EndpointResponse, Outcome]> {
     const method = request.method;
@@ -141,7 +143,10 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
     if (body.kind === 'invalid') return [text(400, 'the form body cannot be read\n'), 'bad-request'];
     if (body.fields.get('List-Unsubscribe') === 'One-Click') {
       const added = await suppressions.add(email, { reason: 'unsubscribed', source: 'serve' });
-      return [page(200, 'unsubscribed', email, token), added ? 'unsubscribed' : 'already-unsubscribed'];
+      const outcome = added ? 'unsubscribed' : 'already-unsubscribed';
+      // A mail provider's POST (RFC 8058) is read by no one: it gets a line of text. The page's
+      // button is a browser's, which asks for HTML, and gets the themed page with "Resubscribe".
+      return [wantsPage(request) ? page(200, 'unsubscribed', email, token) : unsubscribedText, outcome];
     }
     if (body.fields.get('action') === 'resubscribe') {
       const removed = await suppressions.remove(email);
@@ -212,6 +217,15 @@ export function createHandler(options: HandlerOptions): FetchHandler {
   };
   endpoints.set(handler, endpoint);
   return handler;
+}
+
+/** A browser asks for HTML (`Accept: text/html,…`); a provider's one-click POST need not. */
+function wantsPage(request: EndpointRequest): boolean {
+  return request.header('accept')?.includes('text/html') === true;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]+/g, ' ');
 }
 
 /** `/unsubscribe/<token>` → `/unsubscribe/[token]`: logs never hold a token (it names a reader). */

@@ -1,5 +1,4 @@
-import { closeSync, createReadStream, fdatasync as fdatasyncCallback, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fdatasync as fdatasyncCallback, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,15 +43,15 @@ export class FileSuppressionStore implements SuppressionStore {
   private readonly perAddress = new Map<string, Promise<void>>();
   private pending: PendingChange[] = [];
   private flushing: Promise<void> | null = null;
-  private cache: { key: string; set: AddressSet } | null = null;
-  private reading: Promise<AddressSet> | null = null;
   /**
-   * The keys the file had just before our latest writes, each of which the cache followed: a
-   * stat that ran before one of those writes and is read after it still describes a file that
-   * only we have changed since, so the cache stands. Without this, each such stat started a read
-   * of the whole file, which under load raced with further writes and came back stale, again.
+   * The file read up to `size` bytes, replayed into `set`. The file is a log that only grows
+   * (every writer appends), so when it has grown, only the new bytes are read: with several
+   * `serve` processes appending at once, each one's next request would otherwise read the whole
+   * file again. Anything else (another file, a shorter one, the same length with another mtime,
+   * a last line without its newline) is a hand edit: the whole file is read again.
    */
-  private ownKeys: string[] = [];
+  private cache: FileView | null = null;
+  private reading: Promise<AddressSet> | null = null;
 
   constructor(
     readonly file: string,
@@ -63,8 +62,9 @@ export class FileSuppressionStore implements SuppressionStore {
     return new NewsletterError('LIST_INVALID', `cannot ${action} the suppression list: ${(error as Error).message}`, { file: this.display, cause: error });
   }
 
-  private async *lines(): AsyncGenerator<string> {
-    const stream = createReadStream(this.file, { encoding: 'utf8' });
+  private async *lines(end?: number): AsyncGenerator<string> {
+    if (end === 0) return;
+    const stream = createReadStream(this.file, { encoding: 'utf8', ...(end === undefined ? {} : { end: end - 1 }) });
     try {
       await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
     } catch (error) {
@@ -79,9 +79,13 @@ export class FileSuppressionStore implements SuppressionStore {
     }
   }
 
-  private async currentKey(): Promise<string> {
+  /**
+   * Synchronous: a stat answers from the inode cache in microseconds, and an asynchronous one
+   * could come back describing the file as it was before a write this store has already made.
+   */
+  private statNow(): FileInfo {
     try {
-      return keyOf(await stat(this.file));
+      return statSync(this.file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('read', error);
       return MISSING;
@@ -90,25 +94,67 @@ export class FileSuppressionStore implements SuppressionStore {
 
   async load(): Promise<AddressSet> {
     // Reused while the file is unchanged: `serve` asks `has` per request.
-    const key = await this.currentKey();
-    if (this.cache && (this.cache.key === key || this.ownKeys.includes(key))) return this.cache.set;
-    // One reading at a time: a burst of requests after a foreign change shares it.
+    const cache = this.cache;
+    if (!this.reading && cache) {
+      const info = this.statNow();
+      if (sameFile(cache, info) || this.catchUp(info, null)) return cache.set;
+    }
+    // One reading at a time: a burst of requests after a hand edit shares it.
     this.reading ??= this.read().finally(() => (this.reading = null));
     return this.reading;
   }
 
-  /** Our writes wait while it runs (flushLoop), so the key it takes first is that of what it reads. */
+  /** Our writes wait while it runs (flushLoop), so the file grows only by others meanwhile: it reads up to the size it took first. */
   private async read(): Promise<AddressSet> {
-    const key = await this.currentKey();
+    const info = this.statNow();
     const set = new AddressSet();
-    for await (const line of this.lines()) {
-      const change = parseSuppressionLine(line);
-      if (change?.op === 'add') set.add(change.email);
-      else if (change?.op === 'remove') set.delete(change.email);
-    }
-    this.cache = { key, set };
-    this.ownKeys = [];
+    for await (const line of this.lines(info === MISSING ? undefined : info.size)) applyLine(set, line);
+    this.cache = { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, set, endsInNewline: info.size === 0 || this.endsInNewline(info.size) };
     return set;
+  }
+
+  /** False also when the file cannot be read now: the next growth is then read in full. */
+  private endsInNewline(size: number): boolean {
+    try {
+      const fd = openSync(this.file, 'r');
+      try {
+        return lastByte(fd, size) === 0x0a;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Brings the cache up to `info` by reading only what was appended since it was made; false
+   * when that is not what happened (the caller reads the whole file, or drops the cache). Reads
+   * through `fd` when given (the descriptor a write holds), else opens the file.
+   */
+  private catchUp(info: FileInfo, fd: number | null): boolean {
+    const cache = this.cache;
+    if (!cache || info === MISSING) return false;
+    if (cache.ino !== info.ino && cache.ino !== MISSING.ino) return false;
+    if (info.size === cache.size) return cache.ino === info.ino && cache.mtimeMs === info.mtimeMs;
+    if (info.size < cache.size || !cache.endsInNewline || info.size - cache.size > MAX_TAIL_BYTES) return false;
+    const own = fd === null ? openSync(this.file, 'r') : fd;
+    try {
+      const tail = Buffer.allocUnsafe(info.size - cache.size);
+      const read = readSync(own, tail, 0, tail.length, cache.size);
+      if (read !== tail.length) return false;
+      const text = tail.toString('utf8');
+      for (const line of text.split('\n')) applyLine(cache.set, line.endsWith('\r') ? line.slice(0, -1) : line);
+      cache.ino = info.ino;
+      cache.size = info.size;
+      cache.mtimeMs = info.mtimeMs;
+      cache.endsInNewline = text.endsWith('\n');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (fd === null) closeSync(own);
+    }
   }
 
   async has(email: string): Promise<boolean> {
@@ -149,7 +195,7 @@ export class FileSuppressionStore implements SuppressionStore {
     const apply = async () => {
       // An add the cached set does not know is written without a stat: at worst another process
       // added it meanwhile and the file gets the line twice. Anything else asks the file.
-      if (op === 'add' && this.cache && !this.cache.set.has(address)) {
+      if (op === 'add' && this.cache && !this.reading && !this.cache.set.has(address)) {
         await this.commit(op, address, text);
         return true;
       }
@@ -180,7 +226,7 @@ export class FileSuppressionStore implements SuppressionStore {
   private async flushLoop(): Promise<void> {
     try {
       while (this.pending.length) {
-        // A write during a read would leave the cache with a key older than what it holds.
+        // A write during a read would leave the cache with a size older than what it holds.
         if (this.reading) await this.reading.catch(() => undefined);
         const group = this.pending;
         this.pending = [];
@@ -209,29 +255,25 @@ export class FileSuppressionStore implements SuppressionStore {
       try {
         // A hand-edited file may lack its last newline; ours must not join that line.
         const before = fstatSync(fd);
-        const last = Buffer.alloc(1);
-        if (before.size > 0) readSync(fd, last, 0, 1, before.size - 1);
-        const bytes = Buffer.from(before.size > 0 && last[0] !== 0x0a ? `\n${text}` : text, 'utf8');
+        const bytes = Buffer.from(before.size > 0 && lastByte(fd, before.size) !== 0x0a ? `\n${text}` : text, 'utf8');
         // O_APPEND: each write lands at the end, whole, whatever other processes append meanwhile.
         const bytesWritten = writeSync(fd, bytes, 0, bytes.length);
         if (bytesWritten !== bytes.length) throw new Error(`short write (${bytesWritten} of ${bytes.length} bytes)`);
-        // The cached set stays valid only if the file is exactly what it read plus our bytes:
-        // otherwise another process appended too, and the next `load` reads the file again.
-        // Updated before the fdatasync, so the requests arriving meanwhile find it current.
+        // Updated before the fdatasync, so the requests arriving meanwhile find the cache current:
+        // with our bytes alone, from the group itself; when others appended too, by reading back
+        // everything after what the cache holds, in the file's order.
         const after = fstatSync(fd);
         const cache = this.cache;
-        const followed = cache && (cache.key === keyOf(before) || (cache.key === MISSING && before.size === 0));
-        if (followed && after.size === before.size + bytes.length) {
+        if (cache && sameFile(cache, before) && after.size === before.size + bytes.length && cache.endsInNewline) {
           for (const change of group) {
             if (change.op === 'add') cache.set.add(change.address);
             else cache.set.delete(change.address);
           }
-          this.ownKeys.push(cache.key);
-          if (this.ownKeys.length > 16) this.ownKeys.shift();
-          cache.key = keyOf(after);
-        } else if (cache?.key !== keyOf(after)) {
+          cache.ino = after.ino;
+          cache.size = after.size;
+          cache.mtimeMs = after.mtimeMs;
+        } else if (!this.catchUp(after, fd)) {
           this.cache = null;
-          this.ownKeys = [];
         }
         await fdatasync(fd);
       } finally {
@@ -239,7 +281,6 @@ export class FileSuppressionStore implements SuppressionStore {
       }
     } catch (error) {
       this.cache = null;
-      this.ownKeys = [];
       throw new NewsletterError('OUTPUT_WRITE', `cannot write the suppression list: ${(error as Error).message}`, { file: this.display, cause: error });
     }
   }
@@ -263,9 +304,36 @@ interface PendingChange {
   reject: (error: unknown) => void;
 }
 
-/** The key of a file that does not exist; the empty file our first write creates follows it. */
-const MISSING = 'missing';
+interface FileInfo {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
 
-function keyOf(info: { ino: number; size: number; mtimeMs: number }): string {
-  return `${info.ino}:${info.size}:${info.mtimeMs}`;
+interface FileView extends FileInfo {
+  set: AddressSet;
+  /** False when the last line read had no newline: what is appended next may continue it. */
+  endsInNewline: boolean;
+}
+
+/** A file that does not exist; the empty file the first write creates follows it. */
+const MISSING: FileInfo = Object.freeze({ ino: -1, size: 0, mtimeMs: 0 });
+
+/** More appended than this since the last look is read like a new file (asynchronously). */
+const MAX_TAIL_BYTES = 1 << 20;
+
+function sameFile(a: FileInfo, b: FileInfo): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+function applyLine(set: AddressSet, line: string): void {
+  const change = parseSuppressionLine(line);
+  if (change?.op === 'add') set.add(change.email);
+  else if (change?.op === 'remove') set.delete(change.email);
+}
+
+function lastByte(fd: number, size: number): number {
+  const byte = Buffer.alloc(1);
+  readSync(fd, byte, 0, 1, size - 1);
+  return byte[0]!;
 }
