@@ -1,4 +1,4 @@
-import { createCipheriv, createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createHmac, createSecretKey, hkdfSync, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
 import type { Recipient, ResolvedConfig, UtmParameters } from '../config/defaults.js';
 import { listIdFor } from './list-id.js';
 
@@ -48,7 +48,8 @@ const MAX_ADDRESS_BYTES = 320;
 
 interface TokenKeys {
   mac: KeyObject;
-  enc: KeyObject;
+  /** AES-256 in ECB mode, no padding, kept for the key's lifetime: the CTR keystream is made with it. */
+  blocks: Cipher;
 }
 const keyCache = new Map<string, TokenKeys>();
 
@@ -57,7 +58,8 @@ function keysFor(secret: string): TokenKeys {
   if (!keys) {
     // KeyObjects: imported once, not on every HMAC and cipher (the endpoint reads a token per request).
     const derive = (info: string) => createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'newsletter-unsubscribe', info, 32)));
-    keys = { mac: derive('mac v1'), enc: derive('enc v1') };
+    const blocks = createCipheriv('aes-256-ecb', derive('enc v1'), null).setAutoPadding(false);
+    keys = { mac: derive('mac v1'), blocks };
     if (keyCache.size > 16) keyCache.clear();
     keyCache.set(secret, keys);
   }
@@ -68,9 +70,29 @@ function syntheticIv(keys: TokenKeys, version: number, listId: string, address: 
   return createHmac('sha256', keys.mac).update(Buffer.of(version)).update(listId).update(Buffer.of(0)).update(address).digest().subarray(0, SIV_BYTES);
 }
 
+/**
+ * AES-256-CTR of `data` from the counter block `iv`, exactly as OpenSSL's `aes-256-ctr` (the
+ * 128-bit block incremented big-endian), made from the one ECB cipher of the key: a new CTR
+ * cipher per token cost more than the rest of reading one, and the endpoint reads one per request.
+ */
 function ctr(keys: TokenKeys, iv: Buffer, data: Buffer): Buffer {
-  const cipher = createCipheriv('aes-256-ctr', keys.enc, iv);
-  return Buffer.concat([cipher.update(data), cipher.final()]);
+  const blocks = Math.ceil(data.length / 16);
+  const counters = Buffer.allocUnsafe(blocks * 16);
+  for (let b = 0; b < blocks; b++) {
+    const at = b * 16;
+    iv.copy(counters, at, 0, 16);
+    // iv + b, carried through all 16 bytes.
+    let carry = b;
+    for (let i = at + 15; i >= at && carry > 0; i--) {
+      const sum = counters[i]! + (carry & 0xff);
+      counters[i] = sum & 0xff;
+      carry = (carry >>> 8) + (sum >>> 8);
+    }
+  }
+  const stream = keys.blocks.update(counters);
+  const out = Buffer.allocUnsafe(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ stream[i]!;
+  return out;
 }
 
 /** The opaque token of `email` on the newsletter `listId` (its List-Id), signed with `secret`. */
