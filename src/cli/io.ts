@@ -35,7 +35,7 @@ export function lineBatch(stream: NodeJS.WritableStream): LineBatch {
     if (!pending) return;
     const text = pending;
     pending = '';
-    stream.write(text);
+    for (const piece of wholeLinePieces(text)) stream.write(piece);
   };
   process.once('exit', flush);
   return {
@@ -48,4 +48,30 @@ export function lineBatch(stream: NodeJS.WritableStream): LineBatch {
     },
     flush,
   };
+}
+
+/**
+ * Several `serve --processes` write to one stdout. A write(2) of up to PIPE_BUF bytes (4096 on
+ * Linux, 512 by POSIX) to a pipe is never interleaved with another process's, so a batch is
+ * written in pieces of whole lines no larger than that (a single longer line goes alone).
+ */
+const ATOMIC_WRITE_BYTES = 4096;
+
+export function wholeLinePieces(text: string): string[] {
+  if (text.length <= ATOMIC_WRITE_BYTES / 3 || Buffer.byteLength(text) <= ATOMIC_WRITE_BYTES) return [text];
+  const pieces: string[] = [];
+  let piece = '';
+  let bytes = 0;
+  for (const line of text.slice(0, -1).split('\n')) {
+    const size = Buffer.byteLength(line) + 1;
+    if (bytes + size > ATOMIC_WRITE_BYTES && piece) {
+      pieces.push(piece);
+      piece = '';
+      bytes = 0;
+    }
+    piece += `${line}\n`;
+    bytes += size;
+  }
+  if (piece) pieces.push(piece);
+  return pieces;
 }

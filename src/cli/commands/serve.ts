@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULTS } from '../../config/defaults.js';
 import { displayPath } from '../../fs/display-path.js';
 import { isLoopbackHost } from '../../preview/preview-server.js';
@@ -15,6 +16,14 @@ interface ServeFlags extends SharedFlags {
   port: number;
   host: string;
   store?: string | true;
+  processes: number;
+}
+
+function parseProcesses(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError('expected a number of processes from 1 to 64, or auto (one per core)');
+  return n;
 }
 
 export function registerServe(program: Command, io: CliIo): void {
@@ -24,7 +33,8 @@ export function registerServe(program: Command, io: CliIo): void {
       .description('answer one-click unsubscribes (RFC 8058) and serve the published site')
       .option('--port <port>', 'port to listen on; 0 picks a free one', parsePort, DEFAULTS.serve.port)
       .option('--host <host>', 'address to listen on (behind a reverse proxy, keep the default)', DEFAULTS.serve.host)
-      .option('--store [url]', 'record unsubscribes in the Redis store that `send --store`/`--queue` read, on any machine (default URL: $REDIS_URL, which alone turns this on)'),
+      .option('--store [url]', 'record unsubscribes in the Redis store that `send --store`/`--queue` read, on any machine (default URL: $REDIS_URL, which alone turns this on)')
+      .option('--processes <n>', 'processes answering on the port, sharing the suppression store; auto: one per core', parseProcesses, DEFAULTS.serve.processes),
   )
     .addHelpText(
       'after',
@@ -33,6 +43,7 @@ Examples:
   $ NEWSLETTER_SECRET=… npx newsletter serve             http://127.0.0.1:8080/
   $ npx newsletter serve --port 9000 --out /srv/newsletter
   $ npx newsletter serve --store redis://redis.internal:6379   one list for every machine
+  $ npx newsletter serve --processes auto               a process per core, one port
 
 Answers, under the path of \`siteUrl\`:
   GET  /unsubscribe/<token>    a page naming the address, with one button (changes nothing)
@@ -45,48 +56,97 @@ NEWSLETTER_SECRET (environment or .env) must be the key \`send\` used. Put it be
 a reverse proxy that terminates https at \`siteUrl\` (README, "serve"). One log line
 per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
     )
-    .action(async (flags: ServeFlags) => {
-      const [{ loadProject }, { openStore }, { createUnsubscribeHandler, startNodeServer }, { publishSite, siteDir }] = await Promise.all([
+    .action(async (given: ServeFlags) => {
+      const [{ loadProject }, { openStore }, { createUnsubscribeHandler, startNodeServer }, { publishSite, siteDir }, cluster] = await Promise.all([
         import('../../pipeline.js'),
         import('../../store/index.js'),
         import('../../serve/index.js'),
         import('../../publish/publish-site.js'),
+        import('../../serve/cluster.js'),
       ]);
       const env = io.env; // .env is already under it (cli/env.ts)
       const secret = env.NEWSLETTER_SECRET ?? '';
+      // One of the processes of `--processes N`: the primary has checked and published already,
+      // and passes its flags on as they were parsed.
+      const processNumber = cluster.serveProcessNumber(env);
+      const flags = processNumber === null ? given : cluster.flagsOfPrimary<ServeFlags>(env);
       // Before publishing or listening: without the key nothing it answers could be right.
       checkServeSecret(secret);
-      const project = await loadProject(configRequest(flags, io));
-      const site = siteDir(project);
       const shown = (file: string) => displayPath(file, io.cwd, '.');
-      try {
-        await access(path.join(site, 'index.html'));
-      } catch {
-        println(io.stdout, `no site in ${shown(site)}/: publishing it first`);
-        await publishSite({ project });
-      }
       // The shared store on Redis (--store, else REDIS_URL), or suppressions.txt next to the config.
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
-      const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined });
-      // From here on stdout carries a line per request: every line goes through the batch.
-      const out = lineBatch(io.stdout);
-      const handler = await createUnsubscribeHandler({
-        project,
-        secret,
-        suppressions: store.suppressions,
-        siteDir: site,
-        onRequest: (log) => out.println(`${new Date().toISOString()} ${log.method} ${log.path} ${log.status} ${log.outcome} ${log.ms.toFixed(1)}ms`),
-        onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`),
-      });
-      if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
-      const server = await startNodeServer(handler, { host: flags.host, port: flags.port, onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`) });
-      const stop = untilSignal();
-      const where = storeUrl ? `the Redis store at ${(await import('../../store/redis/connection.js')).maskRedisUrl(storeUrl)}` : shown(project.config.suppressions);
-      out.println(`Serving ${project.config.siteUrl} at ${server.url} (site ${shown(site)}/, suppressions ${where}); Ctrl-C to stop`);
-      const signal = await stop;
-      out.println(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
+      const storeShown = async (suppressions: string) => (storeUrl ? `the Redis store at ${(await import('../../store/redis/connection.js')).maskRedisUrl(storeUrl)}` : shown(suppressions));
+
+      if (processNumber === null) {
+        const project = await loadProject(configRequest(flags, io));
+        const site = siteDir(project);
+        try {
+          await access(path.join(site, 'index.html'));
+        } catch {
+          println(io.stdout, `no site in ${shown(site)}/: publishing it first`);
+          await publishSite({ project });
+        }
+        if (flags.processes > 1) {
+          const served = await cluster.startServeCluster({ processes: flags.processes, flags, cwd: io.cwd, env, log: (line) => println(io.stderr, line) });
+          println(io.stdout, `Serving ${project.config.siteUrl} at ${served.url} (site ${shown(site)}/, suppressions ${await storeShown(project.config.suppressions)}, ${served.processes} processes); Ctrl-C to stop`);
+          try {
+            const signal = await Promise.race([untilSignal(), served.failed]);
+            println(io.stdout, `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
+          } finally {
+            await served.close();
+          }
+          return;
+        }
+      }
+
+      // With several processes, each line says which one answered.
+      const which = processNumber === null ? '' : ` p${processNumber}`;
+      let running: Awaited<ReturnType<typeof startServing>>;
+      const startServing = async () => {
+        const project = await loadProject(configRequest(flags, io));
+        const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined });
+        try {
+          // From here on stdout carries a line per request: every line goes through the batch.
+          const out = lineBatch(io.stdout);
+          const handler = await createUnsubscribeHandler({
+            project,
+            secret,
+            suppressions: store.suppressions,
+            siteDir: siteDir(project),
+            onRequest: (log) => out.println(`${new Date().toISOString()} ${log.method} ${log.path} ${log.status} ${log.outcome} ${log.ms.toFixed(1)}ms${which}`),
+            onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`),
+          });
+          if (!isLoopbackHost(flags.host) && processNumber === null) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
+          const server = await startNodeServer(handler, { host: flags.host, port: flags.port, onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`) });
+          return { project, store, out, server };
+        } catch (error) {
+          // Nothing left open: a process that cannot start must exit.
+          await store.close().catch(() => undefined);
+          throw error;
+        }
+      };
+      // Listened for from the start: the primary may say stop while this process is still starting.
+      const stopped = processNumber === null ? null : cluster.untilStopped();
+      try {
+        running = await startServing();
+      } catch (error) {
+        if (processNumber !== null) await cluster.reportStartFailure(error);
+        throw error;
+      }
+      const { project, store, out, server } = running;
+      if (stopped) {
+        cluster.reportListening(server.url);
+        await stopped;
+      } else {
+        const stop = untilSignal();
+        out.println(`Serving ${project.config.siteUrl} at ${server.url} (site ${shown(siteDir(project))}/, suppressions ${await storeShown(project.config.suppressions)}); Ctrl-C to stop`);
+        const signal = await stop;
+        out.println(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
+      }
       await server.close();
       await store.close();
       out.flush();
+      // The primary's channel would keep this process alive.
+      if (processNumber !== null) process.disconnect?.();
     });
 }
