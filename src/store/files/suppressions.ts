@@ -97,7 +97,8 @@ export class FileSuppressionStore implements SuppressionStore {
     const cache = this.cache;
     if (!this.reading && cache) {
       const info = this.statNow();
-      if (sameFile(cache, info) || this.catchUp(info, null)) return cache.set;
+      // An unfinished last line may be a hand edit without its newline: the whole read takes it.
+      if (sameFile(cache, info) || this.catchUp(info, null) === true) return cache.set;
     }
     // One reading at a time: a burst of requests after a hand edit shares it.
     this.reading ??= this.read().finally(() => (this.reading = null));
@@ -128,11 +129,14 @@ export class FileSuppressionStore implements SuppressionStore {
   }
 
   /**
-   * Brings the cache up to `info` by reading only what was appended since it was made; false
-   * when that is not what happened (the caller reads the whole file, or drops the cache). Reads
+   * Brings the cache up to `info` by reading only what was appended since it was made: `true`
+   * when it now holds all of it; `partial` when the file ends inside a line, which another
+   * process is still writing (a write of several pages is seen growing page by page): the cache
+   * then holds the file up to the last whole line, and the rest is read next time. False when
+   * the file changed in another way (the caller reads it whole, or drops the cache). Reads
    * through `fd` when given (the descriptor a write holds), else opens the file.
    */
-  private catchUp(info: FileInfo, fd: number | null): boolean {
+  private catchUp(info: FileInfo, fd: number | null): boolean | 'partial' {
     const cache = this.cache;
     if (!cache || info === MISSING) return false;
     if (cache.ino !== info.ino && cache.ino !== MISSING.ino) return false;
@@ -143,13 +147,14 @@ export class FileSuppressionStore implements SuppressionStore {
       const tail = Buffer.allocUnsafe(info.size - cache.size);
       const read = readSync(own, tail, 0, tail.length, cache.size);
       if (read !== tail.length) return false;
-      const text = tail.toString('utf8');
+      const whole = tail.lastIndexOf(0x0a) + 1;
+      const text = tail.toString('utf8', 0, whole);
       for (const line of text.split('\n')) applyLine(cache.set, line.endsWith('\r') ? line.slice(0, -1) : line);
       cache.ino = info.ino;
-      cache.size = info.size;
-      cache.mtimeMs = info.mtimeMs;
-      cache.endsInNewline = text.endsWith('\n');
-      return true;
+      cache.size += whole;
+      // Unknown while a line is unfinished: the next look reads on from `size` whatever the stat says.
+      cache.mtimeMs = whole === tail.length ? info.mtimeMs : -1;
+      return whole === tail.length ? true : 'partial';
     } catch {
       return false;
     } finally {
