@@ -7,7 +7,10 @@
  *  - Redis memory of a million-recipient send's state ≤ 200 MB: the queued batches (all of the
  *    list at once: the peak before workers start) and the journal's accepted set (the end state);
  *  - the coordinator's peak RSS flat in the list size (100,000 vs 1,000,000 rows queued).
- *   node bench/queue.js [--messages 5000] [--runs 3] [--rows 1000000]     (--runs 0: the memory figures only)
+ *  - where the machine is not the limit: the same sends to a relay that throttles each sending
+ *    IP (`--per-ip-rate`, default 250/s), each worker on its own loopback address.
+ *   node bench/queue.js [--messages 5000] [--runs 3] [--rows 1000000] [--throttled-messages 3000] [--per-ip-rate 250]
+ *   (--runs 0: the memory figures and the throttled relay only; --throttled-messages 0 leaves it out)
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -100,10 +103,12 @@ function cliArgs(dir, extra) {
   return [BIN, 'send', 'weekly-1', '--list', path.join(dir, 'list.csv'), '--yes', '--content', path.join(ROOT, 'content'), '--templates', path.join(ROOT, 'templates'), ...extra];
 }
 
+/** `smtpUrl`: one URL for all, or each worker's (`(i) => url`). */
 function startWorkers(n, redisUrl, smtpUrl) {
   return Promise.all(
     Array.from({ length: n }, (_, i) => {
-      const child = spawn(process.execPath, [BIN, 'worker', '--queue', redisUrl, '--smtp', smtpUrl, '--concurrency', '5', '--name', `bench-${i + 1}`], {
+      const url = typeof smtpUrl === 'function' ? smtpUrl(i) : smtpUrl;
+      const child = spawn(process.execPath, [BIN, 'worker', '--queue', redisUrl, '--smtp', url, '--concurrency', '5', '--name', `bench-${i + 1}`], {
         env: { ...process.env, NEWSLETTER_SECRET: SECRET, REDIS_URL: '', SMTP_URL: '' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
@@ -201,9 +206,9 @@ async function acceptedSetMemory(redis, rows) {
   return ((await redis.usedMemory()) - before) / 2 ** 20;
 }
 
-export async function run({ messages = 5000, runs = 3, rows = 1_000_000 } = {}) {
+export async function run({ messages = 5000, runs = 3, rows = 1_000_000, throttledMessages = 3000, perIpRate = 250 } = {}) {
   const redis = await startRedis();
-  if (runs === 0) return memory(redis, { messages, runs, rows, rates: { local: [], 1: [], 2: [], 4: [] } });
+  if (runs === 0) return memory(redis, { messages, runs, rows, throttledMessages, perIpRate, rates: { local: [], 1: [], 2: [], 4: [] } });
   const server = await startServer();
   const smtpUrl = `smtp://127.0.0.1:${server.port}`;
   const rates = { local: [], 1: [], 2: [], 4: [] };
@@ -240,15 +245,46 @@ export async function run({ messages = 5000, runs = 3, rows = 1_000_000 } = {}) 
   } finally {
     server.stop();
   }
-  return memory(redis, { messages, runs, rows, rates, cpu });
+  return memory(redis, { messages, runs, rows, rates, cpu, throttledMessages, perIpRate });
+}
+
+/**
+ * Where one machine is not the limit: a relay that accepts `perIpRate` messages a second from
+ * each sending address (as real relays throttle an IP), each worker sending from an address of
+ * its own (127.0.0.2, 127.0.0.3, …: all of 127/8 is loopback), the local send from 127.0.0.1.
+ */
+async function throttled(redis, { messages, perIpRate }) {
+  const server = await startServer({ perIpRate });
+  const rates = { local: 0, 1: 0, 2: 0, 4: 0 };
+  try {
+    await server.reset();
+    await sendWithNewsletter(server, messages);
+    rates.local = (await server.stats()).rate;
+    for (const n of [1, 2, 4]) {
+      const workers = await startWorkers(n, redis.url, (i) => `smtp://127.0.0.1:${server.port}?localAddress=127.0.0.${i + 2}`);
+      try {
+        await server.reset();
+        await distributedSend(redis, server, messages);
+        const { delivered, rate } = await server.stats();
+        if (delivered !== messages) throw new Error(`server got ${delivered} of ${messages} with ${n} workers`);
+        rates[n] = rate;
+      } finally {
+        await stopWorkers(workers);
+      }
+    }
+  } finally {
+    server.stop();
+  }
+  return { messages, perIpRate, rates };
 }
 
 async function memory(redis, result) {
   try {
+    const relay = result.throttledMessages ? await throttled(redis, { messages: result.throttledMessages, perIpRate: result.perIpRate }) : null;
     const small = await queueOnly(redis, Math.round(result.rows / 10));
     const large = await queueOnly(redis, result.rows);
     const acceptedMb = await acceptedSetMemory(redis, result.rows);
-    return { ...result, small, large, acceptedMb };
+    return { ...result, small, large, acceptedMb, relay };
   } finally {
     await redis.stop();
   }
@@ -260,7 +296,7 @@ function argument(name, fallback) {
 }
 
 if (isMain(import.meta.url)) {
-  const r = await run({ messages: argument('messages', 5000), runs: argument('runs', 3), rows: argument('rows', 1_000_000) });
+  const r = await run({ messages: argument('messages', 5000), runs: argument('runs', 3), rows: argument('rows', 1_000_000), throttledMessages: argument('throttled-messages', 3000), perIpRate: argument('per-ip-rate', 250) });
   const f = (n) => Math.round(n).toLocaleString('en-GB');
   const local = median(r.rates.local);
   if (r.runs) console.log(`send of ${f(r.messages)} messages to one local smtp-server, deliveries/s after the first 50 (median of ${r.runs}, runs alternated):`);
@@ -274,6 +310,11 @@ if (isMain(import.meta.url)) {
   if (r.runs) {
     console.log(`CPU per message (median; robust to a busy machine): local send ${median(r.cpu.local).toFixed(3)} ms; one worker ${median(r.cpu.worker).toFixed(3)} ms + Redis ${median(r.cpu.redis).toFixed(3)} ms`);
     console.log(`  the queue's CPU overhead: ${((median(r.cpu.worker) + median(r.cpu.redis)) / median(r.cpu.local)).toFixed(2)}× the local send's per message`);
+  }
+  if (r.relay) {
+    const { rates, perIpRate, messages } = r.relay;
+    console.log(`a relay that accepts ${perIpRate} messages/s per sending IP, ${f(messages)} messages, each worker from its own loopback address:`);
+    console.log(`  local send ${f(rates.local)}/s; --queue with 1 worker ${f(rates[1])}/s (${(rates[1] / rates.local).toFixed(2)}×), 2 workers ${f(rates[2])}/s (${(rates[2] / rates.local).toFixed(2)}×), 4 workers ${f(rates[4])}/s (${(rates[4] / rates.local).toFixed(2)}×)`);
   }
   const perMillion = (mb, n) => (mb * 1_000_000) / n;
   const queuedPerMillion = perMillion(r.large.queuedMb, r.rows);

@@ -22,8 +22,15 @@ const SKIP_FIRST = 50;
 
 /* ---------- the server, in a child process: `node bench/send.js --serve` ---------- */
 
+/**
+ * `--per-ip-rate N`: the server accepts at most N messages a second from each client address,
+ * holding its reply to DATA until the sender's next slot, as relays throttle a sending IP.
+ */
 async function serve() {
   const { SMTPServer } = await import('smtp-server');
+  const rateArg = process.argv.indexOf('--per-ip-rate');
+  const interval = rateArg > 0 ? 1000 / Number(process.argv[rateArg + 1]) : 0;
+  const nextSlot = new Map();
   let times = [];
   let cpu = process.cpuUsage();
   const server = new SMTPServer({
@@ -31,11 +38,19 @@ async function serve() {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
       stream.on('data', () => {});
       stream.on('end', () => {
-        times.push(performance.now());
-        callback(null, 'queued');
+        const accept = () => {
+          times.push(performance.now());
+          callback(null, 'queued');
+        };
+        if (!interval) return accept();
+        const now = performance.now();
+        const at = Math.max(now, nextSlot.get(session.remoteAddress) ?? 0);
+        nextSlot.set(session.remoteAddress, at + interval);
+        if (at <= now) accept();
+        else setTimeout(accept, at - now);
       });
     },
   });
@@ -59,8 +74,8 @@ async function serve() {
   });
 }
 
-export function startServer() {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function startServer({ perIpRate = 0 } = {}) {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', ...(perIpRate ? ['--per-ip-rate', String(perIpRate)] : [])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const request = (message, key) =>
     new Promise((resolve) => {
       const onMessage = (reply) => {
