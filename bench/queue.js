@@ -9,7 +9,7 @@
  *  - the coordinator's peak RSS flat in the list size (100,000 vs 1,000,000 rows queued).
  *  - where the machine is not the limit: the same sends to a relay that throttles each sending
  *    IP (`--per-ip-rate`, default 250/s), each worker on its own loopback address.
- *   node bench/queue.js [--messages 5000] [--runs 3] [--rows 1000000] [--throttled-messages 3000] [--per-ip-rate 250]
+ *   node bench/queue.js [--messages 5000] [--runs 3] [--rows 1000000] [--throttled-messages 6000] [--per-ip-rate 250]
  *   (--runs 0: the memory figures and the throttled relay only; --throttled-messages 0 leaves it out)
  */
 import { spawn } from 'node:child_process';
@@ -206,7 +206,7 @@ async function acceptedSetMemory(redis, rows) {
   return ((await redis.usedMemory()) - before) / 2 ** 20;
 }
 
-export async function run({ messages = 5000, runs = 3, rows = 1_000_000, throttledMessages = 3000, perIpRate = 250 } = {}) {
+export async function run({ messages = 5000, runs = 3, rows = 1_000_000, throttledMessages = 6000, perIpRate = 250 } = {}) {
   const redis = await startRedis();
   if (runs === 0) return memory(redis, { messages, runs, rows, throttledMessages, perIpRate, rates: { local: [], 1: [], 2: [], 4: [] } });
   const server = await startServer();
@@ -296,7 +296,7 @@ function argument(name, fallback) {
 }
 
 if (isMain(import.meta.url)) {
-  const r = await run({ messages: argument('messages', 5000), runs: argument('runs', 3), rows: argument('rows', 1_000_000), throttledMessages: argument('throttled-messages', 3000), perIpRate: argument('per-ip-rate', 250) });
+  const r = await run({ messages: argument('messages', 5000), runs: argument('runs', 3), rows: argument('rows', 1_000_000), throttledMessages: argument('throttled-messages', 6000), perIpRate: argument('per-ip-rate', 250) });
   const f = (n) => Math.round(n).toLocaleString('en-GB');
   const local = median(r.rates.local);
   if (r.runs) console.log(`send of ${f(r.messages)} messages to one local smtp-server, deliveries/s after the first 50 (median of ${r.runs}, runs alternated):`);
