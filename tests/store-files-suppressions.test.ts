@@ -99,14 +99,46 @@ describe('the files suppression store with other writers (several `serve` proces
     expect(await store.has('fay@example.com')).toBe(true);
   });
 
-  it('reads a hand-appended line without a newline in full once the line is finished', async () => {
+  it('takes in a hand-appended line without a newline once it stays so, and the line once finished', async () => {
     const file = await fresh();
     const store = new FileSuppressionStore(file);
     await store.add('ann@example.com', entry);
     await appendFile(file, 'bob@exa');
+    // At first it may be another process's write, seen half done.
+    expect(await store.has('bob@exa')).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 150));
     expect(await store.has('bob@exa')).toBe(true);
     await appendFile(file, 'mple.com\n');
     expect(await store.has('bob@example.com')).toBe(true);
     expect(await store.has('bob@exa')).toBe(false);
+  });
+
+  it('sees an edit in place that makes the file longer (an editor saving, cp over it)', async () => {
+    const file = await fresh();
+    const store = new FileSuppressionStore(file);
+    await store.add('ann@example.com', entry);
+    await store.add('bob@example.com', entry);
+    expect(await store.has('ann@example.com')).toBe(true);
+    const text = await readFile(file, 'utf8');
+    // Same inode, truncated and rewritten: a line on top, ann commented out.
+    await writeFile(file, `zed@example.com\n${text.replace('\nann@example.com\n', '\n# ann@example.com\n')}`);
+    expect(await store.has('zed@example.com')).toBe(true);
+    expect(await store.has('ann@example.com')).toBe(false);
+    expect(await store.has('bob@example.com')).toBe(true);
+  });
+
+  it('sees a file emptied and then appended to past its old length by someone else', async () => {
+    const file = await fresh();
+    const ours = new FileSuppressionStore(file);
+    await ours.add('old@example.com', entry);
+    expect(await ours.has('old@example.com')).toBe(true);
+    await writeFile(file, '');
+    const theirs = new FileSuppressionStore(file);
+    for (let i = 0; i < 5; i++) await theirs.add(`n${i}@example.com`, entry);
+    expect(await ours.has('old@example.com')).toBe(false);
+    expect(await ours.has('n0@example.com')).toBe(true);
+    await ours.add('mine@example.com', entry);
+    expect(await theirs.has('mine@example.com')).toBe(true);
+    expect(await theirs.has('old@example.com')).toBe(false);
   });
 });

@@ -52,6 +52,8 @@ export class FileSuppressionStore implements SuppressionStore {
    */
   private cache: FileView | null = null;
   private reading: Promise<AddressSet> | null = null;
+  /** The file as `load` last saw it ending inside a line, and since when. */
+  private partialSince: { info: FileInfo; at: number } | null = null;
 
   constructor(
     readonly file: string,
@@ -97,8 +99,16 @@ export class FileSuppressionStore implements SuppressionStore {
     const cache = this.cache;
     if (!this.reading && cache) {
       const info = this.statNow();
-      // An unfinished last line may be a hand edit without its newline: the whole read takes it.
-      if (sameFile(cache, info) || this.catchUp(info, null) === true) return cache.set;
+      if (sameFile(cache, info)) return cache.set;
+      const caught = this.catchUp(info, null);
+      if (caught === true) return cache.set;
+      // A last line without its newline: another process's write seen mid-way (it is whole a
+      // moment later), or a hand edit that left it so, which the whole read takes in.
+      if (caught === 'partial') {
+        const seen = this.partialSince;
+        if (!seen || !sameFile(seen.info, info)) this.partialSince = { info, at: performance.now() };
+        if (performance.now() - this.partialSince!.at < PARTIAL_PATIENCE_MS) return cache.set;
+      }
     }
     // One reading at a time: a burst of requests after a hand edit shares it.
     this.reading ??= this.read().finally(() => (this.reading = null));
@@ -109,56 +119,70 @@ export class FileSuppressionStore implements SuppressionStore {
   private async read(): Promise<AddressSet> {
     const info = this.statNow();
     const set = new AddressSet();
-    for await (const line of this.lines(info === MISSING ? undefined : info.size)) applyLine(set, line);
-    this.cache = { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, set, endsInNewline: info.size === 0 || this.endsInNewline(info.size) };
+    // A file made after the stat is read from its start by the next look, not now: what this
+    // read took in must be exactly the bytes the cache says it holds.
+    for await (const line of this.lines(info.size)) applyLine(set, line);
+    this.cache = { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, set, print: this.printAt(info.size) };
+    this.partialSince = null;
     return set;
   }
 
-  /** False also when the file cannot be read now: the next growth is then read in full. */
-  private endsInNewline(size: number): boolean {
+  /** The bytes just before `size` (the cache's fingerprint); null when they cannot be read. */
+  private printAt(size: number): Buffer | null {
+    if (size === 0) return Buffer.alloc(0);
     try {
       const fd = openSync(this.file, 'r');
       try {
-        return lastByte(fd, size) === 0x0a;
+        const print = Buffer.alloc(Math.min(PRINT_BYTES, size));
+        return readSync(fd, print, 0, print.length, size - print.length) === print.length ? print : null;
       } finally {
         closeSync(fd);
       }
     } catch {
-      return false;
+      return null;
     }
   }
 
   /**
    * Brings the cache up to `info` by reading only what was appended since it was made: `true`
    * when it now holds all of it; `partial` when the file ends inside a line, which another
-   * process is still writing (a write of several pages is seen growing page by page): the cache
-   * then holds the file up to the last whole line, and the rest is read next time. False when
-   * the file changed in another way (the caller reads it whole, or drops the cache). Reads
-   * through `fd` when given (the descriptor a write holds), else opens the file.
+   * process may still be writing (a write of several pages is seen growing page by page): the
+   * cache then holds the file up to the last whole line, and the rest is read next time. False
+   * when the file changed in another way (the caller reads it whole, or drops the cache): the
+   * bytes just before where the cache stopped must still be those it read there, which an edit
+   * in place (an editor's save, `cp` over it, `>` and appends) does not keep. Reads through `fd`
+   * when given (the descriptor a write holds), else opens the file.
    */
   private catchUp(info: FileInfo, fd: number | null): boolean | 'partial' {
     const cache = this.cache;
-    if (!cache || info === MISSING) return false;
+    if (!cache || !cache.print || info === MISSING) return false;
     if (cache.ino !== info.ino && cache.ino !== MISSING.ino) return false;
     if (info.size === cache.size) return cache.ino === info.ino && cache.mtimeMs === info.mtimeMs;
-    if (info.size < cache.size || !cache.endsInNewline || info.size - cache.size > MAX_TAIL_BYTES) return false;
-    const own = fd === null ? openSync(this.file, 'r') : fd;
+    const print = cache.print;
+    if (info.size < cache.size || (print.length > 0 && print[print.length - 1] !== 0x0a) || info.size - cache.size > MAX_TAIL_BYTES) return false;
+    let own = fd;
     try {
-      const tail = Buffer.allocUnsafe(info.size - cache.size);
-      const read = readSync(own, tail, 0, tail.length, cache.size);
-      if (read !== tail.length) return false;
-      const whole = tail.lastIndexOf(0x0a) + 1;
-      const text = tail.toString('utf8', 0, whole);
-      for (const line of text.split('\n')) applyLine(cache.set, line.endsWith('\r') ? line.slice(0, -1) : line);
+      own ??= openSync(this.file, 'r');
+      const from = cache.size - print.length;
+      const bytes = Buffer.allocUnsafe(info.size - from);
+      if (readSync(own, bytes, 0, bytes.length, from) !== bytes.length) return false;
+      if (!bytes.subarray(0, print.length).equals(print)) return false;
+      const whole = bytes.lastIndexOf(0x0a) + 1;
+      if (whole > print.length) {
+        const text = bytes.toString('utf8', print.length, whole);
+        for (const line of text.split('\n')) applyLine(cache.set, line.endsWith('\r') ? line.slice(0, -1) : line);
+      }
+      const end = Math.max(whole, print.length);
       cache.ino = info.ino;
-      cache.size += whole;
+      cache.size = from + end;
+      cache.print = Buffer.from(bytes.subarray(Math.max(0, end - PRINT_BYTES), end));
       // Unknown while a line is unfinished: the next look reads on from `size` whatever the stat says.
-      cache.mtimeMs = whole === tail.length ? info.mtimeMs : -1;
-      return whole === tail.length ? true : 'partial';
+      cache.mtimeMs = end === bytes.length ? info.mtimeMs : -1;
+      return end === bytes.length ? true : 'partial';
     } catch {
       return false;
     } finally {
-      if (fd === null) closeSync(own);
+      if (fd === null && own !== null) closeSync(own);
     }
   }
 
@@ -269,7 +293,7 @@ export class FileSuppressionStore implements SuppressionStore {
         // everything after what the cache holds, in the file's order.
         const after = fstatSync(fd);
         const cache = this.cache;
-        if (cache && sameFile(cache, before) && after.size === before.size + bytes.length && cache.endsInNewline) {
+        if (cache?.print && sameFile(cache, before) && after.size === before.size + bytes.length && (cache.print.length === 0 || cache.print[cache.print.length - 1] === 0x0a)) {
           for (const change of group) {
             if (change.op === 'add') cache.set.add(change.address);
             else cache.set.delete(change.address);
@@ -277,6 +301,8 @@ export class FileSuppressionStore implements SuppressionStore {
           cache.ino = after.ino;
           cache.size = after.size;
           cache.mtimeMs = after.mtimeMs;
+          const tail = Buffer.concat([cache.print, bytes]);
+          cache.print = Buffer.from(tail.subarray(Math.max(0, tail.length - PRINT_BYTES)));
         } else if (!this.catchUp(after, fd)) {
           this.cache = null;
         }
@@ -317,12 +343,21 @@ interface FileInfo {
 
 interface FileView extends FileInfo {
   set: AddressSet;
-  /** False when the last line read had no newline: what is appended next may continue it. */
-  endsInNewline: boolean;
+  /**
+   * The last bytes read (up to PRINT_BYTES, ending at `size`): an append leaves them in place;
+   * null when they could not be read (the next change is read in full).
+   */
+  print: Buffer | null;
 }
 
 /** A file that does not exist; the empty file the first write creates follows it. */
 const MISSING: FileInfo = Object.freeze({ ino: -1, size: 0, mtimeMs: 0 });
+
+/** How much of what the cache read last is compared before reading on from there. */
+const PRINT_BYTES = 64;
+
+/** A last line left unfinished this long is not a write in progress but the file's own. */
+const PARTIAL_PATIENCE_MS = 100;
 
 /** More appended than this since the last look is read like a new file (asynchronously). */
 const MAX_TAIL_BYTES = 1 << 20;
