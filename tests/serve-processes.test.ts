@@ -60,7 +60,11 @@ async function unsubscribeAll(url: string, dir: string, addresses: string[]): Pr
   const listId = listIdFor(await loadConfig({ cwd: dir }));
   return Promise.all(
     addresses.map(async (email) => {
-      const response = await fetch(new URL(`unsubscribe/${unsubscribeToken(email, SECRET, listId)}`, url), { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const response = await fetch(new URL(`unsubscribe/${unsubscribeToken(email, SECRET, listId)}`, url), {
+        method: 'POST',
+        body: 'List-Unsubscribe=One-Click',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       await response.arrayBuffer();
       return response.status;
     }),
@@ -70,7 +74,7 @@ async function unsubscribeAll(url: string, dir: string, addresses: string[]): Pr
 const suppressed = async (dir: string) => (await readFile(path.join(dir, 'suppressions.txt'), 'utf8')).split('\n').filter((line) => line && !line.startsWith('#'));
 
 async function until(what: () => boolean, ms = 10_000): Promise<void> {
-  for (const started = Date.now(); !what(); ) {
+  for (const started = Date.now(); !what();) {
     if (Date.now() - started > ms) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -95,10 +99,16 @@ describe('serve --processes', () => {
   it('starts another process in place of one killed, and stops them all on SIGTERM', async () => {
     const dir = await project();
     serve = await startServe(dir, [...cliArgs, '--processes', '2'], { NEWSLETTER_SECRET: SECRET });
-    const [victim] = childrenOf(serve.child.pid!);
+    const [victim, survivor] = childrenOf(serve.child.pid!);
     process.kill(victim!, 'SIGKILL');
     await until(() => /serve process \d \(pid \d+\) was killed \(SIGKILL\); starting another/.test(serve!.output()));
-    await until(() => childrenOf(serve!.child.pid!).length === 2 && !childrenOf(serve!.child.pid!).includes(victim!));
+    await until(() => (serve!.output().match(/serve process \d is answering again/g) ?? []).length === 1);
+    // One stopped on its own (SIGTERM to it alone) is replaced as well.
+    process.kill(survivor!, 'SIGTERM');
+    await until(() => new RegExp(`serve process \\d \\(pid ${survivor}\\) exited with code 0; starting another`).test(serve!.output()));
+    await until(() => (serve!.output().match(/serve process \d is answering again/g) ?? []).length === 2);
+    expect(childrenOf(serve.child.pid!).filter((pid) => pid === victim || pid === survivor)).toEqual([]);
+    expect(childrenOf(serve.child.pid!)).toHaveLength(2);
     const addresses = Array.from({ length: 40 }, (_, i) => `after${i}@example.com`);
     expect(new Set(await unsubscribeAll(serve.url, dir, addresses))).toEqual(new Set([200]));
     expect((await suppressed(dir)).sort()).toEqual([...addresses].sort());
@@ -107,6 +117,34 @@ describe('serve --processes', () => {
     expect(await serve.exited).toEqual({ code: 0, signal: null });
     expect(serve.output()).toMatch(/SIGTERM: stopping/);
     for (const pid of children) expect(() => process.kill(pid, 0)).toThrow();
+  }, 60_000);
+
+  it('keeps serving on the others when a replacement cannot start (the config changed meanwhile)', async () => {
+    const dir = await project();
+    serve = await startServe(dir, [...cliArgs, '--processes', '2'], { NEWSLETTER_SECRET: SECRET });
+    const configFile = path.join(dir, 'newsletter.config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as { name: string };
+    // Addresses tokened for the config serve started with.
+    const addresses = Array.from({ length: 20 }, (_, i) => `kept${i}@example.com`);
+    const listId = listIdFor(await loadConfig({ cwd: dir }));
+    await writeFile(configFile, JSON.stringify({ ...config, name: 'Another Newsletter' }));
+    const [victim] = childrenOf(serve.child.pid!);
+    process.kill(victim!, 'SIGKILL');
+    await until(() => /serve process \d could not start again: .*newsletter\.config\.json: the configuration changed since serve started/.test(serve!.output()));
+    expect(childrenOf(serve.child.pid!)).toHaveLength(1);
+    const statuses = await Promise.all(
+      addresses.map(async (email) => {
+        const response = await fetch(new URL(`unsubscribe/${unsubscribeToken(email, SECRET, listId)}`, serve!.url), {
+          method: 'POST',
+          body: 'List-Unsubscribe=One-Click',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
+        await response.arrayBuffer();
+        return response.status;
+      }),
+    );
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    expect((await suppressed(dir)).sort()).toEqual([...addresses].sort());
   }, 60_000);
 
   it('reports a start-up error once, as its own, and exits with its code', async () => {

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, NewsletterError, type ErrorCode } from '../errors.js';
 
@@ -19,12 +20,18 @@ import { ERROR_CODES, NewsletterError, type ErrorCode } from '../errors.js';
 
 const PROCESS_ENV = 'NEWSLETTER_SERVE_PROCESS';
 const FLAGS_ENV = 'NEWSLETTER_SERVE_FLAGS';
+const CONFIG_ENV = 'NEWSLETTER_SERVE_CONFIG';
 /** Both lib/serve/cluster.js and the bundle (lib/bundle/cli.cjs) are two levels below the package. */
 const BIN = new URL('../../bin/newsletter.js', import.meta.url);
 const STOP_TIMEOUT_MS = 15_000;
-/** More restarts than this within the window: something kills every process; stop. */
+/** More restarts of one process than this within the window: it is not started again. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
+/**
+ * A process that exits is replaced this long after, unless serve is stopping by then: Ctrl-C
+ * reaches every process of the terminal at once, and the primary's own handler may run last.
+ */
+const REPLACE_AFTER_MS = 250;
 
 type Message = { type: 'listening'; url: string } | { type: 'failed'; error: SerializedError } | { type: 'stop' };
 
@@ -41,6 +48,8 @@ export interface ServeClusterOptions {
   processes: number;
   /** The flags of `serve` as the primary parsed them: every process uses the same. */
   flags: object;
+  /** The primary's resolved config: a process started later refuses to run with another. */
+  config: object;
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** A line for stderr: what the processes write there once started, and restarts. */
@@ -65,6 +74,24 @@ export function serveProcessNumber(env: NodeJS.ProcessEnv): number | null {
 /** In a process: the flags the primary was given. */
 export function flagsOfPrimary<T>(env: NodeJS.ProcessEnv): T {
   return JSON.parse(env[FLAGS_ENV] ?? '{}') as T;
+}
+
+export function configPrint(config: object): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('base64url');
+}
+
+/**
+ * In a process: refuses to serve with another config than the primary's. A process started in
+ * place of one that died reads the files again; after an edit its List-Id (so every token's
+ * check) or its URLs could differ from the others'.
+ */
+export function checkSameConfig(env: NodeJS.ProcessEnv, config: object, shownFile: string | undefined): void {
+  if (env[CONFIG_ENV] && env[CONFIG_ENV] !== configPrint(config)) {
+    throw new NewsletterError('SERVE_CONFIG', `the configuration changed since serve started: this process would answer otherwise than the others`, {
+      file: shownFile,
+      hint: 'restart serve to use the new configuration',
+    });
+  }
 }
 
 /** In a process: tells the primary it is answering at `url`. */
@@ -114,9 +141,7 @@ function errorOf(error: SerializedError | null, exit: string, stderr: string): N
     return new NewsletterError(error.code, error.message, { hint: error.hint, file: error.file, line: error.line, column: error.column });
   }
   const said = stderr.trim().split('\n').slice(-5).join('\n  ');
-  return new NewsletterError('SERVE_CONFIG', `a serve process ${exit} before it was listening${said ? `:\n  ${said}` : ''}`, {
-    hint: 'run with --processes 1 to see its error directly',
-  });
+  return new NewsletterError('SERVE_CONFIG', `a serve process ${exit} before it was listening${said ? `:\n  ${said}` : ''}`, { hint: 'run with --processes 1 to see its error directly' });
 }
 
 function exitOf(code: number | null, signal: string | null): string {
@@ -127,7 +152,6 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
   if (!cluster.isPrimary) throw new NewsletterError('INTERNAL', 'a serve process cannot start processes of its own');
   cluster.setupPrimary({ exec: fileURLToPath(BIN), args: ['serve'], cwd: options.cwd, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   const live = new Set<Worker>();
-  const restarts: number[] = [];
   let stopping = false;
   let fail: (error: NewsletterError) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
@@ -135,7 +159,9 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
 
   const start = (n: number): Promise<string> =>
     new Promise((resolve, reject) => {
-      const worker = cluster.fork({ ...options.env, [PROCESS_ENV]: String(n), [FLAGS_ENV]: JSON.stringify(options.flags) });
+      // The same flags, port included: the primary holds one socket per address and port as given,
+      // so with `--port 0` they share one free port (a new one only if every process is gone).
+      const worker = cluster.fork({ ...options.env, [PROCESS_ENV]: String(n), [FLAGS_ENV]: JSON.stringify(options.flags), [CONFIG_ENV]: configPrint(options.config) });
       live.add(worker);
       let listening = false;
       let failure: SerializedError | null = null;
@@ -153,6 +179,8 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
       worker.on('message', (message: Message) => {
         if (message?.type === 'listening') {
           listening = true;
+          // What it wrote while starting (warnings) was kept in case it failed: it did not.
+          for (const line of early.split('\n')) if (line) options.log(line);
           resolve(message.url);
         } else if (message?.type === 'failed') {
           failure = message.error;
@@ -163,21 +191,47 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
         live.delete(worker);
         if (partial) options.log(partial);
         if (!listening) return reject(errorOf(failure, exitOf(code, signal), early));
-        // Exit code 0: it was told to stop (Ctrl-C reaches every process of the terminal at once).
-        if (stopping || code === 0) return;
-        const now = Date.now();
-        restarts.push(now);
-        while (restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
-        if (restarts.length > MAX_RESTARTS) {
-          return fail(new NewsletterError('SERVE_CONFIG', `serve processes keep dying (${restarts.length} in ${RESTART_WINDOW_MS / 1000} s; the last ${exitOf(code, signal)})`, { hint: 'run with --processes 1 to see why' }));
-        }
-        options.log(`serve process ${n} (pid ${worker.process.pid}) ${exitOf(code, signal)}; starting another`);
-        start(n).catch((error: NewsletterError) => fail(error));
+        later(REPLACE_AFTER_MS, () => replace(n, worker.process.pid, exitOf(code, signal)));
       });
     });
 
+  const pendingReplacements = new Set<NodeJS.Timeout>();
+  /** Unless serve is stopping by then. The timer holds the primary up while no process is left. */
+  const later = (ms: number, what: () => void) => {
+    const timer = setTimeout(() => {
+      pendingReplacements.delete(timer);
+      if (!stopping) what();
+    }, ms);
+    pendingReplacements.add(timer);
+  };
+  const restarts = new Map<number, number[]>();
+  /** Another process in place of process `n`; the others go on serving whatever happens to it. */
+  const replace = (n: number, pid: number | undefined, why: string): void => {
+    const now = Date.now();
+    const recent = (restarts.get(n) ?? []).filter((at) => at > now - RESTART_WINDOW_MS);
+    recent.push(now);
+    restarts.set(n, recent);
+    if (recent.length > MAX_RESTARTS) {
+      options.log(`serve process ${n} ${why}; it was started ${MAX_RESTARTS} times in ${RESTART_WINDOW_MS / 1000} s: not again (${live.size} of ${options.processes} processes serving)`);
+      if (live.size === 0)
+        fail(new NewsletterError('SERVE_CONFIG', `every serve process has stopped, and none could be started again (the last ${why})`, { hint: 'run with --processes 1 to see why' }));
+      return;
+    }
+    options.log(`serve process ${n}${pid ? ` (pid ${pid})` : ''} ${why}; starting another`);
+    start(n).then(
+      () => options.log(`serve process ${n} is answering again`),
+      (error: unknown) => {
+        const reason = error instanceof NewsletterError ? error.format() : String(error);
+        options.log(`serve process ${n} could not start again: ${reason}`);
+        // Tried again later (the cause may pass: a file mid-edit); the others serve meanwhile.
+        later(Math.min(1000 * 2 ** (recent.length - 1), 15_000), () => replace(n, undefined, 'could not start'));
+      },
+    );
+  };
+
   const stopAll = async () => {
     stopping = true;
+    for (const timer of pendingReplacements) clearTimeout(timer);
     await Promise.all(
       [...live].map(
         (worker) =>

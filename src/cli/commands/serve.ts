@@ -87,10 +87,16 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
           await publishSite({ project });
         }
         if (flags.processes > 1) {
-          const served = await cluster.startServeCluster({ processes: flags.processes, flags, cwd: io.cwd, env, log: (line) => println(io.stderr, line) });
-          println(io.stdout, `Serving ${project.config.siteUrl} at ${served.url} (site ${shown(site)}/, suppressions ${await storeShown(project.config.suppressions)}, ${served.processes} processes); Ctrl-C to stop`);
+          if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
+          // From now on: a Ctrl-C while the processes start stops them once they have.
+          const stop = untilSignal();
+          const served = await cluster.startServeCluster({ processes: flags.processes, flags, config: project.config, cwd: io.cwd, env, log: (line) => println(io.stderr, line) });
+          println(
+            io.stdout,
+            `Serving ${project.config.siteUrl} at ${served.url} (site ${shown(site)}/, suppressions ${await storeShown(project.config.suppressions)}, ${served.processes} processes); Ctrl-C to stop`,
+          );
           try {
-            const signal = await Promise.race([untilSignal(), served.failed]);
+            const signal = await Promise.race([stop, served.failed]);
             println(io.stdout, `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
           } finally {
             await served.close();
@@ -104,6 +110,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       let running: Awaited<ReturnType<typeof startServing>>;
       const startServing = async () => {
         const project = await loadProject(configRequest(flags, io));
+        if (processNumber !== null) cluster.checkSameConfig(env, project.config, project.config.paths.config ? shown(project.config.paths.config) : undefined);
         const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined });
         try {
           // From here on stdout carries a line per request: every line goes through the batch.
