@@ -152,6 +152,7 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
   if (!cluster.isPrimary) throw new NewsletterError('INTERNAL', 'a serve process cannot start processes of its own');
   cluster.setupPrimary({ exec: fileURLToPath(BIN), args: ['serve'], cwd: options.cwd, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   const live = new Set<Worker>();
+  const answering = new WeakSet<Worker>();
   let stopping = false;
   let fail: (error: NewsletterError) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
@@ -179,6 +180,7 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
       worker.on('message', (message: Message) => {
         if (message?.type === 'listening') {
           listening = true;
+          answering.add(worker);
           // What it wrote while starting (warnings) was kept in case it failed: it did not.
           for (const line of early.split('\n')) if (line) options.log(line);
           resolve(message.url);
@@ -242,7 +244,8 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
               clearTimeout(timer);
               resolve();
             });
-            if (worker.isConnected()) worker.send({ type: 'stop' } satisfies Message);
+            // One still starting may not listen for messages yet: SIGTERM stops it either way.
+            if (answering.has(worker) && worker.isConnected()) worker.send({ type: 'stop' } satisfies Message);
             else worker.process.kill('SIGTERM');
           }),
       ),
