@@ -11,6 +11,7 @@ import { untilSignal } from '../signals.js';
 import { parsePort } from './preview.js';
 import { checkServeSecret } from '../../serve/handler.js';
 import { redisUrlFrom } from '../redis-url.js';
+import type { Project } from '../../pipeline.js';
 
 interface ServeFlags extends SharedFlags {
   port: number;
@@ -75,10 +76,17 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       const shown = (file: string) => displayPath(file, io.cwd, '.');
       // The shared store on Redis (--store, else REDIS_URL), or suppressions.txt next to the config.
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
-      const storeShown = async (suppressions: string) => (storeUrl ? `the Redis store at ${(await import('../../store/redis/connection.js')).maskRedisUrl(storeUrl)}` : shown(suppressions));
+      const serving = async (project: Project, url: string, processes: string) => {
+        const store = storeUrl ? `the Redis store at ${(await import('../../store/redis/connection.js')).maskRedisUrl(storeUrl)}` : shown(project.config.suppressions);
+        return `Serving ${project.config.siteUrl} at ${url} (site ${shown(siteDir(project))}/, suppressions ${store}${processes}); Ctrl-C to stop`;
+      };
+      const stopping = (signal: string) => `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`;
+      const reportError = (error: unknown) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`);
 
+      // The primary (or the only process) loads the project once; each of `--processes` loads its own.
+      let primaryProject: Project | null = null;
       if (processNumber === null) {
-        const project = await loadProject(configRequest(flags, io));
+        const project = (primaryProject = await loadProject(configRequest(flags, io)));
         const site = siteDir(project);
         try {
           await access(path.join(site, 'index.html'));
@@ -86,18 +94,14 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
           println(io.stdout, `no site in ${shown(site)}/: publishing it first`);
           await publishSite({ project });
         }
+        if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
         if (flags.processes > 1) {
-          if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
           // From now on: a Ctrl-C while the processes start stops them once they have.
           const stop = untilSignal();
           const served = await cluster.startServeCluster({ processes: flags.processes, flags, config: project.config, cwd: io.cwd, env, log: (line) => println(io.stderr, line) });
-          println(
-            io.stdout,
-            `Serving ${project.config.siteUrl} at ${served.url} (site ${shown(site)}/, suppressions ${await storeShown(project.config.suppressions)}, ${served.processes} processes); Ctrl-C to stop`,
-          );
+          println(io.stdout, await serving(project, served.url, `, ${served.processes} processes`));
           try {
-            const signal = await Promise.race([stop, served.failed]);
-            println(io.stdout, `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
+            println(io.stdout, stopping(await Promise.race([stop, served.failed])));
           } finally {
             await served.close();
           }
@@ -109,7 +113,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       const which = processNumber === null ? '' : ` p${processNumber}`;
       let running: Awaited<ReturnType<typeof startServing>>;
       const startServing = async () => {
-        const project = await loadProject(configRequest(flags, io));
+        const project = primaryProject ?? (await loadProject(configRequest(flags, io)));
         if (processNumber !== null) cluster.checkSameConfig(env, project.config, project.config.paths.config ? shown(project.config.paths.config) : undefined);
         const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined });
         try {
@@ -121,10 +125,9 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
             suppressions: store.suppressions,
             siteDir: siteDir(project),
             onRequest: (log) => out.println(`${new Date().toISOString()} ${log.method} ${log.path} ${log.status} ${log.outcome} ${log.ms.toFixed(1)}ms${which}`),
-            onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`),
+            onError: reportError,
           });
-          if (!isLoopbackHost(flags.host) && processNumber === null) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
-          const server = await startNodeServer(handler, { host: flags.host, port: flags.port, onError: (error) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`) });
+          const server = await startNodeServer(handler, { host: flags.host, port: flags.port, onError: reportError });
           return { project, store, out, server };
         } catch (error) {
           // Nothing left open: a process that cannot start must exit.
@@ -146,9 +149,8 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
         await stopped;
       } else {
         const stop = untilSignal();
-        out.println(`Serving ${project.config.siteUrl} at ${server.url} (site ${shown(siteDir(project))}/, suppressions ${await storeShown(project.config.suppressions)}); Ctrl-C to stop`);
-        const signal = await stop;
-        out.println(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`);
+        out.println(await serving(project, server.url, ''));
+        out.println(stopping(await stop));
       }
       await server.close();
       await store.close();
