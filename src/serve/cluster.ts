@@ -152,7 +152,9 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
   if (!cluster.isPrimary) throw new NewsletterError('INTERNAL', 'a serve process cannot start processes of its own');
   cluster.setupPrimary({ exec: fileURLToPath(BIN), args: ['serve'], cwd: options.cwd, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   const live = new Set<Worker>();
+  /** The processes that have said they listen; the others are still starting. */
   const answering = new WeakSet<Worker>();
+  const print = configPrint(options.config);
   let stopping = false;
   let fail: (error: NewsletterError) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (fail = reject));
@@ -162,9 +164,8 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
     new Promise((resolve, reject) => {
       // The same flags, port included: the primary holds one socket per address and port as given,
       // so with `--port 0` they share one free port (a new one only if every process is gone).
-      const worker = cluster.fork({ ...options.env, [PROCESS_ENV]: String(n), [FLAGS_ENV]: JSON.stringify(options.flags), [CONFIG_ENV]: configPrint(options.config) });
+      const worker = cluster.fork({ ...options.env, [PROCESS_ENV]: String(n), [FLAGS_ENV]: JSON.stringify(options.flags), [CONFIG_ENV]: print });
       live.add(worker);
-      let listening = false;
       let failure: SerializedError | null = null;
       let early = '';
       let partial = '';
@@ -172,14 +173,13 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
       stderr.setEncoding('utf8');
       stderr.on('data', (chunk: string) => {
         // Before it listens, a process's stderr is its start-up error: kept, and reported once.
-        if (!listening) return void (early += chunk);
+        if (!answering.has(worker)) return void (early += chunk);
         const lines = (partial + chunk).split('\n');
         partial = lines.pop()!;
         for (const line of lines) options.log(line);
       });
       worker.on('message', (message: Message) => {
         if (message?.type === 'listening') {
-          listening = true;
           answering.add(worker);
           // What it wrote while starting (warnings) was kept in case it failed: it did not.
           for (const line of early.split('\n')) if (line) options.log(line);
@@ -192,7 +192,7 @@ export async function startServeCluster(options: ServeClusterOptions): Promise<S
       worker.once('exit', (code, signal) => {
         live.delete(worker);
         if (partial) options.log(partial);
-        if (!listening) return reject(errorOf(failure, exitOf(code, signal), early));
+        if (!answering.has(worker)) return reject(errorOf(failure, exitOf(code, signal), early));
         later(REPLACE_AFTER_MS, () => replace(n, worker.process.pid, exitOf(code, signal)));
       });
     });

@@ -4,7 +4,7 @@ import type { ResolvedConfig, Theme } from '../config/defaults.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import { PREVIEW_SECRET, readUnsubscribeToken, type TokenProblem } from '../render/links.js';
-import { listIdFor } from '../render/list-id.js';
+import { headerSafe, listIdFor } from '../render/list-id.js';
 import { contentType, fileInside, urlSegments } from '../preview/safe-path.js';
 import { sitePageContext, type SiteTemplates } from '../publish/site-templates.js';
 import type { SuppressionStore } from '../store/types.js';
@@ -122,7 +122,7 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
   });
 
   const text = (status: number, body: string, extra?: Record<string, string>): EndpointResponse => ({ status, headers: extra ? { ...textHeaders, ...extra } : textHeaders, body });
-  const unsubscribedText = text(200, `unsubscribed from ${oneLine(config.name)}; no more issues go to this address\n`);
+  const unsubscribedText = text(200, `unsubscribed from ${headerSafe(config.name)}; no more issues go to this address\n`);
 
   async function unsubscribe(request: EndpointRequest, token: string): Promise<[EndpointResponse, Outcome]> {
     const method = request.method;
@@ -222,10 +222,6 @@ export function createHandler(options: HandlerOptions): FetchHandler {
 /** A browser asks for HTML (`Accept: text/html,…`); a provider's one-click POST need not. */
 function wantsPage(request: EndpointRequest): boolean {
   return request.header('accept')?.includes('text/html') === true;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\r\n\u2028\u2029]+/g, ' ');
 }
 
 /** `/unsubscribe/<token>` → `/unsubscribe/[token]`: logs never hold a token (it names a reader). */

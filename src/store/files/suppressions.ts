@@ -48,7 +48,7 @@ export class FileSuppressionStore implements SuppressionStore {
    * (every writer appends), so when it has grown, only the new bytes are read: with several
    * `serve` processes appending at once, each one's next request would otherwise read the whole
    * file again. Anything else (another file, a shorter one, the same length with another mtime,
-   * a last line without its newline) is a hand edit: the whole file is read again.
+   * other bytes where the cache stopped) is a hand edit: the whole file is read again.
    */
   private cache: FileView | null = null;
   private reading: Promise<AddressSet> | null = null;
@@ -159,7 +159,7 @@ export class FileSuppressionStore implements SuppressionStore {
     if (cache.ino !== info.ino && cache.ino !== MISSING.ino) return false;
     if (info.size === cache.size) return cache.ino === info.ino && cache.mtimeMs === info.mtimeMs;
     const print = cache.print;
-    if (info.size < cache.size || (print.length > 0 && print[print.length - 1] !== 0x0a) || info.size - cache.size > MAX_TAIL_BYTES) return false;
+    if (info.size < cache.size || !endsLine(print) || info.size - cache.size > MAX_TAIL_BYTES) return false;
     let own = fd;
     try {
       own ??= openSync(this.file, 'r');
@@ -170,7 +170,8 @@ export class FileSuppressionStore implements SuppressionStore {
       const whole = bytes.lastIndexOf(0x0a) + 1;
       if (whole > print.length) {
         const text = bytes.toString('utf8', print.length, whole);
-        for (const line of text.split('\n')) applyLine(cache.set, line.endsWith('\r') ? line.slice(0, -1) : line);
+        // parseSuppressionLine trims each line, a CR with it.
+        for (const line of text.split('\n')) applyLine(cache.set, line);
       }
       const end = Math.max(whole, print.length);
       cache.ino = info.ino;
@@ -293,7 +294,7 @@ export class FileSuppressionStore implements SuppressionStore {
         // everything after what the cache holds, in the file's order.
         const after = fstatSync(fd);
         const cache = this.cache;
-        if (cache?.print && sameFile(cache, before) && after.size === before.size + bytes.length && (cache.print.length === 0 || cache.print[cache.print.length - 1] === 0x0a)) {
+        if (cache?.print && endsLine(cache.print) && sameFile(cache, before) && after.size === before.size + bytes.length) {
           for (const change of group) {
             if (change.op === 'add') cache.set.add(change.address);
             else cache.set.delete(change.address);
@@ -364,6 +365,11 @@ const MAX_TAIL_BYTES = 1 << 20;
 
 function sameFile(a: FileInfo, b: FileInfo): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/** The cache stopped at the end of a line (or at the start of the file): what follows is whole lines. */
+function endsLine(print: Buffer): boolean {
+  return print.length === 0 || print[print.length - 1] === 0x0a;
 }
 
 function applyLine(set: AddressSet, line: string): void {
