@@ -65,6 +65,34 @@ describe('RedisStore', () => {
     }
   });
 
+  it("a worker's record-and-check: the script (acceptances) and the pipeline (everything else) answer alike, counts reach the worker's total, and a restarted Redis reloads the script", async () => {
+    const store = await open();
+    try {
+      const journal = await store.journal({ listId: 'list', issueSlug: 'weekly-1' });
+      await store.suppressions.add('gone@example.com', { reason: 'unsubscribed', source: 'serve' });
+      await store.redis.sadd(journal.keys.accepted('smtp'), 'done@example.com');
+      const accepted = (email: string) => ({ status: 'accepted' as const, email, line: 2, at: 'now', destination: 'smtp' as const });
+      // Nothing to record, then acceptances: the script's path. Spelling does not matter.
+      expect(await journal.recordAndCheck(null, 'Gone@Example.com', 'w1')).toEqual({ suppressed: true, accepted: false, waitMs: 0 });
+      expect(await journal.recordAndCheck(accepted('Ann@Example.com'), 'ANN@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
+      expect(await journal.recordAndCheck(accepted('bob@example.com'), 'done@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
+      // A failure is a record and counts: the pipeline's path, the same answers.
+      const failed = { status: 'failed-permanent' as const, email: 'eve@example.com', line: 4, at: 'now', destination: 'smtp' as const, reason: '550 no' };
+      expect(await journal.recordAndCheck(failed, 'gone@example.com', 'w1')).toEqual({ suppressed: true, accepted: false, waitMs: 0 });
+      expect(await journal.recordAndCheck(null, 'new@example.com', 'w1')).toEqual({ suppressed: false, accepted: false, waitMs: 0 });
+      // Redis restarted: its script cache is empty, and the next call loads the script again.
+      await redis.restart();
+      expect(await journal.recordAndCheck(accepted('cy@example.com'), 'cy@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
+      // The end of a batch: the last record, and every acceptance added to the worker's count.
+      await journal.recordAndCheck(accepted('dee@example.com'), null, 'w1');
+      expect((await store.redis.smembers(journal.keys.accepted('smtp'))).sort()).toEqual(['ann@example.com', 'bob@example.com', 'cy@example.com', 'dee@example.com', 'done@example.com']);
+      expect(await store.redis.hgetall(journal.keys.workers)).toEqual({ 'w1|sent': '4', 'w1|failed': '1' });
+      expect((await journal.records(0)).records).toEqual([failed]);
+    } finally {
+      await store.close();
+    }
+  }, 20_000);
+
   it('lock: one holder at a time, across connections; a holder that died is taken over and named', async () => {
     // Two connections to the same store, as two machines would have.
     const a = await open();

@@ -148,6 +148,28 @@ local at = math.max(now, nextAt)
 redis.call('SET', KEYS[1], tostring(at + tonumber(ARGV[1])), 'PX', 60000)
 return at - now`;
 
+/**
+ * A worker's usual call (an acceptance or nothing to record, the next address to check, no rate):
+ * the three commands in one script. The answer is 2 × suppressed + accepted. ioredis spends about
+ * twice the client CPU on a pipeline of three commands as on one (30 vs 60 µs, measured with five
+ * calls in flight), and a send makes this call once per message on every worker.
+ */
+const RECORD_AND_CHECK = `if ARGV[1] ~= '' then redis.call('SADD', KEYS[1], ARGV[1]) end
+return redis.call('SISMEMBER', KEYS[2], ARGV[2]) * 2 + redis.call('SISMEMBER', KEYS[3], ARGV[2])`;
+
+type WithRecordAndCheck = Redis & { newsletterRecordAndCheck(recordSet: string, suppressions: string, checkSet: string, recorded: string, next: string): Promise<number> };
+
+const scripted = new WeakSet<Redis>();
+
+/** ioredis sends EVALSHA, and EVAL on a connection that has not loaded it (a restarted Redis). */
+function withScript(redis: Redis): WithRecordAndCheck {
+  if (!scripted.has(redis)) {
+    redis.defineCommand('newsletterRecordAndCheck', { numberOfKeys: 3, lua: RECORD_AND_CHECK });
+    scripted.add(redis);
+  }
+  return redis as WithRecordAndCheck;
+}
+
 export class RedisJournal implements IssueJournal {
   /** The destination kind acceptances count for: the last run record says (smtp by default). */
   private kind: Destination['kind'] = 'smtp';
@@ -195,6 +217,19 @@ export class RedisJournal implements IssueJournal {
    * of acceptances are the accepted set's size, and a worker's own count is added once a second.
    */
   async recordAndCheck(record: JournalRecord | null, next: string | null, worker: string | null, rate: RateSlot | null = null): Promise<NextCheck | null> {
+    // Counts due (once a second) go in the pipeline below.
+    const countsDue = this.unsentCounts.size > 0 && performance.now() - this.lastCountFlush > COUNT_FLUSH_MS;
+    if (next !== null && !rate && !countsDue && (record === null || record.status === 'accepted')) {
+      const recordSet = this.keys.accepted(record?.destination ?? this.kind);
+      if (record && worker) this.unsentCounts.set(worker, (this.unsentCounts.get(worker) ?? 0) + 1);
+      let answer: number;
+      try {
+        answer = await withScript(this.redis).newsletterRecordAndCheck(recordSet, this.suppressionSet, this.keys.accepted(this.kind), record ? normalizeEmail(record.email) : '', normalizeEmail(next));
+      } catch (error) {
+        throw storeFailure('write the send journal', error);
+      }
+      return { suppressed: answer >= 2, accepted: answer % 2 === 1, waitMs: 0 };
+    }
     // A pipeline, not MULTI: the commands need no atomicity (each is idempotent or a counter), and
     // MULTI/EXEC would add two commands to every message.
     const pipeline = this.redis.pipeline();
