@@ -64,13 +64,10 @@ async function serve() {
     } else if (message === 'stats') {
       const n = times.length;
       const rate = n > SKIP_FIRST + 1 ? (n - 1 - SKIP_FIRST) / ((times[n - 1] - times[SKIP_FIRST]) / 1000) : 0;
-      // The middle 80%: a long send's steady rate, without the ramp up and the last batches' tail.
-      const [a, b] = [Math.floor(n * 0.1), Math.floor(n * 0.9)];
-      const steady = b > a ? (b - a) / ((times[b] - times[a]) / 1000) : 0;
       const used = process.cpuUsage(cpu);
       // Share of one core the server used while receiving: near 1 means the server was the limit.
       const busy = n > 1 ? (used.user + used.system) / 1000 / (times[n - 1] - times[0]) : 0;
-      process.send({ delivered: n, rate, steady, busy });
+      process.send({ delivered: n, rate, busy });
     } else if (message === 'exit') {
       server.close(() => process.exit(0));
     }
