@@ -5,7 +5,7 @@
  *    with 1 worker reaches ≥ 0.8× the local `send` rate, with 2 workers ≥ 1.2× (4 reported too);
  *    deliveries/s counted at the server after the first 50; the ratio is the median over pairs of
  *    a distributed run and a local run made next to it (in turn before and after: the VM's speed
- *    drifts by a third within minutes, so runs far apart compare the machine, not the senders);
+ *    drifts by a third and more within minutes, so runs far apart compare the machine, not the senders);
  *    workers are started once per set and warmed, as the local sender's process is;
  *  - Redis memory of a million-recipient send's state ≤ 200 MB: the queued batches (all of the
  *    list at once: the peak before workers start) and the journal's accepted set (the end state);
