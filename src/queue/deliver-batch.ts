@@ -9,7 +9,7 @@ import { recipientOf, type BatchData, type BatchRow, type RestoredSend } from '.
  * One batch on a worker: `concurrency` slots, each taking the next row, checking it against the
  * suppressions and the accepted set, delivering it with the local send's retry rules (4xx: retry
  * with backoff; 5xx: record, and suppress a bounced address), then recording the outcome. The
- * record of one message and the check of the slot's next one go in a single pipelined round trip
+ * record of one message and the check of the slot's next one go in a single round trip
  * right after the server's reply, so at most `concurrency` messages are accepted-but-unrecorded:
  * the bound on duplicates if the worker is killed.
  *
