@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NewsletterError } from '../src/errors.js';
 import { RedisStore } from '../src/store/redis/redis-store.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
@@ -70,24 +70,43 @@ describe('RedisStore', () => {
     try {
       const journal = await store.journal({ listId: 'list', issueSlug: 'weekly-1' });
       await store.suppressions.add('gone@example.com', { reason: 'unsubscribed', source: 'serve' });
-      await store.redis.sadd(journal.keys.accepted('smtp'), 'done@example.com');
+      await store.suppressions.add('both@example.com', { reason: 'unsubscribed', source: 'serve' });
+      await store.redis.sadd(journal.keys.accepted('smtp'), 'done@example.com', 'both@example.com');
+      // Which path each call took: the pipeline path calls pipeline(), the script's does not.
+      const pipelines = vi.spyOn(store.redis, 'pipeline');
+      const paths: string[] = [];
+      const call = async (...args: Parameters<typeof journal.recordAndCheck>) => {
+        const before = pipelines.mock.calls.length;
+        const answer = await journal.recordAndCheck(...args);
+        paths.push(pipelines.mock.calls.length > before ? 'pipeline' : 'script');
+        return answer;
+      };
       const accepted = (email: string) => ({ status: 'accepted' as const, email, line: 2, at: 'now', destination: 'smtp' as const });
-      // Nothing to record, then acceptances: the script's path. Spelling does not matter.
-      expect(await journal.recordAndCheck(null, 'Gone@Example.com', 'w1')).toEqual({ suppressed: true, accepted: false, waitMs: 0 });
-      expect(await journal.recordAndCheck(accepted('Ann@Example.com'), 'ANN@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
-      expect(await journal.recordAndCheck(accepted('bob@example.com'), 'done@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
-      // A failure is a record and counts: the pipeline's path, the same answers.
       const failed = { status: 'failed-permanent' as const, email: 'eve@example.com', line: 4, at: 'now', destination: 'smtp' as const, reason: '550 no' };
-      expect(await journal.recordAndCheck(failed, 'gone@example.com', 'w1')).toEqual({ suppressed: true, accepted: false, waitMs: 0 });
-      expect(await journal.recordAndCheck(null, 'new@example.com', 'w1')).toEqual({ suppressed: false, accepted: false, waitMs: 0 });
+      expect(await call(null, 'Gone@Example.com', 'w1')).toEqual({ suppressed: true, accepted: false, waitMs: 0 });
+      expect(await call(accepted('Ann@Example.com'), 'ANN@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
+      // Counts are due (none flushed yet): the pipeline, which adds them.
+      expect(await call(accepted('bob@example.com'), 'done@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
+      expect(await call(failed, 'gone@example.com', 'w1')).toEqual({ suppressed: true, accepted: false, waitMs: 0 });
+      expect(await call(null, 'both@example.com', 'w1')).toEqual({ suppressed: true, accepted: true, waitMs: 0 });
+      expect(await call(null, 'new@example.com', 'w1')).toEqual({ suppressed: false, accepted: false, waitMs: 0 });
       // Redis restarted: its script cache is empty, and the next call loads the script again.
       await redis.restart();
-      expect(await journal.recordAndCheck(accepted('cy@example.com'), 'cy@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
+      expect(await call(accepted('cy@example.com'), 'cy@example.com', 'w1')).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
       // The end of a batch: the last record, and every acceptance added to the worker's count.
-      await journal.recordAndCheck(accepted('dee@example.com'), null, 'w1');
-      expect((await store.redis.smembers(journal.keys.accepted('smtp'))).sort()).toEqual(['ann@example.com', 'bob@example.com', 'cy@example.com', 'dee@example.com', 'done@example.com']);
+      await call(accepted('dee@example.com'), null, 'w1');
+      expect(paths).toEqual(['script', 'script', 'pipeline', 'pipeline', 'script', 'script', 'script', 'pipeline']);
+      expect((await store.redis.smembers(journal.keys.accepted('smtp'))).sort()).toEqual(['ann@example.com', 'bob@example.com', 'both@example.com', 'cy@example.com', 'dee@example.com', 'done@example.com']);
       expect(await store.redis.hgetall(journal.keys.workers)).toEqual({ 'w1|sent': '4', 'w1|failed': '1' });
       expect((await journal.records(0)).records).toEqual([failed]);
+
+      // A send to the outbox: the script records and checks that kind's set, not the SMTP one.
+      await journal.append({ status: 'run', at: 'now', pid: 1, transport: 'outbox (outbox/weekly-1/)', list: 'l.csv' });
+      const outboxCopy = { status: 'accepted' as const, email: 'fay@example.com', line: 5, at: 'now' };
+      expect(await call(outboxCopy, 'done@example.com', null)).toEqual({ suppressed: false, accepted: false, waitMs: 0 });
+      expect(await call(null, 'fay@example.com', null)).toEqual({ suppressed: false, accepted: true, waitMs: 0 });
+      expect(paths.slice(-2)).toEqual(['script', 'script']);
+      expect(await store.redis.smembers(journal.keys.accepted('outbox'))).toEqual(['fay@example.com']);
     } finally {
       await store.close();
     }
