@@ -12,7 +12,7 @@
  *  - the coordinator's peak RSS flat in the list size (100,000 vs 1,000,000 rows queued).
  *  - where the machine is not the limit: the same sends to a relay that throttles each sending
  *    IP (`--per-ip-rate`, default 250/s), each worker on its own loopback address.
- *   node bench/queue.js [--messages 5000] [--runs 5] [--rows 1000000] [--throttled-messages 6000] [--per-ip-rate 250]
+ *   node bench/queue.js [--messages 5000] [--runs 6] [--rows 1000000] [--throttled-messages 6000] [--per-ip-rate 250]
  *   (--runs 0: the memory figures and the throttled relay only; --throttled-messages 0 leaves it out)
  */
 import { spawn } from 'node:child_process';
@@ -107,11 +107,11 @@ function cliArgs(dir, extra) {
 }
 
 /** `smtpUrl`: one URL for all, or each worker's (`(i) => url`). */
-export function startWorkers(n, redisUrl, smtpUrl, concurrency = '5', nodeArgs = []) {
+export function startWorkers(n, redisUrl, smtpUrl) {
   return Promise.all(
     Array.from({ length: n }, (_, i) => {
       const url = typeof smtpUrl === 'function' ? smtpUrl(i) : smtpUrl;
-      const child = spawn(process.execPath, [...nodeArgs, BIN, 'worker', '--queue', redisUrl, '--smtp', url, '--concurrency', String(concurrency), '--name', `bench-${i + 1}`], {
+      const child = spawn(process.execPath, [BIN, 'worker', '--queue', redisUrl, '--smtp', url, '--concurrency', '5', '--name', `bench-${i + 1}`], {
         env: { ...process.env, NEWSLETTER_SECRET: SECRET, REDIS_URL: '', SMTP_URL: '' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
@@ -223,7 +223,7 @@ function marginal(warmMs, runMs, messages) {
  * the workers' start-up, which a real send pays once. Within a set, local and distributed runs
  * alternate, so each ratio is of runs made side by side.
  */
-export async function run({ messages = 5000, runs = 5, rows = 1_000_000, throttledMessages = 6000, perIpRate = 250 } = {}) {
+export async function run({ messages = 5000, runs = 6, rows = 1_000_000, throttledMessages = 6000, perIpRate = 250 } = {}) {
   const redis = await startRedis();
   if (runs === 0) return memory(redis, { messages, runs, rows, throttledMessages, perIpRate, rates: { local: [], 1: [], 2: [], 4: [] } });
   const server = await startServer();
@@ -233,6 +233,8 @@ export async function run({ messages = 5000, runs = 5, rows = 1_000_000, throttl
   const beside = { 1: [], 2: [], 4: [] };
   // CPU ms per message past the warm-up: the local send's process, one worker's, Redis's.
   const cpu = { local: [], worker: [], redis: [] };
+  // CPU ms per message of each process, whole runs (start-up included): where the cores go.
+  const share = Object.fromEntries(['local', 1, 2, 4].map((k) => [k, { sender: [], sink: [], redis: [] }]));
   try {
     // Two warm-ups: the second, warm, is the fixed cost the per-message CPU is measured past.
     await sendWithNewsletter(server, WARM_UP);
@@ -253,22 +255,32 @@ export async function run({ messages = 5000, runs = 5, rows = 1_000_000, throttl
         const localRun = async () => {
           await server.reset();
           const localCpu = process.cpuUsage();
+          const sinkBefore = cpuSeconds(server.pid);
           await sendWithNewsletter(server, messages);
           const usedLocal = process.cpuUsage(localCpu);
-          if (n === 1) cpu.local.push(marginal(localWarmMs, (usedLocal.user + usedLocal.system) / 1000, messages));
+          const localMs = (usedLocal.user + usedLocal.system) / 1000;
+          if (n === 1) cpu.local.push(marginal(localWarmMs, localMs, messages));
+          share.local.sender.push(localMs / messages);
+          share.local.sink.push(((cpuSeconds(server.pid) - sinkBefore) * 1000) / messages);
           const localRate = (await server.stats()).rate;
           rates.local.push(localRate);
           return localRate;
         };
         const queueRun = async () => {
           await server.reset();
-          const before = cpuSeconds(workers[0].pid);
+          const before = workers.map((w) => cpuSeconds(w.pid));
           const redisBefore = cpuSeconds(redis.pid);
+          const sinkBefore = cpuSeconds(server.pid);
           await distributedSend(redis, server, messages);
+          const workersMs = workers.reduce((sum, w, i) => sum + (cpuSeconds(w.pid) - before[i]) * 1000, 0);
+          const redisMs = (cpuSeconds(redis.pid) - redisBefore) * 1000;
           if (n === 1) {
-            cpu.worker.push(marginal(workerWarmMs, (cpuSeconds(workers[0].pid) - before) * 1000, messages));
-            cpu.redis.push(marginal(redisWarmMs, (cpuSeconds(redis.pid) - redisBefore) * 1000, messages));
+            cpu.worker.push(marginal(workerWarmMs, workersMs, messages));
+            cpu.redis.push(marginal(redisWarmMs, redisMs, messages));
           }
+          share[n].sender.push(workersMs / messages);
+          share[n].redis.push(redisMs / messages);
+          share[n].sink.push(((cpuSeconds(server.pid) - sinkBefore) * 1000) / messages);
           const { delivered, rate } = await server.stats();
           if (delivered !== messages) throw new Error(`server got ${delivered} of ${messages} with ${n} workers`);
           return rate;
@@ -294,7 +306,7 @@ export async function run({ messages = 5000, runs = 5, rows = 1_000_000, throttl
   } finally {
     server.stop();
   }
-  return memory(redis, { messages, runs, rows, rates, beside, cpu, throttledMessages, perIpRate });
+  return memory(redis, { messages, runs, rows, rates, beside, cpu, share, throttledMessages, perIpRate });
 }
 
 /**
@@ -312,7 +324,7 @@ async function throttled(redis, { messages, perIpRate }) {
     for (const n of [1, 2, 4]) {
       const workers = await startWorkers(n, redis.url, (i) => `smtp://127.0.0.1:${server.port}?localAddress=127.0.0.${i + 2}`);
       try {
-        await distributedSend(redis, server, WARM_UP);
+        await distributedSend(redis, server, WARM_UP * n);
         await server.reset();
         await distributedSend(redis, server, messages);
         const { delivered, rate } = await server.stats();
@@ -346,7 +358,7 @@ function argument(name, fallback) {
 }
 
 if (isMain(import.meta.url)) {
-  const r = await run({ messages: argument('messages', 5000), runs: argument('runs', 5), rows: argument('rows', 1_000_000), throttledMessages: argument('throttled-messages', 6000), perIpRate: argument('per-ip-rate', 250) });
+  const r = await run({ messages: argument('messages', 5000), runs: argument('runs', 6), rows: argument('rows', 1_000_000), throttledMessages: argument('throttled-messages', 6000), perIpRate: argument('per-ip-rate', 250) });
   const f = (n) => Math.round(n).toLocaleString('en-GB');
   const local = median(r.rates.local);
   if (r.runs) console.log(`send of ${f(r.messages)} messages to one local smtp-server, deliveries/s after the first 50 (median of ${r.runs}; each set of workers started once and warmed with ${f(WARM_UP)} messages a worker; × local: the median of the ratios of runs paired with a local run, in turn before and after it):`);
@@ -361,6 +373,13 @@ if (isMain(import.meta.url)) {
     console.log(`      runs ${r.rates[n].map(f).join(', ')}; the local run paired with each ${r.beside[n].map(f).join(', ')}; ratios ${pairs.map((x) => x.toFixed(2)).join(', ')} (median of the medians: ${(rate / median(r.beside[n])).toFixed(2)}×)`);
   }
   if (r.runs) {
+    console.log('cores in use while sending (CPU per message of whole runs × the median rate; the coordinator not counted):');
+    for (const k of ['local', 1, 2, 4]) {
+      const rate = median(k === 'local' ? r.rates.local : r.rates[k]);
+      const part = (name) => (median(r.share[k][name]) * rate) / 1000;
+      const label = k === 'local' ? 'local send      ' : `${k} worker${k > 1 ? 's' : ' '}       `;
+      console.log(`  ${label} ${k === 'local' ? 'sender' : 'workers'} ${part('sender').toFixed(2)}, SMTP server ${part('sink').toFixed(2)}${k === 'local' ? '' : `, Redis ${part('redis').toFixed(2)}`}`);
+    }
     console.log(`CPU per message past the warm-up's (median; robust to a busy machine): local send ${median(r.cpu.local).toFixed(3)} ms; one worker ${median(r.cpu.worker).toFixed(3)} ms + Redis ${median(r.cpu.redis).toFixed(3)} ms`);
     console.log(`  the queue's CPU overhead: ${((median(r.cpu.worker) + median(r.cpu.redis)) / median(r.cpu.local)).toFixed(2)}× the local send's per message`);
   }
