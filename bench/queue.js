@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendWithNewsletter, startServer } from './send.js';
-import { isMain, median } from './stats.js';
+import { argument, isMain, median } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -211,6 +211,13 @@ async function acceptedSetMemory(redis, rows) {
 
 const WARM_UP = 1000;
 
+/** The server's rate for the last send, which must have delivered every message. */
+async function deliveredRate(server, messages, workers) {
+  const { delivered, rate } = await server.stats();
+  if (delivered !== messages) throw new Error(`server got ${delivered} of ${messages} with ${workers} workers`);
+  return rate;
+}
+
 /** CPU ms a process used for each message past the warm-up's: its fixed start-up cost taken out. */
 function marginal(warmMs, runMs, messages) {
   return (runMs - warmMs) / (messages - WARM_UP);
@@ -281,9 +288,7 @@ export async function run({ messages = 5000, runs = 6, rows = 1_000_000, throttl
           share[n].sender.push(workersMs / messages);
           share[n].redis.push(redisMs / messages);
           share[n].sink.push(((cpuSeconds(server.pid) - sinkBefore) * 1000) / messages);
-          const { delivered, rate } = await server.stats();
-          if (delivered !== messages) throw new Error(`server got ${delivered} of ${messages} with ${n} workers`);
-          return rate;
+          return deliveredRate(server, messages, n);
         };
         // Pairs in turn local-first and queue-first (ABBA), so a machine speeding up or slowing
         // down through the set favours neither side.
@@ -327,9 +332,7 @@ async function throttled(redis, { messages, perIpRate }) {
         await distributedSend(redis, server, WARM_UP * n);
         await server.reset();
         await distributedSend(redis, server, messages);
-        const { delivered, rate } = await server.stats();
-        if (delivered !== messages) throw new Error(`server got ${delivered} of ${messages} with ${n} workers`);
-        rates[n] = rate;
+        rates[n] = await deliveredRate(server, messages, n);
       } finally {
         await stopWorkers(workers);
       }
@@ -350,11 +353,6 @@ async function memory(redis, result) {
   } finally {
     await redis.stop();
   }
-}
-
-function argument(name, fallback) {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
 if (isMain(import.meta.url)) {

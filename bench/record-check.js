@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, startRedis } from './queue.js';
-import { isMain, median } from './stats.js';
+import { argument, isMain, median } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,11 +45,6 @@ export async function run({ calls = 30_000, rounds = 5 } = {}) {
     await redis.stop();
   }
   return { calls, rounds, result };
-}
-
-function argument(name, fallback) {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
 if (isMain(import.meta.url)) {

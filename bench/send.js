@@ -14,7 +14,7 @@ import { createWriteStream, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMain, median } from './stats.js';
+import { argument, isMain, median } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -28,8 +28,8 @@ const SKIP_FIRST = 50;
  */
 async function serve() {
   const { SMTPServer } = await import('smtp-server');
-  const rateArg = process.argv.indexOf('--per-ip-rate');
-  const interval = rateArg > 0 ? 1000 / Number(process.argv[rateArg + 1]) : 0;
+  const perIpRate = argument('per-ip-rate', 0);
+  const interval = perIpRate ? 1000 / perIpRate : 0;
   const nextSlot = new Map();
   let times = [];
   let cpu = process.cpuUsage();
@@ -252,11 +252,6 @@ export async function run({ messages = 5000, runs = 3, rows = 1_000_000 } = {}) 
     dryRunSeconds: dryRun.seconds,
     dryRunSummary: dryRun.summary,
   };
-}
-
-function argument(name, fallback) {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
 if (process.argv.includes('--serve')) {

@@ -27,3 +27,9 @@ export function machine() {
 export function isMain(importMetaUrl) {
   return process.argv[1] && new URL(importMetaUrl).pathname === (process.argv[1].startsWith('/') ? process.argv[1] : `${process.cwd()}/${process.argv[1]}`);
 }
+
+/** `--name N` on the command line as a number, else `fallback`. */
+export function argument(name, fallback) {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+}
