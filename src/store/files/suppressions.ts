@@ -176,7 +176,7 @@ export class FileSuppressionStore implements SuppressionStore {
       const end = Math.max(whole, print.length);
       cache.ino = info.ino;
       cache.size = from + end;
-      cache.print = Buffer.from(bytes.subarray(Math.max(0, end - PRINT_BYTES), end));
+      cache.print = printOf(bytes, end);
       // Unknown while a line is unfinished: the next look reads on from `size` whatever the stat says.
       cache.mtimeMs = end === bytes.length ? info.mtimeMs : -1;
       return end === bytes.length ? true : 'partial';
@@ -303,7 +303,7 @@ export class FileSuppressionStore implements SuppressionStore {
           cache.size = after.size;
           cache.mtimeMs = after.mtimeMs;
           const tail = Buffer.concat([cache.print, bytes]);
-          cache.print = Buffer.from(tail.subarray(Math.max(0, tail.length - PRINT_BYTES)));
+          cache.print = printOf(tail, tail.length);
         } else if (!this.catchUp(after, fd)) {
           this.cache = null;
         }
@@ -362,6 +362,11 @@ const PARTIAL_PATIENCE_MS = 100;
 
 /** More appended than this since the last look is read like a new file (asynchronously). */
 const MAX_TAIL_BYTES = 1 << 20;
+
+/** A copy of the (up to) PRINT_BYTES bytes of `bytes` that end at `end`: kept, so not a view. */
+function printOf(bytes: Buffer, end: number): Buffer {
+  return Buffer.from(bytes.subarray(Math.max(0, end - PRINT_BYTES), end));
+}
 
 function sameFile(a: FileInfo, b: FileInfo): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;

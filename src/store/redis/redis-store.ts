@@ -220,8 +220,7 @@ export class RedisJournal implements IssueJournal {
    */
   async recordAndCheck(record: JournalRecord | null, next: string | null, worker: string | null, rate: RateSlot | null = null): Promise<NextCheck | null> {
     // Counts due (once a second) go in the pipeline below.
-    const countsDue = this.unsentCounts.size > 0 && performance.now() - this.lastCountFlush > COUNT_FLUSH_MS;
-    if (next !== null && !rate && !countsDue && (record === null || record.status === 'accepted')) {
+    if (next !== null && !rate && !this.countsDue() && (record === null || record.status === 'accepted')) {
       const recordSet = this.keys.accepted(record?.destination ?? this.kind);
       let answer: number;
       try {
@@ -230,7 +229,7 @@ export class RedisJournal implements IssueJournal {
         throw storeFailure('write the send journal', error);
       }
       // Counted once recorded: a failed call is made again with the same record (the slot's end).
-      if (record && worker) this.unsentCounts.set(worker, (this.unsentCounts.get(worker) ?? 0) + 1);
+      if (record && worker) this.countAcceptance(worker);
       return { suppressed: answer >= 2, accepted: answer % 2 === 1, waitMs: 0 };
     }
     // A pipeline, not MULTI: the commands need no atomicity (each is idempotent or a counter), and
@@ -239,7 +238,7 @@ export class RedisJournal implements IssueJournal {
     if (record) {
       if (record.status === 'accepted') {
         pipeline.sadd(this.keys.accepted(record.destination ?? this.kind), normalizeEmail(record.email));
-        if (worker) this.unsentCounts.set(worker, (this.unsentCounts.get(worker) ?? 0) + 1);
+        if (worker) this.countAcceptance(worker);
       } else {
         pipeline.rpush(this.keys.records, JSON.stringify(record));
         if (record.status !== 'run') pipeline.hincrby(this.keys.counts, record.status, 1);
@@ -248,7 +247,8 @@ export class RedisJournal implements IssueJournal {
         if (worker && record.status === 'skipped-suppressed') pipeline.hincrby(this.keys.run, 'suppressedLate', 1);
       }
     }
-    if (this.unsentCounts.size && (next === null || performance.now() - this.lastCountFlush > COUNT_FLUSH_MS)) this.flushCounts(pipeline);
+    // At a batch's end (no next address) whatever is counted goes now.
+    if (this.unsentCounts.size && (next === null || this.countsDue())) this.flushCounts(pipeline);
     const address = next === null ? null : normalizeEmail(next);
     if (address !== null) {
       pipeline.sismember(this.suppressionSet, address).sismember(this.keys.accepted(this.kind), address);
@@ -266,6 +266,15 @@ export class RedisJournal implements IssueJournal {
     if (address === null) return null;
     const at = replies.length - (rate ? 3 : 2);
     return { suppressed: replies[at]![1] === 1, accepted: replies[at + 1]![1] === 1, waitMs: rate ? Number(replies[at + 2]![1]) : 0 };
+  }
+
+  private countAcceptance(worker: string): void {
+    this.unsentCounts.set(worker, (this.unsentCounts.get(worker) ?? 0) + 1);
+  }
+
+  /** Acceptances counted and the last flush a second ago or more. */
+  private countsDue(): boolean {
+    return this.unsentCounts.size > 0 && performance.now() - this.lastCountFlush > COUNT_FLUSH_MS;
   }
 
   private flushCounts(pipeline: ReturnType<Redis['pipeline']>): void {
