@@ -76,7 +76,7 @@ export function flagsOfPrimary<T>(env: NodeJS.ProcessEnv): T {
   return JSON.parse(env[FLAGS_ENV] ?? '{}') as T;
 }
 
-export function configPrint(config: object): string {
+function configPrint(config: object): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('base64url');
 }
 

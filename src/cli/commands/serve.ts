@@ -111,7 +111,6 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
 
       // With several processes, each line says which one answered.
       const which = processNumber === null ? '' : ` p${processNumber}`;
-      let running: Awaited<ReturnType<typeof startServing>>;
       const startServing = async () => {
         const project = primaryProject ?? (await loadProject(configRequest(flags, io)));
         if (processNumber !== null) cluster.checkSameConfig(env, project.config, project.config.paths.config ? shown(project.config.paths.config) : undefined);
@@ -137,13 +136,10 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       };
       // Listened for from the start: the primary may say stop while this process is still starting.
       const stopped = processNumber === null ? null : cluster.untilStopped();
-      try {
-        running = await startServing();
-      } catch (error) {
+      const { project, store, out, server } = await startServing().catch(async (error: unknown) => {
         if (processNumber !== null) await cluster.reportStartFailure(error);
         throw error;
-      }
-      const { project, store, out, server } = running;
+      });
       if (stopped) {
         cluster.reportListening(server.url);
         await stopped;
