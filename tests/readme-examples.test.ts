@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, runCli } from './helpers/cli.js';
 
 /**
- * Every shell example of the README and of `--help`, pasted as a new user would after the README's
+ * Every shell example of the README, of docs/ and of `--help`, pasted as a new user would after the README's
  * install command, one after another in a copy of the repository. `npx newsletter` is the package's
  * own bin, which npx finds in the project: that is run for real once, in the repository; each
  * example then runs the same `bin/newsletter.js` directly (npx costs seconds a call on a loaded
@@ -38,8 +38,10 @@ function notRunBecause(command: string): string | null {
   return null;
 }
 
+/** The README's examples, then every page of docs/ in name order. */
 async function readmeCommands(): Promise<string[]> {
-  const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+  const pages = (await readdir(path.join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).sort().map((f) => path.join('docs', f));
+  const readme = (await Promise.all(['README.md', ...pages].map((p) => readFile(path.join(ROOT, p), 'utf8')))).join('\n');
   const blocks = [...readme.matchAll(/^```(?:sh|bash|shell)?\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
   return blocks.flatMap((block) => block.split('\n').map(commandOf)).filter((c): c is string => c !== null);
 }

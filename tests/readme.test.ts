@@ -1,13 +1,25 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../src/errors.js';
 import { ROOT } from './helpers/cli.js';
 
-/** The README repeats the error table; this keeps the two from drifting apart. */
+/** docs/errors.md repeats the error table; this keeps the two from drifting apart. */
 describe('README', () => {
-  it('lists every error code with its exit status and meaning', async () => {
+  it('links every page of docs/, each of which exists', async () => {
     const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const linked = new Set([...readme.matchAll(/\]\((docs\/[\w-]+\.md)\)/g)].map((m) => m[1]!));
+    const pages = (await readdir(path.join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+    expect([...linked].sort()).toEqual(pages.sort());
+  });
+
+  it('keeps the manual in docs/: the README is the first ten minutes', async () => {
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    expect(readme.split('\n').length).toBeLessThan(150);
+  });
+
+  it('lists every error code with its exit status and meaning (docs/errors.md)', async () => {
+    const readme = await readFile(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
     const rows = new Map(
       [...readme.matchAll(/^\| `([A-Z_]+)` \| (\d+) \| (.+) \|$/gm)].map((m) => [m[1]!, { exit: Number(m[2]), description: m[3]!.replace(/\\\|/g, '|') }]),
     );
