@@ -36,7 +36,7 @@ export async function selectIssues(project: Project, requested: readonly string[
   const all = await listIssues(content, cwd);
   if (all.length === 0) {
     throw new NewsletterError('CONTENT_NOT_FOUND', `no issues in \`${displayPath(issuesDir(content), cwd)}\``, {
-      hint: 'add an issue file such as content/issues/weekly-1.md (see README, "Issues")',
+      hint: 'add an issue file such as content/issues/weekly-1.md (see docs/content.md, "Issues")',
     });
   }
   return all;

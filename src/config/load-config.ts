@@ -39,7 +39,7 @@ export async function loadConfig(request: ConfigRequest = {}): Promise<ResolvedC
     if (explicit) {
       throw new NewsletterError('CONFIG_NOT_FOUND', `config file \`${shown}\` does not exist`, {
         file: shown,
-        hint: 'create it (see README, "Config") or leave out --config to use the built-in defaults',
+        hint: 'create it (see docs/config.md) or leave out --config to use the built-in defaults',
       });
     }
   }

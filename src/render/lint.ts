@@ -158,7 +158,7 @@ class Linter {
         if (shape.open) return ANY;
       }
       const expression = path.original;
-      this.problem(template, path, `unknown variable \`${expression}\` (not in the template data, checked in every branch)`, mergeTagHint(expression) ?? 'check the spelling against the template data listed in the README ("What templates see")');
+      this.problem(template, path, `unknown variable \`${expression}\` (not in the template data, checked in every branch)`, mergeTagHint(expression) ?? 'check the spelling against the template data listed in docs/templates.md ("What templates see")');
       return null;
     }
     return shape;

@@ -140,7 +140,7 @@ export function templateError(error: unknown, fallbackFile: string, sources?: Re
     return new NewsletterError('TEMPLATE_VARIABLE', `unknown variable \`${expression}\` (templates run in strict mode)`, {
       file,
       line,
-      hint: mergeTagHint(expression) ?? 'check the spelling against the template data listed in the README, or guard it with {{#if}}',
+      hint: mergeTagHint(expression) ?? 'check the spelling against the template data listed in docs/templates.md, or guard it with {{#if}}',
     });
   }
   const missingHelper = /^Missing helper: "([^"]+)"/.exec(raw);

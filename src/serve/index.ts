@@ -5,7 +5,7 @@ import { createHandler, type FetchHandler, type RequestLog } from './handler.js'
 
 /**
  * The unsubscribe endpoint of a project as a Fetch handler, for `newsletter serve` and for
- * serverless platforms (see README, "serve"). `suppressions` is any SuppressionStore: the files
+ * serverless platforms (see docs/publish-and-serve.md). `suppressions` is any SuppressionStore: the files
  * store of `openStore(config)` on one machine, the Redis one when several send.
  */
 export interface UnsubscribeHandlerOptions {

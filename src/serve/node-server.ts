@@ -133,7 +133,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
         error.code === 'EADDRINUSE'
           ? 'stop the other server or pick another port with --port'
           : error.code === 'EACCES'
-            ? 'ports below 1024 need root: listen on 8080 behind a reverse proxy (README, "serve")'
+            ? 'ports below 1024 need root: listen on 8080 behind a reverse proxy (docs/publish-and-serve.md)'
             : 'leave out --host to use 127.0.0.1';
       const what = error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use` : `cannot listen on ${where}: ${error.message}`;
       reject(new NewsletterError('SERVE_CONFIG', what, { hint, cause: error }));

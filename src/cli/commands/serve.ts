@@ -54,7 +54,7 @@ Answers, under the path of \`siteUrl\`:
   GET  anything else           the site of \`newsletter publish\` (published first if missing)
 
 NEWSLETTER_SECRET (environment or .env) must be the key \`send\` used. Put it behind
-a reverse proxy that terminates https at \`siteUrl\` (README, "serve"). One log line
+a reverse proxy that terminates https at \`siteUrl\` (docs/publish-and-serve.md). One log line
 per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
     )
     .action(async (given: ServeFlags) => {
@@ -94,7 +94,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
           println(io.stdout, `no site in ${shown(site)}/: publishing it first`);
           await publishSite({ project });
         }
-        if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (README, "serve")`);
+        if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (docs/publish-and-serve.md)`);
         if (flags.processes > 1) {
           // From now on: a Ctrl-C while the processes start stops them once they have.
           const stop = untilSignal();
