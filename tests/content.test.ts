@@ -81,8 +81,9 @@ describe('Markdown articles', () => {
     expect(error.format()).toBe('t.md:3: unknown key `sumary` (did you mean `summary`?)');
   });
 
-  it('rejects a date that is not YYYY-MM-DD', () => {
-    const error = thrown(() => parseMarkdownArticle('---\ntitle: T\ndate: 1 May 2024\n---\nx', 't', 't.md'));
+  it('rejects a date that is neither YYYY-MM-DD nor written with the month in words (05/06/2024 is May or June)', () => {
+    expect(parseMarkdownArticle('---\ntitle: T\ndate: 1 May 2024\n---\nx', 't', 't.md').date).toBe('2024-05-01');
+    const error = thrown(() => parseMarkdownArticle('---\ntitle: T\ndate: 05/06/2024\n---\nx', 't', 't.md'));
     expect(error.message).toMatch(/`date`: expected a date written YYYY-MM-DD/);
     expect(error.line).toBe(3);
   });

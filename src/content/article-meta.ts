@@ -20,6 +20,9 @@ const ALIASES: Readonly<Record<string, string>> = Object.freeze({
   images: 'image',
   featured_image: 'image',
   cover_image: 'image',
+  heroImage: 'image',
+  hero_image: 'image',
+  coverImage: 'image',
   publishDate: 'date',
   pubDate: 'date',
   publish_date: 'date',
@@ -132,6 +135,22 @@ export function normalizeArticleMeta(front: FrontMatter, file: string): Normaliz
     }
     ignored.push(key);
   }
+  // Eleventy writes a single tag as a string (`tags: post`).
+  if (typeof data.tags === 'string') data.tags = stringList(data.tags);
+  // Chirpy and others write the image as a map: `image: { path, alt, lqip }`.
+  if (data.image && typeof data.image === 'object' && !Array.isArray(data.image)) {
+    const map = data.image as Record<string, unknown>;
+    const source = ['path', 'src', 'url'].find((k) => typeof map[k] === 'string');
+    if (source) {
+      data.image = map[source];
+      if (typeof map.alt === 'string' && !('imageAlt' in data)) {
+        data.imageAlt = map.alt;
+        writtenAs.imageAlt = `${writtenAs.image ?? 'image'}.alt`;
+      }
+      const rest = Object.keys(map).filter((k) => k !== source && k !== 'alt');
+      ignored.push(...rest.map((k) => `${writtenAs.image ?? 'image'}.${k}`));
+    }
+  }
   // Both `tags` and `categories`: one list of both.
   if ('categories' in front.data && 'tags' in front.data && writtenAs.tags === 'tags') {
     const more = stringList(front.data.categories);
@@ -149,7 +168,7 @@ export function normalizeArticleMeta(front: FrontMatter, file: string): Normaliz
       severity: 'info',
       message: `front-matter key${ignored.length > 1 ? 's' : ''} ${ignored.map((k) => `\`${k}\``).join(', ')} ${ignored.length > 1 ? 'mean' : 'means'} nothing in an email and ${ignored.length > 1 ? 'were' : 'was'} ignored`,
       file,
-      line: lineOfFrontMatterKey(front, [ignored[0]!]),
+      line: lineOfFrontMatterKey(front, ignored[0]!.split('.')),
     });
   }
   return { data, writtenAs, findings };

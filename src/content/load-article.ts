@@ -1,4 +1,4 @@
-import { realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
 import { displayPath } from '../fs/display-path.js';
@@ -7,14 +7,45 @@ import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
 import { normalizeArticleMeta } from './article-meta.js';
 import { countWords, paragraphsToSafeHtml, renderMarkdown } from './markdown.js';
 import { readContentText } from './read-file.js';
-import { articleFrontMatterSchema } from './schemas.js';
+import { articleFrontMatterSchema, isArticleSlug } from './schemas.js';
+import { stripMdx } from './mdx.js';
 import type { Article, LocalImageRef } from './types.js';
 
-export const ARTICLE_EXTENSIONS = ['.md', '.txt'] as const;
+export const ARTICLE_EXTENSIONS = ['.md', '.mdx', '.txt'] as const;
 
-/** Where an article may live: flat files, or a page bundle (`<slug>/index.md` with its images beside it). */
+/**
+ * Where an article may live: a flat file (`<slug>.md`, `.mdx` or `.txt`), or a page bundle, a
+ * folder with its images beside the text, whose text is `index.md` (Hugo, Gatsby, Astro),
+ * `_index.md` (Hugo's branch bundles) or named after the folder (Eleventy's `fourthpost/fourthpost.md`).
+ * The slug may hold folders (`blog/2024/post`); `isArticleSlug` keeps it inside `articlesDir`.
+ */
 export function articleCandidates(articlesDir: string, slug: string): string[] {
-  return [...ARTICLE_EXTENSIONS.map((ext) => path.join(articlesDir, `${slug}${ext}`)), path.join(articlesDir, slug, 'index.md')];
+  if (!isArticleSlug(slug)) throw new NewsletterError('CONTENT_INVALID', `\`${slug}\` is not an article slug: a path under the articles folder without extension, such as \`blog/2024/post\``);
+  const bundle = path.join(articlesDir, ...slug.split('/'));
+  return [...new Set([
+    ...ARTICLE_EXTENSIONS.map((ext) => `${bundle}${ext}`),
+    path.join(bundle, 'index.md'),
+    path.join(bundle, 'index.mdx'),
+    path.join(bundle, '_index.md'),
+    path.join(bundle, `${path.basename(bundle)}.md`),
+  ])];
+}
+
+/** `Image Gallery` → `image-gallery`: how an issue may name a folder whose name has spaces or capitals. */
+export function slugify(name: string): string {
+  return name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-|-$/g, '');
+}
+
+/**
+ * The slug as the folder has it, when the issue wrote it slugified (`post/image-gallery` for
+ * `post/Image Gallery/`): only when exactly one entry matches, so the choice is never a guess.
+ */
+async function spelledAsOnDisk(articlesDir: string, slug: string): Promise<string | null> {
+  const segments = slug.split('/');
+  const last = segments.pop()!;
+  const entries = await readdir(path.join(articlesDir, ...segments)).catch(() => [] as string[]);
+  const matches = [...new Set(entries.map((e) => e.replace(/\.(?:md|mdx|txt)$/, '')).filter((e) => e !== last && slugify(e) === last))];
+  return matches.length === 1 ? [...segments, matches[0]!].join('/') : null;
 }
 
 /** `kim-putin_summit` → `Kim putin summit`: a readable title for wire copy that arrives without one. */
@@ -40,6 +71,8 @@ export async function loadArticle(articlesDir: string, slug: string, cwd: string
     if (source !== null) found.push({ file, source });
   }
   if (found.length === 0) {
+    const onDisk = await spelledAsOnDisk(articlesDir, slug);
+    if (onDisk) return { ...(await loadArticle(articlesDir, onDisk, cwd, contentDir)), slug };
     throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\` (looked for ${candidates.map((c) => displayPath(c, cwd)).join(', ')})`);
   }
   if (found.length > 1) {
@@ -118,7 +151,9 @@ function isLocalImage(src: string): boolean {
 }
 
 export function parseMarkdownArticle(source: string, slug: string, file: string): Article {
-  const front = parseFrontMatter(source, file);
+  const parsedFront = parseFrontMatter(source, file);
+  const mdx = file.endsWith('.mdx') ? stripMdx(parsedFront.body, file, parsedFront.bodyLine) : null;
+  const front = mdx ? { ...parsedFront, body: mdx.body } : parsedFront;
   const normalized = normalizeArticleMeta(front, file);
   const parsed = articleFrontMatterSchema.safeParse(normalized.data);
   if (!parsed.success) {
@@ -167,7 +202,7 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     bodyLine: front.bodyLine,
     draft: meta.draft ?? false,
     localImages,
-    findings: [...normalized.findings, ...rendered.findings],
+    findings: [...normalized.findings, ...(mdx?.findings ?? []), ...rendered.findings],
   };
 }
 

@@ -8,12 +8,36 @@ import { z } from 'zod';
  * kept (`YYYY-MM-DD`); converting to UTC first could move it to the day before.
  */
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?(?:Z|[+-]\d{2}:?\d{2}))?)?$/;
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const MONTH = '(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\\.?';
+/** `Jun 19 2024`, `June 19, 2024` (Astro's starter, US style) */
+const MONTH_DAY_YEAR = new RegExp(`^(?:[a-z]{3,9},?\\s+)?${MONTH}\\s+(\\d{1,2})(?:st|nd|rd|th)?,?\\s+(\\d{4})$`, 'i');
+/** `19 June 2024`, `19 Jun, 2024` (British style) */
+const DAY_MONTH_YEAR = new RegExp(`^(?:[a-z]{3,9},?\\s+)?(\\d{1,2})(?:st|nd|rd|th)?\\s+${MONTH},?\\s+(\\d{4})$`, 'i');
+
+/**
+ * A date written in words, which cannot be misread: the month is named. `05/06/2024` is May or
+ * June depending on the writer's country, so numeric forms other than YYYY-MM-DD stay errors.
+ */
+export function humanDate(value: string): string | null {
+  const trimmed = value.trim();
+  const mdy = MONTH_DAY_YEAR.exec(trimmed);
+  const dmy = mdy ? null : DAY_MONTH_YEAR.exec(trimmed);
+  if (!mdy && !dmy) return null;
+  const [month, day, year] = mdy ? [mdy[1]!, mdy[2]!, mdy[3]!] : [dmy![2]!, dmy![1]!, dmy![3]!];
+  const index = MONTHS.indexOf(month.slice(0, 3).toLowerCase());
+  return `${year}-${String(index + 1).padStart(2, '0')}-${day.padStart(2, '0')}`;
+}
+
 export const isoDate = z.preprocess(
-  (value) => (value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString().slice(0, 10) : value),
+  (value) => {
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
+    return typeof value === 'string' ? (humanDate(value) ?? value) : value;
+  },
   z
     .string({ error: 'expected a date written YYYY-MM-DD' })
     .trim()
-    .regex(DATE_TIME, 'expected a date written YYYY-MM-DD (a time and zone may follow)')
+    .regex(DATE_TIME, 'expected a date written YYYY-MM-DD (a time and zone may follow) or with the month in words (`Jun 19 2024`, `19 June 2024`)')
     .transform((value) => DATE_TIME.exec(value)![1]!)
     .pipe(z.iso.date({ error: 'expected a date in the calendar, written YYYY-MM-DD' })),
 );
@@ -28,6 +52,20 @@ const imageRef = z
     error: 'expected an http(s) URL or a path to an image file next to the article (`./photo.jpg`)',
   });
 const text = z.string().trim().min(1, 'must not be empty');
+
+/**
+ * An article's slug is its path under `content/articles/` without the extension, as the blog
+ * keeps it: `harbour`, `blog/2024/post` (nested folders), `Image Gallery` (Hugo's folder names).
+ * Each segment is a plain name: no `.`/`..`, no backslash or control character, no leading or
+ * trailing space, so a slug can never name a file outside the articles folder.
+ */
+const SLUG_SEGMENT = /^(?!\.\.?$)(?! )(?!.* $)[^/\\\u0000-\u001f\u007f:*?"<>|]+$/u;
+export function isArticleSlug(slug: string): boolean {
+  return slug.length > 0 && slug.length <= 200 && slug.split('/').every((segment) => SLUG_SEGMENT.test(segment));
+}
+const articleSlug = z.string().refine(isArticleSlug, {
+  error: 'expected an article\'s path under content/articles/ without extension, such as `harbour` or `blog/2024/post`',
+});
 
 export const articleFields = {
   title: text,
@@ -56,7 +94,7 @@ export const articleFrontMatterSchema = z.strictObject({
 export const ARTICLE_KEYS: readonly string[] = Object.keys(articleFrontMatterSchema.shape);
 
 export const articleOverridesSchema = z.strictObject({
-  slug: z.string().regex(/^[\w.-]+$/, 'expected an article file name without extension'),
+  slug: articleSlug,
   title: articleFields.title.optional(),
   author: articleFields.author.optional(),
   date: articleFields.date.optional(),
@@ -77,6 +115,6 @@ export const issueFrontMatterSchema = z.strictObject({
   /** Left out of `newsletter publish` (the web edition, archive and feeds) unless `--drafts`. */
   draft: z.boolean().optional(),
   articles: z
-    .array(z.union([z.string().regex(/^[\w.-]+$/, 'expected an article file name without extension'), articleOverridesSchema]))
+    .array(z.union([articleSlug, articleOverridesSchema]))
     .min(1, 'an issue needs at least one article'),
 });

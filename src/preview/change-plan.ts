@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
 import { requestCwd, type ConfigRequest } from '../config/load-config.js';
+import { slugify } from '../content/load-article.js';
 
 /**
  * Which work a batch of changed files calls for. Templates and the config change how every issue
@@ -31,7 +32,7 @@ export function isInside(dir: string, file: string): boolean {
 }
 
 const ISSUE_FILE = /^([\w.-]+)\.md$/;
-const ARTICLE_FILE = /^([\w.-]+)\.(md|txt)$/;
+const ARTICLE_FILE = /^(.+)\.(md|mdx|txt)$/;
 
 export function planChanges(paths: WatchedPaths, changed: Iterable<string>): ChangePlan {
   const plan: ChangePlan = { project: false, issues: new Set(), articles: new Set(), content: false };
@@ -54,13 +55,19 @@ export function planChanges(paths: WatchedPaths, changed: Iterable<string>): Cha
     if (dir === path.join(paths.content, 'issues')) {
       const match = ISSUE_FILE.exec(name);
       if (match) plan.issues.add(match[1]!);
-    } else if (dir === path.join(paths.content, 'articles')) {
-      const match = ARTICLE_FILE.exec(name);
-      if (match) plan.articles.add(match[1]!);
-    } else if (isInside(path.join(paths.content, 'articles'), dir)) {
-      // A page bundle: `articles/<slug>/index.md` or an image beside it changes article <slug>.
-      const bundle = path.relative(path.join(paths.content, 'articles'), dir).split(path.sep)[0]!;
-      if (/^[\w.-]+$/.test(bundle)) plan.articles.add(bundle);
+    } else if (isInside(path.join(paths.content, 'articles'), file)) {
+      // `articles/blog/2024/post.md` is article `blog/2024/post`; a file inside a folder may
+      // belong to a page bundle at any level above it (`blog/2024/bundle/photo.jpg`), so each
+      // folder is marked too: re-rendering an issue more than needed is cheap, missing one is not.
+      const segments = path.relative(path.join(paths.content, 'articles'), file).split(path.sep);
+      const match = ARTICLE_FILE.exec(segments[segments.length - 1]!);
+      if (match) plan.articles.add([...segments.slice(0, -1), match[1]!].join('/'));
+      for (let i = 1; i < segments.length; i++) {
+        const folder = segments.slice(0, i);
+        plan.articles.add(folder.join('/'));
+        // Issues may name a folder slugified (`post/image-gallery` for `post/Image Gallery/`).
+        plan.articles.add([...folder.slice(0, -1), slugify(folder[i - 1]!)].join('/'));
+      }
     }
   }
   return plan;
