@@ -4,7 +4,7 @@ import { loadIssue } from './content/load-issue.js';
 import type { Issue } from './content/types.js';
 import type { Mjml2Html } from './render/mjml.js';
 import { renderIssue, type RenderedIssue } from './render/render-issue.js';
-import { assertTemplatesLint } from './render/lint.js';
+import { markLintProblems } from './render/lint.js';
 import { loadTemplates, type TemplateSet } from './render/templates.js';
 
 /**
@@ -21,8 +21,9 @@ export interface Project {
 export async function loadProject(request: ConfigRequest = {}): Promise<Project> {
   const config = await loadConfig(request);
   const templates = await loadTemplates(config.paths.templates, config.paths.cwd, config.themeOverrides);
-  // Every variable of every branch, before anything renders (render/lint.ts).
-  assertTemplatesLint(templates, config);
+  // Every variable of every branch, before anything renders (render/lint.ts); a layout with a
+  // problem fails the issues that use it, the others still build.
+  markLintProblems(templates, config);
   return { config, templates };
 }
 

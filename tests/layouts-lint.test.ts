@@ -9,6 +9,7 @@ import { runChecks } from '../src/checks/index.js';
 import { linksHttp } from '../src/checks/rules/links-http.js';
 import { chunk } from '../src/render/helpers.js';
 import { NewsletterError } from '../src/errors.js';
+import { layoutFor } from '../src/render/templates.js';
 
 /** A project with the real-content fixture and a copy of the templates, to edit. */
 async function project(): Promise<string> {
@@ -23,8 +24,17 @@ async function edit(file: string, change: (source: string) => string): Promise<v
   await writeFile(file, change(await readFile(file, 'utf8')));
 }
 
-async function projectError(dir: string): Promise<NewsletterError> {
-  const error = await loadProject({ cwd: dir }).then(() => null, (e: unknown) => e);
+/** The project loads whatever its templates say; a layout with a problem throws it when an issue uses it. */
+async function projectError(dir: string, layout = 'digest'): Promise<NewsletterError> {
+  const loaded = await loadProject({ cwd: dir });
+  const error = (() => {
+    try {
+      layoutFor(loaded.templates, layout);
+      return null;
+    } catch (e) {
+      return e;
+    }
+  })();
   expect(error).toBeInstanceOf(NewsletterError);
   return error as NewsletterError;
 }
@@ -51,7 +61,10 @@ describe('template lint', () => {
     const error = await projectError(dir);
     expect(error.message).toMatch(/unknown variable `summery`/);
     expect(error.file).toMatch(/article-card\.mjml$/);
-    expect(error.message).toMatch(/default\.txt:\d+: unknown variable `tagz`/);
+    // The text layout is linted on its own: every HTML layout that falls back to it fails with it.
+    const { templates } = await loadProject({ cwd: dir });
+    expect(templates.broken.get('default.txt')?.format()).toMatch(/default\.txt:\d+: unknown variable `tagz`/);
+    expect((await projectError(dir, 'article')).format()).toMatch(/default\.txt:\d+: unknown variable `tagz`/);
   });
 
   it('gives a hint for merge tags of other tools', async () => {
@@ -70,20 +83,28 @@ describe('template lint', () => {
       '{{#with lead}}{{#each tags}}<mj-raw><!-- {{this}} --></mj-raw>{{/each}}{{/with}}',
     ].join('\n');
     await edit(path.join(dir, 'templates/layouts/digest.mjml'), (s) => s.replace('{{> footer}}', `${grid}\n    {{> footer}}`));
-    await expect(loadProject({ cwd: dir })).resolves.toBeDefined();
+    expect((await loadProject({ cwd: dir })).templates.broken).toEqual(new Map());
     await edit(path.join(dir, 'templates/layouts/digest.mjml'), (s) => s.replace('{{#each this}}<mj-raw><!-- {{title}}', '{{#each this}}<mj-raw><!-- {{titel}}'));
     expect((await projectError(dir)).message).toMatch(/unknown variable `titel`/);
   });
 
-  it('is what `build` and `check` report, before rendering anything', async () => {
+  it('is what `build` and `check` report, before rendering anything: a broken layout fails only the issues that use it, the others build with a warning naming it', async () => {
     const dir = await project();
     await edit(path.join(dir, 'templates/layouts/article.mjml'), (s) => s.replace('{{> footer}}', '{{#if lead}}{{else}}{{lead.titel}}{{/if}}\n    {{> footer}}'));
+    const place = /templates[/\\]layouts[/\\]article\.mjml:\d+: unknown variable `lead\.titel`/;
     for (const command of ['build', 'check']) {
-      const result = await runCli([command, 'digest'], { cwd: dir, timeoutMs: 60_000 });
-      expect(result.code, command).toBe(1);
-      expect(result.stderr, command).toMatch(/templates[/\\]layouts[/\\]article\.mjml:\d+: unknown variable `lead\.titel`/);
+      const others = await runCli([command, 'digest'], { cwd: dir, timeoutMs: 60_000 });
+      expect(others.code, `${command} digest`).toBe(0);
+      expect(others.stderr, command).toMatch(new RegExp(`^warning: ${place.source}.*layout \`article\` cannot be used`, 'm'));
+      const user = await runCli([command, 'long-read'], { cwd: dir, timeoutMs: 60_000 });
+      expect(user.code, `${command} long-read`).toBe(1);
+      expect(user.stderr, command).toMatch(place);
     }
-  }, 90_000);
+    const all = await runCli(['build'], { cwd: dir, timeoutMs: 60_000 });
+    expect(all.code).toBe(1);
+    expect(all.stderr).toMatch(/^long-read: failed$/m);
+    expect(all.stdout).toMatch(/dist[/\\]digest[/\\]index\.html/);
+  }, 180_000);
 });
 
 describe('layouts', () => {

@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/defaults.js';
 import { parseMarkdownArticle } from '../content/load-article.js';
 import type { Issue } from '../content/types.js';
-import { NewsletterError } from '../errors.js';
+import { NewsletterError, type ErrorCode } from '../errors.js';
 import { buildIssueContext, withRecipient } from './build-context.js';
 import type { Program, TemplateFile, TemplateSet } from './templates.js';
 
@@ -19,6 +19,8 @@ export interface LintProblem {
   line: number | undefined;
   message: string;
   hint?: string | undefined;
+  /** Set when the problem is another error carried over (a broken partial's syntax error). */
+  code?: ErrorCode | undefined;
 }
 
 type Shape = { kind: 'object'; fields: Map<string, Shape>; open: boolean } | { kind: 'array'; of: Shape } | { kind: 'scalar' } | { kind: 'any' };
@@ -234,6 +236,15 @@ class Linter {
     const name = nameNode.type === 'PathExpression' ? nameNode.original : String((nameNode as unknown as { value: unknown }).value);
     const inline = this.inline.get(`${template.file}\u0000${name}`);
     const partial = inline ? { ...template, ast: inline } : this.templates.partials.get(name);
+    const brokenPartial = this.templates.brokenPartials.get(name);
+    if (brokenPartial) {
+      const key = `${brokenPartial.file}:${brokenPartial.line}:${brokenPartial.message}`;
+      if (!this.reported.has(key)) {
+        this.reported.add(key);
+        this.problems.push({ file: brokenPartial.file ?? template.file, line: brokenPartial.line, message: brokenPartial.message, hint: brokenPartial.hint, code: brokenPartial.code });
+      }
+      return;
+    }
     if (!partial) {
       this.problem(template, node, `partial \`${name}\` does not exist (expected partials/${name}.mjml)`);
       return;
@@ -288,18 +299,23 @@ class Linter {
   }
 }
 
-/** Problems of every layout (HTML and text) and of the partials they call. */
-export function lintTemplates(templates: TemplateSet, config: ResolvedConfig): LintProblem[] {
-  const linter = new Linter(templates, contextShape(config, templates));
-  for (const layout of [...templates.layouts.values(), ...templates.textLayouts.values()]) linter.lint(layout);
-  return linter.problems;
-}
-
-/** Throws the lint problems as one error: the first as the message, each further one on its own line. */
-export function assertTemplatesLint(templates: TemplateSet, config: ResolvedConfig): void {
-  const problems = lintTemplates(templates, config);
-  if (!problems.length) return;
+/** The lint problems as one error: the first as the message, each further one on its own line. */
+function problemsError(problems: readonly LintProblem[]): NewsletterError {
   const [first, ...rest] = problems;
   const more = rest.map((p) => `\n${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`).join('');
-  throw new NewsletterError('TEMPLATE_VARIABLE', `${first!.message}${more}`, { file: first!.file, line: first!.line, hint: first!.hint });
+  return new NewsletterError(first!.code ?? 'TEMPLATE_VARIABLE', `${first!.message}${more}`, { file: first!.file, line: first!.line, hint: first!.hint });
+}
+
+/**
+ * Lints each layout (HTML and text) on its own and marks the ones with problems broken, with
+ * their problems as the error: an issue that uses one fails with it, the others still build.
+ */
+export function markLintProblems(templates: TemplateSet, config: ResolvedConfig): void {
+  const shape = contextShape(config, templates);
+  const layouts: [string, TemplateFile][] = [...[...templates.layouts].map(([n, t]): [string, TemplateFile] => [n, t]), ...[...templates.textLayouts].map(([n, t]): [string, TemplateFile] => [`${n}.txt`, t])];
+  for (const [key, layout] of layouts) {
+    const linter = new Linter(templates, shape);
+    linter.lint(layout);
+    if (linter.problems.length) templates.broken.set(key, problemsError(linter.problems));
+  }
 }

@@ -1,5 +1,6 @@
 import { NewsletterError } from '../errors.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { hoistIncludedStyles } from './mj-include.js';
 import type { TemplateFile, TemplateSet } from './templates.js';
 
 /**
@@ -49,9 +50,9 @@ export function mjmlOptions(templates: TemplateSet, validation: 'strict' | 'soft
     // `soft` (config `mjml.validation`): MJML still compiles what `mjml --validate` rejects, and
     // its complaints come back as warnings, so a gallery template can be used while it is fixed.
     validationLevel: validation,
-    // Templates share code through Handlebars partials, which load only from templates/partials;
-    // MJML's own mj-include stays off (loadTemplates refuses it), so nothing, not even content
-    // that slipped through as markup, can make MJML read a file.
+    // MJML's own mj-include stays off: loadTemplates resolves a template's includes itself, inside
+    // templates/ only (mj-include.ts), so nothing, not even content that slipped through as
+    // markup, can make MJML read a file.
     ignoreIncludes: true,
     filePath: templates.dir,
     keepComments: false,
@@ -82,7 +83,7 @@ export async function compileMjmlWithWarnings(mjml: string, { templates, layout,
   const mjml2html = given ?? (await loadMjml());
   let result: MjmlResult;
   try {
-    result = await mjml2html(mjml, mjmlOptions(templates, validation));
+    result = await mjml2html(hoistIncludedStyles(mjml), mjmlOptions(templates, validation));
   } catch (error) {
     const issues = (error as { errors?: MjmlValidationIssue[] }).errors;
     if (Array.isArray(issues) && issues.length) {

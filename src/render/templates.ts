@@ -13,6 +13,7 @@ import { registerHelpers } from './helpers.js';
 import { mergeTagHint } from './lint.js';
 import { didYouMean } from '../suggest.js';
 import { lineOfJsonKey } from '../text-position.js';
+import { expandIncludes } from './mj-include.js';
 
 /**
  * The templates folder, loaded and compiled once: layouts (`layouts/<name>.mjml` and the text
@@ -42,6 +43,14 @@ export interface TemplateSet {
   theme: Theme;
   themeFile: string;
   env: HandlebarsEnv;
+  /**
+   * Layouts that cannot be used, with why (`digest`, or `digest.txt` for a text layout): a syntax
+   * error, a bad include, a lint problem, a broken partial they call. Only the issues that use one
+   * fail; `build` and `check` warn of the others (`brokenLayoutWarnings`).
+   */
+  broken: Map<string, NewsletterError>;
+  /** Partials that do not compile; a layout that calls one is broken with the partial's error. */
+  brokenPartials: Map<string, NewsletterError>;
 }
 
 /** Where a template error happened; attached to errors thrown while rendering a partial. */
@@ -81,14 +90,6 @@ async function readTemplateFile(dir: string, absolute: string, cwd: string): Pro
 
 export function compileFile(env: HandlebarsEnv, name: string, absolute: string, source: string, noEscape: boolean, cwd: string): TemplateFile {
   const file = displayPath(absolute, cwd);
-  const include = /<mj-include\b/.exec(source);
-  if (include) {
-    throw new NewsletterError('TEMPLATE_SYNTAX', '<mj-include> is not supported: share template code with a Handlebars partial', {
-      file,
-      line: source.slice(0, include.index).split('\n').length,
-      hint: 'put the shared part in partials/<name>.mjml and write {{> name}} where it goes',
-    });
-  }
   let ast: Program;
   try {
     ast = env.parse(source);
@@ -193,25 +194,54 @@ export async function loadTemplates(dir: string, cwd: string, themeOverrides: De
   const layouts = new Map<string, TemplateFile>();
   const textLayouts = new Map<string, TemplateFile>();
   const partials = new Map<string, TemplateFile>();
+  const broken = new Map<string, NewsletterError>();
+  const brokenPartials = new Map<string, NewsletterError>();
+  /** An MJML template with its `<mj-include>`s made partials (mj-include.ts). */
+  const compileMjml = (name: string, absolute: string, source: string): TemplateFile => {
+    const expanded = expandIncludes(source, absolute, dir, cwd);
+    for (const included of expanded.files) {
+      if (partials.has(included.name)) continue;
+      const template = compileFile(env, included.name, included.absolute, included.kind === 'mjml' ? included.source : '', false, cwd);
+      partials.set(included.name, template);
+      const text = included.source;
+      env.registerPartial(included.name, included.kind === 'mjml' ? attributing(template) : () => text);
+    }
+    return compileFile(env, name, absolute, expanded.source, false, cwd);
+  };
   for (const entry of layoutNames) {
     const match = /^([\w-]+)\.(mjml|txt)$/.exec(entry);
     if (!match) continue;
     const absolute = path.join(dir, 'layouts', entry);
     const source = await readTemplateFile(dir, absolute, cwd);
     const isText = match[2] === 'txt';
-    (isText ? textLayouts : layouts).set(match[1]!, compileFile(env, match[1]!, absolute, source, isText, cwd));
+    // A layout that does not compile fails the issues that use it, not every issue (layoutFor).
+    try {
+      (isText ? textLayouts : layouts).set(match[1]!, isText ? compileFile(env, match[1]!, absolute, source, true, cwd) : compileMjml(match[1]!, absolute, source));
+    } catch (error) {
+      if (!isNewsletterError(error)) throw error;
+      broken.set(isText ? `${match[1]}.txt` : match[1]!, error);
+    }
   }
   for (const entry of partialNames) {
     const match = /^([\w-]+)\.mjml$/.exec(entry);
     if (!match) continue;
     const absolute = path.join(dir, 'partials', entry);
     const source = await readTemplateFile(dir, absolute, cwd);
-    const template = compileFile(env, match[1]!, absolute, source, false, cwd);
-    partials.set(template.name, template);
-    env.registerPartial(template.name, attributing(template));
+    try {
+      const template = compileMjml(match[1]!, absolute, source);
+      partials.set(template.name, template);
+      env.registerPartial(template.name, attributing(template));
+    } catch (error) {
+      if (!isNewsletterError(error)) throw error;
+      // Rendering a layout that calls it throws its own error, naming the partial's file and line.
+      brokenPartials.set(match[1]!, error);
+      env.registerPartial(match[1]!, () => {
+        throw error;
+      });
+    }
   }
   const { theme, file: themeFile } = await loadTheme(dir, themeOverrides, cwd);
-  return { dir, cwd, layouts, textLayouts, partials, theme, themeFile, env };
+  return { dir, cwd, layouts, textLayouts, partials, theme, themeFile, env, broken, brokenPartials };
 }
 
 /** Runs a compiled template, turning Handlebars errors into NewsletterErrors with file and line. */
@@ -222,6 +252,11 @@ export function runTemplate(templates: TemplateSet, template: TemplateFile, cont
     const sources = new Map([template, ...templates.partials.values()].map((t) => [t.file, t.source]));
     throw templateError(error, template.file, sources);
   }
+}
+
+/** One line per broken layout, for the commands to print as a warning; `reported`: errors already printed. */
+export function brokenLayoutWarnings(templates: TemplateSet, reported: readonly unknown[] = []): string[] {
+  return [...templates.broken].filter(([, error]) => !reported.includes(error)).map(([name, error]) => `${error.format().split('\n')[0]} (layout \`${name}\` cannot be used: issues that use it fail, the others build)`);
 }
 
 /**
@@ -239,6 +274,8 @@ function templateLine(issueFile: string, cwd: string): number | undefined {
 }
 
 export function layoutFor(templates: TemplateSet, name: string, issueFile?: string): { html: TemplateFile; text: TemplateFile } {
+  const unusable = templates.broken.get(name) ?? templates.broken.get(`${name}.txt`) ?? (templates.textLayouts.has(name) ? undefined : templates.broken.get('default.txt'));
+  if (unusable && (templates.layouts.has(name) || templates.broken.has(name))) throw unusable;
   const html = templates.layouts.get(name);
   if (!html) {
     const known = [...templates.layouts.keys()].sort();

@@ -6,6 +6,7 @@ import { NewsletterError } from '../../errors.js';
 import { displayPath } from '../../fs/display-path.js';
 import type { Finding } from '../../checks/types.js';
 import { println, type CliIo } from '../io.js';
+import { brokenLayoutWarnings } from '../../render/templates.js';
 import type { Mjml2Html } from '../../render/mjml.js';
 import { formatKb } from '../../format.js';
 
@@ -84,6 +85,8 @@ async function buildIssues(issues: string[], flags: BuildFlags, io: CliIo, compi
       reportError(error, io, flags.debug ?? false);
     },
   });
+  // A broken layout that no issue here used would fail the next issue that does: say so once.
+  for (const line of brokenLayoutWarnings(project.templates, failed.map((f) => f.error))) println(io.stderr, `warning: ${line}`);
   if (failed.length) {
     // One issue: its own error and exit code, as before. Several: each was printed as it failed.
     if (slugs.length === 1) throw failed[0]!.error;

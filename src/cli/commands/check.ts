@@ -5,6 +5,7 @@ import { buildReport, checkProjectIssue, describeRules, formatReport, type Findi
 import { plural } from '../../checks/report.js';
 import { NewsletterError } from '../../errors.js';
 import { loadProject, selectIssues } from '../../pipeline.js';
+import { brokenLayoutWarnings } from '../../render/templates.js';
 import { displayPath } from '../../fs/display-path.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
@@ -81,6 +82,8 @@ async function checkIssues(issues: string[], flags: CheckFlags, io: CliIo, compi
   } finally {
     await browser?.close();
   }
+  // Every issue checked, so none uses a broken layout: say that one would fail.
+  for (const line of brokenLayoutWarnings(project.templates)) println(io.stderr, `warning: ${line}`);
   const report = buildReport(results, { templates: displayPath(project.config.paths.templates, io.cwd), config: project.config.paths.config ? displayPath(project.config.paths.config, io.cwd) : undefined });
   if (flags.json) println(io.stdout, JSON.stringify(report, null, 2));
   else io.stdout.write(formatReport(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR }));
