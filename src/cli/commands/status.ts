@@ -6,10 +6,10 @@ import { formatCount } from '../../send/progress.js';
 import { println, type CliIo } from '../io.js';
 import { maskRedisUrl } from '../../store/redis/connection.js';
 import { redisUrlFrom } from '../redis-url.js';
+import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 
-interface StatusFlags {
+interface StatusFlags extends SharedFlags {
   queue?: string;
-  config?: string;
   json?: boolean;
 }
 
@@ -40,16 +40,21 @@ export function formatStatus(status: QueueStatus, queue = '<redis-url>'): string
 }
 
 export function registerStatus(program: Command, io: CliIo): void {
-  program
-    .command('status')
-    .description('counts of a distributed send (`send --queue`): sent, failed, pending, per worker')
-    .argument('<issue>', 'issue slug')
-    .option('--queue <url>', 'the Redis of the send (default: $REDIS_URL)')
-    .option('--config <file>', 'config file (its listId names the newsletter)', undefined)
-    .option('--json', 'print the status as JSON')
+  addSharedOptions(
+    program
+      .command('status')
+      .description('counts of a distributed send (`send --queue`): sent, failed, pending, live workers')
+      .argument('<issue>', 'issue slug')
+      .option('--queue <url>', 'the Redis of the send (default: $REDIS_URL)')
+      .option('--json', 'print the status as JSON'),
+    { out: false },
+  )
     .addHelpText(
       'after',
       `
+The config (--config) names the newsletter with its listId; --content and --templates are
+accepted as everywhere and change nothing here.
+
 Examples:
   $ npx newsletter status weekly-1 --queue redis://redis.internal:6379
   $ watch -n 2 npx newsletter status weekly-1      with REDIS_URL set`,
@@ -57,7 +62,7 @@ Examples:
     .action(async (issueSlug: string, flags: StatusFlags) => {
       const env = io.env;
       const queue = redisUrlFrom(flags.queue, env, '--queue');
-      const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });
+      const config = await loadConfig(configRequest(flags, io));
       const status = await queueStatus({ queue, key: { listId: listIdFor(config), issueSlug } });
       if (flags.json) println(io.stdout, JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status, maskRedisUrl(queue))) println(io.stdout, line);
