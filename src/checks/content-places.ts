@@ -129,10 +129,12 @@ function lineOf(body: ContentBody, mark: Mark, nth: number): number | undefined 
   }
   if (!offsets.length) return undefined;
   const lines = offsets.map((offset) => lineOfOffset(text, offset));
-  const label = normalize(mark.label).slice(0, 24);
+  const label = normalize(mark.label);
   if (label && offsets.length > 1) {
+    // The line where this text is the link's own (`[text](`, `text</a>`), else where the text is.
     const all = text.split('\n');
-    const labelled = lines.find((line) => normalize(all[line - 1] ?? '').includes(label));
+    const at = (line: number) => normalize(all[line - 1] ?? '');
+    const labelled = lines.find((line) => at(line).includes(`${label}](`) || at(line).includes(`${label}</a>`)) ?? lines.find((line) => at(line).includes(label));
     if (labelled !== undefined) return labelled;
   }
   return lines[Math.min(nth, lines.length - 1)];
