@@ -53,6 +53,10 @@ describe("an article's content is found in the article, at its line", () => {
       [ARTICLE, await lineWith(ARTICLE, '[privacy policy](#)')],
       [ARTICLE, await lineWith(ARTICLE, '[second placeholder](#)')],
     ]);
+    // Clients that mishandle a jump link: said at the article's first one, not at the layout.
+    const anchors = findings.filter((f) => f.rule.startsWith('compat/') && f.message.includes('Local anchors'));
+    expect(anchors.length).toBeGreaterThan(0);
+    for (const finding of anchors) expect([finding.file, finding.line]).toEqual([ARTICLE, await lineWith(ARTICLE, '[privacy policy](#)')]);
   });
 
   it('a relative link at its link, not at an earlier mention in prose; a pasted Windows path in the article', async () => {

@@ -158,7 +158,19 @@ export class ContentPlaces {
   of(element: Element, url: string, occurrence: number): ContentPlace | undefined {
     const tag = element.name === 'a' ? 'a' : element.name === 'img' ? 'img' : null;
     if (!tag) return undefined;
-    const label = tag === 'a' ? linkLabel(element) : '';
+    return this.find(tag, url, tag === 'a' ? linkLabel(element) : null, occurrence);
+  }
+
+  /** The first place an article or the intro writes a piece of markup (`<a href="#" …>`) with a URL. */
+  ofMarkup(markup: string): ContentPlace | undefined {
+    const match = /^<(a|img)\b[^>]*?\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(markup.trim());
+    if (!match) return undefined;
+    const url = (match[2] ?? match[3] ?? match[4] ?? '').trim().replace(/&amp;/g, '&');
+    return this.find(match[1]!.toLowerCase() as 'a' | 'img', url, null, 0);
+  }
+
+  /** `label` null: any link text. */
+  private find(tag: 'a' | 'img', url: string, label: string | null, occurrence: number): ContentPlace | undefined {
     const candidates: { body: ContentBody; mark: Mark; nth: number }[] = [];
     const marks = this.marksByBody();
     this.bodies.forEach((body, b) => {
@@ -166,7 +178,7 @@ export class ContentPlaces {
       for (const mark of marks[b]!) {
         const nth = seen.get(mark.written) ?? 0;
         seen.set(mark.written, nth + 1);
-        if (mark.tag === tag && sameUrl(mark.shown, url) && (tag === 'img' || normalize(mark.label) === normalize(label))) candidates.push({ body, mark, nth });
+        if (mark.tag === tag && sameUrl(mark.shown, url) && (label === null || normalize(mark.label) === normalize(label))) candidates.push({ body, mark, nth });
       }
     });
     const chosen = candidates[Math.min(occurrence, candidates.length - 1)];

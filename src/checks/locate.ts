@@ -130,6 +130,12 @@ export class Locator {
     return found && { file: found.file, line: found.line };
   }
 
+  /** Where an article or the intro writes a link or image given as markup (`<a href="#" …>`). */
+  contentMarkup(markup: string): Place | undefined {
+    const found = this.contentPlaces.ofMarkup(markup);
+    return found && { file: found.file, line: found.line };
+  }
+
   /** The URL of a link or image as its author wrote it (a local image's path), when content holds it. */
   writtenUrl(element: Element, url: string, occurrence = 0): string | undefined {
     return this.contentPlaces.of(element, url, occurrence)?.written;
