@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
@@ -60,7 +60,7 @@ function helpPromises(top: string, all: readonly string[]): [string, string][] {
 }
 
 /**
- * Promises of the README: an example line promises its flags to its command; a table row whose first cell is a command (`| \`worker\` | \`--name NAME\` |`)
+ * Promises of the README and docs/ pages: an example line promises its flags to its command; a table row whose first cell is a command (`| \`worker\` | \`--name NAME\` |`)
  * promises its flags to that command; a flag table (`| flag |` header) promises the flags of its
  * first column to the command its section is about (the nearest heading naming `newsletter X`),
  * or, in the "Commands" section, to every command (`--out` excepted: the section itself says
@@ -82,11 +82,12 @@ function readmePromises(readme: string, all: readonly string[]): [string, string
   let section: string[] = [];
   let inFlagTable = false;
   for (const line of readme.split('\n')) {
-    const heading = /^(#{2,4}) (.*)$/.exec(line);
+    const heading = /^(#{1,4}) (.*)$/.exec(line);
     if (heading) {
       const named = /`newsletter ([a-z]+)/.exec(heading[2]!)?.[1];
       if (named && all.includes(named)) section = [named];
-      else if (heading[1] === '##') section = heading[2] === 'Commands' ? [...all] : [];
+      else if (heading[2] === 'Commands') section = [...all];
+      else if (heading[1]!.length <= 2) section = [];
       inFlagTable = false;
       continue;
     }
@@ -111,13 +112,19 @@ function readmePromises(readme: string, all: readonly string[]): [string, string
   return promises;
 }
 
+/** The README and every page of docs/, each read on its own (a page's sections end with it). */
+async function documentation(): Promise<string[]> {
+  const names = (await readdir(path.join(ROOT, 'docs'))).filter((n) => n.endsWith('.md'));
+  return Promise.all([path.join(ROOT, 'README.md'), ...names.map((n) => path.join(ROOT, 'docs', n))].map((file) => readFile(file, 'utf8')));
+}
+
 describe('every flag promised exists', () => {
-  it('the top-level help and the README promise only flags each command has', async () => {
+  it('the top-level help, the README and docs/ promise only flags each command has', async () => {
     const { top, texts, commands } = await commandHelps();
     const all = [...commands.keys()];
     expect(all).toEqual(expect.arrayContaining(['build', 'check', 'preview', 'screenshot', 'send', 'publish', 'serve', 'worker', 'status']));
-    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
-    const promised = [...helpPromises(top, all), ...texts.flatMap((text) => examplePromises(text, all)), ...readmePromises(readme, all)];
+    const pages = await documentation();
+    const promised = [...helpPromises(top, all), ...texts.flatMap((text) => examplePromises(text, all)), ...pages.flatMap((page) => readmePromises(page, all))];
     // The walk found the promises it is about (guards against a parser that finds nothing).
     expect(promised).toEqual(expect.arrayContaining([['worker', '--debug'], ['status', '--content'], ['send', '--list'], ['preview', '--open'], ['check', '--a11y'], ['worker', '--lock-ms']]));
     const missing = [...new Set(promised.filter(([command, flag]) => !commands.get(command)!.has(flag)).map(([command, flag]) => `${command} ${flag}`))];

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ import { loadIssue, loadProject, renderIssue } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
 
 /**
- * The README's Library API snippet, run as written (`import … from '<the package's name>'`) in a
+ * The Library API snippet of the docs (docs/library-api.md), run as written (`import … from '<the package's name>'`) in a
  * copy of the repository as a fresh clone has it after `npm install`: Node resolves a package's
  * own name from inside it only through `exports`, so this fails without that field.
  */
@@ -20,13 +20,15 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
+/** The Library API snippet: the first code block under a "Library API" heading of the README or of docs/. */
 async function librarySnippet(): Promise<string> {
-  const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.split(/^## Library API$/m)[1];
-  if (!section) throw new Error('README.md has no "## Library API" section');
-  const block = /^```(?:ts|js|typescript|javascript)\n([\s\S]*?)^```$/m.exec(section);
-  if (!block) throw new Error('the Library API section has no code block');
-  return block[1]!;
+  const pages = [path.join(ROOT, 'README.md'), ...(await readdir(path.join(ROOT, 'docs'))).filter((n) => n.endsWith('.md')).map((n) => path.join(ROOT, 'docs', n))];
+  for (const page of pages) {
+    const section = (await readFile(page, 'utf8')).split(/^#{1,3} Library API$/m)[1];
+    const block = section && /^```(?:ts|js|typescript|javascript)\n([\s\S]*?)^```$/m.exec(section);
+    if (block) return block[1]!;
+  }
+  throw new Error('no "Library API" section with a code block in README.md or docs/');
 }
 
 describe('the library API', () => {
@@ -37,7 +39,7 @@ describe('the library API', () => {
     expect(pkg.exports).toMatchObject({ '.': { types: './lib/index.d.ts', default: './lib/index.js' } });
   });
 
-  it("runs the README's snippet as written, importing the package by its name", async () => {
+  it("runs the docs' snippet as written, importing the package by its name", async () => {
     const snippet = await librarySnippet();
     const { name } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { name: string };
     expect(snippet).toContain(`from '${name}'`);
