@@ -91,6 +91,59 @@ function firstIssue(error: z.ZodError): Issue {
 
 const quote = (keyPath: readonly string[]) => `\`${keyPath.join('.')}\``;
 
+type SchemaLike = { _zod: { def: SchemaDef } };
+
+/** The schemas (wrappers included) that may describe the value at `keyPath`. */
+function schemasAt(schema: SchemaLike, keyPath: readonly PropertyKey[], depth = 0): SchemaLike[] {
+  if (depth > 40) return [];
+  const def = schema._zod.def;
+  const inner = [def.innerType, def.in, def.out, ...(def.options ?? []), def.type === 'lazy' && def.getter ? def.getter() : undefined].filter((s): s is SchemaLike => s !== undefined);
+  const here = keyPath.length === 0 ? [schema] : [];
+  const [head, ...rest] = keyPath;
+  let next: SchemaLike[] = [];
+  if (keyPath.length) {
+    if (def.type === 'object' && typeof head === 'string' && def.shape?.[head]) next = schemasAt(def.shape[head], rest, depth + 1);
+    else if (def.type === 'array' && def.element) next = schemasAt(def.element, rest, depth + 1);
+    else if (def.type === 'record' && def.valueType) next = schemasAt(def.valueType, rest, depth + 1);
+  }
+  return [...here, ...next, ...inner.flatMap((s) => schemasAt(s, keyPath, depth + 1))];
+}
+
+/** What a value of this type is, in plain words. */
+const FORMS: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'text (a string)',
+  boolean: '`true` or `false`',
+  array: 'a list',
+  object: 'an object (`{ … }`)',
+  date: 'a date',
+};
+
+/** The expected form of the value at `keyPath`: its schema's description (`.describe()`), else its type in words. */
+function expectedForm(schema: z.ZodType | undefined, keyPath: readonly string[], expected: string): string {
+  const described = schema ? schemasAt(schema as unknown as SchemaLike, keyPath.map((k) => (/^\d+$/.test(k) ? Number(k) : k))).map((s) => (s as unknown as z.ZodType).description).find(Boolean) : undefined;
+  return described ?? FORMS[expected] ?? expected;
+}
+
+function valueAt(input: unknown, keyPath: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of keyPath) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** A value as the user wrote it, short: `"6px"`, `12`, `a list`. */
+function shownValue(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value instanceof Date) return `the date ${value.toISOString().slice(0, 10)}`;
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
 /** Names the first problem's key path and, when it can be found, its line in the source text. */
 export function zodToError(
   error: z.ZodError,
@@ -99,6 +152,8 @@ export function zodToError(
   code: Extract<ErrorCode, 'CONFIG_INVALID' | 'CONTENT_INVALID' | 'THEME_INVALID'>,
   lineOffset = 0,
   schema?: z.ZodType,
+  /** The value that was validated, to quote what was written. */
+  input?: unknown,
 ): NewsletterError {
   const issue = firstIssue(error);
   let keyPath = issue.path.map(String);
@@ -117,9 +172,15 @@ export function zodToError(
     message = parent.length && /^\d+$/.test(parent.at(-1)!)
       ? `${quote(parent)} (entry ${Number(parent.at(-1)) + 1} of \`${parent.slice(0, -1).join('.')}\`) has no \`${key}\`, which is required`
       : `${quote(keyPath)} is required`;
+  } else if (issue.code === 'invalid_type') {
+    // zod says `Invalid input: expected number, received string`; the user reads what to write.
+    const form = expectedForm(schema, keyPath, issue.expected);
+    message = `${keyPath.length ? `${quote(keyPath)}: ` : ''}expected ${form}, got ${input === undefined ? issue.message.replace(/^.*received /, 'a ') : shownValue(valueAt(input, issue.path))}`;
   } else if (keyPath.length) {
     message = `${quote(keyPath)}: ${message}`;
   }
-  const line = lineOfJsonKey(sourceText, keyPath);
+  // A missing key is not written anywhere: point at the object it belongs in (line 1 at the top).
+  const missingFrom = isMissing(issue) ? keyPath.slice(0, -1) : null;
+  const line = missingFrom ? (missingFrom.length ? lineOfJsonKey(sourceText, missingFrom) : 1) : lineOfJsonKey(sourceText, keyPath);
   return new NewsletterError(code, message, { file, line: line === undefined ? undefined : line + lineOffset, hint });
 }

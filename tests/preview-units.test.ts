@@ -272,17 +272,26 @@ describe('openInBrowser', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('hands the URL to xdg-open when it is on PATH, and reports false when there is none', async () => {
+  it('hands the URL to xdg-open when it is on PATH, and says so when there is none', async () => {
     const log = path.join(dir, 'opened.txt');
     await writeFile(path.join(dir, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${log}'\n`, { mode: 0o755 });
-    expect(openInBrowser('http://127.0.0.1:3000/', { PATH: dir }, 'linux')).toBe(true);
-    const until = Date.now() + 5_000;
-    let opened = '';
-    while (!opened && Date.now() < until) {
-      opened = await readFile(log, 'utf8').catch(() => '');
-      if (!opened) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(opened).toBe('http://127.0.0.1:3000/');
-    expect(openInBrowser('http://127.0.0.1:3000/', { PATH: path.join(dir, 'empty') }, 'linux')).toBe(false);
+    expect(await openInBrowser('http://127.0.0.1:3000/', { PATH: dir }, 'linux')).toEqual({ opened: true });
+    expect(await readFile(log, 'utf8')).toBe('http://127.0.0.1:3000/');
+    expect(await openInBrowser('http://127.0.0.1:3000/', { PATH: path.join(dir, 'empty') }, 'linux')).toEqual({ opened: false, reason: 'no xdg-open on PATH' });
+  });
+
+  it('says why when the opener fails, and counts an opener still running as opened', async () => {
+    const failing = path.join(dir, 'failing');
+    await mkdir(failing, { recursive: true });
+    // What xdg-open does on a machine with no browser configured.
+    await writeFile(path.join(failing, 'xdg-open'), `#!/bin/sh\necho "xdg-open: no method available for opening '$1'" >&2\nexit 3\n`, { mode: 0o755 });
+    expect(await openInBrowser('http://127.0.0.1:3000/', { PATH: failing }, 'linux')).toEqual({
+      opened: false,
+      reason: "xdg-open exited with 3: xdg-open: no method available for opening 'http://127.0.0.1:3000/'",
+    });
+    const foreground = path.join(dir, 'foreground');
+    await mkdir(foreground, { recursive: true });
+    await writeFile(path.join(foreground, 'xdg-open'), '#!/bin/sh\nexec /bin/sleep 2\n', { mode: 0o755 });
+    expect(await openInBrowser('http://127.0.0.1:3000/', { PATH: foreground }, 'linux', 300)).toEqual({ opened: true });
   });
 });

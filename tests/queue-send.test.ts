@@ -121,7 +121,8 @@ describe('send --queue', () => {
     expect(lines[1]).toMatch(/^ {2}this run: {2}30 of 30 sent, 0 failed, 0 pending \(started .*, finished .*\)$/);
     expect(lines[2]).toBe('  all runs:  30 accepted');
     expect(lines[3]).toBe('  batches:   0 pending (0 active, 0 waiting, 0 handed back)');
-    expect(lines[5]).toMatch(/^ {4}alpha {2} +30 sent +0 failed +3 batches {2}last seen \d{4}-/);
+    expect(lines[4]).toBe('  workers:   1 live');
+    expect(lines[5]).toMatch(/^ {4}alpha {2}live +30 sent +0 failed +3 batches {2}last seen \d{4}-/);
     const none = await main(['node', 'newsletter', 'status', 'weekly-2', '--queue', redis.url], { stdout: new Sink(), stderr, stdin: process.stdin, env: {}, cwd: project.dir });
     expect(none).toBe(0);
   }, 30_000);

@@ -189,7 +189,7 @@ function group(data: CaniemailData, hits: Hit[], clients: readonly string[], loc
     for (const note of hit.notes) if (note && !use.notes.includes(note)) use.notes.push(note);
     // Every platform sees the same uses: count them for one platform, not once per platform.
     use.counted.set(hit.platform, (use.counted.get(hit.platform) ?? 0) + hit.count);
-    if (!use.where && hit.origin === 'authored' && hit.snippet) use.where = locate.template(hit.snippet) ?? locate.content(hit.snippet);
+    if (!use.where && hit.origin === 'authored' && hit.snippet) use.where = locate.template(hit.snippet) ?? locate.contentMarkup(hit.snippet) ?? locate.content(hit.snippet);
   }
   return [...groups.values()].map(({ counted, ...use }) => ({ ...use, count: Math.max(...counted.values()) }));
 }

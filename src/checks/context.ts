@@ -10,6 +10,8 @@ import type { CaniemailData } from './caniemail.js';
 import { analyzeCompat, type CompatUse } from './compat.js';
 import { parseHtml, type HtmlDocument } from './html.js';
 import { Locator, SourceFile } from './locate.js';
+import type { ContentBody } from './content-places.js';
+import { prepareIssueImages } from '../render/images/issue-images.js';
 import { measureHtmlPart, type HtmlPartSize } from './message-size.js';
 import { parseMessage, type ParsedMessage } from './mime.js';
 import type { CheckInput } from './types.js';
@@ -40,6 +42,32 @@ function sourceFile(file: string | null, cwd: string): SourceFile | null {
   return new SourceFile(displayPath(absolute, cwd), absolute);
 }
 
+/**
+ * The intro and article bodies as the email shows them, for findings about what an article holds:
+ * the image stage is memoized per issue, so this is the render's own result, not a second pass.
+ */
+async function contentBodies({ project, issue }: CheckInput, files: (SourceFile | null)[]): Promise<ContentBody[]> {
+  const { config, templates } = project;
+  const placed = await prepareIssueImages(issue, { config, width: templates.theme.width }).catch(() => null);
+  const bodies: ContentBody[] = [];
+  const issueSource = files[0];
+  if (issueSource) bodies.push({ file: issueSource.file, source: issueSource, writtenHtml: issue.introHtml, shownHtml: placed?.issue.introHtml ?? issue.introHtml, localImages: issue.localImages });
+  issue.articles.forEach((article, i) => {
+    const source = files[i + 1];
+    const shown = placed?.issue.articles[i];
+    if (!source) return;
+    bodies.push({
+      file: source.file,
+      source,
+      writtenHtml: article.html,
+      shownHtml: shown?.html ?? article.html,
+      localImages: article.localImages,
+      image: article.image ? { written: article.image, shown: shown?.image ?? article.image } : undefined,
+    });
+  });
+  return bodies;
+}
+
 export interface PrepareOptions {
   /** Loaded when a compat rule is on. */
   caniemail: CaniemailData | null;
@@ -52,15 +80,17 @@ export async function prepareContext(input: CheckInput, options: PrepareOptions)
   const message = parseMessage(input.message ?? (await composeMessage(messageInput)));
   const size = await measureHtmlPart(message, messageInput);
   const layout = layoutFor(templates, issue.template);
+  const contentFiles = [issue.file, ...issue.articles.map((a) => a.file)].map((file) => sourceFile(file, config.paths.cwd));
   const locate = new Locator({
     issue,
-    content: [issue.file, ...issue.articles.map((a) => a.file)].map((file) => sourceFile(file, config.paths.cwd)).filter((s): s is SourceFile => s !== null),
+    content: contentFiles.filter((s): s is SourceFile => s !== null),
     config: sourceFile(config.paths.config, config.paths.cwd),
     theme: sourceFile(templates.themeFile, templates.cwd),
     templates,
     layout: layout.html,
     textLayout: layout.text,
     mjml: rendered.mjml,
+    bodies: await contentBodies(input, contentFiles),
   });
   const html = parseHtml(rendered.html);
   let compat: CompatUse[] | undefined;

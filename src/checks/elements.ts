@@ -69,10 +69,35 @@ export function placeOfUrl(context: CheckContext, element: Element, attribute: '
   const raw = rawAttribute(context.html, element, attribute);
   const snippets = raw === undefined ? [] : [`${attribute}="${raw}"`];
   const { locate } = context;
+  // What an article or the intro holds is found in it, at the element's own line.
+  if (!options.templateFirst) {
+    const inContent = locate.element(element, plain, occurrenceOf(context, element, attribute, plain));
+    if (inContent) return inContent;
+  }
   const place = options.templateFirst
     ? (snippets.map((s) => locate.template(s)).find(Boolean) ?? locate.anywhere(needles.filter(Boolean), []))
     : locate.anywhere(needles.filter(Boolean), snippets);
   return place ?? locate.layout;
+}
+
+/** A link's or image's URL as the author wrote it (a local image's path, not its processed URL). */
+export function writtenUrlOf(context: CheckContext, element: Element, attribute: 'href' | 'src'): string {
+  const value = element.attribs[attribute]?.trim() ?? '';
+  const plain = withoutUtm(value);
+  return context.locate.writtenUrl(element, plain, occurrenceOf(context, element, attribute, plain)) ?? value;
+}
+
+/** The element's index among the body's elements with the same tag, URL (without UTM) and link text. */
+function occurrenceOf(context: CheckContext, element: Element, attribute: 'href' | 'src', plain: string): number {
+  const label = element.name === 'a' ? linkLabel(element) : '';
+  let index = 0;
+  for (const other of context.html.elements) {
+    if (other === element) return index;
+    if (other.name !== element.name || !hasAncestor(other, 'body')) continue;
+    const value = other.attribs[attribute]?.trim();
+    if (value !== undefined && withoutUtm(value) === plain && (element.name !== 'a' || linkLabel(other) === label)) index++;
+  }
+  return index;
 }
 
 /** Groups items by a key, keeping the first item of each group and counting the rest. */

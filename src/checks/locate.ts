@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import type { Element } from 'domhandler';
 import { DEFAULTS } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
 import { locateGeneratedLine } from '../render/mjml.js';
 import type { TemplateFile, TemplateSet } from '../render/templates.js';
 import { lineOfJsonKey, lineOfOffset } from '../text-position.js';
+import { ContentPlaces, type ContentBody } from './content-places.js';
 
 /**
  * Findings point at the file an editor opens: the article or issue that holds a URL or a title,
@@ -52,6 +54,8 @@ export interface LocatorSources {
   layout: TemplateFile;
   textLayout: TemplateFile;
   mjml: string;
+  /** The issue's intro and its articles' bodies as the email shows them. */
+  bodies?: readonly ContentBody[] | undefined;
 }
 
 /**
@@ -90,8 +94,10 @@ export class Locator {
   private readonly mjmlLines: string[];
   private readonly search: TemplateSearch;
   private readonly searchLayout: TemplateFile;
+  private readonly contentPlaces: ContentPlaces;
 
   constructor(private readonly sources: LocatorSources) {
+    this.contentPlaces = new ContentPlaces(sources.bodies ?? []);
     this.mjmlLines = sources.mjml.split('\n');
     this.search = searchFor(sources.templates);
     let layout = this.search.layouts.get(sources.layout.name);
@@ -112,6 +118,27 @@ export class Locator {
 
   get textLayout(): Place {
     return { file: this.sources.textLayout.file };
+  }
+
+  /**
+   * The article (or issue intro) line where a link or image of the email was written; undefined
+   * for a template's own. `occurrence`: its index among the email's elements with the same tag,
+   * URL and label.
+   */
+  element(element: Element, url: string, occurrence = 0): Place | undefined {
+    const found = this.contentPlaces.of(element, url, occurrence);
+    return found && { file: found.file, line: found.line };
+  }
+
+  /** Where an article or the intro writes a link or image given as markup (`<a href="#" …>`). */
+  contentMarkup(markup: string): Place | undefined {
+    const found = this.contentPlaces.ofMarkup(markup);
+    return found && { file: found.file, line: found.line };
+  }
+
+  /** The URL of a link or image as its author wrote it (a local image's path), when content holds it. */
+  writtenUrl(element: Element, url: string, occurrence = 0): string | undefined {
+    return this.contentPlaces.of(element, url, occurrence)?.written;
   }
 
   /** First content file (issue, then articles) where `needle` is written. */
@@ -162,11 +189,19 @@ export class Locator {
     let found = this.search.found.get(key);
     if (found === undefined) {
       const place = locateGeneratedLine(generated, 1, this.search.templates, this.searchLayout);
-      found = place.exact ? { file: place.file, line: place.line } : null;
+      // A line that prints content as it is (`{{{html}}}`) did not write what it printed.
+      found = place.exact && !this.printsContent(place.file, place.line) ? { file: place.file, line: place.line } : null;
       if (this.search.found.size > 5000) this.search.found.clear();
       this.search.found.set(key, found);
     }
     return found ?? undefined;
+  }
+
+  private printsContent(file: string, line: number | undefined): boolean {
+    if (line === undefined) return false;
+    const templates = [this.sources.layout, ...this.sources.templates.partials.values()];
+    const source = templates.find((t) => t.file === file)?.source.split('\n')[line - 1] ?? '';
+    return /\{\{\{[^}]*\}\}\}/.test(source);
   }
 
   /** Content first (an editor's URL or words), then the config, then the templates. */

@@ -41,6 +41,19 @@ function packageVersion(): string {
   }
 }
 
+/** What each exit status means; every exit of ERROR_CODES is listed (tests/cli-flags.test.ts). */
+const EXIT_MEANINGS: Readonly<Record<number, string>> = {
+  0: 'success',
+  1: 'a content, template, config, check or delivery error',
+  2: 'wrong usage (unknown flag or command, missing argument)',
+  70: 'an internal error (a bug: report it with the --debug output)',
+};
+
+function exitCodesLine(): string {
+  const exits = [...new Set([0, ...Object.values(ERROR_CODES).map((code) => code.exit)])].sort((a, b) => a - b);
+  return ['Exit codes:', ...exits.map((exit) => `  ${String(exit).padEnd(3)} ${EXIT_MEANINGS[exit] ?? 'see the error codes in the README'}`)].join('\n');
+}
+
 function createProgram(io: CliIo, registers: readonly Register[]): Command {
   const program = new Command('newsletter')
     .description('Render Markdown and wire-copy articles into responsive email with MJML, preview, check and send them.')
@@ -59,12 +72,14 @@ Getting started:
   $ npx newsletter build weekly-1    render one issue
   $ npx newsletter <command> --help  flags and examples of a command
 
-Every command takes --content DIR, --templates DIR and --config FILE (and
-those that write files, --out DIR). Environment variables (NEWSLETTER_SECRET,
-SMTP_URL, CHROMIUM_PATH) are read from the environment, then from .env in the
+Every command takes --content DIR, --templates DIR, --config FILE and --debug
+(stack traces of errors); build, check, preview, screenshot, publish and serve
+also take --out DIR. Environment variables (NEWSLETTER_SECRET, SMTP_URL,
+REDIS_URL, CHROMIUM_PATH) are read from the environment, then from .env in the
 working directory; a variable set in the environment wins.
-Errors print as FILE:LINE: MESSAGE; exit code 1 for content, template and
-config errors, 2 for wrong usage.`,
+Errors print as FILE:LINE: MESSAGE.
+
+${exitCodesLine()}`,
     );
   for (const register of registers) register(program, io);
   for (const command of program.commands) command.exitOverride();

@@ -131,6 +131,8 @@ export const DEFAULTS = deepFreeze({
     socketTimeoutMs: 120_000,
     journalDir: '.newsletter/sends',
     outbox: 'outbox',
+    /** `send --queue` says that no worker is running once batches have waited this long with none connected. */
+    noWorkerNoticeMs: 30_000,
   },
   /**
    * Articles, issues and templates larger than this are refused (a 50 MB post took 2 GB to build).

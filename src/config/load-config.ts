@@ -73,7 +73,7 @@ export function parseJsonText(text: string, file: string, code: 'CONFIG_INVALID'
 export function parseConfigText(text: string, file: string): ConfigFile {
   const raw = parseJsonText(text, file, 'CONFIG_INVALID');
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw zodToError(parsed.error, text, file, 'CONFIG_INVALID', 0, configSchema);
+  if (!parsed.success) throw zodToError(parsed.error, text, file, 'CONFIG_INVALID', 0, configSchema, raw);
   return parsed.data;
 }
 

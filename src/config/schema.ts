@@ -53,12 +53,12 @@ export const themeSchema = z.strictObject({
     .strictObject({
       url: themeUrl,
       alt: z.string().min(1),
-      width: z.number().int().positive().max(600).optional(),
+      width: z.number().int().positive().max(600).describe('a number of pixels such as 120').optional(),
     })
     .optional(),
   /** Content width of the email in pixels. 600 is what every client handles. */
-  width: z.number().int().min(320).max(800).optional(),
-  radius: z.number().int().min(0).max(32).optional(),
+  width: z.number().int().min(320).max(800).describe('a number of pixels such as 600').optional(),
+  radius: z.number().int().min(0).max(32).describe('a number of pixels such as 6').optional(),
 });
 
 export const recipientSchema = z

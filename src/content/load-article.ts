@@ -10,6 +10,8 @@ import { readContentText } from './read-file.js';
 import { articleFrontMatterSchema, isArticleSlug } from './schemas.js';
 import { stripMdx } from './mdx.js';
 import type { Article, LocalImageRef } from './types.js';
+import { didYouMean } from '../suggest.js';
+import { knownArticleSlugs } from './known-slugs.js';
 
 export const ARTICLE_EXTENSIONS = ['.md', '.mdx', '.txt'] as const;
 
@@ -73,7 +75,8 @@ export async function loadArticle(articlesDir: string, slug: string, cwd: string
   if (found.length === 0) {
     const onDisk = await spelledAsOnDisk(articlesDir, slug);
     if (onDisk) return { ...(await loadArticle(articlesDir, onDisk, cwd, contentDir)), slug };
-    throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\` (looked for ${candidates.map((c) => displayPath(c, cwd)).join(', ')})`);
+    const suggestion = didYouMean(slug, await knownArticleSlugs(articlesDir));
+    throw new NewsletterError('CONTENT_NOT_FOUND', `no article \`${slug}\`${suggestion} (looked for ${candidates.map((c) => displayPath(c, cwd)).join(', ')})`);
   }
   if (found.length > 1) {
     throw new NewsletterError('CONTENT_INVALID', `article \`${slug}\` exists as ${found.map((f) => displayPath(f.file, cwd)).join(' and ')}; keep one`, {
@@ -170,7 +173,7 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
     const written = normalized.writtenAs[key] ?? key;
-    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, articleFrontMatterSchema);
+    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, articleFrontMatterSchema, normalized.data);
     const line = lineOfFrontMatterKey(front, [written, ...issue.path.slice(1).map(String)]) ?? error.line;
     const message = written !== key ? error.message.replace(`\`${key}`, `\`${written}`) : error.message;
     throw new NewsletterError('CONTENT_INVALID', message, { file, line, hint: error.hint });

@@ -12,6 +12,7 @@ import { loadArticle, resolveLocalImages } from './load-article.js';
 import { readContentText } from './read-file.js';
 import { issueFrontMatterSchema } from './schemas.js';
 import type { Article, Issue, IssueArticleRef } from './types.js';
+import { didYouMean } from '../suggest.js';
 
 export function issuesDir(contentDir: string): string {
   return path.join(contentDir, 'issues');
@@ -46,7 +47,7 @@ export async function loadIssue(contentDir: string, slug: string, cwd: string): 
   const source = await readContentText(absolute, file, contentDir);
   if (source === null) {
     const known = await listIssues(contentDir, cwd).catch(() => []);
-    throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\` (looked for ${file})`, {
+    throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\`${didYouMean(slug, known)} (looked for ${file})`, {
       hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
     });
   }
@@ -63,7 +64,7 @@ export async function loadIssue(contentDir: string, slug: string, cwd: string): 
     if (!typo && first.path[0] === 'articles' && front.data.articles === undefined) {
       throw new NewsletterError('CONTENT_INVALID', '`articles` is required: list the article slugs of this issue', { file, line: 1 });
     }
-    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, issueFrontMatterSchema);
+    const error = zodToError(parsed.error, front.yaml, file, 'CONTENT_INVALID', 0, issueFrontMatterSchema, front.data);
     const line = front.format === 'toml' ? (lineOfFrontMatterKey(front, first.path.map(String)) ?? error.line) : error.line;
     throw new NewsletterError('CONTENT_INVALID', error.message, { file, line, hint: error.hint });
   }

@@ -19,6 +19,7 @@ import type { RedisJournal, RedisStore } from '../store/redis/redis-store.js';
 import { openSharedStore } from '../store/redis/shared-store.js';
 import { makePayload, rowOf, type BatchData, type BatchRow } from './payload.js';
 import { BATCH_JOB_OPTIONS, bullConnection, QUEUE_NAME } from './queue-names.js';
+import { liveWorkerNames } from './status.js';
 
 /**
  * `send --queue`: the coordinator of a distributed send. In order: take the issue's lock in
@@ -170,6 +171,7 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
     let recordsSeen = recordsAtStart;
     let lastJobCheck = performance.now();
     const pollMs = request.pollMs ?? 250;
+    const watch = new WorkerWatch(queue, store.display, emit);
     for (;;) {
       const [[, accepted], [, outcomeCounts], [, pending], [, run]] = (await store.redis
         .multi()
@@ -203,6 +205,7 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
         lastJobCheck = performance.now();
         await forgetLostBatches(store, queue, keys.pending, emit);
       }
+      await watch.check(pending);
       if (!(await sleep(pollMs, request.signal))) {
         result.interrupted = true;
         result.detached = true;
@@ -307,6 +310,45 @@ function slotsCarry(compiled: StreamInput['compiled'], recipient: Recipient): bo
     if (!compiled.safeClasses.has(valueClass(value === undefined || value === null ? '' : String(value)))) return false;
   }
   return true;
+}
+
+/**
+ * Says when nobody is working: batches queued and no worker connected to the queue for
+ * DEFAULTS.send.noWorkerNoticeMs, with the command that starts one; and says so again when one
+ * connects. A worker counts from its open connection (CLIENT LIST), not from the batches it took,
+ * so a slow first batch is not mistaken for no worker.
+ */
+class WorkerWatch {
+  private seenAt = performance.now();
+  private checkedAt = 0;
+  private said = false;
+  private readonly intervalMs = Math.min(1000, DEFAULTS.send.noWorkerNoticeMs / 2);
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly display: string,
+    private readonly emit: (event: QueueSendEvent) => void,
+  ) {}
+
+  async check(pendingBatches: number): Promise<void> {
+    const now = performance.now();
+    if (now - this.checkedAt < this.intervalMs) return;
+    this.checkedAt = now;
+    const live = await liveWorkerNames(this.queue);
+    if (live === null || live.size > 0 || pendingBatches === 0) {
+      this.seenAt = now;
+      if (this.said && live?.size) this.emit({ type: 'notice', message: `a worker is connected now (${[...live].join(', ')}): the batches are being taken` });
+      this.said = false;
+      return;
+    }
+    if (this.said || now - this.seenAt < DEFAULTS.send.noWorkerNoticeMs) return;
+    this.said = true;
+    const seconds = Math.round((now - this.seenAt) / 1000);
+    this.emit({
+      type: 'notice',
+      message: `no worker is running: ${pendingBatches} batch${pendingBatches > 1 ? 'es have' : ' has'} waited ${seconds} s and no worker is connected to ${this.display}; nothing is sent until one starts. On a sending machine (with SMTP_URL and the same NEWSLETTER_SECRET): npx newsletter worker --queue ${this.display}`,
+    });
+  }
 }
 
 /** Pending batches whose job is gone (failed for good, removed by hand) stop being waited for. */

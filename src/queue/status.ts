@@ -15,6 +15,8 @@ export interface WorkerStatus {
   failed: number;
   batches: number;
   lastSeen: string | null;
+  /** Connected to the queue now (a BullMQ worker connection of this name is open in Redis). */
+  live: boolean;
 }
 
 export interface QueueStatus {
@@ -39,6 +41,8 @@ export interface QueueStatus {
   } | null;
   batches: { pending: number; waiting: number; active: number; delayed: number };
   workers: WorkerStatus[];
+  /** Workers connected to the queue now, whichever issue they send; null when Redis does not list its clients (CLIENT LIST refused). */
+  liveWorkers: number | null;
 }
 
 export interface StatusRequest {
@@ -63,6 +67,7 @@ export async function queueStatus(request: StatusRequest): Promise<QueueStatus> 
       .hgetall(keys.workers)
       .smembers(keys.pending)
       .exec()) as [[null, number], [null, Record<string, string>], [null, Record<string, string>], [null, Record<string, string>], [null, string[]]];
+    const live = await liveWorkerNames(queue);
     const batches = { pending: pendingIds.length, waiting: 0, active: 0, delayed: 0 };
     // Pending is bounded by the list size over 500; states are read for at most the first 200.
     for (const id of pendingIds.slice(0, 200)) {
@@ -80,7 +85,7 @@ export async function queueStatus(request: StatusRequest): Promise<QueueStatus> 
     for (const [field, value] of Object.entries(workers)) {
       const cut = field.lastIndexOf('|');
       const name = field.slice(0, cut);
-      const worker = byWorker.get(name) ?? { name, sent: 0, failed: 0, batches: 0, lastSeen: null };
+      const worker = byWorker.get(name) ?? { name, sent: 0, failed: 0, batches: 0, lastSeen: null, live: live?.has(name) ?? false };
       const what = field.slice(cut + 1);
       if (what === 'seen') worker.lastSeen = value;
       else if (what === 'sent' || what === 'failed' || what === 'batches') worker[what] = Number(value);
@@ -105,9 +110,32 @@ export async function queueStatus(request: StatusRequest): Promise<QueueStatus> 
     }
     const state: QueueStatus['state'] =
       runStatus === null && sentTotal === 0 ? 'none' : batches.pending > 0 ? 'running' : runStatus !== null && !runStatus.streamed ? 'stopped' : 'done';
-    return { issueSlug: key.issueSlug, state, sentTotal, outcomes, run: runStatus, batches, workers: [...byWorker.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+    // A live worker that has not taken a batch of this issue yet is listed too.
+    for (const name of live ?? []) if (!byWorker.has(name)) byWorker.set(name, { name, sent: 0, failed: 0, batches: 0, lastSeen: null, live: true });
+    const workerList = [...byWorker.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return { issueSlug: key.issueSlug, state, sentTotal, outcomes, run: runStatus, batches, workers: workerList, liveWorkers: live ? live.size : null };
   } finally {
     await queue.close().catch(() => undefined);
     await store.close();
   }
+}
+
+/**
+ * The names of the workers connected to the queue now: BullMQ names each worker's connection
+ * `<prefix>:<queue>:w:<name>` (CLIENT SETNAME), and CLIENT LIST shows the open ones, so a worker
+ * that was killed drops out at once. Null when the Redis refuses CLIENT LIST (some hosted ones).
+ */
+export async function liveWorkerNames(queue: Queue): Promise<Set<string> | null> {
+  const clients = await queue.getWorkers();
+  // BullMQ's answer when the Redis refuses CLIENT LIST.
+  if (clients.some((client) => client.name === 'GCP does not support client list')) return null;
+  const names = new Set<string>();
+  for (const client of clients) {
+    // BullMQ puts the queue's name in `name` and the connection's own name in `rawname`.
+    const name = client.rawname ?? '';
+    const cut = name.indexOf(':w:');
+    // An unnamed BullMQ worker (not started by `newsletter worker`) still counts, by its address.
+    names.add(cut >= 0 ? name.slice(cut + 3) : `unnamed ${client.addr ?? ''}`.trim());
+  }
+  return names;
 }

@@ -154,6 +154,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const worker = new Worker<BatchData, BatchOutcome>(QUEUE_NAME, processBatch, {
     connection: bullConnection(options.redisUrl),
     prefix,
+    // Names the connection in Redis, so `status` and `send --queue` see this worker live.
+    name,
     concurrency: 1,
     lockDuration: options.lockMs ?? 30_000,
     stalledInterval: Math.max(500, Math.round((options.lockMs ?? 30_000) / 2)),

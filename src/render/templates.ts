@@ -67,8 +67,9 @@ const themeFileSchema = themeSchema.extend({
     webFontName: fontFamilyName.nullable(),
   }),
   logo: themeSchema.shape.logo.unwrap().nullable(),
-  width: z.number().int().min(320).max(800),
-  radius: z.number().int().min(0).max(32),
+  // The config's own rules, required here (their descriptions name the expected form in errors).
+  width: themeSchema.shape.width.unwrap(),
+  radius: themeSchema.shape.radius.unwrap(),
 });
 
 async function readDir(dir: string, cwd: string): Promise<string[]> {
@@ -176,7 +177,7 @@ async function loadTheme(dir: string, overrides: DeepPartialTheme, cwd: string):
   }
   const raw = parseJsonText(text, file, 'THEME_INVALID');
   const parsed = themeFileSchema.safeParse(raw);
-  if (!parsed.success) throw zodToError(parsed.error, text, file, 'THEME_INVALID', 0, themeFileSchema);
+  if (!parsed.success) throw zodToError(parsed.error, text, file, 'THEME_INVALID', 0, themeFileSchema, raw);
   return { theme: mergeTheme(parsed.data as Theme, overrides), file };
 }
 

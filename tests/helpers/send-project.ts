@@ -22,8 +22,12 @@ export interface CliRun {
 
 class Sink extends Writable {
   text = '';
+  constructor(private readonly onText?: (text: string) => void) {
+    super();
+  }
   override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
     this.text += chunk.toString();
+    this.onText?.(chunk.toString());
     done();
   }
 }
@@ -31,7 +35,7 @@ class Sink extends Writable {
 export interface SendProject {
   dir: string;
   /** Runs `newsletter send ARGS`; `terminal` makes stdin and stderr TTYs, stdin holding `answer`. */
-  run(args: string[], env?: NodeJS.ProcessEnv, terminal?: { answer: string }): Promise<CliRun>;
+  run(args: string[], env?: NodeJS.ProcessEnv, terminal?: { answer: string }, onStderr?: (text: string) => void): Promise<CliRun>;
   read(file: string): Promise<string>;
   journal(issue?: string): Promise<Record<string, unknown>[]>;
 }
@@ -43,9 +47,9 @@ export async function sendProject(templates = SLOT_TEMPLATES): Promise<SendProje
   return {
     dir,
     read,
-    async run(args, env = { NEWSLETTER_SECRET: 'test-secret' }, terminal) {
+    async run(args, env = { NEWSLETTER_SECRET: 'test-secret' }, terminal, onStderr) {
       const stdout = new Sink();
-      const stderr = Object.assign(new Sink(), { isTTY: terminal !== undefined });
+      const stderr = Object.assign(new Sink(onStderr), { isTTY: terminal !== undefined });
       const stdin = Object.assign(new PassThrough(), { isTTY: terminal !== undefined });
       if (terminal) stdin.end(`${terminal.answer}\n`);
       const code = await main(['node', 'newsletter', 'send', ...args, '--content', CONTENT, '--templates', templates], { stdout, stderr, stdin, env, cwd: dir });

@@ -93,7 +93,8 @@ Ctrl-C stops the server.`,
       const shown = (file: string) => displayPath(file, io.cwd, '.');
       println(io.stdout, `Preview: ${server.url}`);
       println(io.stdout, `watching ${shown(paths.content)}/, ${shown(paths.templates)}/ and ${shown(paths.config)}; Ctrl-C to stop`);
-      if (flags.open && !openInBrowser(server.url, io.env)) println(io.stdout, `(no xdg-open or open found: open ${server.url} yourself)`);
+      const opened = flags.open ? await openInBrowser(server.url, io.env) : null;
+      if (opened && !opened.opened) println(io.stderr, `warning: --open: could not open a browser (${opened.reason}): open ${server.url} yourself`);
       server.onUpdate((update) => {
         for (const line of describeUpdate(server.session, update, io.cwd)) println(io.stdout, line);
       });

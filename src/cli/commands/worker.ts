@@ -5,8 +5,9 @@ import { NewsletterError } from '../../errors.js';
 import { startWorker } from '../../queue/worker.js';
 import { println, type CliIo } from '../io.js';
 import { redisUrlFrom } from '../redis-url.js';
+import { addSharedOptions, type SharedFlags } from '../shared-options.js';
 
-interface WorkerFlags {
+interface WorkerFlags extends SharedFlags {
   queue?: string;
   smtp?: string;
   concurrency?: number;
@@ -23,14 +24,17 @@ function wholeNumber(name: string, min: number) {
 }
 
 export function registerWorker(program: Command, io: CliIo): void {
-  program
-    .command('worker')
-    .description('take batches of distributed sends (`send --queue`) from Redis and send them through this machine\'s SMTP server')
-    .option('--queue <url>', 'the Redis that holds the queue and the shared journal (default: $REDIS_URL)')
-    .option('--smtp <url>', 'SMTP server this worker sends through (default: $SMTP_URL)')
-    .option('--concurrency <n>', `messages in flight (SMTP connections) on this worker (default ${DEFAULTS.send.concurrency})`, wholeNumber('--concurrency', 1))
-    .option('--name <name>', 'name in logs and `newsletter status` (default: host:pid)')
-    .option('--lock-ms <ms>', 'how long a batch stays with a worker that stopped answering before another takes it (default 30000)', wholeNumber('--lock-ms', 500))
+  addSharedOptions(
+    program
+      .command('worker')
+      .description('take batches of distributed sends (`send --queue`) from Redis and send them through this machine\'s SMTP server')
+      .option('--queue <url>', 'the Redis that holds the queue and the shared journal (default: $REDIS_URL)')
+      .option('--smtp <url>', 'SMTP server this worker sends through (default: $SMTP_URL)')
+      .option('--concurrency <n>', `messages in flight (SMTP connections) on this worker (default ${DEFAULTS.send.concurrency})`, wholeNumber('--concurrency', 1))
+      .option('--name <name>', 'name in logs and `newsletter status` (default: host:pid)')
+      .option('--lock-ms <ms>', 'how long a batch stays with a worker that stopped answering before another takes it (default 30000)', wholeNumber('--lock-ms', 500)),
+    { out: false },
+  )
     .addHelpText(
       'after',
       `
@@ -42,11 +46,15 @@ Run one on every sending machine, each with its own SMTP_URL, and the same NEWSL
 the machine that runs \`send --queue\` (it signs unsubscribe links). Rules of the send (retries,
 --rate across all workers) come from \`send\`. A worker whose SMTP server cannot be reached hands
 its batch back untouched and waits, retrying with backoff. SIGTERM or Ctrl-C: the messages in
-flight finish and are recorded, the rest of the batch goes back to the queue.`,
+flight finish and are recorded, the rest of the batch goes back to the queue.
+A worker sends each issue with the config and templates that \`send --queue\` stored in Redis:
+--content, --templates and --config are accepted as everywhere, and it says they are not used.`,
     )
     .action(async (flags: WorkerFlags) => {
       const env = io.env;
       const redisUrl = redisUrlFrom(flags.queue, env, '--queue');
+      const unused = (['content', 'templates', 'config'] as const).filter((flag) => flags[flag] !== undefined).map((flag) => `--${flag}`);
+      if (unused.length) println(io.stderr, `notice: ${unused.join(', ')} not used: a worker sends each issue with the config and templates that \`send --queue\` stored in Redis`);
       const smtpUrl = flags.smtp ?? env.SMTP_URL;
       if (!smtpUrl) throw new NewsletterError('USAGE', 'a worker needs an SMTP server: pass --smtp smtp://user:pass@host:587 or set SMTP_URL');
       if (!env.NEWSLETTER_SECRET) {
