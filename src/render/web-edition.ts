@@ -32,6 +32,12 @@ export interface WebEdition {
   html: string;
   /** Processed local images the page links to, at `{siteUrl}assets/<name>`. */
   assets: ImageAsset[];
+  /**
+   * The lead article's `image` as the page shows it: a local image's `{siteUrl}assets/<name>`, a
+   * remote one as written; null without one. Open Graph tags and feeds use this, never the path
+   * the editor wrote (`./ferry.jpg` means nothing outside the content folder).
+   */
+  leadImage: string | null;
 }
 
 export async function renderWebEdition(issue: Issue, options: WebEditionOptions): Promise<WebEdition> {
@@ -49,5 +55,5 @@ export async function renderWebEdition(issue: Issue, options: WebEditionOptions)
     });
   }
   const { html } = await compileMjmlWithWarnings(mjml, { templates, layout: layout.html, compiler: options.compiler, validation: config.mjml.validation });
-  return { html, assets: images.assets };
+  return { html, assets: images.assets, leadImage: images.issue.articles[0]?.image ?? null };
 }
