@@ -46,7 +46,7 @@ export async function renderWebEdition(issue: Issue, options: WebEditionOptions)
   const config: ResolvedConfig = options.config.images === 'hosted' ? options.config : { ...options.config, images: 'hosted' };
   const images = await prepareIssueImages(issue, { config, width: templates.theme.width });
   const layout = layoutFor(templates, issue.template, issue.file);
-  const context = { ...buildIssueContext(images.issue, config, templates.theme, images.imageSizes), web: true, recipient: markerRecipient(config), unsubscribeUrl: `https://${MARKER}.invalid/` };
+  const context = { ...buildIssueContext(images.issue, config, templates.theme, images.imageSizes, { webEdition: true }), web: true, recipient: markerRecipient(config), unsubscribeUrl: `https://${MARKER}.invalid/` };
   const mjml = runTemplate(templates, layout.html, context);
   if (mjml.includes(MARKER)) {
     throw new NewsletterError('TEMPLATE_VARIABLE', 'the web edition would show recipient data (an address, a list field or the unsubscribe link): it is public', {

@@ -33,6 +33,7 @@ import { sizeLarge } from './size-large.js';
 import { textArticles } from './text-articles.js';
 import { textPresent } from './text-present.js';
 import { contentEmbed, contentIgnoredKeys, contentRemoved, mjmlValidation, sizeEmbeddedImages } from './content-findings.js';
+import { contentUnreachable } from './content-unreachable.js';
 
 /**
  * Every rule of `newsletter check`, in the order findings are reported: what stops a send first
@@ -64,6 +65,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   imagesTextRatio,
   textPresent,
   textArticles,
+  contentUnreachable,
   a11yLang,
   a11yLayoutTables,
   a11yContrast,
