@@ -34,6 +34,7 @@ import { textArticles } from './text-articles.js';
 import { textPresent } from './text-present.js';
 import { contentEmbed, contentIgnoredKeys, contentRemoved, mjmlValidation, sizeEmbeddedImages } from './content-findings.js';
 import { contentUnreachable } from './content-unreachable.js';
+import { linksExampleDomain } from './links-example-domain.js';
 
 /**
  * Every rule of `newsletter check`, in the order findings are reported: what stops a send first
@@ -50,6 +51,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   compliancePostalAddress,
   complianceFrom,
   complianceReplyTo,
+  linksExampleDomain,
   inboxSubject,
   inboxSubjectCaps,
   inboxPreheader,
