@@ -89,5 +89,5 @@ describe('reserved example domains', () => {
     expect(outbox.code, outbox.stderr).toBe(0);
     expect(outbox.stderr).toMatch(/^notice: newsletter\.config\.json: `siteUrl` is not set .*refused until they are your own$/m);
     expect((await readdir(path.join(dir, 'outbox/harbour-1'))).filter((name) => name.endsWith('.eml'))).toHaveLength(2);
-  }, 90_000);
+  }, 180_000);
 });
