@@ -51,6 +51,15 @@ describe('every article body is reachable from the email', () => {
     expect(section.find('blockquote').text()).toContain('the harbour office posts changes by 06:30');
   }, 90_000);
 
+  it('publish says when a layout gives the web edition no anchor for a card to land on', async () => {
+    const dir = await journeyProject();
+    const layout = path.join(dir, 'templates/layouts/harbour.mjml');
+    await writeFile(layout, (await readFile(layout, 'utf8')).replace('<h2 id="{{slug}}"', '<h2'));
+    const publish = await runCli(['publish'], { cwd: dir, timeoutMs: 60_000 });
+    expect(publish.code, publish.stdout + publish.stderr).toBe(0);
+    expect(publish.stderr).toMatch(/^templates\/layouts\/harbour\.mjml: the web edition has no element with id="timetable": the email's card of that article links there/m);
+  }, 90_000);
+
   it('check reports a layout whose card hides a body without a link, naming the layout', async () => {
     const dir = await journeyProject();
     const layout = path.join(dir, 'templates/layouts/harbour.mjml');

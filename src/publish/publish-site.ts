@@ -9,6 +9,7 @@ import type { Project } from '../pipeline.js';
 import { viewInBrowserUrl } from '../render/links.js';
 import type { Mjml2Html } from '../render/mjml.js';
 import { renderWebEdition } from '../render/web-edition.js';
+import { layoutFor } from '../render/templates.js';
 import { prepareIssueImages } from '../render/images/issue-images.js';
 import { compileCache } from './compile-cache.js';
 import { makeFeeds } from './feeds.js';
@@ -152,6 +153,16 @@ function absoluteImageUrl(image: string | null | undefined): string | null {
   return /^https?:$/.test(new URL(image).protocol) ? image : null;
 }
 
+/**
+ * Articles whose email card links to `#<slug>` of the web edition (no `url:`, not shown in full by
+ * the email) and whose web edition has no element with that id: the link would land at the top.
+ */
+function missingAnchors(issue: Issue, html: string): string[] {
+  const ids = new Set([...html.matchAll(/\sid="([^"]*)"/g)].map((m) => m[1]!));
+  const inFull = (index: number) => issue.template === 'article' || (issue.lead === 'full' && index === 0);
+  return issue.articles.filter((article, index) => !article.url && !inFull(index) && !ids.has(article.slug)).map((article) => article.slug);
+}
+
 export async function publishSite(options: PublishOptions): Promise<PublishResult> {
   const { project } = options;
   const { config, templates } = project;
@@ -217,6 +228,13 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       return;
     }
     const { html, assets, leadImage } = await renderWebEdition(issue, { config, templates, compiler: cache.compile });
+    for (const slug of missingAnchors(issue, html)) {
+      options.onEvent?.({
+        kind: 'notice',
+        message: `the web edition has no element with id="${slug}": the email's card of that article links there; give its heading \`id="{{slug}}"\``,
+        file: layoutFor(templates, issue.template, issue.file).html.file,
+      });
+    }
     for (const asset of assets) imageAssets.set(asset.name, asset.file);
     const image = absoluteImageUrl(leadImage);
     const page = webPage(html, {
