@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseFeed } from '@rowanmanning/feed-parser';
 import * as cheerio from 'cheerio';
@@ -109,6 +109,17 @@ describe('publish with a local lead image', () => {
     expect((await fetch(new URL('issues/harbour-1/', serve.url))).status).toBe(200);
     expect((await fetch(new URL('healthz', serve.url))).status).toBe(200);
     // A one-click unsubscribe is answered and recorded.
+    const token = unsubscribeToken('reader@harbour-letter.co.uk', 'journey-secret', listIdFor(await loadConfig({ cwd: dir })));
+    const answer = await fetch(new URL(`unsubscribe/${token}`, serve.url), { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(answer.status).toBe(200);
+    expect((await readFile(path.join(dir, 'suppressions.txt'), 'utf8')).split('\n')).toContain('reader@harbour-letter.co.uk');
+  }, 90_000);
+
+  it('serve starts and answers unsubscribes when no issue can be published at all', async () => {
+    const dir = await journeyProject();
+    await rm(path.join(dir, 'content/articles/ferry/ferry.jpg'));
+    serve = await startServe(dir, [], { NEWSLETTER_SECRET: 'journey-secret' });
+    expect(serve.output()).toMatch(/publish: the site could not be written, serving unsubscribes only: content\/articles\/ferry\/index\.md:5: image `\.\/ferry\.jpg` does not exist/);
     const token = unsubscribeToken('reader@harbour-letter.co.uk', 'journey-secret', listIdFor(await loadConfig({ cwd: dir })));
     const answer = await fetch(new URL(`unsubscribe/${token}`, serve.url), { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(answer.status).toBe(200);
