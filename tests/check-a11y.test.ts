@@ -6,7 +6,7 @@ import { findChromium, launchChromium, checkProjectIssue, loadProject, renderPro
 import { runAxeAudit } from '../src/checks/axe-audit.js';
 import { prepareContext } from '../src/checks/context.js';
 import { ROOT, runCli } from './helpers/cli.js';
-import { checkFixture, ofRule, shown, fixtureDir } from './check-helpers.js';
+import { checkFixture, EXAMPLE_CONFIG_ARGS, ofRule, shown, fixtureDir } from './check-helpers.js';
 
 /**
  * `--a11y`: axe-core in the system Chromium (CHROMIUM_PATH or /usr/bin/chromium; CI installs it
@@ -74,7 +74,7 @@ describe('newsletter check --a11y', () => {
   });
 
   it('from the CLI, Chromium found on its own: exit 0 on the example', async () => {
-    const r = await runCli(['check', 'weekly-1', '--a11y', '--json'], { timeoutMs: 90_000 });
+    const r = await runCli(['check', 'weekly-1', '--a11y', '--json', ...EXAMPLE_CONFIG_ARGS], { timeoutMs: 90_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(axe(JSON.parse(r.stdout).issues[0].findings)).toEqual([]);

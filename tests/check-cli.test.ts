@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkReportSchema, RULE_IDS } from '../src/index.js';
 import { ROOT, runCli } from './helpers/cli.js';
-import { fixtureArgs, fixtureDir, shown } from './check-helpers.js';
+import { EXAMPLE_CONFIG_ARGS, fixtureArgs, fixtureDir, shown } from './check-helpers.js';
 
 /** `newsletter check` as a user and CI run it: the real executable, its exit code, stdout and stderr. */
 
@@ -16,7 +16,7 @@ function parseReport(stdout: string) {
 
 describe('newsletter check', () => {
   it('the example issue passes: exit 0, a table headed by the issue and its counts', async () => {
-    const r = await runCli(['check', 'weekly-1'], TIMEOUT);
+    const r = await runCli(['check', 'weekly-1', ...EXAMPLE_CONFIG_ARGS], TIMEOUT);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [issue, file, status, counts] = r.stdout.split('\n')[0]!.split(/\s{2,}/);
@@ -25,7 +25,7 @@ describe('newsletter check', () => {
   });
 
   it('--json prints one document that validates against the schema', async () => {
-    const r = await runCli(['check', 'weekly-1', '--json'], TIMEOUT);
+    const r = await runCli(['check', 'weekly-1', '--json', ...EXAMPLE_CONFIG_ARGS], TIMEOUT);
     expect(r.code).toBe(0);
     const report = parseReport(r.stdout);
     expect(report.ok).toBe(true);
@@ -77,13 +77,13 @@ describe('newsletter check', () => {
 describe('newsletter build', () => {
   it('prints the count of findings per issue, the counts `check` reports', async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'nl-check-build-'));
-    const build = await runCli(['build', 'weekly-1', '--out', out], TIMEOUT);
+    const build = await runCli(['build', 'weekly-1', '--out', out, ...EXAMPLE_CONFIG_ARGS], TIMEOUT);
     expect(build.code).toBe(0);
     const lines = build.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const [, size, status] = lines[0]!.split(/\s{2,}/);
     expect(size).toMatch(/^\d+\.\d KB$/);
-    const check = parseReport((await runCli(['check', 'weekly-1', '--json'], TIMEOUT)).stdout).counts;
+    const check = parseReport((await runCli(['check', 'weekly-1', '--json', ...EXAMPLE_CONFIG_ARGS], TIMEOUT)).stdout).counts;
     // The example is clean: ok, with the notes counted and the command that lists them.
     expect([check.error, check.warn]).toEqual([0, 0]);
     expect(status).toBe(check.info ? `ok (${check.info} note${check.info > 1 ? 's' : ''}: npx newsletter check weekly-1)` : 'ok');

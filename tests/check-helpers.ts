@@ -3,6 +3,14 @@ import path from 'node:path';
 import { checkProjectIssue, loadProject, type CheckOptions, type Finding, type Project } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
 
+/**
+ * The example's config with `links/example-domain` off: the example's domains are example.com on
+ * purpose, and `check` says so (an error); tests whose subject is not that read the example with
+ * this config.
+ */
+export const EXAMPLE_CONFIG = path.join(ROOT, 'tests/fixtures/example-config/newsletter.config.json');
+export const EXAMPLE_CONFIG_ARGS: readonly string[] = ['--config', EXAMPLE_CONFIG];
+
 /** The check fixtures: tests/fixtures/checks/<case>/ holds content/, a config and, when the case is about templates, templates/. */
 export const CHECK_FIXTURES = path.join(ROOT, 'tests/fixtures/checks');
 

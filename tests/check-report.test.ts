@@ -10,7 +10,7 @@ import { LONGEST_ADDRESS, lengthenAddress } from '../src/checks/message-size.js'
 import { crlf, messageInputFor } from '../src/render/message.js';
 import { NewsletterError } from '../src/errors.js';
 import { ROOT } from './helpers/cli.js';
-import { checkFixture, fixtureDir, fixtureProject, ofRule, shown } from './check-helpers.js';
+import { checkFixture, EXAMPLE_CONFIG, fixtureDir, fixtureProject, ofRule, shown } from './check-helpers.js';
 
 /** Severities from the config, config errors, the report and its JSON schema, and how size is measured. */
 
@@ -19,7 +19,7 @@ let issue: Issue;
 let rendered: RenderedIssue;
 
 beforeAll(async () => {
-  project = await loadProject({ cwd: ROOT });
+  project = await loadProject({ cwd: ROOT, configFile: EXAMPLE_CONFIG });
   ({ issue, rendered } = await renderProjectIssue(project, 'weekly-1'));
 });
 

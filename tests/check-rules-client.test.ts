@@ -7,7 +7,7 @@ import { checkProjectIssue, loadProject, type Finding, type RenderedIssue } from
 import { contrastRatio } from '../src/checks/contrast.js';
 import { displayPath } from '../src/fs/display-path.js';
 import { ROOT } from './helpers/cli.js';
-import { checkFixture, fixtureDir, ofRule, shown } from './check-helpers.js';
+import { checkFixture, EXAMPLE_CONFIG, fixtureDir, ofRule, shown } from './check-helpers.js';
 
 /**
  * The rules about how clients and readers meet the email: accessibility, client compatibility
@@ -20,7 +20,7 @@ let exampleRender: RenderedIssue;
 let tinyClean: Finding[];
 
 beforeAll(async () => {
-  const result = await checkProjectIssue(await loadProject({ cwd: ROOT }), 'weekly-1');
+  const result = await checkProjectIssue(await loadProject({ cwd: ROOT, configFile: EXAMPLE_CONFIG }), 'weekly-1');
   example = result.findings;
   exampleRender = result.rendered;
   tinyClean = (await checkFixture('tiny-clean')).findings;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, loadProject, runChecks, renderProjectIssue, type Finding } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
-import { checkFixture, fixtureDir, fixtureProject, ofRule, shown } from './check-helpers.js';
+import { checkFixture, EXAMPLE_CONFIG, fixtureDir, fixtureProject, ofRule, shown } from './check-helpers.js';
 
 /**
  * Every rule of `newsletter check` (size, compliance, inbox, links, images, plain text): a fixture
@@ -15,7 +15,7 @@ let example: Finding[];
 let clean: Finding[];
 
 beforeAll(async () => {
-  const project = await loadProject({ cwd: ROOT });
+  const project = await loadProject({ cwd: ROOT, configFile: EXAMPLE_CONFIG });
   const { issue, rendered } = await renderProjectIssue(project, 'weekly-1');
   example = await runChecks({ project, issue, rendered });
   clean = (await checkFixture('clean', 'clean')).findings;

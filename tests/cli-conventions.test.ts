@@ -8,7 +8,7 @@ import { listIdFor } from '../src/render/message.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { environmentWithDotEnv } from '../src/cli/env.js';
 import { ROOT, runCli } from './helpers/cli.js';
-import { fixtureArgs } from './check-helpers.js';
+import { EXAMPLE_CONFIG_ARGS, fixtureArgs } from './check-helpers.js';
 
 /** What a user expects of any CLI: a version, usage errors before output, flags that mean something, one .env. */
 
@@ -70,7 +70,7 @@ describe('newsletter build and check findings', () => {
 
   it('--strict passes the clean example: exit 0, and its line says ok', async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'nl-strict-'));
-    const r = await runCli(['build', 'weekly-1', '--strict', '--out', out], TIMEOUT);
+    const r = await runCli(['build', 'weekly-1', '--strict', '--out', out, ...EXAMPLE_CONFIG_ARGS], TIMEOUT);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/index\.html {2}\d+\.\d KB {2}ok( \(\d+ notes: npx newsletter check weekly-1\))?\n$/);
   });

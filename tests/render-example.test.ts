@@ -5,6 +5,7 @@ import * as cheerio from 'cheerio';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, type CliResult } from './helpers/cli.js';
+import { EXAMPLE_CONFIG_ARGS } from './check-helpers.js';
 
 // The seed article, as the agency filed it: the first line is the byline, then a paragraph a line.
 const seedLines = (await readFile(path.join(ROOT, 'content/articles/kim-putin-summit.txt'), 'utf8')).split('\n').filter((l) => l.trim());
@@ -20,7 +21,7 @@ describe('newsletter build of the example issue', () => {
 
   beforeAll(async () => {
     out = await mkdtemp(path.join(os.tmpdir(), 'nl-build-'));
-    result = await runCli(['build', '--out', out]);
+    result = await runCli(['build', '--out', out, ...EXAMPLE_CONFIG_ARGS]);
     html = await readFile(path.join(out, 'weekly-1/index.html'), 'utf8');
     text = await readFile(path.join(out, 'weekly-1/index.txt'), 'utf8');
     mail = await simpleParser(await readFile(path.join(out, 'weekly-1/message.eml')));

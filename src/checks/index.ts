@@ -6,6 +6,7 @@ import { runAxeAudit } from './axe-audit.js';
 import { runOverflowAudit } from './overflow.js';
 import { loadCaniemail, unknownClients } from './caniemail.js';
 import { prepareContext } from './context.js';
+import { BODY_RULE_IDS, hiddenBodies } from './article-bodies.js';
 import { AUDIT_RULES, RULES } from './rules/index.js';
 import { configPlace, resolveSeverities } from './severity.js';
 import type { CheckInput, CheckOptions, Finding, FindingSeverity, Rule } from './types.js';
@@ -38,6 +39,15 @@ export async function runChecks(input: CheckInput, options: CheckOptions = {}): 
     const problems = runRule(rule, context);
     if ('crashed' in problems) findings.push({ rule: rule.id, severity: 'info', message: problems.crashed });
     else for (const problem of problems) findings.push({ rule: rule.id, severity, ...problem });
+  }
+  // Bodies the email shows as cards are read by the same link and image rules (article-bodies.ts).
+  for (const { article, context: body } of await hiddenBodies(context)) {
+    for (const rule of enabled.filter((r) => BODY_RULE_IDS.has(r.id))) {
+      const problems = runRule(rule, body);
+      if ('crashed' in problems) continue; // said once already, for the email itself
+      const where = ` (in the body of "${article.title}", which the email shows as a card)`;
+      for (const problem of problems) findings.push({ rule: rule.id, severity: severities.get(rule.id) as FindingSeverity, ...problem, message: `${problem.message}${where}` });
+    }
   }
   if (options.a11y) {
     const major = severities.get('a11y/axe')!;

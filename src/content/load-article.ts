@@ -98,15 +98,10 @@ export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir
   const root = await realpath(contentDir).catch(() => path.resolve(contentDir));
   const resolved: LocalImageRef[] = [];
   for (const ref of refs) {
-    let written = ref.written.replace(/[?#].*$/, '');
-    try {
-      written = decodeURI(written);
-    } catch {
-      // Not percent-encoded after all: use it as written.
-    }
-    // Jekyll and Hugo write site-absolute paths with a template prefix: `{{ site.url }}/assets/a.png`.
-    written = written.replace(/^\{\{\s*(?:site\.url|site\.baseurl|\.Site\.BaseURL|\$\.Site\.BaseURL)\s*\}\}\/?/i, '/');
-    const candidates = imageCandidates(written, baseDir, contentDir);
+    const written = pathForms(ref.written)[0]!;
+    // A file named as written comes first (`ferry #2?.jpg` is a file name too), then the path
+    // read as a URL: a query or fragment dropped, percent-escapes decoded.
+    const candidates = [...new Set(pathForms(ref.written).flatMap((form) => imageCandidates(form, baseDir, contentDir)))];
     const place = { file: ref.file, line: ref.line };
     let real: string | null = null;
     for (const candidate of candidates) {
@@ -134,6 +129,22 @@ export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir
     resolved.push({ ...ref, absolute: real });
   }
   return resolved;
+}
+
+/** The paths `written` may mean, most literal first; Jekyll's and Hugo's `{{ site.url }}` prefix read as `/`. */
+function pathForms(written: string): string[] {
+  const decode = (value: string) => {
+    try {
+      return decodeURI(value);
+    } catch {
+      return value; // not percent-encoded after all: as written
+    }
+  };
+  const withoutQuery = written.replace(/[?#].*$/, '');
+  const forms = [written, decode(written), withoutQuery, decode(withoutQuery)].map((form) =>
+    form.replace(/^\{\{\s*(?:site\.url|site\.baseurl|\.Site\.BaseURL|\$\.Site\.BaseURL)\s*\}\}\/?/i, '/'),
+  );
+  return [...new Set(forms.filter(Boolean))];
 }
 
 /**

@@ -1,16 +1,38 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../browser.js';
 import { measureOverflow, type Overflow } from '../checks/overflow.js';
 import { NewsletterError } from '../errors.js';
 import { renderProjectIssue, type Project } from '../project.js';
+import type { RenderedIssue } from '../render/render-issue.js';
 
 /**
  * Full-page PNGs of rendered issues in the system Chromium. Every network request is refused, so
  * a screenshot depends only on the files of the project: remote images show their alt text, and
- * the same input gives the same picture offline or on CI.
+ * the same input gives the same picture offline or on CI. Local images are shown, as the preview
+ * shows them: answered from the image cache, never fetched from `{siteUrl}assets/`.
  */
+
+/** Where the page asks for a local image; `.invalid` can never reach the network. */
+const LOCAL_IMAGES = 'https://local-images.invalid/';
+
+interface LocalImage {
+  file: string;
+  contentType: string;
+}
+
+/** The email with each local image (`{siteUrl}assets/…` or `cid:…`) at LOCAL_IMAGES, and what answers it. */
+function withLocalImages(rendered: Pick<RenderedIssue, 'html' | 'assets'>): { html: string; images: Map<string, LocalImage> } {
+  let html = rendered.html;
+  const images = new Map<string, LocalImage>();
+  for (const asset of rendered.assets) {
+    const url = `${LOCAL_IMAGES}${encodeURIComponent(asset.name)}`;
+    html = html.split(`"${asset.url}"`).join(`"${url}"`);
+    images.set(url, { file: asset.file, contentType: asset.contentType });
+  }
+  return { html, images };
+}
 
 export interface ScreenshotRequest {
   project: Project;
@@ -61,14 +83,23 @@ async function openShooter(browser: Browser, dark: boolean) {
     reducedMotion: 'reduce',
   });
   let blocked = 0;
-  await context.route('**/*', (route) => {
+  let images = new Map<string, LocalImage>();
+  await context.route('**/*', async (route) => {
+    const local = images.get(route.request().url());
+    if (local) {
+      const body = await readFile(local.file).catch(() => null);
+      if (body) return route.fulfill({ status: 200, contentType: local.contentType, body });
+    }
     blocked += 1;
     return route.abort('blockedbyclient');
   });
   const page = await context.newPage();
   return {
-    async shoot(html: string, width: number): Promise<{ png: Buffer; blocked: number; overflow: Overflow | null }> {
+    async shoot(rendered: Pick<RenderedIssue, 'html' | 'assets'>, width: number): Promise<{ png: Buffer; blocked: number; overflow: Overflow | null }> {
       const before = blocked;
+      const local = withLocalImages(rendered);
+      images = local.images;
+      const html = local.html;
       await page.setViewportSize({ width, height: 800 });
       await page.setContent(html, { waitUntil: 'load', timeout: 30_000 });
       const measured = await measureOverflow(page, width);
@@ -100,7 +131,7 @@ export async function takeScreenshots(request: ScreenshotRequest): Promise<Scree
     const shooter = await openShooter(browser, request.dark ?? false);
     for (const issue of rendered) {
       for (const width of request.widths) {
-        const { png, blocked, overflow } = await shooter.shoot(issue.html, width);
+        const { png, blocked, overflow } = await shooter.shoot(issue, width);
         const file = path.join(request.outDir, screenshotFileName(issue.slug, width, request.dark));
         try {
           await writeFile(file, png);

@@ -9,6 +9,8 @@ import type { Project } from '../pipeline.js';
 import { viewInBrowserUrl } from '../render/links.js';
 import type { Mjml2Html } from '../render/mjml.js';
 import { renderWebEdition } from '../render/web-edition.js';
+import { layoutFor } from '../render/templates.js';
+import { prepareIssueImages } from '../render/images/issue-images.js';
 import { compileCache } from './compile-cache.js';
 import { makeFeeds } from './feeds.js';
 import { robotsTxt, sitemapXml } from './sitemap.js';
@@ -25,6 +27,11 @@ import { writeSite, type SiteFile, type SiteWriteResult } from './write-site.js'
  *   4. feeds    feed.xml (RSS 2.0), atom.xml (Atom 1.0), feed.json (JSON Feed 1.1); sitemap, robots
  *   5. write    assets and issue pages first, then the archive and feeds that link to them;
  *               unchanged files untouched (write-site.ts)
+ *
+ * An issue that fails (bad front matter, a missing image, a template error) is reported with its
+ * error and left out; every other issue is still published, and the page it had from an earlier
+ * publish stays where it is, so a typo does not take a published issue off the web. When every
+ * issue fails, nothing is written and the first error is thrown.
  *
  * MJML results are cached by their input (compile-cache.ts): an unchanged issue is not compiled.
  */
@@ -47,7 +54,8 @@ export type PublishEvent =
   | { kind: 'rendered'; slug: string; index: number; total: number }
   | { kind: 'kept'; slug: string }
   | { kind: 'skipped'; slug: string; reason: 'draft' | 'future' }
-  | { kind: 'notice'; message: string; file?: string | undefined };
+  | { kind: 'notice'; message: string; file?: string | undefined }
+  | { kind: 'failed'; slug: string; error: unknown };
 
 export interface PublishedIssue {
   slug: string;
@@ -62,6 +70,8 @@ export interface PublishResult extends SiteWriteResult {
   siteDir: string;
   issues: PublishedIssue[];
   skipped: { slug: string; reason: 'draft' | 'future' }[];
+  /** Issues that could not be published, with why; the others were. */
+  failed: { slug: string; error: unknown }[];
 }
 
 export function siteDir(project: Project): string {
@@ -130,6 +140,27 @@ interface Entry {
   date: string;
   url: string;
   page: string;
+  /** The lead image as an absolute URL (a local image's processed asset), or null. */
+  image: string | null;
+}
+
+/**
+ * Feeds and Open Graph need an absolute http(s) URL; the `feed` package throws on anything else.
+ * A processed local image is `{siteUrl}assets/<name>` already; a remote one is used when it parses.
+ */
+function absoluteImageUrl(image: string | null | undefined): string | null {
+  if (!image || !URL.canParse(image)) return null;
+  return /^https?:$/.test(new URL(image).protocol) ? image : null;
+}
+
+/**
+ * Articles whose email card links to `#<slug>` of the web edition (no `url:`, not shown in full by
+ * the email) and whose web edition has no element with that id: the link would land at the top.
+ */
+function missingAnchors(issue: Issue, html: string): string[] {
+  const ids = new Set([...html.matchAll(/\sid="([^"]*)"/g)].map((m) => m[1]!));
+  const inFull = (index: number) => issue.template === 'article' || (issue.lead === 'full' && index === 0);
+  return issue.articles.filter((article, index) => !article.url && !inFull(index) && !ids.has(article.slug)).map((article) => article.slug);
 }
 
 export async function publishSite(options: PublishOptions): Promise<PublishResult> {
@@ -143,11 +174,23 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   const all = await listIssues(config.paths.content, config.paths.cwd);
   for (const slug of requested) if (!all.includes(slug)) await loadIssue(config.paths.content, slug, config.paths.cwd); // throws CONTENT_NOT_FOUND with the known slugs
 
+  const failed: PublishResult['failed'] = [];
+  const fail = (slug: string, error: unknown) => {
+    failed.push({ slug, error });
+    options.onEvent?.({ kind: 'failed', slug, error });
+  };
+
   // 1. select
   const selected: { issue: Issue; date: string }[] = [];
   const skipped: PublishResult['skipped'] = [];
   for (const slug of all) {
-    const issue = await loadIssue(config.paths.content, slug, config.paths.cwd);
+    let issue: Issue;
+    try {
+      issue = await loadIssue(config.paths.content, slug, config.paths.cwd);
+    } catch (error) {
+      fail(slug, error);
+      continue;
+    }
     const future = issue.date !== null && issue.date > today;
     if (!options.drafts && (issue.draft || future)) {
       const reason = issue.draft ? 'draft' : 'future';
@@ -166,7 +209,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
 
   // 2-3. render the web editions (or keep the published page of an issue not asked for), a few at
   // a time so that every MJML worker of the caller has work
-  const entries: Entry[] = new Array(selected.length);
+  const entries: (Entry | undefined)[] = new Array(selected.length);
   const imageAssets = new Map<string, string>();
   let rendered = 0;
   let next = 0;
@@ -176,36 +219,63 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
     const file = path.join(site, 'issues', issue.slug, 'index.html');
     const kept = requested.size && !requested.has(issue.slug) ? await readIfExists(file, config.paths.cwd) : null;
     if (kept !== null) {
-      entries[position] = { issue, date, url, page: kept };
+      // The feeds list it again: its lead image's published URL, from the image cache.
+      const hosted: typeof config = config.images === 'hosted' ? config : { ...config, images: 'hosted' };
+      const placed = await prepareIssueImages(issue, { config: hosted, width: templates.theme.width });
+      for (const asset of placed.assets) imageAssets.set(asset.name, asset.file);
+      entries[position] = { issue, date, url, page: kept, image: absoluteImageUrl(placed.issue.articles[0]?.image) };
       options.onEvent?.({ kind: 'kept', slug: issue.slug });
       return;
     }
-    const { html, assets } = await renderWebEdition(issue, { config, templates, compiler: cache.compile });
+    const { html, assets, leadImage } = await renderWebEdition(issue, { config, templates, compiler: cache.compile });
+    for (const slug of missingAnchors(issue, html)) {
+      options.onEvent?.({
+        kind: 'notice',
+        message: `the web edition has no element with id="${slug}": the email's card of that article links there; give its heading \`id="{{slug}}"\``,
+        file: layoutFor(templates, issue.template, issue.file).html.file,
+      });
+    }
     for (const asset of assets) imageAssets.set(asset.name, asset.file);
-    const lead = issue.articles[0];
+    const image = absoluteImageUrl(leadImage);
     const page = webPage(html, {
       title: issue.subject,
-      description: issue.preheader ?? lead?.summary ?? null,
+      description: issue.preheader ?? issue.articles[0]?.summary ?? null,
       url,
-      image: lead?.image ?? null,
+      image,
       siteName: config.name,
       date,
       feeds,
     });
-    entries[position] = { issue, date, url, page };
+    entries[position] = { issue, date, url, page, image };
     options.onEvent?.({ kind: 'rendered', slug: issue.slug, index: ++rendered, total: selected.length });
+  };
+  const renderOrFail = async (position: number) => {
+    try {
+      await renderOne(position);
+    } catch (error) {
+      fail(selected[position]!.issue.slug, error);
+    }
   };
   const lanes = Math.max(1, options.concurrency ?? 1);
   await Promise.all(
     Array.from({ length: Math.min(lanes, selected.length) }, async () => {
-      while (next < selected.length) await renderOne(next++);
+      while (next < selected.length) await renderOrFail(next++);
     }),
   );
+  const published = entries.filter((entry): entry is Entry => entry !== undefined);
+  // Nothing left to publish (a template every issue uses is broken): the site as it was stays whole.
+  if (published.length === 0 && failed.length) throw failed[0]!.error;
+  // A failed issue's page from the last publish stays (unlisted until it publishes again).
+  const leftInPlace: SiteFile[] = [];
+  for (const { slug } of failed) {
+    const page = await readIfExists(path.join(site, 'issues', slug, 'index.html'), config.paths.cwd);
+    if (page !== null) leftInPlace.push({ path: `issues/${slug}/index.html`, content: page });
+  }
 
   // 3. archive pages
   const siteTemplates = await loadSiteTemplates(templates);
   const perPage = DEFAULTS.publish.perPage;
-  const pageCount = Math.max(1, Math.ceil(entries.length / perPage));
+  const pageCount = Math.max(1, Math.ceil(published.length / perPage));
   const pageUrl = (n: number) => (n === 1 ? config.siteUrl : `${config.siteUrl}page/${n}/`);
   const archive: SiteFile[] = [];
   for (let n = 1; n <= pageCount; n++) {
@@ -213,7 +283,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       ...sitePageContext(config, templates.theme),
       feeds,
       page: { number: n, total: pageCount, url: pageUrl(n), previousUrl: n > 1 ? pageUrl(n - 1) : null, nextUrl: n < pageCount ? pageUrl(n + 1) : null },
-      issues: entries.slice((n - 1) * perPage, n * perPage).map((entry) => ({ subject: entry.issue.subject, preheader: entry.issue.preheader, date: entry.date, url: entry.url, slug: entry.issue.slug })),
+      issues: published.slice((n - 1) * perPage, n * perPage).map((entry) => ({ subject: entry.issue.subject, preheader: entry.issue.preheader, date: entry.date, url: entry.url, slug: entry.issue.slug })),
     };
     archive.push({ path: n === 1 ? 'index.html' : `page/${n}/index.html`, content: siteTemplates.render('archive', context) });
   }
@@ -221,26 +291,27 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   // 4. feeds, sitemap, robots
   const made = makeFeeds(
     { name: config.name, siteUrl: config.siteUrl, locale: config.locale, feeds },
-    entries.map((entry) => ({
+    published.map((entry) => ({
       slug: entry.issue.slug,
       subject: entry.issue.subject,
       preheader: entry.issue.preheader,
       date: entry.date,
       url: entry.url,
       content: feedContent(entry.page),
-      image: entry.issue.articles[0]?.image ?? null,
+      image: entry.image,
       author: entry.issue.articles[0]?.author ?? null,
     })),
   );
   const sitemap = sitemapXml([
-    ...Array.from({ length: pageCount }, (_, i) => ({ url: pageUrl(i + 1), lastmod: i === 0 ? (entries[0]?.date ?? null) : null })),
-    ...entries.map((entry) => ({ url: entry.url, lastmod: entry.date })),
+    ...Array.from({ length: pageCount }, (_, i) => ({ url: pageUrl(i + 1), lastmod: i === 0 ? (published[0]?.date ?? null) : null })),
+    ...published.map((entry) => ({ url: entry.url, lastmod: entry.date })),
   ]);
 
   // 5. write: what is linked to goes before what links to it
   const files: SiteFile[] = [
     ...(await assetFiles(config.paths.out, imageAssets, config.paths.cwd)),
-    ...entries.map((entry) => ({ path: `issues/${entry.issue.slug}/index.html`, content: entry.page })),
+    ...published.map((entry) => ({ path: `issues/${entry.issue.slug}/index.html`, content: entry.page })),
+    ...leftInPlace,
     ...archive,
     { path: 'feed.xml', content: made.rss },
     { path: 'atom.xml', content: made.atom },
@@ -254,6 +325,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
     ...written,
     siteDir: site,
     skipped,
-    issues: entries.map((entry) => ({ slug: entry.issue.slug, subject: entry.issue.subject, preheader: entry.issue.preheader, date: entry.date, url: entry.url })),
+    failed,
+    issues: published.map((entry) => ({ slug: entry.issue.slug, subject: entry.issue.subject, preheader: entry.issue.preheader, date: entry.date, url: entry.url })),
   };
 }

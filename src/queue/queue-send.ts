@@ -4,6 +4,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import { loadIssue } from '../content/load-issue.js';
 import { NewsletterError } from '../errors.js';
 import { displayPath } from '../fs/display-path.js';
+import { refuseExampleAddresses } from '../send/real-addresses.js';
 import { PREVIEW_SECRET } from '../render/links.js';
 import { compileIssue, recipientFields, valueClass } from '../render/personalize.js';
 import type { FailedRecipient } from '../send/dispatch.js';
@@ -84,6 +85,7 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
     });
   }
 
+  await refuseExampleAddresses(config, { smtp: true, dryRun, testTo: false }, (message) => emit({ type: 'notice', message }));
   const issue = await loadIssue(config.paths.content, request.issueSlug, config.paths.cwd);
   const list = await openList(request.list, request.cwd, { delimiter: request.listDelimiter });
   const compileOptions = { config, templates, secret: request.secret, fields: list.columns, listName: list.display };

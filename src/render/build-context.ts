@@ -10,8 +10,19 @@ export type IssueContext = Omit<TemplateContext, 'recipient' | 'unsubscribeUrl'>
 
 type ImageSizes = ReadonlyMap<string, { width: number; height: number }>;
 
+/**
+ * Where the full text of an article is: its own `url`, else its place in the web edition
+ * (`{siteUrl}issues/<issue>/#<article>`, the id the article's heading carries there). A card
+ * links there, so that no article body is in neither the email nor a page a reader can reach.
+ */
+export function fullTextUrl(article: Pick<Article, 'slug' | 'url'>, config: ResolvedConfig, issueSlug: string): string {
+  return article.url ?? `${viewInBrowserUrl(config, issueSlug)}#${encodeURIComponent(article.slug)}`;
+}
+
 function articleView(article: Article, index: number, full: boolean, config: ResolvedConfig, issueSlug: string, imageSizes: ImageSizes): ArticleView {
   const size = imageSizes.get(article.slug);
+  // A card's link leads to the full text, which for an article without `url:` is the web edition.
+  const url = article.url ?? (full ? null : fullTextUrl(article, config, issueSlug));
   return {
     slug: article.slug,
     title: article.title,
@@ -23,7 +34,7 @@ function articleView(article: Article, index: number, full: boolean, config: Res
     imageAlt: article.imageAlt,
     imageWidth: size?.width ?? null,
     imageHeight: size?.height ?? null,
-    url: article.url ? withUtm(article.url, config.utm, issueSlug) : null,
+    url: url ? withUtm(url, config.utm, issueSlug) : null,
     tags: [...article.tags],
     html: addUtmToHtml(article.html, config.utm, issueSlug),
     text: article.text,
@@ -34,12 +45,21 @@ function articleView(article: Article, index: number, full: boolean, config: Res
   };
 }
 
-export function buildIssueContext(issue: Issue, config: ResolvedConfig, theme: Theme, imageSizes: ImageSizes = new Map()): IssueContext {
+export interface ContextOptions {
+  /**
+   * For the web edition: an article without `url:` is shown in full there, since the email's card
+   * of it links to that place (its full text is nowhere else).
+   */
+  webEdition?: boolean | undefined;
+}
+
+export function buildIssueContext(issue: Issue, config: ResolvedConfig, theme: Theme, imageSizes: ImageSizes = new Map(), options: ContextOptions = {}): IssueContext {
   // The `article` layout shows every article in full, in order; a digest shows its lead in full
   // unless the issue asks for cards only.
   const allInFull = issue.template === 'article';
   const leadInFull = allInFull || issue.lead === 'full';
-  const articles = issue.articles.map((article, index) => articleView(article, index, allInFull || (leadInFull && index === 0), config, issue.slug, imageSizes));
+  const inFull = (article: Article, index: number) => allInFull || (leadInFull && index === 0) || (options.webEdition === true && !article.url);
+  const articles = issue.articles.map((article, index) => articleView(article, index, inFull(article, index), config, issue.slug, imageSizes));
   const lead = leadInFull ? articles[0]! : null;
   return {
     newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: homeUrl(config) },

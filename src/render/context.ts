@@ -17,7 +17,11 @@ export interface ArticleView {
   /** Width and height `image` is shown at, for a local image (null for a remote one). */
   imageWidth: number | null;
   imageHeight: number | null;
-  /** The article's link with UTM parameters added, or null. */
+  /**
+   * Where the article's full text is, with UTM parameters added: its `url:`, else (for an article
+   * shown as a card) its place in the web edition, `{siteUrl}issues/<issue>/#<slug>`; null for an
+   * article shown in full that has no `url:`. Give the article's heading `id="{{slug}}"`.
+   */
   url: string | null;
   tags: string[];
   /** Safe HTML of the body; insert with triple braces `{{{html}}}`. */

@@ -32,6 +32,12 @@ export interface WebEdition {
   html: string;
   /** Processed local images the page links to, at `{siteUrl}assets/<name>`. */
   assets: ImageAsset[];
+  /**
+   * The lead article's `image` as the page shows it: a local image's `{siteUrl}assets/<name>`, a
+   * remote one as written; null without one. Open Graph tags and feeds use this, never the path
+   * the editor wrote (`./ferry.jpg` means nothing outside the content folder).
+   */
+  leadImage: string | null;
 }
 
 export async function renderWebEdition(issue: Issue, options: WebEditionOptions): Promise<WebEdition> {
@@ -40,7 +46,7 @@ export async function renderWebEdition(issue: Issue, options: WebEditionOptions)
   const config: ResolvedConfig = options.config.images === 'hosted' ? options.config : { ...options.config, images: 'hosted' };
   const images = await prepareIssueImages(issue, { config, width: templates.theme.width });
   const layout = layoutFor(templates, issue.template, issue.file);
-  const context = { ...buildIssueContext(images.issue, config, templates.theme, images.imageSizes), web: true, recipient: markerRecipient(config), unsubscribeUrl: `https://${MARKER}.invalid/` };
+  const context = { ...buildIssueContext(images.issue, config, templates.theme, images.imageSizes, { webEdition: true }), web: true, recipient: markerRecipient(config), unsubscribeUrl: `https://${MARKER}.invalid/` };
   const mjml = runTemplate(templates, layout.html, context);
   if (mjml.includes(MARKER)) {
     throw new NewsletterError('TEMPLATE_VARIABLE', 'the web edition would show recipient data (an address, a list field or the unsubscribe link): it is public', {
@@ -49,5 +55,5 @@ export async function renderWebEdition(issue: Issue, options: WebEditionOptions)
     });
   }
   const { html } = await compileMjmlWithWarnings(mjml, { templates, layout: layout.html, compiler: options.compiler, validation: config.mjml.validation });
-  return { html, assets: images.assets };
+  return { html, assets: images.assets, leadImage: images.issue.articles[0]?.image ?? null };
 }

@@ -16,6 +16,7 @@ import { compileMessageTemplate } from './message-template.js';
 import { countDecision, emptyCounts, RecipientFilter, type FilterInput, type ListCounts } from './recipient-filter.js';
 import { addressProblem, openList, type CsvDelimiter, type SubscriberList } from './recipients.js';
 import { validateSendRequest, type SendSettings } from './send-options.js';
+import { refuseExampleAddresses } from './real-addresses.js';
 import { createDeliverer, destinationOf, type TransportChoice } from './transport.js';
 
 /**
@@ -253,6 +254,7 @@ export async function sendIssue(request: SendRequest): Promise<SendResult> {
   const started = performance.now();
   const settings = validateSendRequest(request);
   refuseUnsignedSend(request, settings);
+  await refuseExampleAddresses(request.project.config, { smtp: request.transport.kind === 'smtp', dryRun: settings.dryRun, testTo: settings.testTo !== null }, (message) => request.onEvent?.({ type: 'notice', message }));
   const emit = (event: SendEvent) => request.onEvent?.(event);
   const store = request.store ?? (await openStore(request.project.config, { cwd: request.cwd, journalSync: settings.journalSync }));
   const key = journalKey(request.project, request.issueSlug);

@@ -9,9 +9,9 @@ import { FIXTURES, ROOT } from './cli.js';
  */
 export async function copyPreviewProject(options: { imageOrigin?: string } = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'newsletter-preview-'));
-  for (const entry of ['content', 'templates', 'newsletter.config.json']) {
-    await cp(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
-  }
+  for (const entry of ['content', 'templates']) await cp(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
+  // The example's config with its example domains accepted (check-helpers.ts, EXAMPLE_CONFIG).
+  await cp(path.join(FIXTURES, 'example-config/newsletter.config.json'), path.join(dir, 'newsletter.config.json'));
   await cp(path.join(FIXTURES, 'preview/content'), path.join(dir, 'content'), { recursive: true });
   // Port 9 (discard) refuses at once: a preview page that loads the image does not hang on it.
   const article = path.join(dir, 'content/articles/harbour-notes.md');

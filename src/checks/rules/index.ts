@@ -33,6 +33,8 @@ import { sizeLarge } from './size-large.js';
 import { textArticles } from './text-articles.js';
 import { textPresent } from './text-present.js';
 import { contentEmbed, contentIgnoredKeys, contentRemoved, mjmlValidation, sizeEmbeddedImages } from './content-findings.js';
+import { contentUnreachable } from './content-unreachable.js';
+import { linksExampleDomain } from './links-example-domain.js';
 
 /**
  * Every rule of `newsletter check`, in the order findings are reported: what stops a send first
@@ -49,6 +51,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   compliancePostalAddress,
   complianceFrom,
   complianceReplyTo,
+  linksExampleDomain,
   inboxSubject,
   inboxSubjectCaps,
   inboxPreheader,
@@ -64,6 +67,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   imagesTextRatio,
   textPresent,
   textArticles,
+  contentUnreachable,
   a11yLang,
   a11yLayoutTables,
   a11yContrast,

@@ -5,6 +5,7 @@ import type { Mjml2Html } from '../../render/mjml.js';
 import type { Command } from 'commander';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
+import { NewsletterError } from '../../errors.js';
 
 interface PublishFlags extends SharedFlags {
   drafts?: boolean;
@@ -46,9 +47,15 @@ sync uploads only what changed; every other file is replaced atomically.`,
 }
 
 async function publishIssues(issues: string[], flags: PublishFlags, io: CliIo, compiler: Mjml2Html, lanes: number): Promise<void> {
-  const [{ loadProject }, { publishSite }] = await Promise.all([import('../../pipeline.js'), import('../../publish/publish-site.js')]);
+  const [{ loadProject }, { publishSite }, { reportError }, { plural }] = await Promise.all([
+    import('../../pipeline.js'),
+    import('../../publish/publish-site.js'),
+    import('../main.js'),
+    import('../../checks/report.js'),
+  ]);
   const project = await loadProject(configRequest(flags, io));
   const shown = (file: string) => displayPath(file, io.cwd, '.');
+  const reported: { slug: string; error: unknown }[] = [];
   const result = await publishSite({
     project,
     slugs: issues,
@@ -58,10 +65,24 @@ async function publishIssues(issues: string[], flags: PublishFlags, io: CliIo, c
     onEvent(event) {
       if (event.kind === 'skipped') println(io.stdout, `${event.slug}: left out (${event.reason === 'draft' ? '`draft: true`' : 'dated in the future'}; --drafts publishes it)`);
       else if (event.kind === 'notice') println(io.stderr, `${event.file ? `${event.file}: ` : ''}${event.message}`);
-      else if (event.kind === 'rendered' && io.stdout.isTTY) io.stdout.write(`\rrendering ${event.index}/${event.total}${event.index === event.total ? '\n' : ''}`);
+      else if (event.kind === 'failed') {
+        reported.push(event);
+        println(io.stderr, `${event.slug}: failed`);
+        reportError(event.error, io, flags.debug ?? false);
+      } else if (event.kind === 'rendered' && io.stdout.isTTY) io.stdout.write(`\rrendering ${event.index}/${event.total}${event.index === event.total ? '\n' : ''}`);
     },
+  }).catch((error: unknown) => {
+    // Every issue failed (each printed above): the site is left as it was.
+    if (!reported.some((failure) => failure.error === error)) throw error;
+    throw new NewsletterError('PUBLISH_FAILED', `no issue could be published (${reported.map((f) => f.slug).join(', ')}, above); the site was left as it was`);
   });
   const count = result.issues.length;
   println(io.stdout, `${shown(result.siteDir)}/  ${count} ${count === 1 ? 'issue' : 'issues'}: ${result.written.length} files written, ${result.unchanged} unchanged, ${result.removed.length} removed`);
   println(io.stdout, `serve it at ${project.config.siteUrl} (any static host, or \`newsletter serve\`)`);
+  if (result.failed.length) {
+    const slugs = result.failed.map((f) => f.slug).join(', ');
+    throw new NewsletterError('PUBLISH_FAILED', `${plural(result.failed.length, 'issue')} could not be published (${slugs}, above); the others were`, {
+      hint: 'fix the file named above and run `newsletter publish` again',
+    });
+  }
 }

@@ -12,6 +12,7 @@ import { parsePort } from './preview.js';
 import { checkServeSecret } from '../../serve/handler.js';
 import { redisUrlFrom } from '../redis-url.js';
 import type { Project } from '../../pipeline.js';
+import { isNewsletterError } from '../../errors.js';
 
 interface ServeFlags extends SharedFlags {
   port: number;
@@ -82,6 +83,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       };
       const stopping = (signal: string) => `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping`;
       const reportError = (error: unknown) => println(io.stderr, `error: ${(error as Error)?.message ?? String(error)}`);
+      const formatError = (error: unknown) => (isNewsletterError(error) ? error.format() : `unexpected error: ${(error as Error)?.message ?? String(error)}`);
 
       // The primary (or the only process) loads the project once; each of `--processes` loads its own.
       let primaryProject: Project | null = null;
@@ -92,7 +94,14 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
           await access(path.join(site, 'index.html'));
         } catch {
           println(io.stdout, `no site in ${shown(site)}/: publishing it first`);
-          await publishSite({ project });
+          // Unsubscribes must be answered whatever the site's state: an issue that cannot be
+          // published is said, and the server starts all the same.
+          try {
+            const published = await publishSite({ project });
+            for (const { slug, error } of published.failed) println(io.stderr, `publish: ${slug} failed, not on the site: ${formatError(error)}`);
+          } catch (error) {
+            println(io.stderr, `publish: the site could not be written, serving unsubscribes only: ${formatError(error)}`);
+          }
         }
         if (!isLoopbackHost(flags.host)) println(io.stderr, `note: listening on ${flags.host}; put https in front of it (docs/publish-and-serve.md)`);
         if (flags.processes > 1) {
