@@ -120,7 +120,9 @@ try {
   const content = ['--content', path.join(ROOT, 'content'), '--templates', path.join(ROOT, 'templates'), '--config', path.join(ROOT, 'newsletter.config.json')];
   for (const args of [['build', ...content, '--out', out], ['check', ...content]]) {
     const code = await cli.exports.main(['node', 'newsletter', ...args], io);
-    if (code !== 0) console.warn(`scripts/bundle.js: \`newsletter ${args[0]}\` of the example exited ${code}; the code cache holds what ran before that`);
+    // `check` exits 1 when it finds an error-level finding (the example's example.com domains):
+    // the run still went through every rule, so the cache holds all of it.
+    if (code !== 0 && !(args[0] === 'check' && code === 1)) console.warn(`scripts/bundle.js: \`newsletter ${args[0]}\` of the example exited ${code}; the code cache holds what ran before that`);
   }
 } finally {
   rmSync(out, { recursive: true, force: true });
