@@ -11,7 +11,7 @@ import type { OutcomeRecord } from '../send/journal.js';
 import { collectGarbage } from '../send/memory.js';
 import { countDecision, emptyCounts, RecipientFilter, type ListCounts } from '../send/recipient-filter.js';
 import { openList, type SubscriberList } from '../send/recipients.js';
-import { journalKey as journalKeyFor, type SendEvent, type SendPlan, type SendRequest, type SendResult } from '../send/send-issue.js';
+import { journalKey as journalKeyFor, refuseUnreadableSuppressions, type SendEvent, type SendPlan, type SendRequest, type SendResult } from '../send/send-issue.js';
 import { sleep } from '../send/retry.js';
 import { DEFAULT_PREFIX } from '../store/redis/keys.js';
 import { openStore } from '../store/index.js';
@@ -108,6 +108,7 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
     const destination = { kind: 'smtp' as const, id: `queue ${store.display}` };
     const state = await journal.read(destination);
     const suppressed = await store.suppressions.load();
+    refuseUnreadableSuppressions(await store.suppressions.problems());
     const filterInput = { suppressed, accepted: state.accepted, requiredFields: list.format === 'json' ? fields : [], listDisplay: list.display };
     const counts = await countList(list, new RecipientFilter(filterInput));
     if (counts.rows > LARGE_LIST) collectGarbage();

@@ -10,6 +10,7 @@ import { DEFAULT_PREFIX } from '../store/redis/keys.js';
 import { RedisStore, type RedisJournal } from '../store/redis/redis-store.js';
 import { deliverBatch, type BatchOutcome } from './deliver-batch.js';
 import { parsePayload, restoreSend, type BatchData, type RestoredSend } from './payload.js';
+import { smtpBounceEntry } from '../store/suppression-entry.js';
 import { BATCH_JOB_OPTIONS, bullConnection, QUEUE_NAME } from './queue-names.js';
 
 /**
@@ -131,7 +132,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       signal: stopping.signal,
       rate: interval ? { key: keys.rateSlot, intervalMs: interval } : null,
       onBounce: async (email, reason) => {
-        await store.suppressions.add(email, { reason: `bounced: ${reason}`, source: data.issueSlug });
+        await store.suppressions.add(email, smtpBounceEntry(reason, data.issueSlug));
       },
       onRetry: (email, line, attempt, delayMs, reason) => options.log(`${name}: retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s: line ${line} ${email}: ${reason}`),
     });

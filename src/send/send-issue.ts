@@ -7,7 +7,8 @@ import { PREVIEW_SECRET } from '../render/links.js';
 import { listIdFor } from '../render/message.js';
 import { compileIssue, recipientFields, type CompiledIssue } from '../render/personalize.js';
 import { openStore } from '../store/index.js';
-import type { Destination, IssueJournal, JournalKey, JournalRepair, JournalState, Store, StoreLock } from '../store/types.js';
+import { smtpBounceEntry } from '../store/suppression-entry.js';
+import type { Destination, IssueJournal, JournalKey, JournalRepair, JournalState, Store, StoreLock, SuppressionProblem } from '../store/types.js';
 import { dispatch, type DispatchEvent, type DispatchResult, type FailedRecipient, type Job } from './dispatch.js';
 import { AddressSet } from './hash-set.js';
 import type { OutcomeRecord } from './journal.js';
@@ -145,6 +146,19 @@ function refuseUnsignedSend(request: SendRequest, settings: SendSettings): void 
   }
 }
 
+/** SUPPRESSIONS_INVALID naming every line that suppresses nothing (the first at the error's place). */
+export function refuseUnreadableSuppressions(problems: readonly SuppressionProblem[]): void {
+  const first = problems[0];
+  if (!first) return;
+  const rest = problems.slice(1, 20).map((p) => `\n  ${p.file}:${p.line}: ${p.message}`).join('');
+  const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : '';
+  throw new NewsletterError('SUPPRESSIONS_INVALID', `${first.message}${rest}${more}`, {
+    file: first.file,
+    line: first.line,
+    hint: 'write one address per line (`a@example.com`, optionally followed by ` # a note`), or start the line with `#` to keep it as a comment; nothing was sent',
+  });
+}
+
 async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
   const counts = emptyCounts();
   for await (const batch of list.batches()) {
@@ -179,6 +193,8 @@ export async function planSend(request: SendRequest, settings: SendSettings, sto
   if (state?.tornTail) emit({ type: 'notice', message: 'the journal ends in half a record (a crash while writing it); that record is ignored' });
   const accepted = settings.restart || !state ? new AddressSet() : state.accepted;
   const suppressed = await store.suppressions.load();
+  // A line that suppresses nothing may be a reader who asked to be left alone: nothing goes out until it is fixed.
+  if (!settings.testTo) refuseUnreadableSuppressions(await store.suppressions.problems());
   const filterInput: FilterInput = { suppressed, accepted, requiredFields: list?.format === 'json' ? fields : [], listDisplay: list?.display ?? '' };
   const counts = list ? await countList(list, new RecipientFilter(filterInput)) : { ...emptyCounts(), rows: 1, toSend: 1 };
   if (counts.rows > LARGE_LIST) collectGarbage();
@@ -240,7 +256,7 @@ export async function dispatchPlan(prepared: PreparedSend, jobs: AsyncIterator<J
       deliverer,
       record: journal ? (record) => journal.append(record.status === 'run' ? record : { ...record, destination: kind }) : null,
       // Test messages and outbox copies bounce nowhere: only a real delivery says an address is dead.
-      onBounce: journal && kind === 'smtp' ? async (email, reason) => void (await store.suppressions.add(email, { reason: `bounced: ${reason}`, source: issue.slug })) : async () => undefined,
+      onBounce: journal && kind === 'smtp' ? async (email, reason) => void (await store.suppressions.add(email, smtpBounceEntry(reason, issue.slug))) : async () => undefined,
       onEvent: emit,
       signal: request.signal,
     });
