@@ -153,8 +153,6 @@ export const DEFAULTS = deepFreeze({
     port: 8080,
     maxBodyBytes: 10 * 1024,
     processes: 1,
-    /** How long the unsubscribe page's form token stays good (a resubscribe from a browser that sends no Origin). */
-    formTokenSeconds: 2 * 60 * 60,
     /** The Retry-After of a 503 while the suppression store cannot record (Redis down, disk full). */
     retryAfterSeconds: 60,
     /** `/healthz` says not ok when the store has not answered a ping within this. */

@@ -6,10 +6,14 @@ import type { EndpointRequest } from './handler.js';
  * page itself. A browser says where a POST comes from (`Sec-Fetch-Site`, `Origin`); a request from
  * another site is refused, so a page elsewhere cannot resubscribe a reader with a token it found
  * in an old, forwarded email. A browser that sends neither header proves it with the form token
- * the page carried: an HMAC of the unsubscribe token and the time the page was made, good for
- * DEFAULTS.serve.formTokenSeconds. A mail provider's one-click POST (RFC 8058) carries no Origin
- * and no form token: it is answered exactly as before.
+ * the page carried: an HMAC of the unsubscribe token and the day (UTC) the page was made, good
+ * that day and the next. A day, not the second: every page of one day is the same, so the page
+ * can still be made from pieces (page.ts) and two answers to the same request agree. A mail
+ * provider's one-click POST (RFC 8058) carries no Origin and no form token: it is answered
+ * exactly as before.
  */
+
+const DAY_SECONDS = 86_400;
 
 export type RequestSite = 'same-origin' | 'cross-site' | 'unknown';
 
@@ -28,15 +32,17 @@ function mac(secret: string, token: string, issued: number): string {
 }
 
 export function makeFormToken(secret: string, token: string, nowSeconds = Math.floor(Date.now() / 1000)): string {
-  return `${nowSeconds}.${mac(secret, token, nowSeconds)}`;
+  const day = Math.floor(nowSeconds / DAY_SECONDS);
+  return `${day}.${mac(secret, token, day)}`;
 }
 
-/** True when `value` is a form token made for `token` less than `ttlSeconds` ago. */
-export function checkFormToken(secret: string, token: string, value: string | null | undefined, ttlSeconds: number, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
-  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{22})$/.exec(value ?? '');
+/** True when `value` is a form token made for `token` today or yesterday (UTC). */
+export function checkFormToken(secret: string, token: string, value: string | null | undefined, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
+  const match = /^(\d{1,8})\.([A-Za-z0-9_-]{22})$/.exec(value ?? '');
   if (!match) return false;
   const issued = Number(match[1]);
-  if (issued > nowSeconds + 60 || nowSeconds - issued > ttlSeconds) return false;
+  const today = Math.floor(nowSeconds / DAY_SECONDS);
+  if (issued > today || today - issued > 1) return false;
   const expected = Buffer.from(mac(secret, token, issued));
   const given = Buffer.from(match[2]!);
   return expected.length === given.length && timingSafeEqual(expected, given);

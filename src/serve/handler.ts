@@ -174,7 +174,7 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
     }
     if (body.fields.get('action') === 'resubscribe') {
       // Only the page's own form: same origin, or the page's form token when the browser sends no Origin.
-      if (from !== 'same-origin' && !checkFormToken(secret, token, body.fields.get('form-token'), DEFAULTS.serve.formTokenSeconds)) {
+      if (from !== 'same-origin' && !checkFormToken(secret, token, body.fields.get('form-token'))) {
         return [page(403, 'refused', null, null), 'refused-cross-site'];
       }
       const removed = await suppressions.remove(email, 'serve');

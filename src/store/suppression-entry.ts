@@ -43,7 +43,7 @@ export function normalizeEntry(entry: { readonly [K in keyof SuppressionEntry]?:
   }
   if (/^imported$/i.test(given) && /suppressions (file|\.txt)/.test(result.source)) result.source = 'suppressions.txt';
   const issue = short(entry.issue, 200);
-  const status = short(entry.status, 40);
+  const status = short(entry.status, 40) ?? (word === 'bounced' && detail ? /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(detail)?.[1] : undefined);
   const diagnostic = short(entry.diagnostic) ?? detail;
   const note = short(entry.note);
   if (issue) result.issue = issue;

@@ -38,6 +38,8 @@ export function readSuppressionLine(raw: string): LineReading {
     const email = normalizeEmail(line);
     return isAddress(email) ? { kind: 'change', op: 'add', emails: [email], note: null } : problem(line, 'not an email address');
   }
+  const json = line.includes('"') ? jsonChange(line) : null;
+  if (json) return json;
   // `a@x # note`, `a@x<TAB>#note`: a `#` after whitespace starts a comment (`#` inside an address is not one).
   const hash = /\s#/.exec(line);
   const body = (hash ? line.slice(0, hash.index) : line).trim();
@@ -50,9 +52,37 @@ export function readSuppressionLine(raw: string): LineReading {
   } else if (text.startsWith('+')) {
     text = text.slice(1);
   }
+  if (QUOTED_LOCAL.test(text)) return { kind: 'change', op, emails: [normalizeEmail(text)], note };
   const found = addressesIn(text);
   if (typeof found === 'string') return problem(line, found);
   return { kind: 'change', op, emails: found, note };
+}
+
+/** `"a b"@example.com`: an address whose local part is quoted (RFC 5322), taken as it is. */
+const QUOTED_LOCAL = /^"(?:[^"\\\r\n]|\\.)*"@[^\s@"<>,;]+$/;
+
+/** An address as the writer may store it: something before the last `@`, a domain, no line break or control character. */
+function storable(email: string): boolean {
+  return /^[^\u0000-\u001f\u007f]+@[^\s@\u0000-\u001f\u007f]+$/.test(email);
+}
+
+/**
+ * A change written as a JSON string (`"…"`, `-"…"`): how the writer stores an address the rules
+ * above would read otherwise. Null when the line is not one.
+ */
+function jsonChange(line: string): LineReading | null {
+  const op = line.startsWith('-') ? 'remove' : 'add';
+  const text = /^[-+]/.test(line) ? line.slice(1) : line;
+  const quoted = /^"(?:[^"\\]|\\.)*"/.exec(text);
+  if (!quoted || !/^\s*(#.*)?$/.test(text.slice(quoted[0].length))) return null;
+  try {
+    const email = normalizeEmail(JSON.parse(quoted[0]) as string);
+    if (!storable(email)) return null;
+    const note = text.slice(quoted[0].length).replace(/^\s*#+\s*/, '').trim() || null;
+    return { kind: 'change', op, emails: [email], note };
+  } catch {
+    return null;
+  }
 }
 
 function problem(line: string, why: string): LineReading {
@@ -117,9 +147,23 @@ export function isAddress(value: string): boolean {
   return addressProblem(value) === null;
 }
 
-/** The lines this tool appends for a change: the entry as a comment, then the bare address. */
+/** The address as a line reads it back: bare when it can be, else as a JSON string; null when no line can hold it. */
+function storedForm(email: string): string | null {
+  const bare = /^[-+]/.test(email) ? `+${email}` : email;
+  const read = readSuppressionLine(bare);
+  if (read.kind === 'change' && read.op === 'add' && read.emails.length === 1 && read.emails[0] === email) return bare;
+  return storable(email) ? JSON.stringify(email) : null;
+}
+
+/** True when `email` (normalized) can be stored as one line and read back as itself. */
+export function canStore(email: string): boolean {
+  return storedForm(email) !== null;
+}
+
+/** The lines this tool appends for a change: the entry as a comment, then the address (see storedForm). */
 export function changeLines(op: 'add' | 'remove', email: string, entry: SuppressionEntry): string {
   const meta = `#: ${JSON.stringify(entry)}\n`;
-  if (op === 'remove') return `${meta}-${email}\n`;
-  return `${meta}${/^[-+]/.test(email) ? `+${email}` : email}\n`;
+  const stored = storedForm(email) ?? JSON.stringify(email);
+  if (op === 'remove') return `${meta}-${stored.replace(/^\+/, '')}\n`;
+  return `${meta}${stored}\n`;
 }

@@ -7,7 +7,7 @@ import { normalizeEmail } from '../../render/links.js';
 import { AddressSet } from '../../send/hash-set.js';
 import { normalizeEntry } from '../suppression-entry.js';
 import type { SuppressionEntry, SuppressionProblem, SuppressionStore } from '../types.js';
-import { changeLines, isAddress, readSuppressionLine } from './suppression-lines.js';
+import { canStore, changeLines, readSuppressionLine } from './suppression-lines.js';
 
 /**
  * `suppressions.txt`: one address per line, `#` starts a comment (users edit the file by hand, so
@@ -273,7 +273,7 @@ export class FileSuppressionStore implements SuppressionStore {
 
   add(email: string, entry: SuppressionEntry): Promise<boolean> {
     const address = normalizeEmail(email);
-    if (!isAddress(address)) return Promise.reject(new NewsletterError('USAGE', `not an address: ${JSON.stringify(email)}`));
+    if (!canStore(address)) return Promise.reject(new NewsletterError('USAGE', `not an address: ${JSON.stringify(email)}`));
     return this.change(address, 'add', changeLines('add', address, normalizeEntry(entry)));
   }
 

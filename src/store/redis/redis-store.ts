@@ -5,7 +5,7 @@ import { NewsletterError } from '../../errors.js';
 import { normalizeEmail } from '../../render/links.js';
 import { AddressSet } from '../../send/hash-set.js';
 import type { JournalRecord, OutcomeRecord } from '../../send/journal.js';
-import { isAddress } from '../files/suppression-lines.js';
+import { canStore } from '../files/suppression-lines.js';
 import { normalizeEntry, parseEntryJson } from '../suppression-entry.js';
 import type { Destination, IssueJournal, JournalKey, JournalState, Store, StoreLock, SuppressionEntry, SuppressionProblem, SuppressionStore } from '../types.js';
 import { connectRedis, maskRedisUrl } from './connection.js';
@@ -115,7 +115,7 @@ export class RedisSuppressionStore implements SuppressionStore {
 
   async add(email: string, entry: SuppressionEntry): Promise<boolean> {
     const address = normalizeEmail(email);
-    if (!isAddress(address)) throw new NewsletterError('USAGE', `not an address: ${JSON.stringify(email)}`);
+    if (!canStore(address)) throw new NewsletterError('USAGE', `not an address: ${JSON.stringify(email)}`);
     try {
       const added = await withSuppressionScripts(this.redis).newsletterAddSuppression(this.keys.set, this.keys.why, this.keys.removed, address, JSON.stringify(normalizeEntry(entry)));
       return added === 1;
