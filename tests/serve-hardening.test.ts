@@ -137,7 +137,8 @@ describe('the unsubscribe page from another site (19.10)', () => {
     expect(await suppressed()).toEqual(['ann@example.com']);
 
     // Another site's form, with only the token from an old email.
-    for (const headers of [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }, { Origin: 'null' }, {}]) {
+    const foreign: Record<string, string>[] = [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }, { Origin: 'null' }, {}];
+    for (const headers of foreign) {
       const response = await post(url, 'action=resubscribe', headers);
       expect(response.status, JSON.stringify(headers)).toBe(403);
     }
