@@ -14,7 +14,7 @@ import { AddressSet } from './hash-set.js';
 import type { OutcomeRecord } from './journal.js';
 import { collectGarbage } from './memory.js';
 import { compileMessageTemplate } from './message-template.js';
-import { countDecision, emptyCounts, RecipientFilter, type FilterInput, type ListCounts } from './recipient-filter.js';
+import { countDecision, emptyCounts, RecipientFilter, suppressedReasons, type FilterInput, type ListCounts } from './recipient-filter.js';
 import { addressProblem, openList, type CsvDelimiter, type SubscriberList } from './recipients.js';
 import { validateSendRequest, type SendSettings } from './send-options.js';
 import { createDeliverer, destinationOf, type TransportChoice } from './transport.js';
@@ -99,6 +99,8 @@ export interface SendResult {
   /** The first failures (all of them are in the journal); failedCount counts every one. */
   failed: FailedRecipient[];
   failedCount: number;
+  /** Rows to send that were skipped because they were suppressed after the plan (a worker checks right before each message). */
+  suppressedLate?: number | undefined;
   interrupted: boolean;
   durationMs: number;
 }
@@ -159,12 +161,12 @@ export function refuseUnreadableSuppressions(problems: readonly SuppressionProbl
   });
 }
 
-async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
+async function countList(list: SubscriberList, filter: RecipientFilter, suppressedSeen: AddressSet): Promise<ListCounts> {
   const counts = emptyCounts();
   for await (const batch of list.batches()) {
     for (const entry of batch) {
       const decision = filter.decide(entry);
-      countDecision(counts, decision);
+      countDecision(counts, decision, suppressedSeen);
       if (entry.kind === 'recipient' && entry.padded && decision.kind === 'send') counts.padded++;
     }
   }
@@ -196,7 +198,9 @@ export async function planSend(request: SendRequest, settings: SendSettings, sto
   // A line that suppresses nothing may be a reader who asked to be left alone: nothing goes out until it is fixed.
   if (!settings.testTo) refuseUnreadableSuppressions(await store.suppressions.problems());
   const filterInput: FilterInput = { suppressed, accepted, requiredFields: list?.format === 'json' ? fields : [], listDisplay: list?.display ?? '' };
-  const counts = list ? await countList(list, new RecipientFilter(filterInput)) : { ...emptyCounts(), rows: 1, toSend: 1 };
+  const suppressedSeen = new AddressSet(16);
+  const counts = list ? await countList(list, new RecipientFilter(filterInput), suppressedSeen) : { ...emptyCounts(), rows: 1, toSend: 1 };
+  counts.suppressedBy = await suppressedReasons(store.suppressions, suppressedSeen);
   if (counts.rows > LARGE_LIST) collectGarbage();
   const compiled = await compileIssue(issue, compileOptions);
   if (compiled.mode === 'render') emit({ type: 'notice', message: `each copy is rendered on its own (slower): ${compiled.fallbackReason}` });

@@ -58,7 +58,7 @@ export interface SuppressionStore {
   iterate(): AsyncIterable<string>;
   /** Every suppressed address with its entry (for `newsletter suppressions`). */
   entries(): AsyncIterable<{ email: string; entry: SuppressionEntry }>;
-  /** Lines that suppress nothing (a hand-edited file); always empty for Redis. */
+  /** Lines of suppressions.txt that suppress nothing (for Redis: those of the file it imported). */
   problems(): Promise<SuppressionProblem[]>;
   /**
    * Answers within about a second whether the store can record an unsubscribe now (`serve`'s
