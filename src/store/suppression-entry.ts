@@ -29,9 +29,10 @@ function short(value: unknown, max = MAX_TEXT): string | undefined {
 
 /**
  * The entry as stored: the reason made one of the words (a `bounced: 550 …` of older writers keeps
- * its text as the diagnostic), text fields on one line and bounded, `at` set when missing.
+ * its text as the diagnostic), text fields on one line and bounded, `at` set from `now` when
+ * missing (null: left out).
  */
-export function normalizeEntry(entry: { readonly [K in keyof SuppressionEntry]?: unknown }, now: () => Date = () => new Date()): SuppressionEntry {
+export function normalizeEntry(entry: { readonly [K in keyof SuppressionEntry]?: unknown }, now: (() => Date) | null = () => new Date()): SuppressionEntry {
   const given = short(entry.reason, 200) ?? 'manual';
   const word = REASON_WORDS.find(([pattern]) => pattern.test(given))?.[1];
   const detail = word && given.includes(':') ? short(given.slice(given.indexOf(':') + 1)) : undefined;
@@ -51,7 +52,8 @@ export function normalizeEntry(entry: { readonly [K in keyof SuppressionEntry]?:
   if (diagnostic) result.diagnostic = diagnostic;
   if (note) result.note = note;
   const at = short(entry.at, 40);
-  result.at = at && !Number.isNaN(Date.parse(at)) ? at : now().toISOString();
+  if (at && !Number.isNaN(Date.parse(at))) result.at = at;
+  else if (now) result.at = now().toISOString();
   return result;
 }
 
@@ -60,7 +62,8 @@ export function parseEntryJson(text: string): SuppressionEntry | null {
   try {
     const value = JSON.parse(text) as unknown;
     if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
-    return normalizeEntry(value as { [K in keyof SuppressionEntry]?: unknown });
+    // As stored: an entry without a time (a line written by hand) is not given one.
+    return normalizeEntry(value as { [K in keyof SuppressionEntry]?: unknown }, null);
   } catch {
     return null;
   }

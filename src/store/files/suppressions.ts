@@ -234,8 +234,8 @@ export class FileSuppressionStore implements SuppressionStore {
         continue;
       }
       if (reading.kind === 'change') {
-        const entry = pending ?? normalizeEntry({ reason: reading.op === 'add' ? 'manual' : 'resubscribed', source: 'suppressions.txt', note: reading.note ?? undefined, at: undefined });
-        if (!pending) delete entry.at;
+        // A line written by hand: a manual suppression from the file, its comment the note, no time.
+        const entry = pending ?? normalizeEntry({ reason: reading.op === 'add' ? 'manual' : 'resubscribed', source: 'suppressions.txt', note: reading.note ?? undefined }, null);
         for (const email of reading.emails) yield { line: number, op: reading.op, email, entry };
       }
       pending = null;
