@@ -180,3 +180,16 @@ describe('request targets that are not a path (19.13)', () => {
     ]);
   }, 30_000);
 });
+
+describe('serve with a hand-edited suppressions.txt (19.6)', () => {
+  it('reports each line that suppresses nothing with its place, and honours the rest', async () => {
+    const dir = await project();
+    await writeFile(path.join(dir, 'suppressions.txt'), 'Ann <ann@example.com>\nthe Smiths, by phone\n');
+    serve = await startServe(dir, ['--templates', path.join(ROOT, 'templates')], { NEWSLETTER_SECRET: SECRET });
+    expect(serve.output()).toMatch(/^warning: suppressions\.txt:2: `the Smiths, by phone`: .*suppresses nothing$/m);
+    // Ann's line counts: her one-click finds her already unsubscribed.
+    await post(`${serve.url}unsubscribe/${await tokenFor(dir, 'ann@example.com')}`, 'List-Unsubscribe=One-Click');
+    for (let i = 0; i < 50 && !/already-unsubscribed/.test(serve.output()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(serve.output()).toMatch(/ POST \/unsubscribe\/\[token\] 200 already-unsubscribed /);
+  }, 30_000);
+});
