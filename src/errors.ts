@@ -29,7 +29,6 @@ export const ERROR_CODES = Object.freeze({
   FILE_UNREADABLE: { exit: 1, description: 'An input file cannot be read: a symlink leaving its folder, a FIFO or device, a folder where a file belongs, too large, or a file-system error.' },
   SERVE_CONFIG: { exit: 1, description: '`newsletter serve` cannot start: NEWSLETTER_SECRET missing, port in use, bad host.' },
   QUEUE_UNAVAILABLE: { exit: 1, description: 'The Redis of `--queue`/`--store`/REDIS_URL cannot be reached, or holds state this version cannot read.' },
-  SUPPRESSIONS_INVALID: { exit: 1, description: 'A line of the suppression list (suppressions.txt) holds no address the tool can read; `send` stops before sending until it is fixed.' },
   INTERNAL: { exit: 70, description: 'A bug: something failed that should not have. Run with --debug and report it.' },
 } satisfies Record<string, { exit: number; description: string }>);
 

@@ -148,13 +148,13 @@ function refuseUnsignedSend(request: SendRequest, settings: SendSettings): void 
   }
 }
 
-/** SUPPRESSIONS_INVALID naming every line that suppresses nothing (the first at the error's place). */
+/** LIST_INVALID (the suppression list cannot be read as written) naming every line that suppresses nothing. */
 export function refuseUnreadableSuppressions(problems: readonly SuppressionProblem[]): void {
   const first = problems[0];
   if (!first) return;
   const rest = problems.slice(1, 20).map((p) => `\n  ${p.file}:${p.line}: ${p.message}`).join('');
   const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : '';
-  throw new NewsletterError('SUPPRESSIONS_INVALID', `${first.message}${rest}${more}`, {
+  throw new NewsletterError('LIST_INVALID', `${first.message}${rest}${more}`, {
     file: first.file,
     line: first.line,
     hint: 'write one address per line (`a@example.com`, optionally followed by ` # a note`), or start the line with `#` to keep it as a comment; nothing was sent',
