@@ -7,7 +7,7 @@ import { normalizeEmail } from '../../render/links.js';
 import { AddressSet } from '../../send/hash-set.js';
 import { normalizeEntry } from '../suppression-entry.js';
 import type { SuppressionEntry, SuppressionProblem, SuppressionStore } from '../types.js';
-import { canStore, changeLines, readSuppressionLine } from './suppression-lines.js';
+import { bareAddress, canStore, changeLines, readSuppressionLine } from './suppression-lines.js';
 
 /**
  * `suppressions.txt`: one address per line, `#` starts a comment (users edit the file by hand, so
@@ -202,6 +202,12 @@ export class FileSuppressionStore implements SuppressionStore {
   /** One line into `set`; a line that suppresses nothing is kept in `view.problems` with its number. */
   private applyLine(set: AddressSet, view: { lines: number; problems: SuppressionProblem[] }, line: string): void {
     view.lines++;
+    // Most lines: one address and nothing else.
+    const bare = bareAddress(line);
+    if (bare !== null) {
+      set.add(bare);
+      return;
+    }
     const reading = readSuppressionLine(line);
     if (reading.kind === 'change') {
       for (const email of reading.emails) {
@@ -266,8 +272,20 @@ export class FileSuppressionStore implements SuppressionStore {
     const address = normalizeEmail(email);
     // The cached set answers most calls; only a suppressed address costs a read of the file.
     if (!(await this.has(address))) return null;
+    // Only lines that mention the address are read closely (with the `#:` line before each).
     let found: SuppressionEntry | null = null;
-    for await (const change of this.changes()) if (change.email === address) found = change.op === 'add' ? change.entry : null;
+    let previous = '';
+    for await (const line of this.lines()) {
+      if (line.toLowerCase().includes(address)) {
+        const reading = readSuppressionLine(line);
+        if (reading.kind === 'change' && reading.emails.includes(address)) {
+          const meta = readSuppressionLine(previous);
+          const entry = meta.kind === 'entry' ? meta.entry : normalizeEntry({ reason: 'manual', source: 'suppressions.txt', note: reading.note ?? undefined }, null);
+          found = reading.op === 'add' ? entry : null;
+        }
+      }
+      previous = line;
+    }
     return found;
   }
 
