@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
-import { NewsletterError } from '../../errors.js';
 import { openStore } from '../../store/index.js';
 import { describeEntry } from '../../store/suppression-entry.js';
 import { liftSuppression, listSuppressions, parseSince } from '../../store/suppression-list.js';
@@ -71,8 +70,9 @@ written by hand there count as reason \`manual\` (docs/suppressions.md).`,
       const { store, where } = await storeFor(flags, io);
       try {
         const lifted = await liftSuppression(store, address);
-        if (!lifted) throw new NewsletterError('USAGE', `\`${address}\` is not suppressed in ${where}: nothing to remove`);
-        println(io.stdout, `removed ${lifted.email}: it was ${describeEntry(lifted)}`);
+        // Already where the user wants it: said, not an error (a script may lift addresses twice).
+        if (!lifted) println(io.stdout, `${address.trim().toLowerCase()} is not suppressed in ${where}: nothing to remove`);
+        else println(io.stdout, `removed ${lifted.email}: it was ${describeEntry(lifted)}`);
       } finally {
         await store.close();
       }
