@@ -23,7 +23,8 @@ export { smtpChoice, outboxChoice, maskSmtpUrl, type TransportChoice } from './s
 export { openList, type SubscriberList, type ListEntry } from './send/recipients.js';
 export { compileMessageTemplate, type MessageTemplate } from './send/message-template.js';
 export { openStore, openFilesStore, type OpenStoreOptions, type FilesStoreOptions } from './store/index.js';
-export type { Store, SuppressionStore, SuppressionEntry, IssueJournal, JournalState, JournalKey, JournalRepair, StoreLock, Destination } from './store/types.js';
+export type { Store, SuppressionStore, SuppressionEntry, SuppressionReason, SuppressionProblem, IssueJournal, JournalState, JournalKey, JournalRepair, StoreLock, Destination } from './store/types.js';
+export { listSuppressions, liftSuppression, type SuppressionRecord, type ListSuppressionsOptions } from './store/suppression-list.js';
 export { planSend, recipientJobs, dispatchPlan, journalKey, repairSendJournal, partialResult, SendStoppedError, type PreparedSend } from './send/send-issue.js';
 export { validateSendRequest, type SendSettings } from './send/send-options.js';
 export { readRegularFile, checkRegularFile, type RegularFileOptions } from './fs/read-regular-file.js';

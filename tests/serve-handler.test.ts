@@ -158,14 +158,26 @@ describe('serve handler: one-click POST', () => {
     await post(`/unsubscribe/${token('ann@example.com')}`, 'List-Unsubscribe=One-Click');
     const page = cheerio.load(await (await post(`/unsubscribe/${token('ann@example.com')}`, 'List-Unsubscribe=One-Click', BROWSER)).text());
     expect(page('form input[name=action]').attr('value')).toBe('resubscribe');
-    const response = await post(`/unsubscribe/${token('ann@example.com')}`, 'action=resubscribe');
+    // The page's own form: its form token stands in for the Origin header this request lacks.
+    const formToken = page('form input[name=form-token]').attr('value');
+    const response = await post(`/unsubscribe/${token('ann@example.com')}`, `action=resubscribe&form-token=${formToken}`);
     expect(response.status).toBe(200);
     expect(await store.has('ann@example.com')).toBe(false);
     expect((await store.load()).has('ann@example.com')).toBe(false);
   });
 
   it('answers 503 (which providers retry) when the store cannot record it, never "done"', async () => {
-    const failing: SuppressionStore = { ...store, add: async () => Promise.reject(new Error('disk full')), remove: store.remove.bind(store), has: store.has.bind(store), load: store.load.bind(store), iterate: store.iterate.bind(store) };
+    const failing: SuppressionStore = {
+      ...store,
+      add: async () => Promise.reject(new Error('disk full')),
+      remove: store.remove.bind(store),
+      has: store.has.bind(store),
+      get: store.get.bind(store),
+      load: store.load.bind(store),
+      iterate: store.iterate.bind(store),
+      entries: store.entries.bind(store),
+      problems: store.problems.bind(store),
+    };
     const errors: unknown[] = [];
     const broken = await createUnsubscribeHandler({ project, secret: SECRET, suppressions: failing, onError: (error) => errors.push(error) });
     const response = await broken(new Request(`${ORIGIN}/unsubscribe/${token('ann@example.com')}`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } }));

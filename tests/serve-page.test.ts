@@ -28,7 +28,7 @@ async function setup(unsubscribeHbs?: string) {
   }
   const pages = await loadSiteTemplates({ ...project.templates, dir: templatesDir });
   const base = sitePageContext(project.config, project.templates.theme);
-  const direct = (state: PageState, email: string | null, actionUrl: string) => pages.render('unsubscribe', { ...base, state, email, actionUrl });
+  const direct = (state: PageState, email: string | null, actionUrl: string, formToken = '') => pages.render('unsubscribe', { ...base, state, email, actionUrl, formToken });
   const counted = { renders: 0 };
   const page = unsubscribePages({ render: (name, context) => (counted.renders++, pages.render(name, context)) }, base, SITE);
   return { direct, page, counted };
@@ -47,7 +47,8 @@ function expectSame({ direct, page }: Awaited<ReturnType<typeof setup>>) {
     for (const email of ADDRESSES) {
       const actionUrl = `${SITE}unsubscribe/AbC-_${email.length}`;
       // Twice: the first call of a state specialises it, the second uses the pieces.
-      for (let i = 0; i < 2; i++) expect(page(state, email, actionUrl), `${state} ${email}`).toBe(direct(state, email, actionUrl));
+      const formToken = `20000.${email.length}&"<`;
+      for (let i = 0; i < 2; i++) expect(page(state, email, actionUrl, formToken), `${state} ${email}`).toBe(direct(state, email, actionUrl, formToken));
     }
   }
   expect(page('refused', null, SITE)).toBe(direct('refused', null, SITE));

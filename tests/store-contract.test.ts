@@ -16,6 +16,9 @@ runStoreContract('files', {
     const dir = path.join(root, state);
     return openFilesStore({ journalDir: path.join(dir, 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
   },
+  async openProject(state, file) {
+    return openFilesStore({ journalDir: path.join(root, state, 'sends'), suppressions: file });
+  },
   async makeStale(state, key) {
     const dir = path.join(root, state, 'sends');
     await mkdir(dir, { recursive: true });

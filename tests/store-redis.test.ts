@@ -1,8 +1,11 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NewsletterError } from '../src/errors.js';
 import { RedisStore } from '../src/store/redis/redis-store.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
 import { runStoreContract } from './helpers/store-contract.js';
+import { openSharedStore } from '../src/store/redis/shared-store.js';
+import { openFilesStore } from '../src/store/files/index.js';
 
 /** The Redis backend of the store contract (src/store/types.ts) against a real redis-server. */
 
@@ -154,6 +157,8 @@ describe('RedisStore', () => {
 runStoreContract('redis', {
   // One Redis for the file; a state is a key prefix, so stores opened with the same one share it.
   open: (state) => RedisStore.open({ url: redis.url, prefix: `contract:${state}` }),
+  // As send --store and serve --store open it: suppressions.txt imported into the shared list first.
+  openProject: (state, file) => openSharedStore(redis.url, openFilesStore({ journalDir: path.join(path.dirname(file), 'sends'), suppressions: file }), { prefix: `contract:${state}` }),
   async makeStale(state, key) {
     // What a holder that died leaves: its holder record, its expiring lock key already gone.
     const store = await RedisStore.open({ url: redis.url, prefix: `contract:${state}` });

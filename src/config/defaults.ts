@@ -150,5 +150,14 @@ export const DEFAULTS = deepFreeze({
   publish: { siteDir: 'site', perPage: 50 },
   /** `newsletter serve`: loopback unless --host; bodies past maxBodyBytes are refused (413). */
   /** One process answers ~5,000 one-click POSTs a second; --processes auto uses every core. */
-  serve: { host: '127.0.0.1', port: 8080, maxBodyBytes: 10 * 1024, processes: 1 },
+  serve: {
+    host: '127.0.0.1',
+    port: 8080,
+    maxBodyBytes: 10 * 1024,
+    processes: 1,
+    /** The Retry-After of a 503 while the suppression store cannot record (Redis down, disk full). */
+    retryAfterSeconds: 60,
+    /** `/healthz` says not ok when the store has not answered a ping within this. */
+    healthTimeoutMs: 1500,
+  },
 });

@@ -10,9 +10,10 @@ import { compileIssue, recipientFields, valueClass } from '../render/personalize
 import type { FailedRecipient } from '../send/dispatch.js';
 import type { OutcomeRecord } from '../send/journal.js';
 import { collectGarbage } from '../send/memory.js';
-import { countDecision, emptyCounts, RecipientFilter, type ListCounts } from '../send/recipient-filter.js';
+import { countDecision, emptyCounts, RecipientFilter, suppressedReasons, type ListCounts } from '../send/recipient-filter.js';
+import { AddressSet } from '../send/hash-set.js';
 import { openList, type SubscriberList } from '../send/recipients.js';
-import { journalKey as journalKeyFor, type SendEvent, type SendPlan, type SendRequest, type SendResult } from '../send/send-issue.js';
+import { journalKey as journalKeyFor, refuseUnreadableSuppressions, type SendEvent, type SendPlan, type SendRequest, type SendResult } from '../send/send-issue.js';
 import { sleep } from '../send/retry.js';
 import { DEFAULT_PREFIX } from '../store/redis/keys.js';
 import { openStore } from '../store/index.js';
@@ -61,9 +62,9 @@ const MAX_FAILED_KEPT = 100;
 const ADD_GROUP = 20;
 const GC_EVERY_BATCHES = 100;
 
-async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
+async function countList(list: SubscriberList, filter: RecipientFilter, suppressedSeen: AddressSet): Promise<ListCounts> {
   const counts = emptyCounts();
-  for await (const batch of list.batches()) for (const entry of batch) countDecision(counts, filter.decide(entry));
+  for await (const batch of list.batches()) for (const entry of batch) countDecision(counts, filter.decide(entry), suppressedSeen);
   return counts;
 }
 
@@ -111,8 +112,11 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
     const destination = { kind: 'smtp' as const, id: `queue ${store.display}` };
     const state = await journal.read(destination);
     const suppressed = await store.suppressions.load();
+    refuseUnreadableSuppressions(await store.suppressions.problems());
     const filterInput = { suppressed, accepted: state.accepted, requiredFields: list.format === 'json' ? fields : [], listDisplay: list.display };
-    const counts = await countList(list, new RecipientFilter(filterInput));
+    const suppressedSeen = new AddressSet(16);
+    const counts = await countList(list, new RecipientFilter(filterInput), suppressedSeen);
+    counts.suppressedBy = await suppressedReasons(store.suppressions, suppressedSeen);
     if (counts.rows > LARGE_LIST) collectGarbage();
     const compiled = await compileIssue(issue, compileOptions);
     if (compiled.assets.some((asset) => asset.cid)) {
@@ -191,6 +195,8 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
         emit({ type: 'outcome', record });
       }
       result.sent = accepted - acceptedAtStart;
+      // Unsubscribed or bounced (by another send) after the plan: skipped by a worker, part of the summary.
+      result.suppressedLate = Number(run.suppressedLate ?? 0);
       result.failedCount = Math.max(result.failedCount, failedTotal(outcomeCounts) - failedAtStart);
       result.failedBatches = Number(run.failedBatches ?? 0);
       emit({ type: 'progress', sent: result.sent, failed: result.failedCount, total: counts.toSend, pendingBatches: pending });

@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
 import { DelayedError, Worker, type Job } from 'bullmq';
 import nodemailer from 'nodemailer';
-import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import { DEFAULTS } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import { backoffDelay, sleep } from '../send/retry.js';
-import { createDeliverer, maskSmtpUrl, smtpChoice, type Deliverer } from '../send/transport.js';
+import { createDeliverer, maskSmtpUrl, smtpChoice, smtpConnection, type Deliverer } from '../send/transport.js';
 import { DEFAULT_PREFIX } from '../store/redis/keys.js';
 import { RedisStore, type RedisJournal } from '../store/redis/redis-store.js';
 import { deliverBatch, type BatchOutcome } from './deliver-batch.js';
 import { parsePayload, restoreSend, type BatchData, type RestoredSend } from './payload.js';
+import { smtpBounceEntry } from '../store/suppression-entry.js';
 import { BATCH_JOB_OPTIONS, bullConnection, QUEUE_NAME } from './queue-names.js';
 
 /**
@@ -82,7 +82,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   // While the SMTP server cannot be reached this worker takes no batches; it probes the server
   // with the send's backoff and resumes when it answers.
-  const probe = nodemailer.createTransport({ ...parseConnectionUrl(options.smtpUrl), connectionTimeout: 5000, greetingTimeout: 5000 } as never);
+  const probe = nodemailer.createTransport({ ...smtpConnection(options.smtpUrl).options, connectionTimeout: 5000, greetingTimeout: 5000 } as never);
   const backOff = (reason: string, baseMs: number, maxMs: number, check: () => Promise<unknown> = () => probe.verify()) => {
     backingOff ??= (async () => {
       await worker.pause(true);
@@ -131,7 +131,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       signal: stopping.signal,
       rate: interval ? { key: keys.rateSlot, intervalMs: interval } : null,
       onBounce: async (email, reason) => {
-        await store.suppressions.add(email, { reason: `bounced: ${reason}`, source: data.issueSlug });
+        await store.suppressions.add(email, smtpBounceEntry(reason, data.issueSlug));
       },
       onRetry: (email, line, attempt, delayMs, reason) => options.log(`${name}: retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s: line ${line} ${email}: ${reason}`),
     });

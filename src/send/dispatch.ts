@@ -84,7 +84,7 @@ export async function dispatch(jobs: AsyncIterator<Job>, options: DispatchOption
       } catch (error) {
         const failure = classifyFailure(error);
         if (failure.kind === 'fatal') {
-          result.stopped ??= new NewsletterError('SEND_CONFIG', `the server refused the send: ${failure.reason}`, { cause: error, hint: 'check the user and password in the SMTP URL' });
+          result.stopped ??= new NewsletterError('SEND_CONFIG', `the server refused the send: ${failure.reason}`, { cause: error, hint: failure.hint });
           return;
         }
         const outOfTries = failure.kind === 'permanent' || attempt > options.retries;

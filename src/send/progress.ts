@@ -32,6 +32,15 @@ function skippedParts(plan: SendPlan): string {
   return parts.join(', ');
 }
 
+/** `2 unsubscribed, 1 bounced`: the suppressed rows by reason, most first; empty when there are none. */
+export function formatReasons(by: Readonly<Record<string, number>>): string {
+  return Object.entries(by)
+    .filter(([, n]) => n > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([reason, n]) => `${formatCount(n)} ${reason}`)
+    .join(', ');
+}
+
 export function formatPlan(plan: SendPlan): string[] {
   const lines = [`issue:      ${plan.issueSlug} — ${plan.subject}`, `transport:  ${plan.transport}`];
   if (plan.testTo) lines.push(`recipient:  ${plan.testTo} (test message: no journal, no suppressions)`);
@@ -39,6 +48,7 @@ export function formatPlan(plan: SendPlan): string[] {
     const c = plan.counts;
     lines.push(`list:       ${plan.list}: ${formatCount(c.rows)} rows → ${formatCount(c.toSend)} to send (${skippedParts(plan)})`);
     if (c.padded) lines.push(`            ${formatCount(c.padded)} of them with trailing fields left out, read as empty values`);
+    if (c.suppressed) lines.push(`suppressed: ${formatReasons(c.suppressedBy)}`);
     lines.push(`journal:    ${plan.journal}${plan.restart ? ' (starting over: kept as a backup, every recipient is sent again)' : ''}`);
     if (plan.outboxCopies) lines.push(`outbox:     ${formatCount(plan.outboxCopies)} earlier cop${plan.outboxCopies === 1 ? 'y' : 'ies'} written to the outbox (not counted as sent: nobody received them)`);
   }
@@ -92,12 +102,26 @@ export function formatProgressLine(state: ProgressState): string {
   return `progress: ${formatCount(state.done)}/${formatCount(state.total)} done, ${state.word ?? 'sent'} ${formatCount(state.sent)}, failed ${formatCount(state.failed)} (${formatCount(Math.round(rate))}/s, ETA ${eta})`;
 }
 
+/**
+ * What became of every row: sent + failed + skipped = rows, always. Skipped holds the rows the plan
+ * skipped (invalid, duplicate, suppressed, already sent), those suppressed while the send ran, and
+ * those it never reached (stopped or interrupted: the same command sends them).
+ */
+export function summaryCounts(result: SendResult): { rows: number; skipped: number; late: number; notTried: number } {
+  const c = result.plan.counts;
+  const late = result.suppressedLate ?? 0;
+  const notTried = Math.max(0, c.toSend - result.sent - result.failedCount - late);
+  return { rows: c.rows, skipped: c.invalid + c.duplicate + c.suppressed + c.alreadySent + late + notTried, late, notTried };
+}
+
 export function formatSummary(result: SendResult): string[] {
   const c = result.plan.counts;
-  const skipped = c.invalid + c.duplicate + c.suppressed;
+  const { rows, skipped, late, notTried } = summaryCounts(result);
+  const extra = [late ? `${formatCount(late)} suppressed during the send` : '', notTried ? `${formatCount(notTried)} not tried (the send stopped before them; the same command sends them)` : ''].filter(Boolean);
   const lines = [
-    `${result.interrupted ? 'interrupted: ' : ''}${deliveredWord(result.plan)} ${formatCount(result.sent)}, failed ${formatCount(result.failedCount)}, skipped ${formatCount(skipped)} (${skippedParts(result.plan)}) in ${formatDuration(result.durationMs)}`,
+    `${result.interrupted ? 'interrupted: ' : ''}${deliveredWord(result.plan)} ${formatCount(result.sent)}, failed ${formatCount(result.failedCount)}, skipped ${formatCount(skipped)} of ${formatCount(rows)} rows (${[skippedParts(result.plan), ...extra].join(', ')}) in ${formatDuration(result.durationMs)}`,
   ];
+  if (c.suppressed) lines.push(`suppressed: ${formatReasons(c.suppressedBy)}${late ? `, ${formatCount(late)} during the send` : ''}`);
   if (result.unrecorded) {
     lines.push(
       `not recorded: ${formatCount(result.unrecorded)} of those ${formatCount(result.sent)} were delivered but the journal could not record them; a rerun sends them again (fix the journal's disk first)`,

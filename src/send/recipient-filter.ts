@@ -3,6 +3,7 @@ import { NewsletterError } from '../errors.js';
 import { AddressSet } from './hash-set.js';
 import type { OutcomeStatus } from './journal.js';
 import type { ListEntry } from './recipients.js';
+import type { SuppressionStore } from '../store/types.js';
 
 /**
  * Decides per list row: send, skip (invalid, duplicate, suppressed: each reported with its line),
@@ -63,6 +64,8 @@ export interface ListCounts {
   suppressed: number;
   /** CSV rows sent with trailing fields left out, read as empty values. */
   padded: number;
+  /** The suppressed rows by the reason of their suppression (`unsubscribed`, `bounced`, …). */
+  suppressedBy: Record<string, number>;
   /** The first skipped rows, for the report (all of them are in the journal). */
   examples: SkipExample[];
 }
@@ -70,17 +73,38 @@ export interface ListCounts {
 export const MAX_EXAMPLES = 20;
 
 export function emptyCounts(): ListCounts {
-  return { rows: 0, toSend: 0, alreadySent: 0, invalid: 0, duplicate: 0, suppressed: 0, padded: 0, examples: [] };
+  return { rows: 0, toSend: 0, alreadySent: 0, invalid: 0, duplicate: 0, suppressed: 0, padded: 0, suppressedBy: {}, examples: [] };
 }
 
-export function countDecision(counts: ListCounts, decision: Decision): void {
+/** Counts one row; a suppressed address is also added to `suppressedSeen`, for its reason (suppressedReasons). */
+export function countDecision(counts: ListCounts, decision: Decision, suppressedSeen?: AddressSet): void {
   counts.rows++;
   if (decision.kind === 'send') counts.toSend++;
   else if (decision.kind === 'already-sent') counts.alreadySent++;
   else {
     if (decision.status === 'skipped-invalid') counts.invalid++;
     else if (decision.status === 'skipped-duplicate') counts.duplicate++;
-    else counts.suppressed++;
+    else {
+      counts.suppressed++;
+      suppressedSeen?.add(decision.email);
+    }
     if (counts.examples.length < MAX_EXAMPLES) counts.examples.push({ line: decision.line, email: decision.email, reason: decision.reason });
   }
+}
+
+/**
+ * The suppressed rows of a list by reason: one pass over the store's entries, counting those of
+ * the addresses the list had (`seen`). A row whose entry cannot be found counts as `manual`.
+ */
+export async function suppressedReasons(store: SuppressionStore, seen: AddressSet): Promise<Record<string, number>> {
+  const by: Record<string, number> = {};
+  if (seen.size === 0) return by;
+  let found = 0;
+  for await (const { email, entry } of store.entries()) {
+    if (!seen.has(email)) continue;
+    by[entry.reason] = (by[entry.reason] ?? 0) + 1;
+    found++;
+  }
+  if (found < seen.size) by.manual = (by.manual ?? 0) + seen.size - found;
+  return by;
 }

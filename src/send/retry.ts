@@ -10,6 +10,8 @@ export interface Failure {
   reason: string;
   /** The address itself bounced (RCPT rejected, or a 5.1.x/5.2.x status): suppress it. */
   bounce: boolean;
+  /** For a fatal failure: what to fix. */
+  hint?: string | undefined;
 }
 
 interface SmtpError {
@@ -27,7 +29,17 @@ function oneLine(text: string): string {
 export function classifyFailure(error: unknown): Failure {
   const e = (error ?? {}) as SmtpError;
   const reason = oneLine(e.response || e.message || String(error));
-  if (e.code === 'EAUTH') return { kind: 'fatal', reason: `authentication failed: ${reason}`, bounce: false };
+  if (e.code === 'EAUTH') return { kind: 'fatal', reason: `authentication failed: ${reason}`, bounce: false, hint: 'check the user and password in the SMTP URL' };
+  // TLS could not be started (no STARTTLS with requireTLS, a certificate refused): no recipient
+  // can get through; a configuration error, not a failure of each recipient.
+  if (e.code === 'ETLS' || (e.code === 'ESOCKET' && /certificate|\b(ssl|tls)\b|handshake/i.test(e.message ?? ''))) {
+    return {
+      kind: 'fatal',
+      reason: `TLS could not be started with the SMTP server: ${reason}`,
+      bounce: false,
+      hint: 'use a server that offers STARTTLS (or smtps:// on port 465); to send the password without TLS anyway, add ?allowInsecureAuth=true to the SMTP URL (docs/suppressions.md)',
+    };
+  }
   const status = typeof e.responseCode === 'number' ? e.responseCode : null;
   if (status !== null && status >= 500) {
     const rcpt = /^RCPT/i.test(e.command ?? '');

@@ -7,13 +7,14 @@ import { PREVIEW_SECRET } from '../render/links.js';
 import { listIdFor } from '../render/message.js';
 import { compileIssue, recipientFields, type CompiledIssue } from '../render/personalize.js';
 import { openStore } from '../store/index.js';
-import type { Destination, IssueJournal, JournalKey, JournalRepair, JournalState, Store, StoreLock } from '../store/types.js';
+import { smtpBounceEntry } from '../store/suppression-entry.js';
+import type { Destination, IssueJournal, JournalKey, JournalRepair, JournalState, Store, StoreLock, SuppressionProblem } from '../store/types.js';
 import { dispatch, type DispatchEvent, type DispatchResult, type FailedRecipient, type Job } from './dispatch.js';
 import { AddressSet } from './hash-set.js';
 import type { OutcomeRecord } from './journal.js';
 import { collectGarbage } from './memory.js';
 import { compileMessageTemplate } from './message-template.js';
-import { countDecision, emptyCounts, RecipientFilter, type FilterInput, type ListCounts } from './recipient-filter.js';
+import { countDecision, emptyCounts, RecipientFilter, suppressedReasons, type FilterInput, type ListCounts } from './recipient-filter.js';
 import { addressProblem, openList, type CsvDelimiter, type SubscriberList } from './recipients.js';
 import { validateSendRequest, type SendSettings } from './send-options.js';
 import { refuseExampleAddresses } from './real-addresses.js';
@@ -99,6 +100,8 @@ export interface SendResult {
   /** The first failures (all of them are in the journal); failedCount counts every one. */
   failed: FailedRecipient[];
   failedCount: number;
+  /** Rows to send that were skipped because they were suppressed after the plan (a worker checks right before each message). */
+  suppressedLate?: number | undefined;
   interrupted: boolean;
   durationMs: number;
 }
@@ -146,12 +149,25 @@ function refuseUnsignedSend(request: SendRequest, settings: SendSettings): void 
   }
 }
 
-async function countList(list: SubscriberList, filter: RecipientFilter): Promise<ListCounts> {
+/** LIST_INVALID (the suppression list cannot be read as written) naming every line that suppresses nothing. */
+export function refuseUnreadableSuppressions(problems: readonly SuppressionProblem[]): void {
+  const first = problems[0];
+  if (!first) return;
+  const rest = problems.slice(1, 20).map((p) => `\n  ${p.file}:${p.line}: ${p.message}`).join('');
+  const more = problems.length > 20 ? `\n  … and ${problems.length - 20} more` : '';
+  throw new NewsletterError('LIST_INVALID', `${first.message}${rest}${more}`, {
+    file: first.file,
+    line: first.line,
+    hint: 'write one address per line (`a@example.com`, optionally followed by ` # a note`), or start the line with `#` to keep it as a comment; nothing was sent',
+  });
+}
+
+async function countList(list: SubscriberList, filter: RecipientFilter, suppressedSeen: AddressSet): Promise<ListCounts> {
   const counts = emptyCounts();
   for await (const batch of list.batches()) {
     for (const entry of batch) {
       const decision = filter.decide(entry);
-      countDecision(counts, decision);
+      countDecision(counts, decision, suppressedSeen);
       if (entry.kind === 'recipient' && entry.padded && decision.kind === 'send') counts.padded++;
     }
   }
@@ -180,8 +196,12 @@ export async function planSend(request: SendRequest, settings: SendSettings, sto
   if (state?.tornTail) emit({ type: 'notice', message: 'the journal ends in half a record (a crash while writing it); that record is ignored' });
   const accepted = settings.restart || !state ? new AddressSet() : state.accepted;
   const suppressed = await store.suppressions.load();
+  // A line that suppresses nothing may be a reader who asked to be left alone: nothing goes out until it is fixed.
+  if (!settings.testTo) refuseUnreadableSuppressions(await store.suppressions.problems());
   const filterInput: FilterInput = { suppressed, accepted, requiredFields: list?.format === 'json' ? fields : [], listDisplay: list?.display ?? '' };
-  const counts = list ? await countList(list, new RecipientFilter(filterInput)) : { ...emptyCounts(), rows: 1, toSend: 1 };
+  const suppressedSeen = new AddressSet(16);
+  const counts = list ? await countList(list, new RecipientFilter(filterInput), suppressedSeen) : { ...emptyCounts(), rows: 1, toSend: 1 };
+  counts.suppressedBy = await suppressedReasons(store.suppressions, suppressedSeen);
   if (counts.rows > LARGE_LIST) collectGarbage();
   const compiled = await compileIssue(issue, compileOptions);
   if (compiled.mode === 'render') emit({ type: 'notice', message: `each copy is rendered on its own (slower): ${compiled.fallbackReason}` });
@@ -241,7 +261,7 @@ export async function dispatchPlan(prepared: PreparedSend, jobs: AsyncIterator<J
       deliverer,
       record: journal ? (record) => journal.append(record.status === 'run' ? record : { ...record, destination: kind }) : null,
       // Test messages and outbox copies bounce nowhere: only a real delivery says an address is dead.
-      onBounce: journal && kind === 'smtp' ? async (email, reason) => void (await store.suppressions.add(email, { reason: `bounced: ${reason}`, source: issue.slug })) : async () => undefined,
+      onBounce: journal && kind === 'smtp' ? async (email, reason) => void (await store.suppressions.add(email, smtpBounceEntry(reason, issue.slug))) : async () => undefined,
       onEvent: emit,
       signal: request.signal,
     });

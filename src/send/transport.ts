@@ -99,9 +99,61 @@ async function dkimOptions(config: ResolvedConfig) {
   return { domainName: config.dkim.domainName, keySelector: config.dkim.keySelector, privateKey };
 }
 
+/**
+ * The opt-out, in the SMTP URL's query, that lets credentials go over a connection without TLS
+ * (a relay on the same machine or a private network that cannot do STARTTLS). Named on purpose:
+ * it must be written out by whoever wants it, and `check` and `send` warn while it is set.
+ */
+export const INSECURE_AUTH_PARAM = 'allowInsecureAuth';
+
+export interface SmtpConnection {
+  /** nodemailer's options for the URL, our parameter taken out. */
+  options: Record<string, unknown>;
+  /** The URL carries a user or password. */
+  credentials: boolean;
+  /** Credentials may be sent without TLS: the URL says allowInsecureAuth and the connection is not smtps. */
+  insecureAuth: boolean;
+}
+
+/**
+ * nodemailer's options for an SMTP URL, with TLS required before credentials are sent: without
+ * `smtps://`, a URL with a user or password gets `requireTLS`, so a relay that does not offer
+ * STARTTLS (or a man in the middle who strips it from the EHLO answer) gets no AUTH at all, and
+ * the send stops as a configuration error. `?allowInsecureAuth=true` lifts that.
+ */
+export function smtpConnection(url: string): SmtpConnection {
+  let insecureAsked = false;
+  let cleaned = url;
+  const query = url.indexOf('?');
+  if (query >= 0) {
+    const params = new URLSearchParams(url.slice(query + 1));
+    const value = params.get(INSECURE_AUTH_PARAM);
+    insecureAsked = value !== null && /^(1|true|yes|on)$/i.test(value.trim());
+    params.delete(INSECURE_AUTH_PARAM);
+    const rest = params.toString();
+    cleaned = `${url.slice(0, query)}${rest ? `?${rest}` : ''}`;
+  }
+  const options = parseConnectionUrl(cleaned) as Record<string, unknown> & { auth?: { user?: string; pass?: string }; secure?: boolean };
+  const credentials = Boolean(options.auth?.user || options.auth?.pass);
+  const insecureAuth = credentials && insecureAsked && options.secure !== true;
+  if (credentials && options.secure !== true && !insecureAsked) options.requireTLS = true;
+  return { options, credentials, insecureAuth };
+}
+
+/** The warning `check` and `send` print while the SMTP URL lets credentials go without TLS; null otherwise. */
+export function insecureAuthWarning(url: string | undefined): string | null {
+  if (!url) return null;
+  try {
+    if (!smtpConnection(url).insecureAuth) return null;
+  } catch {
+    return null;
+  }
+  return `the SMTP URL has ${INSECURE_AUTH_PARAM}=true: its user and password are sent without TLS when the server offers no STARTTLS (anyone on the way can read them); remove it unless the relay is on this machine or a private network`;
+}
+
 function smtpDeliverer(url: string, options: DeliveryOptions, dkim: Awaited<ReturnType<typeof dkimOptions>>): Deliverer {
   const transporter = nodemailer.createTransport({
-    ...parseConnectionUrl(url),
+    ...smtpConnection(url).options,
     pool: true,
     maxConnections: options.concurrency,
     // Reuse each connection for the whole send; retries (ours) replace nodemailer's requeueing,

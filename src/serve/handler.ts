@@ -9,6 +9,7 @@ import { contentType, fileInside, urlSegments } from '../preview/safe-path.js';
 import { sitePageContext, type SiteTemplates } from '../publish/site-templates.js';
 import type { SuppressionStore } from '../store/types.js';
 import { readLimitedBody, readRequestBody } from './body.js';
+import { checkFormToken, makeFormToken, requestSite } from './form-token.js';
 import { unsubscribePages, type PageState } from './page.js';
 
 /**
@@ -21,8 +22,9 @@ import { unsubscribePages, type PageState } from './page.js';
  *   GET  /unsubscribe/<token>   a page naming the address and newsletter, one button; changes nothing
  *   POST /unsubscribe/<token>   `List-Unsubscribe=One-Click` (RFC 8058) → suppressed, durably;
  *                               a line of text, or the page when the client asks for HTML;
- *                               `action=resubscribe` → removed again. 200, never a redirect
- *   GET  /healthz               `ok`
+ *                               `action=resubscribe` → removed again. 200, never a redirect;
+ *                               a browser's POST from another site is refused (form-token.ts)
+ *   GET  /healthz               `ok`, or 503 while the suppression store cannot be reached
  *   GET  anything else          the published site, when a site folder is given
  *
  * Paths are taken relative to the path of `siteUrl` (`https://example.com/news/` → `/news/…`),
@@ -30,6 +32,12 @@ import { unsubscribePages, type PageState } from './page.js';
  */
 
 export type FetchHandler = (request: Request) => Promise<Response>;
+
+/**
+ * What node-server.ts puts in place of a request target that has no path (`OPTIONS *`, `CONNECT
+ * host:443`): answered 400 and logged like every request.
+ */
+export const UNREADABLE_PATH = '/.unreadable-request-target';
 
 /** What the endpoint reads of a request, whatever carried it. */
 export interface EndpointRequest {
@@ -50,7 +58,20 @@ export interface EndpointResponse {
 
 export type Endpoint = (request: EndpointRequest) => Promise<EndpointResponse>;
 
-export type Outcome = 'unsubscribed' | 'already-unsubscribed' | 'resubscribed' | 'not-subscribed-before' | 'shown' | `refused-${TokenProblem}` | 'static' | 'health' | 'not-found' | 'bad-request' | 'failed';
+export type Outcome =
+  | 'unsubscribed'
+  | 'already-unsubscribed'
+  | 'resubscribed'
+  | 'not-subscribed-before'
+  | 'shown'
+  | `refused-${TokenProblem}`
+  | 'refused-cross-site'
+  | 'static'
+  | 'health'
+  | 'unhealthy'
+  | 'not-found'
+  | 'bad-request'
+  | 'failed';
 
 /** One line per request, without token or address: what `serve` logs. */
 export interface RequestLog {
@@ -118,7 +139,7 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
   const page = (status: number, state: PageState, email: string | null, token: string | null): EndpointResponse => ({
     status,
     headers: pageHeaders,
-    body: renderPage(state, email, token ? `${config.siteUrl}unsubscribe/${token}` : config.siteUrl),
+    body: renderPage(state, email, token ? `${config.siteUrl}unsubscribe/${token}` : config.siteUrl, token ? makeFormToken(secret, token) : ''),
   });
 
   const text = (status: number, body: string, extra?: Record<string, string>): EndpointResponse => ({ status, headers: extra ? { ...textHeaders, ...extra } : textHeaders, body });
@@ -141,6 +162,9 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
     if (body.kind === 'too-large') return [text(413, `the body is over ${DEFAULTS.serve.maxBodyBytes} bytes\n`), 'bad-request'];
     if (body.kind === 'unsupported') return [text(415, 'expected application/x-www-form-urlencoded or multipart/form-data (RFC 8058)\n'), 'bad-request'];
     if (body.kind === 'invalid') return [text(400, 'the form body cannot be read\n'), 'bad-request'];
+    // A browser posting from another site (form-token.ts); providers' one-click POSTs carry no Origin.
+    const from = requestSite(request, site.origin);
+    if (from === 'cross-site') return [text(403, 'refused: this form can only be sent from its own page\n'), 'refused-cross-site'];
     if (body.fields.get('List-Unsubscribe') === 'One-Click') {
       const added = await suppressions.add(email, { reason: 'unsubscribed', source: 'serve' });
       const outcome = added ? 'unsubscribed' : 'already-unsubscribed';
@@ -149,7 +173,11 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
       return [wantsPage(request) ? page(200, 'unsubscribed', email, token) : unsubscribedText, outcome];
     }
     if (body.fields.get('action') === 'resubscribe') {
-      const removed = await suppressions.remove(email);
+      // Only the page's own form: same origin, or the page's form token when the browser sends no Origin.
+      if (from !== 'same-origin' && !checkFormToken(secret, token, body.fields.get('form-token'))) {
+        return [page(403, 'refused', null, null), 'refused-cross-site'];
+      }
+      const removed = await suppressions.remove(email, 'serve');
       return [page(200, 'resubscribed', email, token), removed ? 'resubscribed' : 'not-subscribed-before'];
     }
     return [text(400, 'expected the body List-Unsubscribe=One-Click (RFC 8058)\n'), 'bad-request'];
@@ -166,12 +194,31 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
     return [{ status: 200, headers: { ...siteHeaders, 'Content-Type': contentType(file) }, body }, 'static'];
   }
 
+  /** Not ok while the store cannot record an unsubscribe (Redis down): a load balancer takes this process out. */
+  async function health(): Promise<[EndpointResponse, Outcome]> {
+    if (!suppressions.ping) return [text(200, 'ok\n'), 'health'];
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        suppressions.ping(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${DEFAULTS.serve.healthTimeoutMs} ms`)), DEFAULTS.serve.healthTimeoutMs))),
+      ]);
+      return [text(200, 'ok\n'), 'health'];
+    } catch (error) {
+      options.onError?.(error);
+      return [text(503, 'unavailable: the suppression store cannot be reached\n', { 'Retry-After': String(DEFAULTS.serve.retryAfterSeconds) }), 'unhealthy'];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function route(request: EndpointRequest): Promise<[EndpointResponse, Outcome]> {
     const pathname = request.url.pathname;
+    if (pathname === UNREADABLE_PATH) return [text(400, 'the request target must be a path (/…) or an absolute http(s) URL\n'), 'bad-request'];
     const local = pathname.startsWith(base) ? `/${pathname.slice(base.length)}` : pathname;
     const segments = urlSegments(local);
     if (!segments) return [text(404, 'not found\n'), 'not-found'];
-    if (segments.length === 1 && segments[0] === 'healthz') return [text(200, 'ok\n'), 'health'];
+    if (segments.length === 1 && segments[0] === 'healthz') return health();
     if (segments[0] === 'unsubscribe') {
       const token = segments.length === 2 ? segments[1]! : segments.length === 1 ? request.url.searchParams.get('token') : null;
       if (token !== null && token !== undefined) return unsubscribe(request, token);
@@ -190,7 +237,7 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
       // The store could not record it (disk full, Redis down): say so with a 503, which mail
       // providers retry, and never answer "done" for an unsubscribe that was not kept.
       options.onError?.(error);
-      [response, outcome] = [text(503, 'the unsubscribe could not be recorded; try again in a minute\n', { 'Retry-After': '60' }), 'failed'];
+      [response, outcome] = [text(503, 'the unsubscribe could not be recorded; try again in a minute\n', { 'Retry-After': String(DEFAULTS.serve.retryAfterSeconds) }), 'failed'];
     }
     options.onRequest?.({ method: request.method, path: redact(request.url.pathname), status: response.status, outcome, ms: performance.now() - started });
     return response;

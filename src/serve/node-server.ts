@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP } from 'node:net';
 import { DEFAULTS } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
-import { endpointOf, type Endpoint, type FetchHandler } from './handler.js';
+import { endpointOf, UNREADABLE_PATH, type Endpoint, type FetchHandler } from './handler.js';
 
 /**
  * `newsletter serve` on Node's http module. A handler made by `createHandler` is answered by its
@@ -58,11 +58,31 @@ function header(req: IncomingMessage, name: string): string | null {
   return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
 }
 
+/**
+ * The request target as a URL on our own origin. Origin-form (`/path?query`) is the usual one;
+ * absolute-form (`GET http://host/path`, which HTTP/1.1 servers must accept) keeps only its path
+ * and query, since every URL we answer with comes from `siteUrl`, never from the request. Anything
+ * else (`OPTIONS *`, `CONNECT host:443`, garbage) has no path: null, which the endpoint answers 400.
+ */
+export function requestUrl(target: string | undefined, origin: string): URL | null {
+  const raw = target ?? '/';
+  try {
+    if (raw.startsWith('/')) return new URL(`${origin}${raw}`);
+    if (/^https?:\/\//i.test(raw)) {
+      const absolute = new URL(raw);
+      return new URL(`${origin}${absolute.pathname}${absolute.search}`);
+    }
+  } catch {
+    // Fall through: not a target we can read.
+  }
+  return null;
+}
+
 async function answer(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
   const method = req.method ?? 'GET';
   const { status, headers, body } = await endpoint({
     method,
-    url: new URL(`${origin}${req.url ?? '/'}`),
+    url: requestUrl(req.url, origin) ?? unreadableTarget(origin),
     header: (name) => header(req, name),
     body: (max) => readMessageBody(req, max),
   });
@@ -73,6 +93,11 @@ async function answer(endpoint: Endpoint, req: IncomingMessage, res: ServerRespo
     res.writeHead(status, [...flatHeaders(headers), 'Content-Length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)]);
     res.end(body);
   }
+}
+
+/** The URL given for a target that has no path: the endpoint answers it 400, logged as any request. */
+function unreadableTarget(origin: string): URL {
+  return new URL(`${origin}${UNREADABLE_PATH}`);
 }
 
 /**
@@ -108,7 +133,7 @@ async function toRequest(req: IncomingMessage, origin: string): Promise<Request>
   const body = hasBody ? await readBody(req, DEFAULTS.serve.maxBodyBytes + 1) : null;
   // Content-Length describes the whole body; the Request gets what was read.
   if (body) headers.delete('content-length');
-  return new Request(`${origin}${req.url ?? '/'}`, { method, headers, body: body as Uint8Array<ArrayBuffer> | null });
+  return new Request(requestUrl(req.url, origin) ?? unreadableTarget(origin), { method, headers, body: body as Uint8Array<ArrayBuffer> | null });
 }
 
 async function answerWithFetch(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {

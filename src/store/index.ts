@@ -15,12 +15,14 @@ export interface OpenStoreOptions {
   journalSync?: boolean | undefined;
   /** `redis://…` (`--store`, `--queue`, REDIS_URL): the Redis backend, shared by every machine. */
   url?: string | null | undefined;
+  /** Redis only: a command fails at once while Redis is away, rather than wait for it (`serve`). */
+  failFast?: boolean | undefined;
 }
 
 export async function openStore(config: Pick<ResolvedConfig, 'paths' | 'suppressions'>, options: OpenStoreOptions = {}): Promise<Store> {
   if (options.url) {
     const { openSharedStore } = await import('./redis/shared-store.js');
-    return openSharedStore(options.url, filesStore(config, options));
+    return openSharedStore(options.url, filesStore(config, options), { failFast: options.failFast });
   }
   return filesStore(config, options);
 }

@@ -11,26 +11,60 @@ import type { JournalRecord } from '../send/journal.js';
  * Addresses are compared normalized (`normalizeEmail`): every method takes any spelling.
  */
 
+/** The words a suppression's reason is one of (store/suppression-entry.ts normalizes older ones). */
+export type SuppressionReason = 'unsubscribed' | 'bounced' | 'complained' | 'manual';
+
 export interface SuppressionEntry {
-  /** Why: `unsubscribed` (serve), `bounced: 550 …` (send), `imported`, … */
-  reason: string;
-  /** Who recorded it: the issue slug for a bounce, `serve` for an unsubscribe. */
+  /** Why: `unsubscribed`, `bounced`, `complained`, `manual` (other words are kept as given). */
+  reason: SuppressionReason | (string & {});
+  /** Who recorded it: `serve`, `smtp-5xx`, `imap`, `ses`, `suppressions.txt`, … */
   source: string;
+  /** The issue slug it came from (a bounce or complaint about that issue's message). */
+  issue?: string | undefined;
+  /** An enhanced status code, e.g. `5.1.1`. */
+  status?: string | undefined;
+  /** The server's words, e.g. `550 5.1.1 user unknown`. */
+  diagnostic?: string | undefined;
+  /** A note written by hand (`a@x # asked by phone`). */
+  note?: string | undefined;
+  /** ISO time it was recorded; set by the store when absent. */
+  at?: string | undefined;
+}
+
+/** A line of a hand-edited suppression list that suppresses nothing: `send` stops on it. */
+export interface SuppressionProblem {
+  /** The file, as shown. */
+  file: string;
+  line: number;
+  /** Why the line suppresses nothing, quoting it. */
+  message: string;
 }
 
 export interface SuppressionStore {
   /**
    * Records the address. Durable before it resolves (fsync for files, the AOF for Redis), so an
-   * acknowledged unsubscribe survives a kill -9. Idempotent: false when it was already there.
+   * acknowledged unsubscribe survives a kill -9. Idempotent: false when it was already there
+   * (the first entry is kept). The entry is normalized (suppression-entry.ts).
    */
   add(email: string, entry: SuppressionEntry): Promise<boolean>;
   /** Removes it (resubscribe). Durable before it resolves. False when it was not there. */
-  remove(email: string): Promise<boolean>;
+  remove(email: string, source?: string): Promise<boolean>;
   has(email: string): Promise<boolean>;
-  /** Every suppressed address, for a send's filter: flat memory, one pass. */
+  /** The address's entry while it is suppressed, else null. */
+  get(email: string): Promise<SuppressionEntry | null>;
+  /** Every suppressed address for a send's filter: flat memory, one pass. */
   load(): Promise<AddressSet>;
   /** Every suppressed address as stored (normalized), in no particular order. */
   iterate(): AsyncIterable<string>;
+  /** Every suppressed address with its entry (for `newsletter suppressions`). */
+  entries(): AsyncIterable<{ email: string; entry: SuppressionEntry }>;
+  /** Lines of suppressions.txt that suppress nothing (for Redis: those of the file it imported). */
+  problems(): Promise<SuppressionProblem[]>;
+  /**
+   * Answers within about a second whether the store can record an unsubscribe now (`serve`'s
+   * /healthz); rejects with the reason when it cannot.
+   */
+  ping?(): Promise<void>;
 }
 
 /**

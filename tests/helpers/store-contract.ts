@@ -1,3 +1,6 @@
+import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isNewsletterError } from '../../src/errors.js';
 import type { JournalRecord } from '../../src/send/journal.js';
@@ -13,6 +16,12 @@ import type { Destination, JournalKey, Store } from '../../src/store/types.js';
 export interface StoreHarness {
   /** A fresh state name per test; stores opened with the same name share their state. */
   open(state: string): Promise<Store>;
+  /**
+   * The store as `send` and `serve` open it for a project whose suppression list is `file`
+   * (files: that file; Redis: the shared store, which imports the file first). Every call is
+   * another run of `send` or `serve` on the same state.
+   */
+  openProject(state: string, file: string): Promise<Store>;
   makeStale(state: string, key: JournalKey): Promise<void>;
 }
 
@@ -81,6 +90,70 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
         } finally {
           await store.close();
         }
+      });
+
+      it('keeps each entry (reason, source, issue, status, diagnostic, time) and reads it back while the address is suppressed', async () => {
+        const state = fresh();
+        const store = await harness.open(state);
+        try {
+          const s = store.suppressions;
+          const bounce = { reason: 'bounced', source: 'imap', issue: 'weekly-1', status: '5.1.1', diagnostic: '550 5.1.1 <ann@example.com>: user unknown' };
+          expect(await s.add('Ann@Example.com', bounce)).toBe(true);
+          expect(await s.add('cleo@example.com', { reason: 'complained', source: 'ses', issue: 'weekly-1' })).toBe(true);
+          // Older writers' words are read as the agreed ones.
+          expect(await s.add('dan@example.com', { reason: 'bounced: 550 5.2.1 mailbox disabled', source: 'weekly-2' })).toBe(true);
+          // The first entry stays: a second add changes nothing.
+          expect(await s.add('ann@example.com', { reason: 'unsubscribed', source: 'serve' })).toBe(false);
+          const again = await harness.open(state);
+          try {
+            const ann = await again.suppressions.get('ANN@example.com');
+            expect(ann).toMatchObject(bounce);
+            expect(Date.parse(ann!.at!)).toBeGreaterThan(Date.now() - 60_000);
+            expect(await again.suppressions.get('cleo@example.com')).toMatchObject({ reason: 'complained', source: 'ses', issue: 'weekly-1' });
+            expect(await again.suppressions.get('dan@example.com')).toMatchObject({ reason: 'bounced', source: 'smtp-5xx', issue: 'weekly-2', status: '5.2.1', diagnostic: '550 5.2.1 mailbox disabled' });
+            expect(await again.suppressions.get('nobody@example.com')).toBeNull();
+            const listed = new Map<string, string>();
+            for await (const { email, entry } of again.suppressions.entries()) listed.set(email, entry.reason);
+            expect(Object.fromEntries(listed)).toEqual({ 'ann@example.com': 'bounced', 'cleo@example.com': 'complained', 'dan@example.com': 'bounced' });
+            expect(await again.suppressions.remove('cleo@example.com', 'serve')).toBe(true);
+            expect(await again.suppressions.get('cleo@example.com')).toBeNull();
+          } finally {
+            await again.close();
+          }
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('one source of truth: a resubscribe, and a later unsubscribe, win over older lines of suppressions.txt', async () => {
+        const state = fresh();
+        const file = path.join(await mkdtemp(path.join(tmpdir(), 'newsletter-contract-file-')), 'suppressions.txt');
+        await writeFile(file, 'ann@example.com\nbob@example.com # asked by phone\n');
+        const run = async <T>(what: (store: Store) => Promise<T>): Promise<T> => {
+          const store = await harness.openProject(state, file);
+          try {
+            return await what(store);
+          } finally {
+            await store.close();
+          }
+        };
+        // The first send: both lines suppress, as hand edits always did.
+        expect(await run((s) => s.suppressions.has('ann@example.com'))).toBe(true);
+        expect(await run((s) => s.suppressions.get('bob@example.com'))).toMatchObject({ reason: 'manual', source: 'suppressions.txt', note: 'asked by phone' });
+        // Ann resubscribes through serve.
+        expect(await run((s) => s.suppressions.remove('ann@example.com', 'serve'))).toBe(true);
+        // The next send (and the one after) must not suppress her again from the old line.
+        expect(await run((s) => s.suppressions.has('ann@example.com'))).toBe(false);
+        expect(await run(async (s) => (await s.suppressions.load()).has('ann@example.com'))).toBe(false);
+        // She unsubscribes again, then resubscribes again: each time the latest change holds.
+        expect(await run((s) => s.suppressions.add('ann@example.com', { reason: 'unsubscribed', source: 'serve' }))).toBe(true);
+        expect(await run((s) => s.suppressions.get('ann@example.com'))).toMatchObject({ reason: 'unsubscribed', source: 'serve' });
+        expect(await run((s) => s.suppressions.remove('ann@example.com', 'serve'))).toBe(true);
+        expect(await run((s) => s.suppressions.has('ann@example.com'))).toBe(false);
+        // A line written into the file after that is a new change: it suppresses her.
+        await appendFile(file, 'ann@example.com # called again\n');
+        expect(await run((s) => s.suppressions.get('ann@example.com'))).toMatchObject({ reason: 'manual', note: 'called again' });
+        expect(await run((s) => s.suppressions.has('bob@example.com'))).toBe(true);
       });
 
       it('changes are durable: a second store on the same state sees them', async () => {

@@ -10,6 +10,7 @@ import { displayPath } from '../../fs/display-path.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { println, type CliIo } from '../io.js';
 import { startMjmlWorker } from '../../render/mjml-worker.js';
+import { sendWarnings } from '../../send/send-warnings.js';
 import type { Mjml2Html } from '../../render/mjml.js';
 
 interface CheckFlags extends SharedFlags {
@@ -84,6 +85,8 @@ async function checkIssues(issues: string[], flags: CheckFlags, io: CliIo, compi
   }
   // Every issue checked, so none uses a broken layout: say that one would fail.
   for (const line of brokenLayoutWarnings(project.templates)) println(io.stderr, `warning: ${line}`);
+  // Sending's own preconditions, on stderr so `--json` stays one document.
+  for (const warning of await sendWarnings(project, io.env, io.cwd)) println(io.stderr, `warning: ${warning}`);
   const report = buildReport(results, { templates: displayPath(project.config.paths.templates, io.cwd), config: project.config.paths.config ? displayPath(project.config.paths.config, io.cwd) : undefined });
   if (flags.json) println(io.stdout, JSON.stringify(report, null, 2));
   else io.stdout.write(formatReport(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR }));

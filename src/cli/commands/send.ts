@@ -8,7 +8,7 @@ import { PREVIEW_SECRET } from '../../render/links.js';
 import { deliveredWord, shownAddress, formatPlan, formatProgressBar, formatProgressLine, formatSkipped, formatSummary, type ProgressState } from '../../send/progress.js';
 import { partialResult, repairSendJournal, sendIssue, type SendEvent, type SendPlan, type SendResult } from '../../send/send-issue.js';
 import type { Project } from '../../project.js';
-import { outboxChoice, smtpChoice, type TransportChoice } from '../../send/transport.js';
+import { insecureAuthWarning, outboxChoice, smtpChoice, type TransportChoice } from '../../send/transport.js';
 import { parseDelimiter, type CsvDelimiter } from '../../send/recipients.js';
 import type { QueueSendEvent } from '../../queue/queue-send.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -250,6 +250,8 @@ while the workers go on: the same command again reattaches.`,
         }
         const transport = chooseTransport(flags, env, project, issueSlug, io);
         const reporter = progressReporter(io);
+        const insecure = insecureAuthWarning(transport.kind === 'smtp' ? transport.url : undefined);
+        if (insecure) println(io.stderr, `warning: ${insecure}`);
         if (transport.kind === 'outbox' && !flags.dryRun) reporter.onEvent({ type: 'notice', message: `no SMTP server set (--smtp or SMTP_URL): writing each message as an .eml file to ${transport.display.replace(/^outbox \((.*)\)$/, '$1')}` });
         const secret = env.NEWSLETTER_SECRET || PREVIEW_SECRET;
         if (!env.NEWSLETTER_SECRET && (transport.kind === 'outbox' || flags.dryRun || flags.testTo)) reporter.onEvent({ type: 'notice', message: 'NEWSLETTER_SECRET is not set: unsubscribe links carry preview tokens' });

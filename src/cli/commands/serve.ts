@@ -51,7 +51,7 @@ Answers, under the path of \`siteUrl\`:
   GET  /unsubscribe/<token>    a page naming the address, with one button (changes nothing)
   POST /unsubscribe/<token>    List-Unsubscribe=One-Click: added to the suppression list,
                                on disk (fsync) before the 200; action=resubscribe removes it
-  GET  /healthz                ok
+  GET  /healthz                ok (503 while the suppression store cannot be reached)
   GET  anything else           the site of \`newsletter publish\` (published first if missing)
 
 NEWSLETTER_SECRET (environment or .env) must be the key \`send\` used. Put it behind
@@ -123,8 +123,13 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       const startServing = async () => {
         const project = primaryProject ?? (await loadProject(configRequest(flags, io)));
         if (processNumber !== null) cluster.checkSameConfig(env, project.config, project.config.paths.config ? shown(project.config.paths.config) : undefined);
-        const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined });
+        // failFast: while Redis is away an unsubscribe gets a 503 at once, never a request held open.
+        const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined, failFast: true });
         try {
+          // Lines of suppressions.txt that suppress nothing: said once (by the first process), with their place.
+          if (processNumber === null || processNumber === 1) {
+            for (const problem of await store.suppressions.problems()) println(io.stderr, `warning: ${problem.file}:${problem.line}: ${problem.message}`);
+          }
           // From here on stdout carries a line per request: every line goes through the batch.
           const out = lineBatch(io.stdout);
           const handler = await createUnsubscribeHandler({

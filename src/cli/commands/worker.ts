@@ -4,6 +4,7 @@ import { DEFAULTS } from '../../config/defaults.js';
 import { NewsletterError } from '../../errors.js';
 import { startWorker } from '../../queue/worker.js';
 import { println, type CliIo } from '../io.js';
+import { insecureAuthWarning } from '../../send/transport.js';
 import { redisUrlFrom } from '../redis-url.js';
 import { addSharedOptions, type SharedFlags } from '../shared-options.js';
 
@@ -57,6 +58,8 @@ A worker sends each issue with the config and templates that \`send --queue\` st
       if (unused.length) println(io.stderr, `notice: ${unused.join(', ')} not used: a worker sends each issue with the config and templates that \`send --queue\` stored in Redis`);
       const smtpUrl = flags.smtp ?? env.SMTP_URL;
       if (!smtpUrl) throw new NewsletterError('USAGE', 'a worker needs an SMTP server: pass --smtp smtp://user:pass@host:587 or set SMTP_URL');
+      const insecure = insecureAuthWarning(smtpUrl);
+      if (insecure) println(io.stderr, `warning: ${insecure}`);
       if (!env.NEWSLETTER_SECRET) {
         throw new NewsletterError('SEND_CONFIG', 'NEWSLETTER_SECRET is not set: a worker signs unsubscribe links with it', { hint: 'set the same NEWSLETTER_SECRET as on the machine that runs `send --queue`' });
       }

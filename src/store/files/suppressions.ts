@@ -5,13 +5,17 @@ import { createInterface } from 'node:readline';
 import { NewsletterError } from '../../errors.js';
 import { normalizeEmail } from '../../render/links.js';
 import { AddressSet } from '../../send/hash-set.js';
-import type { SuppressionEntry, SuppressionStore } from '../types.js';
+import { normalizeEntry } from '../suppression-entry.js';
+import type { SuppressionEntry, SuppressionProblem, SuppressionStore } from '../types.js';
+import { bareAddress, canStore, changeLines, readSuppressionLine } from './suppression-lines.js';
 
 /**
- * `suppressions.txt`: one address per line, `#` starts a comment line (users edit the file by
- * hand, so that format stays). A resubscribe appends a tombstone line `-address`; a later plain
- * line adds the address again, so the file is a log read top to bottom. An address that itself
- * begins with `-` or `+` is written as `+address`.
+ * `suppressions.txt`: one address per line, `#` starts a comment (users edit the file by hand, so
+ * that format stays, and what people write is read: suppression-lines.ts). A resubscribe appends
+ * a tombstone line `-address`; a later plain line adds the address again, so the file is a log
+ * read top to bottom. An address that itself begins with `-` or `+` is written as `+address`.
+ * Each change this tool writes is preceded by a `#: {json}` comment holding its entry (reason,
+ * source, time…), which `get` and `entries` read back.
  *
  * Several processes (`serve` workers, a `send` recording bounces) may append at once: each change
  * is one write(2) on a descriptor opened with O_APPEND, so lines never interleave, and the file is
@@ -22,20 +26,25 @@ const fdatasync = promisify(fdatasyncCallback);
 
 type LineChange = { op: 'add' | 'remove'; email: string } | null;
 
+/** The first address a line changes (for callers that read one line at a time), or null. */
 export function parseSuppressionLine(raw: string): LineChange {
-  const line = raw.trim();
-  if (!line || line.startsWith('#')) return null;
-  if (line.startsWith('-')) return { op: 'remove', email: normalizeEmail(line.slice(1)) };
-  if (line.startsWith('+')) return { op: 'add', email: normalizeEmail(line.slice(1)) };
-  return { op: 'add', email: normalizeEmail(line) };
+  const reading = readSuppressionLine(raw);
+  return reading.kind === 'change' ? { op: reading.op, email: reading.emails[0]! } : null;
 }
 
-function oneLine(text: string, max = 200): string {
-  return text.replace(/[\r\n\u2028\u2029]+/g, ' ').slice(0, max);
+/** One change of the file's log, with the entry written before it (or made from a hand-written line). */
+export interface FileChange {
+  line: number;
+  op: 'add' | 'remove';
+  email: string;
+  entry: SuppressionEntry;
 }
 
-function storedLine(email: string): string {
-  return /^[-+]/.test(email) ? `+${email}` : email;
+/** Where each address stands after the whole file, and how many changes of it the file holds. */
+export interface AddressHistory {
+  present: boolean;
+  changes: number;
+  entry: SuppressionEntry;
 }
 
 export class FileSuppressionStore implements SuppressionStore {
@@ -119,10 +128,11 @@ export class FileSuppressionStore implements SuppressionStore {
   private async read(): Promise<AddressSet> {
     const info = this.statNow();
     const set = new AddressSet();
+    const view = { lines: 0, problems: [] as SuppressionProblem[] };
     // A file made after the stat is read from its start by the next look, not now: what this
     // read took in must be exactly the bytes the cache says it holds.
-    for await (const line of this.lines(info.size)) applyLine(set, line);
-    this.cache = { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, set, print: this.printAt(info.size) };
+    for await (const line of this.lines(info.size)) this.applyLine(set, view, line);
+    this.cache = { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, set, print: this.printAt(info.size), ...view };
     this.partialSince = null;
     return set;
   }
@@ -170,8 +180,10 @@ export class FileSuppressionStore implements SuppressionStore {
       const whole = bytes.lastIndexOf(0x0a) + 1;
       if (whole > print.length) {
         const text = bytes.toString('utf8', print.length, whole);
-        // parseSuppressionLine trims each line, a CR with it.
-        for (const line of text.split('\n')) applyLine(cache.set, line);
+        // readSuppressionLine trims each line, a CR with it.
+        const lines = text.split('\n');
+        lines.pop();
+        for (const line of lines) this.applyLine(cache.set, cache, line);
       }
       const end = Math.max(whole, print.length);
       cache.ino = info.ino;
@@ -187,31 +199,105 @@ export class FileSuppressionStore implements SuppressionStore {
     }
   }
 
+  /** One line into `set`; a line that suppresses nothing is kept in `view.problems` with its number. */
+  private applyLine(set: AddressSet, view: { lines: number; problems: SuppressionProblem[] }, line: string): void {
+    view.lines++;
+    // Most lines: one address and nothing else.
+    const bare = bareAddress(line);
+    if (bare !== null) {
+      set.add(bare);
+      return;
+    }
+    const reading = readSuppressionLine(line);
+    if (reading.kind === 'change') {
+      for (const email of reading.emails) {
+        if (reading.op === 'add') set.add(email);
+        else set.delete(email);
+      }
+    } else if (reading.kind === 'problem' && view.problems.length < MAX_PROBLEMS) {
+      view.problems.push({ file: this.display, line: view.lines, message: `${reading.message}: this line suppresses nothing` });
+    }
+  }
+
   async has(email: string): Promise<boolean> {
     return (await this.load()).has(email);
   }
 
-  async *iterate(): AsyncIterable<string> {
-    const state = new Map<string, boolean>();
+  async problems(): Promise<SuppressionProblem[]> {
+    await this.load();
+    return [...(this.cache?.problems ?? [])];
+  }
+
+  /** Every change in file order, each with its entry: the `#:` line before it, or one made from the line itself. */
+  async *changes(): AsyncGenerator<FileChange> {
+    let number = 0;
+    let pending: SuppressionEntry | null = null;
     for await (const line of this.lines()) {
-      const change = parseSuppressionLine(line);
-      if (!change) continue;
+      number++;
+      const reading = readSuppressionLine(line);
+      if (reading.kind === 'entry') {
+        pending = reading.entry;
+        continue;
+      }
+      if (reading.kind === 'change') {
+        // A line written by hand: a manual suppression from the file, its comment the note, no time.
+        const entry = pending ?? normalizeEntry({ reason: reading.op === 'add' ? 'manual' : 'resubscribed', source: 'suppressions.txt', note: reading.note ?? undefined }, null);
+        for (const email of reading.emails) yield { line: number, op: reading.op, email, entry };
+      }
+      pending = null;
+    }
+  }
+
+  /** Per address: present or not after the whole file, its number of changes, its last entry. */
+  async history(): Promise<Map<string, AddressHistory>> {
+    const state = new Map<string, AddressHistory>();
+    for await (const change of this.changes()) {
+      const before = state.get(change.email);
       // Re-inserted so the order is that of the last change.
       state.delete(change.email);
-      state.set(change.email, change.op === 'add');
+      state.set(change.email, { present: change.op === 'add', changes: (before?.changes ?? 0) + 1, entry: change.entry });
     }
-    for (const [email, present] of state) if (present) yield email;
+    return state;
+  }
+
+  async *iterate(): AsyncIterable<string> {
+    for (const [email, { present }] of await this.history()) if (present) yield email;
+  }
+
+  async *entries(): AsyncIterable<{ email: string; entry: SuppressionEntry }> {
+    for (const [email, { present, entry }] of await this.history()) if (present) yield { email, entry };
+  }
+
+  async get(email: string): Promise<SuppressionEntry | null> {
+    const address = normalizeEmail(email);
+    // The cached set answers most calls; only a suppressed address costs a read of the file.
+    if (!(await this.has(address))) return null;
+    // Only lines that mention the address are read closely (with the `#:` line before each).
+    let found: SuppressionEntry | null = null;
+    let previous = '';
+    for await (const line of this.lines()) {
+      if (line.toLowerCase().includes(address)) {
+        const reading = readSuppressionLine(line);
+        if (reading.kind === 'change' && reading.emails.includes(address)) {
+          const meta = readSuppressionLine(previous);
+          const entry = meta.kind === 'entry' ? meta.entry : normalizeEntry({ reason: 'manual', source: 'suppressions.txt', note: reading.note ?? undefined }, null);
+          found = reading.op === 'add' ? entry : null;
+        }
+      }
+      previous = line;
+    }
+    return found;
   }
 
   add(email: string, entry: SuppressionEntry): Promise<boolean> {
     const address = normalizeEmail(email);
-    if (!address || /[\r\n]/.test(address)) return Promise.reject(new NewsletterError('USAGE', `not an address: ${JSON.stringify(email)}`));
-    return this.change(address, 'add', `# ${oneLine(entry.reason)} ${new Date().toISOString()} (${oneLine(entry.source, 100)})\n${storedLine(address)}\n`);
+    if (!canStore(address)) return Promise.reject(new NewsletterError('USAGE', `not an address: ${JSON.stringify(email)}`));
+    return this.change(address, 'add', changeLines('add', address, normalizeEntry(entry)));
   }
 
-  remove(email: string): Promise<boolean> {
+  remove(email: string, source = 'unknown'): Promise<boolean> {
     const address = normalizeEmail(email);
-    return this.change(address, 'remove', `# resubscribed ${new Date().toISOString()}\n-${address}\n`);
+    return this.change(address, 'remove', changeLines('remove', address, normalizeEntry({ reason: 'resubscribed', source })));
   }
 
   /**
@@ -299,6 +385,7 @@ export class FileSuppressionStore implements SuppressionStore {
             if (change.op === 'add') cache.set.add(change.address);
             else cache.set.delete(change.address);
           }
+          for (const byte of bytes) if (byte === 0x0a) cache.lines++;
           cache.ino = after.ino;
           cache.size = after.size;
           cache.mtimeMs = after.mtimeMs;
@@ -344,6 +431,9 @@ interface FileInfo {
 
 interface FileView extends FileInfo {
   set: AddressSet;
+  /** Lines read, for the numbers of problems found in what is appended later. */
+  lines: number;
+  problems: SuppressionProblem[];
   /**
    * The last bytes read (up to PRINT_BYTES, ending at `size`): an append leaves them in place;
    * null when they could not be read (the next change is read in full).
@@ -363,6 +453,9 @@ const PARTIAL_PATIENCE_MS = 100;
 /** More appended than this since the last look is read like a new file (asynchronously). */
 const MAX_TAIL_BYTES = 1 << 20;
 
+/** More problems than this are not kept: the first ones are what the user fixes first. */
+const MAX_PROBLEMS = 100;
+
 /** A copy of the (up to) PRINT_BYTES bytes of `bytes` that end at `end`: kept, so not a view. */
 function printOf(bytes: Buffer, end: number): Buffer {
   return Buffer.from(bytes.subarray(Math.max(0, end - PRINT_BYTES), end));
@@ -375,12 +468,6 @@ function sameFile(a: FileInfo, b: FileInfo): boolean {
 /** The cache stopped at the end of a line (or at the start of the file): what follows is whole lines. */
 function endsLine(print: Buffer): boolean {
   return print.length === 0 || print[print.length - 1] === 0x0a;
-}
-
-function applyLine(set: AddressSet, line: string): void {
-  const change = parseSuppressionLine(line);
-  if (change?.op === 'add') set.add(change.email);
-  else if (change?.op === 'remove') set.delete(change.email);
 }
 
 function lastByte(fd: number, size: number): number {

@@ -43,9 +43,18 @@ export function redisOptions(): RedisOptions {
   };
 }
 
-/** A connected client; QUEUE_UNAVAILABLE when Redis cannot be reached at first. */
-export async function connectRedis(url: string, name: string): Promise<Redis> {
-  const client = new Redis(url, { ...redisOptions(), connectionName: name });
+/** How long a fail-fast connection (`serve`) waits for a command's answer before giving up. */
+export const COMMAND_TIMEOUT_MS = 1000;
+
+/**
+ * A connected client; QUEUE_UNAVAILABLE when Redis cannot be reached at first. With `failFast`
+ * (`serve`), a command made while Redis is away fails at once instead of waiting in a queue in
+ * memory that grows with every request, and one that gets no answer fails after
+ * COMMAND_TIMEOUT_MS; the client still reconnects in the background.
+ */
+export async function connectRedis(url: string, name: string, options: { failFast?: boolean | undefined } = {}): Promise<Redis> {
+  const fast: RedisOptions = options.failFast ? { enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 0 } : {};
+  const client = new Redis(url, { ...redisOptions(), connectionName: name, ...fast });
   // Errors while reconnecting are expected (Redis restarting); commands wait meanwhile.
   client.on('error', () => undefined);
   let timer: NodeJS.Timeout | undefined;

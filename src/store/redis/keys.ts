@@ -51,6 +51,17 @@ export function sendKeys(prefix: string, key: JournalKey): SendKeys {
   };
 }
 
-export function suppressionKeys(prefix: string): { set: string; why: string } {
-  return { set: `${prefix}:suppressions`, why: `${prefix}:suppressions:why` };
+export interface SuppressionKeys {
+  /** The suppressed addresses. */
+  set: string;
+  /** address → its entry (JSON). */
+  why: string;
+  /** address → when it was last removed (a resubscribe), kept so an older line cannot undo it. */
+  removed: string;
+  /** address → how many changes of it suppressions.txt held at the last import (shared-store.ts). */
+  fileChanges: string;
+}
+
+export function suppressionKeys(prefix: string): SuppressionKeys {
+  return { set: `${prefix}:suppressions`, why: `${prefix}:suppressions:why`, removed: `${prefix}:suppressions:removed`, fileChanges: `${prefix}:suppressions:file-changes` };
 }

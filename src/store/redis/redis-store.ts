@@ -5,9 +5,11 @@ import { NewsletterError } from '../../errors.js';
 import { normalizeEmail } from '../../render/links.js';
 import { AddressSet } from '../../send/hash-set.js';
 import type { JournalRecord, OutcomeRecord } from '../../send/journal.js';
-import type { Destination, IssueJournal, JournalKey, JournalState, Store, StoreLock, SuppressionEntry, SuppressionStore } from '../types.js';
+import { canStore } from '../files/suppression-lines.js';
+import { normalizeEntry, parseEntryJson } from '../suppression-entry.js';
+import type { Destination, IssueJournal, JournalKey, JournalState, Store, StoreLock, SuppressionEntry, SuppressionProblem, SuppressionStore } from '../types.js';
 import { connectRedis, maskRedisUrl } from './connection.js';
-import { DEFAULT_PREFIX, sendKeys, suppressionKeys, type SendKeys } from './keys.js';
+import { DEFAULT_PREFIX, sendKeys, suppressionKeys, type SendKeys, type SuppressionKeys } from './keys.js';
 
 /**
  * The store on Redis (`--store`/`--queue redis://…`), shared by every machine of a send:
@@ -61,8 +63,40 @@ function storeFailure(action: string, error: unknown): NewsletterError {
   return new NewsletterError('OUTPUT_WRITE', `cannot ${action} in Redis: ${(error as Error).message}`, { cause: error, hint: 'check that Redis is running with maxmemory-policy noeviction and room to grow' });
 }
 
+/**
+ * SADD, and the entry when it was not there (the first entry is kept, as in the files store); a
+ * removal's time is forgotten. The reply is 1 when added.
+ */
+const ADD_SUPPRESSION = `if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]); redis.call('HDEL', KEYS[3], ARGV[1]); return 1
+end
+return 0`;
+
+/** SREM, the entry dropped and the removal's time kept (an import compares it with the file's lines). */
+const REMOVE_SUPPRESSION = `local removed = redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1]); redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+return removed`;
+
+type WithSuppressionScripts = Redis & {
+  newsletterAddSuppression(set: string, why: string, removed: string, email: string, entry: string): Promise<number>;
+  newsletterRemoveSuppression(set: string, why: string, removed: string, email: string, at: string): Promise<number>;
+};
+
+const suppressionScripted = new WeakSet<Redis>();
+
+function withSuppressionScripts(redis: Redis): WithSuppressionScripts {
+  if (!suppressionScripted.has(redis)) {
+    redis.defineCommand('newsletterAddSuppression', { numberOfKeys: 3, lua: ADD_SUPPRESSION });
+    redis.defineCommand('newsletterRemoveSuppression', { numberOfKeys: 3, lua: REMOVE_SUPPRESSION });
+    suppressionScripted.add(redis);
+  }
+  return redis as WithSuppressionScripts;
+}
+
 export class RedisSuppressionStore implements SuppressionStore {
-  private readonly keys: { set: string; why: string };
+  readonly keys: SuppressionKeys;
+  /** Lines of the project's suppressions.txt that suppress nothing, found when it was imported (shared-store.ts). */
+  fileProblems: SuppressionProblem[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -81,12 +115,9 @@ export class RedisSuppressionStore implements SuppressionStore {
 
   async add(email: string, entry: SuppressionEntry): Promise<boolean> {
     const address = normalizeEmail(email);
+    if (!canStore(address)) throw new NewsletterError('USAGE', `not an address: ${JSON.stringify(email)}`);
     try {
-      const [[, added]] = (await this.redis
-        .multi()
-        .sadd(this.keys.set, address)
-        .hset(this.keys.why, address, JSON.stringify({ ...entry, at: new Date().toISOString() }))
-        .exec()) as [[Error | null, number]];
+      const added = await withSuppressionScripts(this.redis).newsletterAddSuppression(this.keys.set, this.keys.why, this.keys.removed, address, JSON.stringify(normalizeEntry(entry)));
       return added === 1;
     } catch (error) {
       throw storeFailure('record a suppression', error);
@@ -96,8 +127,7 @@ export class RedisSuppressionStore implements SuppressionStore {
   async remove(email: string): Promise<boolean> {
     const address = normalizeEmail(email);
     try {
-      const [[, removed]] = (await this.redis.multi().srem(this.keys.set, address).hdel(this.keys.why, address).exec()) as [[Error | null, number]];
-      return removed === 1;
+      return (await withSuppressionScripts(this.redis).newsletterRemoveSuppression(this.keys.set, this.keys.why, this.keys.removed, address, new Date().toISOString())) === 1;
     } catch (error) {
       throw storeFailure('remove a suppression', error);
     }
@@ -105,6 +135,13 @@ export class RedisSuppressionStore implements SuppressionStore {
 
   async has(email: string): Promise<boolean> {
     return (await this.redis.sismember(this.keys.set, normalizeEmail(email))) === 1;
+  }
+
+  async get(email: string): Promise<SuppressionEntry | null> {
+    const address = normalizeEmail(email);
+    const [[, member], [, why]] = (await this.redis.multi().sismember(this.keys.set, address).hget(this.keys.why, address).exec()) as [[null, number], [null, string | null]];
+    if (member !== 1) return null;
+    return entryOf(why);
   }
 
   async load(): Promise<AddressSet> {
@@ -122,6 +159,29 @@ export class RedisSuppressionStore implements SuppressionStore {
       yield* page;
     } while (cursor !== '0');
   }
+
+  async *entries(): AsyncIterable<{ email: string; entry: SuppressionEntry }> {
+    let cursor = '0';
+    do {
+      const [next, page] = await this.redis.sscan(this.keys.set, cursor, 'COUNT', 1000);
+      cursor = next;
+      const whys = page.length ? await this.redis.hmget(this.keys.why, ...page) : [];
+      for (let i = 0; i < page.length; i++) yield { email: page[i]!, entry: entryOf(whys[i] ?? null) };
+    } while (cursor !== '0');
+  }
+
+  async problems(): Promise<SuppressionProblem[]> {
+    return [...this.fileProblems];
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+}
+
+/** An entry as stored in the hash; addresses added without one (by hand, `SADD`) read as manual. */
+function entryOf(text: string | null): SuppressionEntry {
+  return (text ? parseEntryJson(text) : null) ?? { reason: 'manual', source: 'redis' };
 }
 
 /** What a worker learns in the same round trip as it records an outcome. */
@@ -306,6 +366,11 @@ export interface RedisStoreOptions {
   prefix?: string | undefined;
   /** Shown as the connection's client name (`CLIENT LIST`). */
   name?: string | undefined;
+  /**
+   * Fail a command at once while Redis cannot be reached (and after COMMAND_TIMEOUT_MS), rather
+   * than queue it until Redis is back: `serve` answers 503 instead of holding the request.
+   */
+  failFast?: boolean | undefined;
 }
 
 export class RedisStore implements Store {
@@ -323,7 +388,7 @@ export class RedisStore implements Store {
   }
 
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
-    const redis = await connectRedis(options.url, options.name ?? 'newsletter-store');
+    const redis = await connectRedis(options.url, options.name ?? 'newsletter-store', { failFast: options.failFast });
     return new RedisStore(redis, options.prefix ?? DEFAULT_PREFIX, options.url);
   }
 
