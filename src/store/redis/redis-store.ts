@@ -6,6 +6,7 @@ import { normalizeEmail } from '../../render/links.js';
 import { AddressSet } from '../../send/hash-set.js';
 import type { JournalRecord, OutcomeRecord } from '../../send/journal.js';
 import type { Destination, IssueJournal, JournalKey, JournalState, Store, StoreLock, SuppressionEntry, SuppressionStore } from '../types.js';
+import { RedisBounceStore } from './bounces.js';
 import { connectRedis, maskRedisUrl } from './connection.js';
 import { DEFAULT_PREFIX, sendKeys, suppressionKeys, type SendKeys } from './keys.js';
 
@@ -311,6 +312,7 @@ export interface RedisStoreOptions {
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   readonly suppressions: RedisSuppressionStore;
+  readonly bounces: RedisBounceStore;
   readonly display: string;
 
   private constructor(
@@ -319,6 +321,7 @@ export class RedisStore implements Store {
     url: string,
   ) {
     this.suppressions = new RedisSuppressionStore(redis, prefix);
+    this.bounces = new RedisBounceStore(redis, prefix);
     this.display = maskRedisUrl(url);
   }
 
