@@ -29,6 +29,7 @@ export const ERROR_CODES = Object.freeze({
   FILE_UNREADABLE: { exit: 1, description: 'An input file cannot be read: a symlink leaving its folder, a FIFO or device, a folder where a file belongs, too large, or a file-system error.' },
   SERVE_CONFIG: { exit: 1, description: '`newsletter serve` cannot start: NEWSLETTER_SECRET missing, port in use, bad host.' },
   QUEUE_UNAVAILABLE: { exit: 1, description: 'The Redis of `--queue`/`--store`/REDIS_URL cannot be reached, or holds state this version cannot read.' },
+  BOUNCES_MAILBOX: { exit: 1, description: '`newsletter bounces` cannot read the bounce mailbox: bad IMAP URL, login refused, mailbox missing, connection lost.' },
   INTERNAL: { exit: 70, description: 'A bug: something failed that should not have. Run with --debug and report it.' },
 } satisfies Record<string, { exit: number; description: string }>);
 

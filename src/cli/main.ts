@@ -21,6 +21,7 @@ const COMMANDS: readonly { name: string; load: () => Promise<Register> }[] = [
   { name: 'serve', load: async () => (await import('./commands/serve.js')).registerServe },
   { name: 'worker', load: async () => (await import('./commands/worker.js')).registerWorker },
   { name: 'status', load: async () => (await import('./commands/status.js')).registerStatus },
+  { name: 'bounces', load: async () => (await import('./commands/bounces.js')).registerBounces },
 ];
 
 /** The commands to load: the one named on the command line, or all of them (help, typos). */
