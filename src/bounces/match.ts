@@ -109,8 +109,7 @@ export class ReportMatcher {
   }
 
   private hashMatches(hash: string, slug: string, email: string): boolean {
-    const expected = createHash('sha256').update(`${this.options.listId}\n${slug}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
-    return timingSafeEqual(Buffer.from(expected), Buffer.from(hash));
+    return issueOfMessageId(this.options.listId, `<${hash}.${slug}@x>`, email) === slug;
   }
 
   private async recipientByHash(hash: string, slug: string): Promise<string | null> {
@@ -131,6 +130,14 @@ export class ReportMatcher {
     })();
     return this.sentAddresses;
   }
+}
+
+/** The issue slug of one of our Message-IDs, when it was made for `email` on `listId`; else null. */
+export function issueOfMessageId(listId: string, messageId: string | null, email: string): string | null {
+  const ours = OUR_MESSAGE_ID.exec(messageId?.trim() ?? '');
+  if (!ours) return null;
+  const expected = createHash('sha256').update(`${listId}\n${ours[2]}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
+  return timingSafeEqual(Buffer.from(expected), Buffer.from(ours[1]!)) ? ours[2]! : null;
 }
 
 function sameListId(quoted: string, ours: string): boolean {

@@ -173,6 +173,8 @@ export const DEFAULTS = deepFreeze({
     claimTtlMs: 400 * 24 * 3600_000,
     /** SNS signing certificates are fetched once per URL and kept this long. */
     certCacheMs: 24 * 3600_000,
+    /** Webhook bodies past this are refused (413): SendGrid batches events, SES sends full headers. */
+    webhookMaxBytes: 1024 * 1024,
     /** `status` warns past these rates (Gmail and Yahoo: keep complaints under 0.3%, aim below 0.1%). */
     complaintRateWarn: 0.001,
     hardBounceRateWarn: 0.02,
