@@ -5,6 +5,9 @@ import { listIdFor } from '../../render/list-id.js';
 import { formatCount } from '../../send/progress.js';
 import { println, type CliIo } from '../io.js';
 import { redisUrlFrom } from '../redis-url.js';
+import { deliveryRates, formatDeliveryRates, type DeliveryRates } from '../../bounces/delivery-rates.js';
+import { openStore } from '../../store/index.js';
+import { RedisStore } from '../../store/redis/redis-store.js';
 
 interface StatusFlags {
   queue?: string;
@@ -39,9 +42,9 @@ export function formatStatus(status: QueueStatus): string[] {
 export function registerStatus(program: Command, io: CliIo): void {
   program
     .command('status')
-    .description('counts of a distributed send (`send --queue`): sent, failed, pending, per worker')
+    .description('counts of a send: delivered, bounces and complaints with their rates; for `send --queue`, also pending and per worker')
     .argument('<issue>', 'issue slug')
-    .option('--queue <url>', 'the Redis of the send (default: $REDIS_URL)')
+    .option('--queue <url>', 'the Redis of a distributed send (default: $REDIS_URL; without either, the local send\'s journal)')
     .option('--config <file>', 'config file (its listId names the newsletter)', undefined)
     .option('--json', 'print the status as JSON')
     .addHelpText(
@@ -49,14 +52,29 @@ export function registerStatus(program: Command, io: CliIo): void {
       `
 Examples:
   $ npx newsletter status weekly-1 --queue redis://redis.internal:6379
-  $ watch -n 2 npx newsletter status weekly-1      with REDIS_URL set`,
+  $ watch -n 2 npx newsletter status weekly-1      with REDIS_URL set
+  $ npx newsletter status weekly-1 --json          a local send, for a dashboard
+
+Warns when complaints pass 0.1% or hard bounces 2% of delivered (docs/bounces.md).`,
     )
     .action(async (issueSlug: string, flags: StatusFlags) => {
       const env = io.env;
-      const queue = redisUrlFrom(flags.queue, env, '--queue');
       const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });
-      const status = await queueStatus({ queue, key: { listId: listIdFor(config), issueSlug } });
-      if (flags.json) println(io.stdout, JSON.stringify(status, null, 2));
-      else for (const line of formatStatus(status)) println(io.stdout, line);
+      const key = { listId: listIdFor(config), issueSlug };
+      // A queued send's Redis (--queue or REDIS_URL); else the local send's files store.
+      const queue = flags.queue !== undefined || env.REDIS_URL ? redisUrlFrom(flags.queue, env, '--queue') : null;
+      const status = queue ? await queueStatus({ queue, key }) : null;
+      const store = queue ? await RedisStore.open({ url: queue, name: 'newsletter-status' }) : await openStore(config, { cwd: io.cwd });
+      let delivery: DeliveryRates;
+      try {
+        delivery = await deliveryRates(store, key);
+      } finally {
+        await store.close();
+      }
+      if (flags.json) println(io.stdout, JSON.stringify(status ? { ...status, delivery } : { issueSlug, state: 'local', delivery }, null, 2));
+      else {
+        for (const line of status ? formatStatus(status) : [`${issueSlug}: local send`]) println(io.stdout, line);
+        for (const line of formatDeliveryRates(delivery)) println(io.stdout, line);
+      }
     });
 }
