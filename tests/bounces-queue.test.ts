@@ -43,7 +43,7 @@ describe('VERP on send --queue', () => {
     const listId = 'The Northern Dispatch <the-northern-dispatch.news.example.com>';
     const store = await RedisStore.open({ url: redis.url });
     try {
-      const resolver = new VerpResolver(SECRET, listId, { issues: () => store.bounces.sentIssues(listId), recipients: (slug) => store.bounces.sentTo({ listId, issueSlug: slug }) });
+      const resolver = new VerpResolver(SECRET, listId, { issues: async () => (await store.bounces.sentIssues(listId)).map((issue) => issue.slug), recipients: (slug) => store.bounces.sentTo({ listId, issueSlug: slug }) });
       for (const delivery of smtp.deliveries) {
         const to = delivery.to[0]!;
         expect(delivery.from).toBe(verpAddress('bounces@news.example.com', SECRET, listId, 'weekly-1', to));

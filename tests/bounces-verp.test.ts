@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyMessage } from '../src/bounces/classify.js';
 import { ReportMatcher } from '../src/bounces/match.js';
-import { applyBounceEvent } from '../src/bounces/rules.js';
+import { applyBounceEvent, IssueOrder } from '../src/bounces/rules.js';
 import { findVerpTags, parseVerpTag, verpAddress, verpTag, VerpResolver } from '../src/bounces/verp.js';
 import { VERP_TAG_LENGTH } from '../src/bounces/verp-tag-length.js';
 import { loadConfig } from '../src/config/load-config.js';
@@ -72,8 +72,9 @@ describe('matching reports and applying the rules', () => {
   beforeAll(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'newsletter-verp-'));
     store = openFilesStore({ journalDir: path.join(root, 'sends'), suppressions: path.join(root, 'suppressions.txt') });
-    for (const slug of ['weekly-1', 'weekly-2', 'weekly-3']) {
+    for (const [n, slug] of ['weekly-1', 'weekly-2', 'weekly-3', 'weekly-4', 'weekly-5'].entries()) {
       const journal = await store.journal({ ...key, issueSlug: slug });
+      await journal.append({ status: 'run', at: `2026-0${n + 1}-01T09:00:00.000Z`, pid: 1, transport: 'smtp', list: 'list.csv', destination: { kind: 'smtp', id: 'smtp://relay' } });
       for (const [line, email] of ['ann@example.org', 'wen@yahoo.com', 'dee@example.net'].entries()) {
         await journal.append({ status: 'accepted', email, line: line + 1, at: new Date().toISOString(), destination: 'smtp' });
       }
@@ -104,7 +105,7 @@ describe('matching reports and applying the rules', () => {
     expect(events.map((e) => [e.kind, e.email, e.issue, e.matchedBy])).toEqual([['complaint', 'wen@yahoo.com', 'weekly-3', 'message-id']]);
   });
 
-  it('three issues that soft-bounced suppress; a delivery in between starts over; hard and complaint suppress at once', async () => {
+  it('three consecutive issues that soft-bounced suppress; a delivery or an issue sent in between without a bounce starts over; hard and complaint suppress at once', async () => {
     const soft = (issue: string) => ({ kind: 'soft' as const, email: 'dee@example.net', issue, status: '4.2.2', diagnostic: 'mailbox full', source: 'imap', matchedBy: 'verp' });
     const rules = { softBounceLimit: 3 };
     expect(await applyBounceEvent(store, LIST_ID, soft('weekly-1'), rules)).toBe('counted');
@@ -122,6 +123,16 @@ describe('matching reports and applying the rules', () => {
     expect(await applyBounceEvent(store, LIST_ID, { ...soft('weekly-1'), kind: 'hard', email: 'ann@example.org', status: '5.1.1' }, rules)).toBe('already-suppressed');
     expect(await applyBounceEvent(store, LIST_ID, { ...soft('weekly-1'), kind: 'complaint', email: 'wen@yahoo.com', status: null }, rules)).toBe('suppressed');
     expect(await store.bounces.tallies(key)).toEqual({ hard: 1, soft: 1, complaint: 1 });
+
+    // In the order the issues were sent: weekly-2 went out between and did not bounce.
+    const ordered = { softBounceLimit: 3, order: new IssueOrder(() => store.bounces.sentIssues(LIST_ID)) };
+    const other = (issue: string) => ({ ...soft(issue), email: 'fay@example.net' });
+    for (const issue of ['weekly-1', 'weekly-3', 'weekly-4']) expect(await applyBounceEvent(store, LIST_ID, other(issue), ordered)).toBe('counted');
+    expect(await store.suppressions.has('fay@example.net')).toBe(false);
+    expect(await applyBounceEvent(store, LIST_ID, other('weekly-5'), ordered)).toBe('suppressed');
+    // A bounce reported late closes the gap: weekly-1 to weekly-3 in a row.
+    for (const issue of ['weekly-1', 'weekly-3']) expect(await applyBounceEvent(store, LIST_ID, { ...other(issue), email: 'gil@example.net' }, ordered)).toBe('counted');
+    expect(await applyBounceEvent(store, LIST_ID, { ...other('weekly-2'), email: 'gil@example.net' }, ordered)).toBe('suppressed');
     const file = await readFile(path.join(root, 'suppressions.txt'), 'utf8');
     expect(file).toMatch(/# bounced .*\(imap\)\nann@example\.org/);
     expect(file).toMatch(/# complained .*\(imap\)\nwen@yahoo\.com/);

@@ -4,7 +4,7 @@ import { NewsletterError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { classifyMessage } from './classify.js';
 import { ReportMatcher, type BounceEvent } from './match.js';
-import { applyBounceEvent, type BounceRules } from './rules.js';
+import { applyBounceEvent, IssueOrder, type BounceRules } from './rules.js';
 
 /**
  * `newsletter bounces`: reads the bounce mailbox over IMAP (imapflow), classifies each message
@@ -126,6 +126,8 @@ export async function readBounceMailbox(settings: MailboxSettings, context: Boun
     throw new NewsletterError('BOUNCES_MAILBOX', `cannot log in to ${shown}: ${(error as Error).message}`, { cause: error });
   }
   const matcher = new ReportMatcher({ secret: context.secret, listId: context.listId, verpBase: context.verpBase, bounces: context.store.bounces });
+  // One order of issues for the run (soft bounces count only over consecutive sends).
+  context = { ...context, rules: { ...context.rules, order: context.rules.order ?? new IssueOrder(() => context.store.bounces.sentIssues(context.listId)) } };
   const summary = emptySummary();
   const seen = new Set<number>();
   let lock: Awaited<ReturnType<ImapFlow['getMailboxLock']>>;

@@ -55,7 +55,7 @@ export class ReportMatcher {
   }
 
   private sentIssues(): Promise<string[]> {
-    this.issues ??= this.options.bounces.sentIssues(this.options.listId);
+    this.issues ??= this.options.bounces.sentIssues(this.options.listId).then((issues) => issues.map((issue) => issue.slug));
     return this.issues;
   }
 

@@ -124,18 +124,24 @@ export type TallyKind = 'hard' | 'soft' | 'complaint';
 
 export type BounceTallies = Record<TallyKind, number>;
 
+export interface SentIssue {
+  slug: string;
+  /** ISO time of the first run record; null when the journal has none. */
+  firstSentAt: string | null;
+}
+
 export interface BounceStore {
   /** True the first time `id` is claimed, false while the claim lasts (`ttlMs`). Durable before it resolves. */
   claim(id: string, ttlMs: number): Promise<boolean>;
-  /** A soft bounce of `email` in `issue`: how many distinct issues soft-bounced since its last delivery, this one included. */
-  softBounce(email: string, issue: string): Promise<number>;
+  /** A soft bounce of `email` in `issue`: the issues that soft-bounced since its last delivery, this one included. */
+  softBounce(email: string, issue: string): Promise<string[]>;
   /** A delivery to `email` (a delivery report or event): the soft bounces before it no longer count. */
   delivered(email: string): Promise<void>;
   /** Counts `email` for `status` under `kind` in the issue (each address once per kind). */
   tally(key: JournalKey, kind: TallyKind, email: string): Promise<void>;
   tallies(key: JournalKey): Promise<BounceTallies>;
-  /** The slugs of the issues of `listId` with a send journal. */
-  sentIssues(listId: string): Promise<string[]>;
+  /** The issues of `listId` with a send journal, and when each was first sent (its first run record). */
+  sentIssues(listId: string): Promise<SentIssue[]>;
   /** The addresses an issue's sends accepted (real sends, not outbox copies). */
   sentTo(key: JournalKey): AsyncIterable<string>;
 }

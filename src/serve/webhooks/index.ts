@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../../config/defaults.js';
 import { issueOfMessageId } from '../../bounces/match.js';
-import { applyBounceEvent, type BounceRules } from '../../bounces/rules.js';
+import { applyBounceEvent, IssueOrder, type BounceRules } from '../../bounces/rules.js';
 import type { Store } from '../../store/types.js';
 import type { EndpointRequest, EndpointResponse } from '../handler.js';
 import { verifyMailgun } from './mailgun.js';
@@ -43,7 +43,8 @@ function reply(status: number, body: string, extra?: Record<string, string>): En
 }
 
 export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
-  const { store, listId, rules, env } = options;
+  const { store, listId, env } = options;
+  const rules = { ...options.rules, order: options.rules.order ?? new IssueOrder(() => store.bounces.sentIssues(listId)) };
   const replayWindowMs = options.replayWindowMs ?? DEFAULTS.bounces.replayWindowMs;
   const now = options.now ?? Date.now;
   const certificate = cachedCertificates(options.certificates ?? httpsGet, DEFAULTS.bounces.certCacheMs);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { NewsletterError } from '../../errors.js';
 import { normalizeEmail } from '../../render/links.js';
 import type { JournalRecord } from '../../send/journal.js';
-import type { BounceStore, BounceTallies, JournalKey, TallyKind } from '../types.js';
+import type { BounceStore, BounceTallies, JournalKey, SentIssue, TallyKind } from '../types.js';
 import { journalLines } from './journal.js';
 
 /**
@@ -67,12 +67,12 @@ export class FileBounceStore implements BounceStore {
     return true;
   }
 
-  softBounce(email: string, issue: string): Promise<number> {
+  softBounce(email: string, issue: string): Promise<string[]> {
     const address = normalizeEmail(email);
     return this.serial(async () => {
       await this.append({ t: 'soft', email: address, issue, at: new Date().toISOString() });
       await this.catchUp();
-      return this.soft.get(address)?.size ?? 0;
+      return [...(this.soft.get(address) ?? [])];
     });
   }
 
@@ -98,7 +98,7 @@ export class FileBounceStore implements BounceStore {
     });
   }
 
-  async sentIssues(): Promise<string[]> {
+  async sentIssues(): Promise<SentIssue[]> {
     let names: string[];
     try {
       names = await readdir(this.journalDir);
@@ -107,7 +107,11 @@ export class FileBounceStore implements BounceStore {
       throw this.fail('read the send journals for', error);
     }
     // The folder belongs to one newsletter (store/files/index.ts): every journal in it is its.
-    return names.filter((name) => name.endsWith('.jsonl')).map((name) => decodeURIComponent(name.slice(0, -'.jsonl'.length)));
+    const issues: SentIssue[] = [];
+    for (const name of names.filter((n) => n.endsWith('.jsonl'))) {
+      issues.push({ slug: decodeURIComponent(name.slice(0, -'.jsonl'.length)), firstSentAt: await firstRecordTime(path.join(this.journalDir, name)) });
+    }
+    return issues;
   }
 
   async *sentTo(key: JournalKey): AsyncIterable<string> {
@@ -201,6 +205,19 @@ export class FileBounceStore implements BounceStore {
       sets[event.kind]?.add(event.email);
     }
   }
+}
+
+/** The `at` of a journal's first record (its first run's), read from the start of the file only. */
+async function firstRecordTime(file: string): Promise<string | null> {
+  for await (const line of journalLines(file, file)) {
+    try {
+      const record = JSON.parse(line.text) as { at?: unknown };
+      return typeof record.at === 'string' ? record.at : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 function tallyKey(key: JournalKey): string {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NewsletterError } from '../../errors.js';
 import { normalizeEmail } from '../../render/links.js';
-import type { BounceStore, BounceTallies, JournalKey, TallyKind } from '../types.js';
+import type { BounceStore, BounceTallies, JournalKey, SentIssue, TallyKind } from '../types.js';
 import { listIdOf, sendKeys } from './keys.js';
 
 /**
@@ -49,13 +49,13 @@ export class RedisBounceStore implements BounceStore {
     }
   }
 
-  async softBounce(email: string, issue: string): Promise<number> {
+  async softBounce(email: string, issue: string): Promise<string[]> {
     const key = `${this.base}:soft:${normalizeEmail(email)}`;
     try {
-      const replies = (await this.redis.multi().sadd(key, issue).expire(key, SOFT_TTL_S).scard(key).exec()) ?? [];
+      const replies = (await this.redis.multi().sadd(key, issue).expire(key, SOFT_TTL_S).smembers(key).exec()) ?? [];
       const failed = replies.find(([error]) => error);
       if (failed) throw failed[0];
-      return Number(replies[2]![1]);
+      return replies[2]![1] as string[];
     } catch (error) {
       throw failure('count a soft bounce', error);
     }
@@ -88,7 +88,7 @@ export class RedisBounceStore implements BounceStore {
     return { hard: counts[0] ?? 0, soft: counts[1] ?? 0, complaint: counts[2] ?? 0 };
   }
 
-  async sentIssues(listId: string): Promise<string[]> {
+  async sentIssues(listId: string): Promise<SentIssue[]> {
     const head = `${this.prefix}:send:${listIdOf({ listId, issueSlug: '' })}:`;
     const tail = ':accepted:smtp';
     const slugs = new Set<string>();
@@ -98,7 +98,20 @@ export class RedisBounceStore implements BounceStore {
       cursor = next;
       for (const key of keys) slugs.add(key.slice(head.length, -tail.length));
     } while (cursor !== '0');
-    return [...slugs];
+    // When each was first sent: its first record (a run record; acceptances are not in the list).
+    const pipeline = this.redis.pipeline();
+    for (const slug of slugs) pipeline.lindex(sendKeys(this.prefix, { listId, issueSlug: slug }).records, 0);
+    const firsts = (await pipeline.exec()) ?? [];
+    return [...slugs].map((slug, i) => {
+      let at: string | null = null;
+      try {
+        const record = JSON.parse(String(firsts[i]?.[1] ?? 'null')) as { at?: unknown } | null;
+        at = typeof record?.at === 'string' ? record.at : null;
+      } catch {
+        at = null;
+      }
+      return { slug, firstSentAt: at };
+    });
   }
 
   async *sentTo(key: JournalKey): AsyncIterable<string> {
