@@ -112,6 +112,8 @@ export function parseImapUrl(url: string): ImapTarget {
 }
 
 const BATCH = 200;
+/** Messages of a batch handled at once. */
+const CONCURRENCY = 32;
 
 export async function readBounceMailbox(settings: MailboxSettings, context: BounceContext, hooks: MailboxHooks = {}): Promise<MailboxSummary> {
   const target = parseImapUrl(settings.url);
@@ -207,11 +209,18 @@ async function readPass(
     for await (const message of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
       if (message.source) messages.push({ uid: message.uid, source: message.source });
     }
+    // Several at once: their store writes are committed together (one sync for many reports).
     const handled: number[] = [];
-    for (const message of messages) {
-      seen.add(message.uid);
-      if (await handleMessage(message, settings, context, matcher, summary, emit)) handled.push(message.uid);
-    }
+    let next = 0;
+    const lane = async () => {
+      while (next < messages.length) {
+        const message = messages[next++]!;
+        seen.add(message.uid);
+        if (await handleMessage(message, settings, context, matcher, summary, emit)) handled.push(message.uid);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, messages.length) }, lane));
+    handled.sort((a, b) => a - b);
     if (!handled.length) continue;
     if (settings.processed === 'move') await client.messageMove(handled.join(','), settings.folder, { uid: true });
     else await client.messageFlagsAdd(handled.join(','), [settings.keyword], { uid: true });

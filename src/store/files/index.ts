@@ -36,10 +36,11 @@ export function openFilesStore(options: FilesStoreOptions): Store {
     return path.join(options.journalDir, `${slug}.${ext}`);
   };
   const bouncesDir = options.bouncesDir ?? path.join(path.dirname(options.journalDir), 'bounces');
+  const bounces = new FileBounceStore(bouncesDir, options.journalDir, (key) => issueFile(key, 'jsonl'), show(bouncesDir));
   return {
     kind: 'files',
     suppressions: new FileSuppressionStore(options.suppressions, show(options.suppressions)),
-    bounces: new FileBounceStore(bouncesDir, options.journalDir, (key) => issueFile(key, 'jsonl'), show(bouncesDir)),
+    bounces,
     async journal(key) {
       const file = issueFile(key, 'jsonl');
       return new FileJournal(file, show(file), options.journalSync ?? true);
@@ -48,6 +49,8 @@ export function openFilesStore(options: FilesStoreOptions): Store {
       const file = issueFile(key, 'lock');
       return acquireFileLock(file, show(file));
     },
-    async close() {},
+    async close() {
+      await bounces.close();
+    },
   };
 }
