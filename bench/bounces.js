@@ -111,6 +111,7 @@ async function imapPass(dir) {
     const seconds = (performance.now() - started) / 1000;
     return { rate: summary.read / seconds, classifyRate, summary };
   } finally {
+    await store.close();
     dovecot.child.kill('SIGTERM');
   }
 }

@@ -68,7 +68,8 @@ export async function applyBounceEvent(store: Store, listId: string, event: Boun
     await store.bounces.delivered(event.email);
     return 'reset';
   }
-  if (event.issue) await store.bounces.tally({ listId, issueSlug: event.issue }, event.kind, event.email);
+  // The tally and the suppression are independent writes: made at once, they share the syncs.
+  const tally = event.issue ? store.bounces.tally({ listId, issueSlug: event.issue }, event.kind, event.email) : Promise.resolve();
   const entry = {
     source: event.source,
     ...(event.issue ? { issue: event.issue } : {}),
@@ -76,10 +77,12 @@ export async function applyBounceEvent(store: Store, listId: string, event: Boun
     ...(event.diagnostic ? { diagnostic: event.diagnostic.slice(0, 500) } : {}),
     at,
   };
-  if (event.kind === 'complaint') return (await store.suppressions.add(event.email, { reason: 'complained', ...entry })) ? 'suppressed' : 'already-suppressed';
-  if (event.kind === 'hard') return (await store.suppressions.add(event.email, { reason: 'bounced', ...entry })) ? 'suppressed' : 'already-suppressed';
+  if (event.kind === 'complaint' || event.kind === 'hard') {
+    const [added] = await Promise.all([store.suppressions.add(event.email, { reason: event.kind === 'complaint' ? 'complained' : 'bounced', ...entry }), tally]);
+    return added ? 'suppressed' : 'already-suppressed';
+  }
   // A soft bounce with no issue known counts once per day: the reports of one issue come within hours.
-  const issues = await store.bounces.softBounce(event.email, event.issue ?? `?${at.slice(0, 10)}`);
+  const [issues] = await Promise.all([store.bounces.softBounce(event.email, event.issue ?? `?${at.slice(0, 10)}`), tally]);
   const count = rules.order ? await rules.order.consecutive(issues) : issues.length;
   if (count < rules.softBounceLimit) return 'counted';
   const diagnostic = `${count} consecutive issues soft-bounced${event.diagnostic ? `; last: ${event.diagnostic.slice(0, 400)}` : ''}`;

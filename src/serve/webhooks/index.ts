@@ -69,15 +69,23 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       const extra = verdict.status === 401 && provider === 'postmark' ? { 'WWW-Authenticate': 'Basic realm="webhooks"' } : undefined;
       return [reply(verdict.status, `${verdict.message}\n`, extra), `webhook-${verdict.why}`];
     }
-    let recorded = 0;
-    for (const event of verdict.events) {
-      if (event.kind === 'ignored') continue;
-      // Each event once: providers deliver again when an answer is lost.
-      if (!(await store.bounces.claim(event.id, DEFAULTS.bounces.claimTtlMs))) continue;
-      const issue = issueOfMessageId(listId, event.messageId, event.email);
-      await applyBounceEvent(store, listId, { kind: event.kind, email: event.email, issue, status: event.status, diagnostic: event.diagnostic, source: provider, matchedBy: provider }, rules);
-      recorded++;
-    }
+    // Each event is recorded once by its provider id (providers deliver again when an answer is
+    // lost). The claim is made with the writes rather than before them, so they share the syncs:
+    // every rule is idempotent per address and issue, so a duplicate changes nothing either way.
+    const claims = await Promise.all(
+      verdict.events
+        .filter((event) => event.kind !== 'ignored')
+        .map(async (event) => {
+          const issue = issueOfMessageId(listId, event.messageId, event.email);
+          const kind = event.kind as Exclude<typeof event.kind, 'ignored'>;
+          const [first] = await Promise.all([
+            store.bounces.claim(event.id, DEFAULTS.bounces.claimTtlMs),
+            applyBounceEvent(store, listId, { kind, email: event.email, issue, status: event.status, diagnostic: event.diagnostic, source: provider, matchedBy: provider }, rules),
+          ]);
+          return first;
+        }),
+    );
+    const recorded = claims.filter(Boolean).length;
     const note = verdict.note ? `${verdict.note}; ` : '';
     return [reply(200, `${note}recorded ${recorded} of ${verdict.events.length} events\n`), recorded ? 'webhook-recorded' : 'webhook-nothing'];
   };

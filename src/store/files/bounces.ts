@@ -84,8 +84,8 @@ export class FileBounceStore implements BounceStore {
 
   async tally(key: JournalKey, kind: TallyKind, email: string): Promise<void> {
     const address = normalizeEmail(email);
-    await this.refresh();
-    // Counted already (by anyone): nothing to write. Two writers at once both write; the fold keeps sets.
+    // Counted already, as this process last read the file: nothing to write. Written twice
+    // (another process, or a read not yet made), it still counts once: the fold keeps sets.
     if (this.tallySets.get(tallyKey(key))?.[kind].has(address)) return;
     await this.append({ t: 'tally', list: key.listId, issue: key.issueSlug, kind, email: address, at: new Date().toISOString() });
   }
