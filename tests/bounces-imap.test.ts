@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBounceMailbox, type MailboxSummary } from '../src/bounces/mailbox.js';
 import { main } from '../src/cli/main.js';
 import { openFilesStore } from '../src/store/files/index.js';
 import { startDovecot, type TestDovecot } from './helpers/dovecot.js';
@@ -145,5 +146,37 @@ describe('newsletter bounces over IMAP', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cannot log in to imap:\/\/bounces:\*\*\*\*@127\.0\.0\.1/);
     expect(run.stderr).not.toContain('not-the-password');
+  }, 30_000);
+});
+
+describe('newsletter bounces --watch', () => {
+  it('handles a report that arrives while it waits (IMAP IDLE), and stops when asked', async () => {
+    const store = openFilesStore({ journalDir: path.join(dir, '.newsletter', 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
+    const abort = new AbortController();
+    const passes: MailboxSummary[] = [];
+    let connected!: () => void;
+    const ready = new Promise<void>((resolve) => (connected = resolve));
+    const running = readBounceMailbox(
+      { url: dovecot.url, processed: 'flag', folder: 'Processed', keyword: '$NewsletterHandled', claimTtlMs: 60_000 },
+      { store, listId: 'The Northern Dispatch <the-northern-dispatch.news.example.com>', secret: SECRET, verpBase: 'bounces@news.example.com', rules: { softBounceLimit: 3 } },
+      {
+        watch: true,
+        signal: abort.signal,
+        onEvent: (event) => {
+          if (event.type === 'pass') {
+            passes.push({ ...event.summary });
+            if (passes.length === 1) connected();
+            if (passes.length === 2) abort.abort();
+          }
+        },
+      },
+    );
+    await ready;
+    await dovecot.deliver((await readFile(path.join(CORPUS, 'auto-reply-sieve-vacation.eml'), 'utf8')).replace('dovecot-sieve-1765098031-1', 'watch-1'));
+    const summary = await running;
+    expect(passes).toHaveLength(2);
+    // The second pass read only the new message: an out-of-office, handled and ignored.
+    expect(summary.ignored - passes[0]!.ignored).toBe(1);
+    expect(summary.read - passes[0]!.read).toBe(1);
   }, 30_000);
 });
