@@ -180,3 +180,28 @@ describe('newsletter bounces --watch', () => {
     expect(summary.read - passes[0]!.read).toBe(1);
   }, 30_000);
 });
+
+describe('bounces.processed: "move"', () => {
+  it('moves what it handled to the folder (made when missing), leaves the rest in INBOX, deletes nothing', async () => {
+    const store = openFilesStore({ journalDir: path.join(dir, '.newsletter', 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
+    const before = (await dovecot.messageFiles()).length;
+    await dovecot.deliver((await readFile(path.join(CORPUS, 'auto-reply-outlook.eml'), 'utf8')).replace('AM6PR01MB-auto-1', 'move-1'));
+    const summary = await readBounceMailbox(
+      { url: dovecot.url, processed: 'move', folder: 'Newsletter Processed', keyword: '$NewsletterHandled', claimTtlMs: 60_000 },
+      { store, listId: 'The Northern Dispatch <the-northern-dispatch.news.example.com>', secret: SECRET, verpBase: 'bounces@news.example.com', rules: { softBounceLimit: 3 } },
+    );
+    // Nothing counted again: the reports handled before are claimed; the reply and the stranger's bounce stay.
+    expect(summary).toMatchObject({ hard: 0, soft: 0, complaints: 0, suppressed: 0, unknown: 1, unmatched: 1 });
+    const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+    await client.connect();
+    try {
+      const inbox = await client.status('INBOX', { messages: true });
+      const moved = await client.status('Newsletter Processed', { messages: true });
+      expect(inbox && inbox.messages).toBe(2);
+      expect(moved && moved.messages).toBe(before + 1 - 2);
+    } finally {
+      await client.logout();
+    }
+    expect(await dovecot.messageFiles()).toHaveLength(before + 1);
+  }, 30_000);
+});
