@@ -30,6 +30,7 @@ export const ERROR_CODES = Object.freeze({
   SERVE_CONFIG: { exit: 1, description: '`newsletter serve` cannot start: NEWSLETTER_SECRET missing, port in use, bad host.' },
   QUEUE_UNAVAILABLE: { exit: 1, description: 'The Redis of `--queue`/`--store`/REDIS_URL cannot be reached, or holds state this version cannot read.' },
   PUBLISH_FAILED: { exit: 1, description: 'At least one issue could not be published; each failure is printed with its file and line, the other issues were published.' },
+  BOUNCES_MAILBOX: { exit: 1, description: '`newsletter bounces` cannot read the bounce mailbox: bad IMAP URL, login refused, mailbox missing, connection lost.' },
   INTERNAL: { exit: 70, description: 'A bug: something failed that should not have. Run with --debug and report it.' },
 } satisfies Record<string, { exit: number; description: string }>);
 

@@ -36,3 +36,10 @@ export { RedisStore, type RedisStoreOptions } from './store/redis/redis-store.js
 export { queueSend, type QueueSendRequest, type QueueSendResult, type QueueSendEvent } from './queue/queue-send.js';
 export { startWorker, type WorkerOptions, type RunningWorker } from './queue/worker.js';
 export { queueStatus, type QueueStatus, type StatusRequest } from './queue/status.js';
+export { processBounces, type BouncesRequest, type BouncesResult } from './bounces/index.js';
+export { classifyMessage, type Classification, type RecipientReport } from './bounces/classify.js';
+export { readBounceMailbox, type MailboxSummary } from './bounces/mailbox.js';
+export { verpAddress, verpTag } from './bounces/verp.js';
+export { deliveryRates, type DeliveryRates } from './bounces/delivery-rates.js';
+export { createWebhookHandler, type WebhookOptions } from './serve/webhooks/index.js';
+export type { BounceStore, BounceTallies, SentIssue } from './store/types.js';

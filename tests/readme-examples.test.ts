@@ -34,6 +34,7 @@ function notRunBecause(command: string): string | null {
   if (/redis:\/\/|npx newsletter worker\b/.test(command)) return 'needs a Redis server on the network (tests/queue-send.test.ts)';
   if (/npx newsletter (preview|serve)\b/.test(command)) return 'a server that runs until Ctrl-C (tests/preview-cli.test.ts, tests/serve-*.test.ts)';
   if (/redis:\/\/|REDIS_URL=/.test(command)) return 'needs a Redis on the network (tests/queue-*.test.ts start their own)';
+  if (/imaps?:\/\/|BOUNCES_IMAP_URL=/.test(command)) return 'needs an IMAP server on the network (tests/bounces-imap.test.ts starts its own Dovecot)';
   if (/<\w+>/.test(command)) return 'a placeholder';
   return null;
 }

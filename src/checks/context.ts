@@ -33,6 +33,8 @@ export interface CheckContext {
   clientNames: { family(id: string): string; platform(id: string): string };
   /** Client-compatibility uses, computed on first call (empty when no compat rule is on). */
   compat(): CompatUse[];
+  /** A real send is set up: SMTP_URL is in the environment (or .env). */
+  smtpConfigured: boolean;
 }
 
 /** Issues, articles and the theme hold their file as shown (relative to `cwd`), the config its absolute path. */
@@ -71,6 +73,8 @@ async function contentBodies({ project, issue }: CheckInput, files: (SourceFile 
 export interface PrepareOptions {
   /** Loaded when a compat rule is on. */
   caniemail: CaniemailData | null;
+  /** Where SMTP_URL is read (a real send is set up when it is there). */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export async function prepareContext(input: CheckInput, options: PrepareOptions): Promise<CheckContext> {
@@ -104,6 +108,7 @@ export async function prepareContext(input: CheckInput, options: PrepareOptions)
     size,
     viewInBrowserUrl: viewInBrowserUrl(config, issue.slug),
     locate,
+    smtpConfigured: !!options.env?.SMTP_URL,
     clientNames: {
       family: (id) => options.caniemail?.familyName(id) ?? id,
       platform: (id) => options.caniemail?.platformName(id) ?? id,

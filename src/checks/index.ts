@@ -32,7 +32,7 @@ export async function runChecks(input: CheckInput, options: CheckOptions = {}): 
       });
     }
   }
-  const context = await prepareContext(input, { caniemail });
+  const context = await prepareContext(input, { caniemail, env: options.env ?? process.env });
   const findings: Finding[] = [];
   for (const rule of enabled) {
     const severity = severities.get(rule.id) as FindingSeverity;

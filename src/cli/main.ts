@@ -22,6 +22,7 @@ const COMMANDS: readonly { name: string; load: () => Promise<Register> }[] = [
   { name: 'worker', load: async () => (await import('./commands/worker.js')).registerWorker },
   { name: 'status', load: async () => (await import('./commands/status.js')).registerStatus },
   { name: 'suppressions', load: async () => (await import('./commands/suppressions.js')).registerSuppressions },
+  { name: 'bounces', load: async () => (await import('./commands/bounces.js')).registerBounces },
 ];
 
 /** The commands to load: the one named on the command line, or all of them (help, typos). */

@@ -73,7 +73,21 @@ export interface ResolvedConfig {
   /** Folder of processed images, reused across builds and preview reloads (absolute). */
   imageCache: string;
   mjml: { validation: 'strict' | 'soft' };
+  /** Bounces and complaints (docs/bounces.md). */
+  bounces: ResolvedBounces;
   paths: ResolvedPaths;
+}
+
+export interface ResolvedBounces {
+  /** The VERP base address (`bounces@news.example.com`): envelope senders become `bounces+<tag>@…`. */
+  address: string | null;
+  /** The mailbox `newsletter bounces` reads (`imaps://user:pass@host/INBOX`). */
+  imap: string | null;
+  /** What `bounces` does with a message it handled: set a keyword, or move it to `folder`. */
+  processed: 'flag' | 'move';
+  folder: string;
+  /** Consecutive issues that soft-bounced before the address is suppressed. */
+  softBounceLimit: number;
 }
 
 export type DeepPartialTheme = {
@@ -117,6 +131,7 @@ export const DEFAULTS = deepFreeze({
     /** Relative to the config file's folder (the working directory without one). */
     imageCache: '.newsletter/cache/images',
     mjml: { validation: 'strict' as 'strict' | 'soft' },
+    bounces: { address: null, imap: null, processed: 'flag' as 'flag' | 'move', folder: 'Newsletter Processed', softBounceLimit: 3 },
   },
   issue: { template: 'digest', lead: 'full' as 'full' | 'card' },
   /** `newsletter send`: flags override these; paths are relative to the config file's folder. */
@@ -159,5 +174,20 @@ export const DEFAULTS = deepFreeze({
     retryAfterSeconds: 60,
     /** `/healthz` says not ok when the store has not answered a ping within this. */
     healthTimeoutMs: 1500,
+  },
+  /** Bounces and complaints: the IMAP keyword of handled messages, webhook replay window, rate warnings. */
+  bounces: {
+    keyword: '$NewsletterHandled',
+    /** Webhook timestamps older (or newer) than this are refused; replay tokens are kept as long. */
+    replayWindowMs: 5 * 60_000,
+    /** Once-only marks of handled reports (IMAP messages, webhook events) are kept this long. */
+    claimTtlMs: 400 * 24 * 3600_000,
+    /** SNS signing certificates are fetched once per URL and kept this long. */
+    certCacheMs: 24 * 3600_000,
+    /** Webhook bodies past this are refused (413): SendGrid batches events, SES sends full headers. */
+    webhookMaxBytes: 1024 * 1024,
+    /** `status` warns past these rates (Gmail and Yahoo: keep complaints under 0.3%, aim below 0.1%). */
+    complaintRateWarn: 0.001,
+    hardBounceRateWarn: 0.02,
   },
 });

@@ -108,6 +108,13 @@ export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['pa
     images: file?.images ?? d.images,
     imageCache: path.resolve(paths.root, d.imageCache),
     mjml: { validation: file?.mjml?.validation ?? d.mjml.validation },
+    bounces: {
+      address: file?.bounces?.address ?? d.bounces.address,
+      imap: file?.bounces?.imap ?? d.bounces.imap,
+      processed: file?.bounces?.processed ?? d.bounces.processed,
+      folder: file?.bounces?.folder ?? d.bounces.folder,
+      softBounceLimit: file?.bounces?.softBounceLimit ?? d.bounces.softBounceLimit,
+    },
     paths,
   };
 }

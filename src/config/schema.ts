@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VERP_TAG_LENGTH } from '../bounces/verp-tag-length.js';
 
 /**
  * The shape of `newsletter.config.json`. Every object is strict: a key we do not know is an error
@@ -140,6 +141,17 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** `strict` (default) fails on what `mjml --validate` rejects; `soft` reports it as warnings. */
       validation: z.enum(['strict', 'soft'], { error: 'expected `strict` or `soft`' }).optional(),
+    })
+    .optional(),
+  /** Bounces and complaints (docs/bounces.md). */
+  bounces: z
+    .strictObject({
+      /** VERP base address; its local part leaves room for `+` and a 24-character tag (64 octets in all). */
+      address: z.email().refine((value) => value.split('@')[0]!.length <= 64 - 1 - VERP_TAG_LENGTH && !value.split('@')[0]!.includes('+'), `expected a local part of at most ${64 - 1 - VERP_TAG_LENGTH} characters without \`+\` (the VERP tag follows it)`).optional(),
+      imap: z.string().regex(/^imaps?:\/\/[^/]+/, 'expected an IMAP URL such as `imaps://user:pass@imap.example.com/INBOX`').optional(),
+      processed: z.enum(['flag', 'move'], { error: 'expected `flag` or `move`' }).optional(),
+      folder: z.string().min(1).optional(),
+      softBounceLimit: z.number().int().min(1).max(100).optional(),
     })
     .optional(),
   checks: z

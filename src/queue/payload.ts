@@ -161,5 +161,5 @@ export async function restoreSend(payload: SendPayload, secret: string): Promise
       throw new NewsletterError('INTERNAL', `no copy was rendered for ${recipient.email}, whose values the slots cannot carry`);
     },
   };
-  return { payload, template: await compileMessageTemplate(compiled, config), copies };
+  return { payload, template: await compileMessageTemplate(compiled, config, secret), copies };
 }

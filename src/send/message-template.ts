@@ -3,7 +3,8 @@ import { foldLines } from 'nodemailer/lib/mime-funcs';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
-import { composeMessage, inlineImagesOf, mailOptions, type MessageInput } from '../render/message.js';
+import { composeMessage, inlineImagesOf, listIdFor, mailOptions, type MessageInput } from '../render/message.js';
+import { verpAddress } from '../bounces/verp.js';
 import type { CompiledIssue, SlotValues } from '../render/personalize.js';
 import { encodeSlotTemplate, fillQpBytes, type QpSlotTemplate } from './qp-slots.js';
 
@@ -48,7 +49,20 @@ export function envelopeFrom(config: ResolvedConfig): string {
   return address;
 }
 
-export async function compileMessageTemplate(compiled: CompiledIssue, config: ResolvedConfig): Promise<MessageTemplate> {
+/**
+ * The envelope sender of each message: the VERP address of the recipient when `bounces.address`
+ * is set (bounces then name their recipient, docs/bounces.md), else the From address.
+ */
+export function envelopeSender(config: ResolvedConfig, issueSlug: string, secret: string | undefined): (email: string) => string {
+  const from = envelopeFrom(config);
+  const base = config.bounces?.address;
+  if (!base || !secret) return () => from;
+  const listId = listIdFor(config);
+  return (email) => verpAddress(base, secret, listId, issueSlug, email);
+}
+
+/** `secret` (NEWSLETTER_SECRET) signs the VERP tags; without it the From address is the envelope sender. */
+export async function compileMessageTemplate(compiled: CompiledIssue, config: ResolvedConfig, secret?: string): Promise<MessageTemplate> {
   const issueSlug = compiled.issue.slug;
   const subject = compiled.issue.subject;
   // `images: "embed"`: the images travel as inline parts (multipart/related), which the two-part
@@ -65,7 +79,7 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
     date,
     inlineImages,
   });
-  const from = envelopeFrom(config);
+  const sender = envelopeSender(config, issueSlug, secret);
 
   const skeleton = new MailComposer(
     mailOptions({ ...base({ email: 'slot@example.invalid' }, { html: PLACEHOLDER_CONTENT, text: PLACEHOLDER_CONTENT, unsubscribeUrl: 'https://example.invalid/' }, new Date(0)), inlineImages: [] }) as never,
@@ -108,7 +122,7 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
   const fromScratch = async (recipient: Recipient, copy: { html: string; text: string; unsubscribeUrl: string }, date: Date, messageId: string, to: string): Promise<OutgoingMessage> => ({
     raw: await composeMessage(base(recipient, copy, date)),
     messageId,
-    envelope: { from, to: [to] },
+    envelope: { from: sender(to), to: [to] },
     composed: true,
   });
 
@@ -133,7 +147,7 @@ export async function compileMessageTemplate(compiled: CompiledIssue, config: Re
       chunks.push(htmlPrefix);
       length += fillQpBytes(htmlBody, values.html, chunks);
       chunks.push(closing);
-      return { raw: Buffer.concat(chunks, length), messageId: options.messageId, envelope: { from, to: [to] }, composed: false };
+      return { raw: Buffer.concat(chunks, length), messageId: options.messageId, envelope: { from: sender(to), to: [to] }, composed: false };
     },
   };
 }

@@ -245,7 +245,7 @@ export async function dispatchPlan(prepared: PreparedSend, jobs: AsyncIterator<J
   const { request, settings, plan, issue } = prepared;
   const { config } = request.project;
   const emit = (event: SendEvent) => request.onEvent?.(event);
-  const template = await compileMessageTemplate(prepared.compiled, config);
+  const template = await compileMessageTemplate(prepared.compiled, config, request.secret);
   const deliverer = await createDeliverer(request.transport, { concurrency: settings.concurrency, socketTimeoutMs: DEFAULTS.send.socketTimeoutMs, config }, request.cwd);
   const kind = plan.destination.kind;
   try {

@@ -11,6 +11,7 @@ import type { SuppressionStore } from '../store/types.js';
 import { readLimitedBody, readRequestBody } from './body.js';
 import { checkFormToken, makeFormToken, requestSite } from './form-token.js';
 import { unsubscribePages, type PageState } from './page.js';
+import type { WebhookHandler } from './webhooks/index.js';
 
 /**
  * The production endpoint. One core, `Endpoint`, answers a method, URL, headers and body with a
@@ -59,6 +60,7 @@ export interface EndpointResponse {
 export type Endpoint = (request: EndpointRequest) => Promise<EndpointResponse>;
 
 export type Outcome =
+  | `webhook-${string}`
   | 'unsubscribed'
   | 'already-unsubscribed'
   | 'resubscribed'
@@ -90,6 +92,8 @@ export interface HandlerOptions {
   /** NEWSLETTER_SECRET: the key the tokens of sent messages were made with. */
   secret: string;
   suppressions: SuppressionStore;
+  /** `POST /webhooks/<provider>`: bounce and complaint events (serve/webhooks/); absent, they are 404. */
+  webhooks?: WebhookHandler | null | undefined;
   /** The published site to serve (`<out>/site/`); null answers only the endpoint. */
   siteDir?: string | null | undefined;
   onRequest?: ((log: RequestLog) => void) | undefined;
@@ -219,6 +223,7 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
     const segments = urlSegments(local);
     if (!segments) return [text(404, 'not found\n'), 'not-found'];
     if (segments.length === 1 && segments[0] === 'healthz') return health();
+    if (segments.length === 2 && segments[0] === 'webhooks' && options.webhooks) return options.webhooks(request, segments[1]!);
     if (segments[0] === 'unsubscribe') {
       const token = segments.length === 2 ? segments[1]! : segments.length === 1 ? request.url.searchParams.get('token') : null;
       if (token !== null && token !== undefined) return unsubscribe(request, token);

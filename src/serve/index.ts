@@ -1,6 +1,8 @@
 import type { Project } from '../pipeline.js';
 import { loadSiteTemplates } from '../publish/site-templates.js';
-import type { SuppressionStore } from '../store/types.js';
+import { listIdFor } from '../render/list-id.js';
+import type { Store, SuppressionStore } from '../store/types.js';
+import { createWebhookHandler } from './webhooks/index.js';
 import { createHandler, type FetchHandler, type RequestLog } from './handler.js';
 
 /**
@@ -13,6 +15,8 @@ export interface UnsubscribeHandlerOptions {
   /** NEWSLETTER_SECRET, the key the sent messages' tokens were made with. */
   secret: string;
   suppressions: SuppressionStore;
+  /** With the whole store: `POST /webhooks/<provider>` records bounces and complaints (serve/webhooks/). */
+  webhooks?: { store: Store; env: Record<string, string | undefined> } | undefined;
   /** Also serve this published site (`<out>/site/`) for every other GET. */
   siteDir?: string | null | undefined;
   onRequest?: ((log: RequestLog) => void) | undefined;
@@ -28,6 +32,9 @@ export async function createUnsubscribeHandler(options: UnsubscribeHandlerOption
     secret: options.secret,
     suppressions: options.suppressions,
     siteDir: options.siteDir,
+    webhooks: options.webhooks
+      ? createWebhookHandler({ ...options.webhooks, listId: listIdFor(project.config), rules: { softBounceLimit: project.config.bounces.softBounceLimit } })
+      : null,
     onRequest: options.onRequest,
     onError: options.onError,
   });

@@ -1,6 +1,7 @@
 import type { AddressSet } from '../send/hash-set.js';
 import type { JournalRecord } from '../send/journal.js';
 
+
 /**
  * The contract of the state that outlives a run: suppressions, send journals and send locks.
  * `send`, `serve`, the preview and `worker` use only this interface; the backends are
@@ -119,6 +120,8 @@ export interface StoreLock {
 export interface Store {
   readonly kind: 'files' | 'redis';
   readonly suppressions: SuppressionStore;
+  /** What bounces and complaints leave besides suppressions. */
+  readonly bounces: BounceStore;
   /** The journal of one send: `key` names the newsletter (list id) and the issue slug. */
   journal(key: JournalKey): Promise<IssueJournal>;
   /** One send of an issue at a time; throws SEND_LOCKED when another holds it. */
@@ -129,4 +132,42 @@ export interface Store {
 export interface JournalKey {
   listId: string;
   issueSlug: string;
+}
+
+/**
+ * The state bounces and complaints leave besides suppressions (docs/bounces.md), on both
+ * backends (files: `.newsletter/bounces/`; Redis: `{prefix}:bounces:*`), several processes safe
+ * (`serve` workers answering webhooks, `bounces` reading a mailbox, at once):
+ *
+ * - once-only marks, so a report read twice (a rerun, a webhook delivered again) counts once;
+ * - per address, the issues that soft-bounced since its last delivery (3 suppress, by default);
+ * - per issue, the addresses that hard-bounced, soft-bounced and complained (`status`);
+ * - read from the send journals: the issues sent and their accepted addresses, which VERP tags
+ *   are resolved against.
+ */
+
+export type TallyKind = 'hard' | 'soft' | 'complaint';
+
+export type BounceTallies = Record<TallyKind, number>;
+
+export interface SentIssue {
+  slug: string;
+  /** ISO time of the first run record; null when the journal has none. */
+  firstSentAt: string | null;
+}
+
+export interface BounceStore {
+  /** True the first time `id` is claimed, false while the claim lasts (`ttlMs`). Durable before it resolves. */
+  claim(id: string, ttlMs: number): Promise<boolean>;
+  /** A soft bounce of `email` in `issue`: the issues that soft-bounced since its last delivery, this one included. */
+  softBounce(email: string, issue: string): Promise<string[]>;
+  /** A delivery to `email` (a delivery report or event): the soft bounces before it no longer count. */
+  delivered(email: string): Promise<void>;
+  /** Counts `email` for `status` under `kind` in the issue (each address once per kind). */
+  tally(key: JournalKey, kind: TallyKind, email: string): Promise<void>;
+  tallies(key: JournalKey): Promise<BounceTallies>;
+  /** The issues of `listId` with a send journal, and when each was first sent (its first run record). */
+  sentIssues(listId: string): Promise<SentIssue[]>;
+  /** The addresses an issue's sends accepted (real sends, not outbox copies). */
+  sentTo(key: JournalKey): AsyncIterable<string>;
 }

@@ -309,5 +309,88 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
         }
       });
     });
+
+    describe('bounces', () => {
+      it('claims a report once, across stores on the same state, and again after its TTL', async () => {
+        const state = fresh();
+        const [a, b] = [await harness.open(state), await harness.open(state)];
+        try {
+          const results = await Promise.all([a, b, a, b].map((store) => store.bounces.claim('imap:report-1', 60_000)));
+          expect(results.filter(Boolean)).toHaveLength(1);
+          expect(await a.bounces.claim('imap:report-2', 60_000)).toBe(true);
+          expect(await a.bounces.claim('short-lived', 1)).toBe(true);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          expect(await b.bounces.claim('short-lived', 1)).toBe(true);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      });
+
+      it('counts soft bounces per distinct issue until a delivery starts the count over', async () => {
+        const state = fresh();
+        const [a, b] = [await harness.open(state), await harness.open(state)];
+        try {
+          expect(await a.bounces.softBounce('Dee@Example.com', 'weekly-1')).toHaveLength(1);
+          // The same issue reported again (by another process) is still one issue.
+          expect(await b.bounces.softBounce('dee@example.com', 'weekly-1')).toHaveLength(1);
+          expect((await b.bounces.softBounce('dee@example.com', 'weekly-2')).sort()).toEqual(['weekly-1', 'weekly-2']);
+          expect(await a.bounces.softBounce('other@example.com', 'weekly-2')).toHaveLength(1);
+          await a.bounces.delivered('DEE@example.com');
+          expect(await b.bounces.softBounce('dee@example.com', 'weekly-3')).toHaveLength(1);
+          expect(await a.bounces.softBounce('dee@example.com', 'weekly-4')).toHaveLength(2);
+          expect(await a.bounces.softBounce('dee@example.com', 'weekly-5')).toHaveLength(3);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      });
+
+      it('tallies each address once per issue and kind', async () => {
+        const state = fresh();
+        const [a, b] = [await harness.open(state), await harness.open(state)];
+        try {
+          await a.bounces.tally(key, 'hard', 'ann@example.com');
+          await b.bounces.tally(key, 'hard', 'ANN@example.com');
+          await b.bounces.tally(key, 'hard', 'bob@example.com');
+          await a.bounces.tally(key, 'complaint', 'cy@example.com');
+          await a.bounces.tally(key, 'soft', 'dee@example.com');
+          await a.bounces.tally({ ...key, issueSlug: 'weekly-2' }, 'soft', 'eve@example.com');
+          expect(await a.bounces.tallies(key)).toEqual({ hard: 2, soft: 1, complaint: 1 });
+          expect(await b.bounces.tallies(key)).toEqual({ hard: 2, soft: 1, complaint: 1 });
+          expect(await b.bounces.tallies({ ...key, issueSlug: 'weekly-2' })).toEqual({ hard: 0, soft: 1, complaint: 0 });
+          expect(await b.bounces.tallies({ ...key, issueSlug: 'never-sent' })).toEqual({ hard: 0, soft: 0, complaint: 0 });
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      });
+
+      it('lists the issues sent and the addresses each accepted (real sends only)', async () => {
+        const store = await harness.open(fresh());
+        try {
+          const journal = await store.journal(key);
+          await journal.append({ status: 'run', at: new Date().toISOString(), pid: 1, transport: 'outbox', list: 'list.csv', destination: OUTBOX });
+          await journal.append(accepted('copy@example.com', 1, 'outbox'));
+          await journal.append({ status: 'run', at: new Date().toISOString(), pid: 1, transport: 'smtp', list: 'list.csv', destination: SMTP });
+          await journal.append(accepted('ann@example.com', 2, 'smtp'));
+          await journal.append(accepted('bob@example.com', 3, 'smtp'));
+          await journal.append({ status: 'failed-permanent', email: 'gone@example.com', line: 4, at: new Date().toISOString(), destination: 'smtp', reason: '550' });
+          await journal.close();
+          const other = await store.journal({ ...key, issueSlug: 'weekly-2' });
+          await other.append({ status: 'run', at: new Date().toISOString(), pid: 1, transport: 'smtp', list: 'list.csv', destination: SMTP });
+          await other.append(accepted('cy@example.com', 1, 'smtp'));
+          await other.close();
+          const issues = (await store.bounces.sentIssues(key.listId)).sort((a, b) => a.slug.localeCompare(b.slug));
+          expect(issues.map((issue) => issue.slug)).toEqual(['weekly-1', 'weekly-2']);
+          // When each was first sent: the first record's time (weekly-1's first run).
+          expect(issues.every((issue) => typeof issue.firstSentAt === 'string' && !Number.isNaN(Date.parse(issue.firstSentAt)))).toBe(true);
+          expect(await collect(store.bounces.sentTo(key))).toEqual(['ann@example.com', 'bob@example.com']);
+          expect(await collect(store.bounces.sentTo({ ...key, issueSlug: 'weekly-2' }))).toEqual(['cy@example.com']);
+        } finally {
+          await store.close();
+        }
+      });
+    });
   });
 }

@@ -15,6 +15,7 @@ import { complianceUnsubscribeLink } from './compliance-unsubscribe-link.js';
 import { complianceUnsubscribeIdentifies } from './compliance-unsubscribe-identifies.js';
 import { privacyUnsubscribeEmail } from './privacy-unsubscribe-email.js';
 import { darkMode } from './dark-mode.js';
+import { deliverabilityBounceAddress, deliverabilityReturnPath } from './deliverability-bounces.js';
 import { imagesAlt } from './images-alt.js';
 import { imagesHttp } from './images-http.js';
 import { imagesTextRatio } from './images-text-ratio.js';
@@ -52,6 +53,8 @@ export const RULES: readonly Rule[] = Object.freeze([
   complianceFrom,
   complianceReplyTo,
   linksExampleDomain,
+  deliverabilityReturnPath,
+  deliverabilityBounceAddress,
   inboxSubject,
   inboxSubjectCaps,
   inboxPreheader,

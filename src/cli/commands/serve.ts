@@ -51,6 +51,8 @@ Answers, under the path of \`siteUrl\`:
   GET  /unsubscribe/<token>    a page naming the address, with one button (changes nothing)
   POST /unsubscribe/<token>    List-Unsubscribe=One-Click: added to the suppression list,
                                on disk (fsync) before the 200; action=resubscribe removes it
+  POST /webhooks/<provider>    bounces and complaints of ses, postmark, sendgrid, mailgun
+                               (signed; docs/bounces.md)
   GET  /healthz                ok (503 while the suppression store cannot be reached)
   GET  anything else           the site of \`newsletter publish\` (published first if missing)
 
@@ -136,6 +138,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
             project,
             secret,
             suppressions: store.suppressions,
+            webhooks: { store, env },
             siteDir: siteDir(project),
             onRequest: (log) => out.println(`${new Date().toISOString()} ${log.method} ${log.path} ${log.status} ${log.outcome} ${log.ms.toFixed(1)}ms${which}`),
             onError: reportError,

@@ -7,6 +7,9 @@ import { println, type CliIo } from '../io.js';
 import { maskRedisUrl } from '../../store/redis/connection.js';
 import { redisUrlFrom } from '../redis-url.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
+import { deliveryRates, formatDeliveryRates, type DeliveryRates } from '../../bounces/delivery-rates.js';
+import { openStore } from '../../store/index.js';
+import { RedisStore } from '../../store/redis/redis-store.js';
 
 interface StatusFlags extends SharedFlags {
   queue?: string;
@@ -43,9 +46,9 @@ export function registerStatus(program: Command, io: CliIo): void {
   addSharedOptions(
     program
       .command('status')
-      .description('counts of a distributed send (`send --queue`): sent, failed, pending, live workers')
+      .description('counts of a send: delivered, bounces and complaints with their rates; for `send --queue`, also pending and live workers')
       .argument('<issue>', 'issue slug')
-      .option('--queue <url>', 'the Redis of the send (default: $REDIS_URL)')
+      .option('--queue <url>', 'the Redis of a distributed send (default: $REDIS_URL; without either, the local send\'s journal)')
       .option('--json', 'print the status as JSON'),
     { out: false },
   )
@@ -57,14 +60,29 @@ accepted as everywhere and change nothing here.
 
 Examples:
   $ npx newsletter status weekly-1 --queue redis://redis.internal:6379
-  $ watch -n 2 npx newsletter status weekly-1      with REDIS_URL set`,
+  $ watch -n 2 npx newsletter status weekly-1      with REDIS_URL set
+  $ npx newsletter status weekly-1 --json          a local send, for a dashboard
+
+Warns when complaints pass 0.1% or hard bounces 2% of delivered (docs/bounces.md).`,
     )
     .action(async (issueSlug: string, flags: StatusFlags) => {
       const env = io.env;
-      const queue = redisUrlFrom(flags.queue, env, '--queue');
       const config = await loadConfig(configRequest(flags, io));
-      const status = await queueStatus({ queue, key: { listId: listIdFor(config), issueSlug } });
-      if (flags.json) println(io.stdout, JSON.stringify(status, null, 2));
-      else for (const line of formatStatus(status, maskRedisUrl(queue))) println(io.stdout, line);
+      const key = { listId: listIdFor(config), issueSlug };
+      // A queued send's Redis (--queue or REDIS_URL); else the local send's files store.
+      const queue = flags.queue !== undefined || env.REDIS_URL ? redisUrlFrom(flags.queue, env, '--queue') : null;
+      const status = queue ? await queueStatus({ queue, key }) : null;
+      const store = queue ? await RedisStore.open({ url: queue, name: 'newsletter-status' }) : await openStore(config, { cwd: io.cwd });
+      let delivery: DeliveryRates;
+      try {
+        delivery = await deliveryRates(store, key);
+      } finally {
+        await store.close();
+      }
+      if (flags.json) println(io.stdout, JSON.stringify(status ? { ...status, delivery } : { issueSlug, state: 'local', delivery }, null, 2));
+      else {
+        for (const line of status && queue ? formatStatus(status, maskRedisUrl(queue)) : [`${issueSlug}: local send`]) println(io.stdout, line);
+        for (const line of formatDeliveryRates(delivery)) println(io.stdout, line);
+      }
     });
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { displayPath } from '../../fs/display-path.js';
 import type { JournalKey, Store } from '../types.js';
+import { FileBounceStore } from './bounces.js';
 import { FileJournal } from './journal.js';
 import { acquireFileLock } from './lock.js';
 import { FileSuppressionStore } from './suppressions.js';
@@ -17,6 +18,8 @@ export interface FilesStoreOptions {
   journalDir: string;
   /** The suppression list file. */
   suppressions: string;
+  /** Bounce state (store/files/bounces.ts); default `bounces/` next to the journal folder. */
+  bouncesDir?: string | undefined;
   /** fdatasync journal commits (default true). */
   journalSync?: boolean | undefined;
   /** Paths in messages are shown relative to this folder. */
@@ -32,9 +35,12 @@ export function openFilesStore(options: FilesStoreOptions): Store {
     const slug = SAFE_SLUG.test(key.issueSlug) ? key.issueSlug : encodeURIComponent(key.issueSlug).replace(/^\./, '%2E');
     return path.join(options.journalDir, `${slug}.${ext}`);
   };
+  const bouncesDir = options.bouncesDir ?? path.join(path.dirname(options.journalDir), 'bounces');
+  const bounces = new FileBounceStore(bouncesDir, options.journalDir, (key) => issueFile(key, 'jsonl'), show(bouncesDir));
   return {
     kind: 'files',
     suppressions: new FileSuppressionStore(options.suppressions, show(options.suppressions)),
+    bounces,
     async journal(key) {
       const file = issueFile(key, 'jsonl');
       return new FileJournal(file, show(file), options.journalSync ?? true);
@@ -43,6 +49,8 @@ export function openFilesStore(options: FilesStoreOptions): Store {
       const file = issueFile(key, 'lock');
       return acquireFileLock(file, show(file));
     },
-    async close() {},
+    async close() {
+      await bounces.close();
+    },
   };
 }

@@ -25,7 +25,7 @@ function stamp(): string {
 }
 
 /** Reads a file line by line, saying for the last line whether it ended in a newline. */
-async function* journalLines(file: string, display: string): AsyncGenerator<{ text: string; number: number; terminated: boolean }> {
+export async function* journalLines(file: string, display: string): AsyncGenerator<{ text: string; number: number; terminated: boolean }> {
   const stream = createReadStream(file, { encoding: 'utf8' });
   try {
     await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));

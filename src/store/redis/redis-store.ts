@@ -8,6 +8,7 @@ import type { JournalRecord, OutcomeRecord } from '../../send/journal.js';
 import { canStore } from '../files/suppression-lines.js';
 import { normalizeEntry, parseEntryJson } from '../suppression-entry.js';
 import type { Destination, IssueJournal, JournalKey, JournalState, Store, StoreLock, SuppressionEntry, SuppressionProblem, SuppressionStore } from '../types.js';
+import { RedisBounceStore } from './bounces.js';
 import { connectRedis, maskRedisUrl } from './connection.js';
 import { DEFAULT_PREFIX, sendKeys, suppressionKeys, type SendKeys, type SuppressionKeys } from './keys.js';
 
@@ -376,6 +377,7 @@ export interface RedisStoreOptions {
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   readonly suppressions: RedisSuppressionStore;
+  readonly bounces: RedisBounceStore;
   readonly display: string;
 
   private constructor(
@@ -384,6 +386,7 @@ export class RedisStore implements Store {
     url: string,
   ) {
     this.suppressions = new RedisSuppressionStore(redis, prefix);
+    this.bounces = new RedisBounceStore(redis, prefix);
     this.display = maskRedisUrl(url);
   }
 

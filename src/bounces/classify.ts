@@ -1,0 +1,226 @@
+import { simpleParser, type ParsedMail, type SimpleParserOptions } from 'mailparser';
+import { addressOfTyped, field, parseFieldBlocks, parseHeaderBlock, type FieldBlock } from './fields.js';
+import { PLAIN_FORMS } from './plain-forms.js';
+import { verdictOf, type Severity } from './severity.js';
+
+/**
+ * What a message in the bounce mailbox is: a bounce (per recipient, hard or soft), a complaint,
+ * a delivery report, or something to leave alone (an auto-reply, a delay notice), or unknown.
+ * Pure: bytes in, a value out; matching it to a recipient and recording it is match.ts's and
+ * rules.ts's job. The order of the tests is the order of confidence:
+ *
+ * 1. `multipart/report; report-type=feedback-report` (RFC 5965 ARF): a complaint;
+ * 2. `multipart/report; report-type=delivery-status` (RFC 3464): per recipient Action, Status,
+ *    Diagnostic-Code, Final-Recipient;
+ * 3. a plain-text bounce in one of the forms of plain-forms.ts, from a mailer daemon;
+ * 4. an auto-reply (RFC 3834 `Auto-Submitted`, the X- headers of the big clients, the usual
+ *    subjects): ignored, never a bounce;
+ * 5. anything else: unknown (left in the mailbox unmarked, counted in the summary).
+ */
+
+export type ReportKind = 'bounce' | 'complaint' | 'delivered' | 'ignored' | 'unknown';
+
+export interface RecipientReport {
+  /** The failed (or complaining) address as the report names it, or null when it names none. */
+  email: string | null;
+  /** `hard` or `soft` for a bounce; null for a complaint or delivery. */
+  severity: Severity | null;
+  /** RFC 3463 status (`5.1.1`) as reported or as the wording implies. */
+  status: string | null;
+  diagnostic: string | null;
+}
+
+export interface OriginalMessage {
+  messageId: string | null;
+  listId: string | null;
+  to: string | null;
+  returnPath: string | null;
+}
+
+export interface Classification {
+  kind: ReportKind;
+  /** How it was recognised: `rfc3464`, `arf`, `exim`, `postfix`, …, `auto-reply`, `delayed`. */
+  form: string;
+  recipients: RecipientReport[];
+  /** The headers of the message it reports on, when quoted. */
+  original: OriginalMessage | null;
+  /** Addresses the report was sent to and sender addresses it quotes: where VERP tags appear. */
+  verpCandidates: string[];
+  /** The report's own Message-ID (stable across mailboxes: the once-only key). */
+  messageId: string | null;
+  subject: string;
+}
+
+const PARSE_OPTIONS: SimpleParserOptions = { keepDeliveryStatus: true, skipHtmlToText: true, skipTextLinks: true, skipImageLinks: true, skipTextToHtml: true };
+
+export async function classifyMessage(raw: Buffer | string): Promise<Classification> {
+  const source = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+  const parsed = await simpleParser(source, PARSE_OPTIONS);
+  return classifyParsed(parsed, source);
+}
+
+const DAEMON = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|mdaemon|bounce|bounces|nobody|noreply-dmarc-support|double-bounce)@/i;
+const BOUNCE_SUBJECT =
+  /undeliver|undelivered|returned mail|delivery (?:status notification|failure|failed|has failed|problem)|mail delivery (?:failed|failure|system|subsystem)|failure notice|could not be delivered|non ?remis|unzustellbar|nicht zustellbar|message not delivered|delivery incomplete|returned to sender|mail system error/i;
+const AUTO_SUBJECT =
+  /^(?:re:\s*)?(?:auto(?:matic)?[ -]?(?:reply|response|answer|antwort)|autoreply|auto:|out of (?:the )?office|ooo\b|on vacation|vacation|away from (?:the|my) (?:office|desk)|abwesen|réponse automatique|reponse automatique|absence|respuesta automática|risposta automatica|automatisch antwoord|afwezig|fuera de la oficina)/i;
+
+/** A report that says the relay is still trying. */
+const DELAY_WORDS = /not yet been delivered|still undelivered|delayed|will (?:keep )?(?:retry|trying)|delivery incomplete/i;
+
+function headerText(parsed: ParsedMail, name: string): string | null {
+  const value = parsed.headers.get(name);
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && 'text' in value) return String((value as { text: unknown }).text);
+  if (typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value);
+  return String(value);
+}
+
+function headerLines(parsed: ParsedMail, name: string): string[] {
+  return parsed.headerLines.filter((line) => line.key === name).map((line) => line.line.slice(line.line.indexOf(':') + 1).trim());
+}
+
+function attachmentText(parsed: ParsedMail, types: readonly string[]): string[] {
+  return parsed.attachments.filter((a) => types.includes(a.contentType.toLowerCase())).map((a) => a.content.toString('utf8'));
+}
+
+/** The quoted original: a message/rfc822 or text/rfc822-headers part, else a Message-ID quoted in the text. */
+function originalOf(parsed: ParsedMail, source: Buffer): OriginalMessage | null {
+  const quoted = attachmentText(parsed, ['message/rfc822', 'text/rfc822-headers', 'message/rfc822-headers', 'message/global', 'message/global-headers'])[0];
+  if (quoted !== undefined) {
+    const headers = parseHeaderBlock(quoted);
+    return {
+      messageId: field(headers, 'message-id'),
+      listId: field(headers, 'list-id'),
+      to: field(headers, 'to'),
+      returnPath: field(headers, 'return-path'),
+    };
+  }
+  // An inline message/rfc822 is folded into the text by mailparser; its headers are still in the bytes.
+  const body = source.toString('latin1');
+  const headerEnd = body.search(/\r?\n\r?\n/);
+  const rest = headerEnd < 0 ? '' : body.slice(headerEnd);
+  const messageId = /^Message-ID:\s*(<[^>\r\n]+>)/im.exec(rest)?.[1] ?? null;
+  const listId = /^List-Id:\s*(.+)$/im.exec(rest)?.[1]?.trim() ?? null;
+  if (!messageId && !listId) return null;
+  return { messageId, listId, to: /^To:\s*(.+)$/im.exec(rest)?.[1]?.trim() ?? null, returnPath: /^Return-Path:\s*(.+)$/im.exec(rest)?.[1]?.trim() ?? null };
+}
+
+function verpCandidatesOf(parsed: ParsedMail, extra: (string | null)[]): string[] {
+  const values = ['to', 'delivered-to', 'x-original-to', 'envelope-to', 'x-envelope-to', 'cc'].flatMap((name) => headerLines(parsed, name));
+  return [...values, ...extra.filter((v): v is string => !!v)];
+}
+
+function base(parsed: ParsedMail, source: Buffer): Omit<Classification, 'kind' | 'form' | 'recipients' | 'verpCandidates'> {
+  return { original: originalOf(parsed, source), messageId: headerText(parsed, 'message-id'), subject: parsed.subject ?? '' };
+}
+
+export function classifyParsed(parsed: ParsedMail, source: Buffer): Classification {
+  const common = base(parsed, source);
+  const candidates = (extra: (string | null)[] = []) => verpCandidatesOf(parsed, [...extra, common.original?.returnPath ?? null]);
+  const contentType = parsed.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
+  const reportType = contentType?.value?.toLowerCase() === 'multipart/report' ? (contentType.params?.['report-type'] ?? '').toLowerCase() : '';
+
+  const feedback = attachmentText(parsed, ['message/feedback-report'])[0];
+  if (reportType === 'feedback-report' || feedback !== undefined) {
+    const block = parseFieldBlocks(feedback ?? '')[0];
+    const type = (field(block, 'feedback-type') ?? 'abuse').toLowerCase();
+    const rcpt = addressOfTyped(field(block, 'original-rcpt-to')) ?? addressOfTyped(field(block, 'removal-recipient')) ?? addressOfTyped(common.original?.to ?? null);
+    const mailFrom = field(block, 'original-mail-from');
+    if (type === 'not-spam') return { ...common, kind: 'ignored', form: 'arf-not-spam', recipients: [], verpCandidates: candidates([mailFrom]) };
+    return {
+      ...common,
+      kind: 'complaint',
+      form: 'arf',
+      recipients: [{ email: rcpt, severity: null, status: null, diagnostic: `feedback-type: ${type}` }],
+      verpCandidates: candidates([mailFrom]),
+    };
+  }
+
+  const status = attachmentText(parsed, ['message/delivery-status', 'message/global-delivery-status'])[0];
+  if (status !== undefined) return { ...common, ...fromDeliveryStatus(status), verpCandidates: candidates() };
+
+  const from = parsed.from?.value[0]?.address ?? '';
+  const subject = common.subject;
+  const text = parsed.text ?? '';
+  const fromDaemon = DAEMON.test(from) || /mail delivery (?:system|subsystem)/i.test(parsed.from?.text ?? '');
+  if (fromDaemon || BOUNCE_SUBJECT.test(subject)) {
+    for (const form of PLAIN_FORMS) {
+      if (!form.detect.test(text)) continue;
+      const temporary = form.temporary?.test(text) ?? false;
+      const failures = form.failures(text);
+      if (!failures.length) continue;
+      const recipients = failures.map(({ email, diagnostic }) => ({ email, diagnostic: diagnostic || null, ...verdictOf(null, diagnostic, temporary) }));
+      // A delay notice ("has not yet been delivered") is news, not a failure.
+      if (temporary && DELAY_WORDS.test(text)) {
+        return { ...common, kind: 'ignored', form: `${form.name}-delayed`, recipients, verpCandidates: candidates() };
+      }
+      return { ...common, kind: 'bounce', form: form.name, recipients, verpCandidates: candidates() };
+    }
+    // A daemon's bounce in no form we know: the first address it names that is not an address
+    // of the report itself, with whatever code is near it. Unknown when it names none.
+    const generic = fromDaemon && BOUNCE_SUBJECT.test(subject) ? genericFailure(text, parsed) : null;
+    if (generic && DELAY_WORDS.test(text)) return { ...common, kind: 'ignored', form: 'generic-delayed', recipients: [{ ...generic, severity: 'soft' }], verpCandidates: candidates() };
+    if (generic) return { ...common, kind: 'bounce', form: 'generic', recipients: [generic], verpCandidates: candidates() };
+    if (fromDaemon) return { ...common, kind: 'unknown', form: 'unknown', recipients: [], verpCandidates: candidates() };
+  }
+
+  if (isAutoReply(parsed, subject)) return { ...common, kind: 'ignored', form: 'auto-reply', recipients: [], verpCandidates: candidates() };
+  return { ...common, kind: 'unknown', form: 'unknown', recipients: [], verpCandidates: candidates() };
+}
+
+function fromDeliveryStatus(text: string): Pick<Classification, 'kind' | 'form' | 'recipients'> {
+  const [, ...perRecipient] = parseFieldBlocks(text);
+  const recipients: RecipientReport[] = [];
+  let failed = false;
+  let delivered = false;
+  for (const block of perRecipient) {
+    const action = (field(block, 'action') ?? '').toLowerCase().split(/[\s(]/)[0]!;
+    const email = addressOfTyped(field(block, 'final-recipient')) ?? addressOfTyped(field(block, 'original-recipient'));
+    const reported = field(block, 'status');
+    const diagnostic = diagnosticOf(block);
+    if (action === 'failed') {
+      failed = true;
+      recipients.push({ email, diagnostic, ...verdictOf(reported?.split(/\s/)[0] ?? null, diagnostic) });
+    } else if (action === 'delivered' || action === 'relayed' || action === 'expanded') {
+      delivered = true;
+      recipients.push({ email, severity: null, status: reported, diagnostic });
+    }
+    // `delayed`: the relay keeps trying; a later report will say how it ended.
+  }
+  if (failed) return { kind: 'bounce', form: 'rfc3464', recipients: recipients.filter((r) => r.severity !== null) };
+  if (delivered) return { kind: 'delivered', form: 'rfc3464', recipients };
+  return { kind: 'ignored', form: 'rfc3464-delayed', recipients: [] };
+}
+
+function diagnosticOf(block: FieldBlock): string | null {
+  const value = field(block, 'diagnostic-code');
+  if (!value) return null;
+  // `smtp; 550 …`: the type is not part of what the server said.
+  return value.replace(/^[a-z-]+;\s*/i, '').trim() || null;
+}
+
+/** RFC 3834 and the headers the big clients set on vacation replies; the usual subjects. */
+function isAutoReply(parsed: ParsedMail, subject: string): boolean {
+  const auto = headerText(parsed, 'auto-submitted');
+  if (auto && !/^\s*no\b/i.test(auto)) return true;
+  if (headerText(parsed, 'x-autoreply') || headerText(parsed, 'x-autorespond') || headerText(parsed, 'x-autoresponder')) return true;
+  if (/auto[_-]?reply/i.test(headerText(parsed, 'precedence') ?? '')) return true;
+  if (/^reply$/i.test(headerText(parsed, 'x-autogenerated') ?? '')) return true;
+  if (/^(?:OOF|AutoReply)$/i.test(headerText(parsed, 'x-auto-response-suppress') ?? '') && AUTO_SUBJECT.test(subject)) return true;
+  return AUTO_SUBJECT.test(subject);
+}
+
+function genericFailure(text: string, parsed: ParsedMail): RecipientReport | null {
+  const own = new Set([...(parsed.to ? [parsed.to].flat() : []), ...(parsed.from ? [parsed.from] : [])].flatMap((a) => a.value.map((v) => (v.address ?? '').toLowerCase())));
+  // Only the report's own words, not the copy of the message it returns.
+  const words = text.split(/^-{2,}.*(?:original message|below this line|message headers follow).*$/im)[0]!;
+  for (const match of words.matchAll(/<?([^\s<>()"',;:]+@[^\s<>()"',;:]+\.[a-z]{2,})>?/gi)) {
+    const email = match[1]!.toLowerCase();
+    if (own.has(email) || DAEMON.test(email)) continue;
+    const around = words.slice(match.index, match.index + 400);
+    return { email, diagnostic: around.replace(/\s+/g, ' ').trim(), ...verdictOf(null, around) };
+  }
+  return null;
+}

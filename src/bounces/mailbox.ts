@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import { ImapFlow } from 'imapflow';
+import { NewsletterError } from '../errors.js';
+import type { Store } from '../store/types.js';
+import { classifyMessage } from './classify.js';
+import { ReportMatcher, type BounceEvent } from './match.js';
+import { applyBounceEvent, IssueOrder, type BounceRules } from './rules.js';
+
+/**
+ * `newsletter bounces`: reads the bounce mailbox over IMAP (imapflow), classifies each message
+ * not yet handled, matches it to a recipient and applies the rules. Nothing is ever deleted:
+ *
+ * - a message it handled (a bounce, a complaint, a delivery report, an auto-reply or delay
+ *   notice) gets the keyword `$NewsletterHandled`, or is moved to a folder (`processed: "move"`);
+ * - a message it cannot classify, or that names nobody we sent to, is left as it is and counted,
+ *   so a person can look at it (and a later run, once the send journal is there, can match it);
+ * - a report's bytes are claimed once in the store (store.bounces.claim), and every rule is
+ *   idempotent per address and issue, so a rerun, a lost flag or a copy of a message counts once.
+ *
+ * With `watch`, the mailbox stays selected and IDLE wakes the reader when mail arrives.
+ */
+
+export interface MailboxSettings {
+  /** `imaps://user:pass@host[:port]/MAILBOX` (`imap://` for plain IMAP with STARTTLS when offered). */
+  url: string;
+  processed: 'flag' | 'move';
+  folder: string;
+  keyword: string;
+  claimTtlMs: number;
+}
+
+export interface BounceContext {
+  store: Store;
+  listId: string;
+  /** NEWSLETTER_SECRET, for VERP tags; null when it is not set. */
+  secret: string | null;
+  verpBase: string | null;
+  rules: BounceRules;
+}
+
+export interface MailboxSummary {
+  /** Messages looked at (not handled before). */
+  read: number;
+  hard: number;
+  soft: number;
+  complaints: number;
+  deliveries: number;
+  /** Auto-replies and delay notices: marked handled, never counted as bounces. */
+  ignored: number;
+  /** Not classifiable: left unmarked. */
+  unknown: number;
+  /** A bounce or complaint naming nobody we sent to: left unmarked. */
+  unmatched: number;
+  /** Handled by an earlier run (its mark was lost or it was copied back): counted nothing. */
+  alreadyHandled: number;
+  /** Addresses newly suppressed. */
+  suppressed: number;
+}
+
+export type MailboxEvent =
+  | { type: 'connected'; mailbox: string; messages: number }
+  | { type: 'event'; event: BounceEvent; outcome: string }
+  | { type: 'left'; why: 'unknown' | 'unmatched'; uid: number; subject: string }
+  | { type: 'pass'; summary: MailboxSummary };
+
+export interface MailboxHooks {
+  onEvent?: ((event: MailboxEvent) => void) | undefined;
+  /** Keep reading as mail arrives (IDLE) until `signal` aborts. */
+  watch?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export function emptySummary(): MailboxSummary {
+  return { read: 0, hard: 0, soft: 0, complaints: 0, deliveries: 0, ignored: 0, unknown: 0, unmatched: 0, alreadyHandled: 0, suppressed: 0 };
+}
+
+/** The IMAP URL as shown: never the password. */
+export function maskImapUrl(url: string): string {
+  return url.replace(/^(imaps?:\/\/[^:@/]*):[^@/]*@/i, '$1:****@');
+}
+
+interface ImapTarget {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string;
+  pass: string;
+  mailbox: string;
+}
+
+export function parseImapUrl(url: string): ImapTarget {
+  const shown = maskImapUrl(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new NewsletterError('BOUNCES_MAILBOX', `\`${shown}\` is not a URL`, { hint: 'expected imaps://user:pass@imap.example.com/INBOX' });
+  }
+  if ((parsed.protocol !== 'imaps:' && parsed.protocol !== 'imap:') || !parsed.hostname) {
+    throw new NewsletterError('BOUNCES_MAILBOX', `\`${shown}\` is not an IMAP URL`, { hint: 'expected imaps://user:pass@imap.example.com/INBOX' });
+  }
+  if (!parsed.username) throw new NewsletterError('BOUNCES_MAILBOX', `\`${shown}\` names no user`, { hint: 'expected imaps://user:pass@imap.example.com/INBOX (a user with @ written as %40)' });
+  const secure = parsed.protocol === 'imaps:';
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port ? Number(parsed.port) : secure ? 993 : 143,
+    secure,
+    user: decodeURIComponent(parsed.username),
+    pass: decodeURIComponent(parsed.password),
+    mailbox: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'INBOX',
+  };
+}
+
+const BATCH = 200;
+/** Messages of a batch handled at once. */
+const CONCURRENCY = 32;
+
+export async function readBounceMailbox(settings: MailboxSettings, context: BounceContext, hooks: MailboxHooks = {}): Promise<MailboxSummary> {
+  const target = parseImapUrl(settings.url);
+  const shown = maskImapUrl(settings.url);
+  const emit = (event: MailboxEvent) => hooks.onEvent?.(event);
+  const client = new ImapFlow({ host: target.host, port: target.port, secure: target.secure, auth: { user: target.user, pass: target.pass }, logger: false, emitLogs: false });
+  // A dropped connection is reported by the command that fails; the event must not crash the process.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new NewsletterError('BOUNCES_MAILBOX', `cannot log in to ${shown}: ${(error as Error).message}`, { cause: error });
+  }
+  const matcher = new ReportMatcher({ secret: context.secret, listId: context.listId, verpBase: context.verpBase, bounces: context.store.bounces });
+  // One order of issues for the run (soft bounces count only over consecutive sends).
+  context = { ...context, rules: { ...context.rules, order: context.rules.order ?? new IssueOrder(() => context.store.bounces.sentIssues(context.listId)) } };
+  const summary = emptySummary();
+  const seen = new Set<number>();
+  let lock: Awaited<ReturnType<ImapFlow['getMailboxLock']>>;
+  try {
+    lock = await client.getMailboxLock(target.mailbox);
+  } catch (error) {
+    await client.logout().catch(() => undefined);
+    throw new NewsletterError('BOUNCES_MAILBOX', `cannot open the mailbox \`${target.mailbox}\` on ${shown}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const box = client.mailbox;
+    emit({ type: 'connected', mailbox: target.mailbox, messages: box ? box.exists : 0 });
+    if (settings.processed === 'move') await ensureFolder(client, settings.folder);
+    await readPass(client, settings, context, matcher, summary, seen, emit);
+    emit({ type: 'pass', summary: { ...summary } });
+    while (hooks.watch && !hooks.signal?.aborted) {
+      const arrived = await waitForMail(client, hooks.signal);
+      if (!arrived) break;
+      await readPass(client, settings, context, matcher, summary, seen, emit);
+      emit({ type: 'pass', summary: { ...summary } });
+    }
+  } catch (error) {
+    if (error instanceof NewsletterError) throw error;
+    throw new NewsletterError('BOUNCES_MAILBOX', `reading ${shown} failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    lock.release();
+    await client.logout().catch(() => undefined);
+  }
+  return summary;
+}
+
+async function ensureFolder(client: ImapFlow, folder: string): Promise<void> {
+  const list = await client.list();
+  if (!list.some((box) => box.path === folder)) await client.mailboxCreate(folder);
+}
+
+/** Resolves true when new mail arrives (IMAP EXISTS, seen while idling), false when `signal` aborts. */
+function waitForMail(client: ImapFlow, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const done = (value: boolean) => {
+      client.off('exists', onExists);
+      client.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(value);
+    };
+    const onExists = () => done(true);
+    const onAbort = () => done(false);
+    const onClose = () => {
+      client.off('exists', onExists);
+      signal?.removeEventListener('abort', onAbort);
+      reject(new Error('the IMAP server closed the connection'));
+    };
+    client.on('exists', onExists);
+    client.on('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    // imapflow enters IDLE by itself while the connection has nothing to do.
+    void client.idle().catch(() => undefined);
+  });
+}
+
+async function readPass(
+  client: ImapFlow,
+  settings: MailboxSettings,
+  context: BounceContext,
+  matcher: ReportMatcher,
+  summary: MailboxSummary,
+  seen: Set<number>,
+  emit: (event: MailboxEvent) => void,
+): Promise<void> {
+  const found = await client.search(settings.processed === 'flag' ? { unKeyword: settings.keyword } : { all: true }, { uid: true });
+  const uids = (found || []).filter((uid) => !seen.has(uid));
+  for (let start = 0; start < uids.length; start += BATCH) {
+    const chunk = uids.slice(start, start + BATCH);
+    // Fetched whole before any other command: imapflow cannot run one while a FETCH streams.
+    const messages: { uid: number; source: Buffer }[] = [];
+    for await (const message of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
+      if (message.source) messages.push({ uid: message.uid, source: message.source });
+    }
+    // Several at once: their store writes are committed together (one sync for many reports).
+    const handled: number[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < messages.length) {
+        const message = messages[next++]!;
+        seen.add(message.uid);
+        if (await handleMessage(message, settings, context, matcher, summary, emit)) handled.push(message.uid);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, messages.length) }, lane));
+    handled.sort((a, b) => a - b);
+    if (!handled.length) continue;
+    if (settings.processed === 'move') await client.messageMove(handled.join(','), settings.folder, { uid: true });
+    else await client.messageFlagsAdd(handled.join(','), [settings.keyword], { uid: true });
+  }
+}
+
+/** True when the message is handled (to be marked); false when it is left for a person. */
+async function handleMessage(
+  message: { uid: number; source: Buffer },
+  settings: MailboxSettings,
+  context: BounceContext,
+  matcher: ReportMatcher,
+  summary: MailboxSummary,
+  emit: (event: MailboxEvent) => void,
+): Promise<boolean> {
+  summary.read++;
+  const report = await classifyMessage(message.source);
+  if (report.kind === 'unknown') {
+    summary.unknown++;
+    emit({ type: 'left', why: 'unknown', uid: message.uid, subject: report.subject });
+    return false;
+  }
+  if (report.kind === 'ignored') {
+    summary.ignored++;
+    return true;
+  }
+  const events = await matcher.match(report, 'imap');
+  if (!events.length) {
+    summary.unmatched++;
+    emit({ type: 'left', why: 'unmatched', uid: message.uid, subject: report.subject });
+    return false;
+  }
+  const outcomes: { event: BounceEvent; outcome: string }[] = [];
+  for (const event of events) outcomes.push({ event, outcome: await applyBounceEvent(context.store, context.listId, event, context.rules) });
+  // Every rule is idempotent: the claim only decides whether this run reports the counts.
+  const id = `imap:${createHash('sha256').update(message.source).digest('hex')}`;
+  if (!(await context.store.bounces.claim(id, settings.claimTtlMs))) {
+    summary.alreadyHandled++;
+    return true;
+  }
+  for (const { event, outcome } of outcomes) {
+    if (event.kind === 'hard') summary.hard++;
+    else if (event.kind === 'soft') summary.soft++;
+    else if (event.kind === 'complaint') summary.complaints++;
+    else summary.deliveries++;
+    if (outcome === 'suppressed') summary.suppressed++;
+    emit({ type: 'event', event, outcome });
+  }
+  return true;
+}

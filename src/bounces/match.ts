@@ -1,0 +1,146 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { normalizeEmail } from '../render/links.js';
+import { AddressSet } from '../send/hash-set.js';
+import type { BounceStore } from '../store/types.js';
+import type { Classification, RecipientReport } from './classify.js';
+import { addressOfTyped } from './fields.js';
+import { findVerpTags, VerpResolver } from './verp.js';
+
+/**
+ * Which recipient of which issue a report is about, in the order of confidence the issue asks:
+ *
+ * 1. the VERP tag of the address the report was sent to (or quotes as the original's sender):
+ *    signed, it names recipient and issue even when the report quotes nothing;
+ * 2. the original's Message-ID, when it is one of ours (`<hash.slug@domain>`, render/message.ts):
+ *    its hash is recomputed from the list id, the slug and the named recipient (or, when the
+ *    report names none, each recipient the issue was sent to);
+ * 3. our List-Id quoted with the original's To;
+ * 4. the report's Final-Recipient, when that address was sent an issue (on a list we mailed).
+ */
+
+export type EventKind = 'hard' | 'soft' | 'complaint' | 'delivered';
+
+export interface BounceEvent {
+  kind: EventKind;
+  email: string;
+  /** The issue the report is about, when it could be told. */
+  issue: string | null;
+  status: string | null;
+  diagnostic: string | null;
+  /** `imap`, `ses`, `postmark`, `sendgrid`, `mailgun`. */
+  source: string;
+  /** How the recipient was found: `verp`, `message-id`, `list-id`, `final-recipient`, or the provider. */
+  matchedBy: string;
+}
+
+export interface MatcherOptions {
+  /** NEWSLETTER_SECRET (VERP tags); null: tags are not read. */
+  secret: string | null;
+  listId: string;
+  /** `bounces.address`: tags are looked for after its local part. */
+  verpBase: string | null;
+  bounces: BounceStore;
+}
+
+const OUR_MESSAGE_ID = /^<([0-9a-f]{32})\.([\w.-]+)@[^>]+>$/;
+
+export class ReportMatcher {
+  private readonly verp: VerpResolver | null;
+  private sentAddresses: Promise<AddressSet> | null = null;
+  private issues: Promise<string[]> | null = null;
+
+  constructor(private readonly options: MatcherOptions) {
+    const { secret, listId, bounces } = options;
+    this.verp = secret && options.verpBase ? new VerpResolver(secret, listId, { issues: () => this.sentIssues(), recipients: (slug) => bounces.sentTo({ listId, issueSlug: slug }) }) : null;
+  }
+
+  private sentIssues(): Promise<string[]> {
+    this.issues ??= this.options.bounces.sentIssues(this.options.listId).then((issues) => issues.map((issue) => issue.slug));
+    return this.issues;
+  }
+
+  /** The events a classified report makes; empty when it names nobody we sent to. */
+  async match(report: Classification, source = 'imap'): Promise<BounceEvent[]> {
+    if (report.kind !== 'bounce' && report.kind !== 'complaint' && report.kind !== 'delivered') return [];
+    const kindOf = (r: RecipientReport): EventKind => (report.kind === 'complaint' ? 'complaint' : report.kind === 'delivered' ? 'delivered' : r.severity === 'soft' ? 'soft' : 'hard');
+    const event = (r: RecipientReport, email: string, issue: string | null, matchedBy: string): BounceEvent => ({
+      kind: kindOf(r),
+      email: normalizeEmail(email),
+      issue,
+      status: r.status,
+      diagnostic: r.diagnostic,
+      source,
+      matchedBy,
+    });
+
+    // 1. VERP: one message, one recipient; the report's own recipient line gives the verdict.
+    if (this.verp && this.options.verpBase) {
+      for (const tag of findVerpTags(report.verpCandidates.join('\n'), this.options.verpBase)) {
+        const found = await this.verp.resolve(tag);
+        if (!found) continue;
+        const line = report.recipients.find((r) => r.email === found.email) ?? report.recipients[0];
+        if (line) return [event(line, found.email, found.issue, 'verp')];
+      }
+    }
+
+    // 2. Our Message-ID, quoted.
+    const quotedId = report.original?.messageId?.trim() ?? '';
+    const ours = OUR_MESSAGE_ID.exec(quotedId);
+    if (ours) {
+      const [, hash, slug] = ours;
+      const events: BounceEvent[] = [];
+      for (const r of report.recipients) {
+        const email = r.email ?? (await this.recipientByHash(hash!, slug!));
+        if (email && this.hashMatches(hash!, slug!, email)) events.push(event(r, email, slug!, 'message-id'));
+      }
+      if (events.length) return events;
+    }
+
+    // 3. Our List-Id with the original's To.
+    const to = addressOfTyped(report.original?.to?.replace(/^.*<([^>]+)>.*$/, '$1') ?? null);
+    if (to && report.original?.listId && sameListId(report.original.listId, this.options.listId)) {
+      const r = report.recipients.find((x) => x.email === to) ?? report.recipients[0];
+      if (r) return [event(r, to, ours?.[2] ?? null, 'list-id')];
+    }
+
+    // 4. Final-Recipient, when we sent that address an issue.
+    const sent = await this.allSent();
+    return report.recipients.filter((r) => r.email && sent.has(r.email)).map((r) => event(r, r.email!, null, 'final-recipient'));
+  }
+
+  private hashMatches(hash: string, slug: string, email: string): boolean {
+    return issueOfMessageId(this.options.listId, `<${hash}.${slug}@x>`, email) === slug;
+  }
+
+  private async recipientByHash(hash: string, slug: string): Promise<string | null> {
+    if (!(await this.sentIssues()).includes(slug)) return null;
+    for await (const email of this.options.bounces.sentTo({ listId: this.options.listId, issueSlug: slug })) {
+      if (this.hashMatches(hash, slug, email)) return email;
+    }
+    return null;
+  }
+
+  private allSent(): Promise<AddressSet> {
+    this.sentAddresses ??= (async () => {
+      const set = new AddressSet();
+      for (const slug of await this.sentIssues()) {
+        for await (const email of this.options.bounces.sentTo({ listId: this.options.listId, issueSlug: slug })) set.add(email);
+      }
+      return set;
+    })();
+    return this.sentAddresses;
+  }
+}
+
+/** The issue slug of one of our Message-IDs, when it was made for `email` on `listId`; else null. */
+export function issueOfMessageId(listId: string, messageId: string | null, email: string): string | null {
+  const ours = OUR_MESSAGE_ID.exec(messageId?.trim() ?? '');
+  if (!ours) return null;
+  const expected = createHash('sha256').update(`${listId}\n${ours[2]}\n${normalizeEmail(email)}`).digest('hex').slice(0, 32);
+  return timingSafeEqual(Buffer.from(expected), Buffer.from(ours[1]!)) ? ours[2]! : null;
+}
+
+function sameListId(quoted: string, ours: string): boolean {
+  const inner = (value: string) => (/<([^>]+)>/.exec(value)?.[1] ?? value).trim().toLowerCase();
+  return inner(quoted) === inner(ours);
+}

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load-config.js';
+import { formatCount } from '../../send/progress.js';
+import type { MailboxSummary } from '../../bounces/mailbox.js';
+import { println, type CliIo } from '../io.js';
+import { redisUrlFrom } from '../redis-url.js';
+import { untilSignal } from '../signals.js';
+
+interface BouncesFlags {
+  imap?: string;
+  watch?: boolean;
+  store?: string | true;
+  config?: string;
+  json?: boolean;
+}
+
+export function formatBounceSummary(s: MailboxSummary): string {
+  const parts = [`${formatCount(s.read)} read`, `${formatCount(s.hard)} hard bounces`, `${formatCount(s.soft)} soft`, `${formatCount(s.complaints)} complaints`, `${formatCount(s.deliveries)} delivery reports`, `${formatCount(s.ignored)} auto-replies and delay notices`, `${formatCount(s.suppressed)} addresses suppressed`];
+  if (s.alreadyHandled) parts.push(`${formatCount(s.alreadyHandled)} handled before`);
+  const left = s.unknown + s.unmatched;
+  if (left) parts.push(`${formatCount(left)} left in the mailbox (${s.unknown} not recognised, ${s.unmatched} naming nobody we sent to)`);
+  return parts.join(', ');
+}
+
+export function registerBounces(program: Command, io: CliIo): void {
+  program
+    .command('bounces')
+    .description('read the bounce mailbox over IMAP: suppress hard bounces and complaints, count soft bounces')
+    .option('--imap <url>', 'the mailbox: imaps://user:pass@host/INBOX (default: `bounces.imap` in the config, then $BOUNCES_IMAP_URL)')
+    .option('--watch', 'keep reading as mail arrives (IMAP IDLE) until Ctrl-C')
+    .option('--store [url]', 'record in the Redis store the sends use (default URL: $REDIS_URL, which alone turns this on)')
+    .option('--config <file>', 'config file', undefined)
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx newsletter bounces --imap 'imaps://bounces%40news.example.com:secret@imap.example.com/INBOX'
+  $ BOUNCES_IMAP_URL=… npx newsletter bounces --watch
+
+Handled messages get the keyword $NewsletterHandled (or move to \`bounces.folder\` with
+\`bounces.processed: "move"\`); nothing is deleted. Messages it cannot recognise stay
+as they are and are counted. NEWSLETTER_SECRET must be the key \`send\` used, to read
+the VERP tags of \`bounces.address\` (docs/bounces.md).`,
+    )
+    .action(async (flags: BouncesFlags) => {
+      const { processBounces } = await import('../../bounces/index.js');
+      const env = io.env;
+      const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });
+      const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
+      const abort = new AbortController();
+      if (flags.watch) void untilSignal().then(() => abort.abort());
+      const result = await processBounces({
+        config,
+        imap: flags.imap,
+        env,
+        cwd: io.cwd,
+        storeUrl,
+        hooks: {
+          watch: flags.watch,
+          signal: abort.signal,
+          onEvent: (event) => {
+            if (flags.json) return;
+            if (event.type === 'connected') println(io.stdout, `${event.mailbox}: ${formatCount(event.messages)} messages`);
+            else if (event.type === 'event') println(io.stdout, `  ${event.event.kind.padEnd(9)} ${event.event.email}${event.event.issue ? ` (${event.event.issue})` : ''}${event.event.status ? ` ${event.event.status}` : ''}: ${event.outcome}`);
+            else if (event.type === 'left') println(io.stdout, `  left     #${event.uid} ${JSON.stringify(event.subject)} (${event.why === 'unknown' ? 'not recognised' : 'names nobody we sent to'})`);
+            else if (flags.watch) println(io.stdout, formatBounceSummary(event.summary));
+          },
+        },
+      });
+      if (!result.verp) println(io.stderr, 'note: VERP tags not read (set `bounces.address` and NEWSLETTER_SECRET); reports are matched by the headers they quote');
+      if (flags.json) println(io.stdout, JSON.stringify(result, null, 2));
+      else println(io.stdout, formatBounceSummary(result.summary));
+    });
+}

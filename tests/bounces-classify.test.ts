@@ -1,0 +1,61 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { classifyMessage } from '../src/bounces/classify.js';
+import { verdictOf } from '../src/bounces/severity.js';
+
+/**
+ * The corpus under tests/fixtures/bounces/: bounces in the shapes real MTAs and providers send
+ * (RFC 3464 reports from Postfix, Exim, Gmail, SES; the plain-text forms of Exim, Postfix,
+ * qmail, Exchange, sendmail, Yahoo), ARF complaints, auto-replies and a human reply, each with
+ * the classification expected.json gives it.
+ */
+
+const dir = path.join(import.meta.dirname, 'fixtures', 'bounces');
+
+interface Expected {
+  kind: string;
+  form: string;
+  recipients: { email: string | null; severity: string | null; status: string | null }[];
+  originalMessageId?: boolean;
+}
+
+const expected = JSON.parse(await readFile(path.join(dir, 'expected.json'), 'utf8')) as Record<string, Expected>;
+const messages = (await readdir(dir)).filter((name) => name.endsWith('.eml')).sort();
+
+describe('the bounce corpus', () => {
+  it('has at least 20 messages, each with an expected classification', () => {
+    expect(messages.length).toBeGreaterThanOrEqual(20);
+    expect(Object.keys(expected).sort()).toEqual(messages);
+    const kinds = new Set(Object.values(expected).map((e) => e.kind));
+    expect([...kinds].sort()).toEqual(['bounce', 'complaint', 'delivered', 'ignored', 'unknown']);
+  });
+
+  it.each(messages)('%s', async (name) => {
+    const result = await classifyMessage(await readFile(path.join(dir, name)));
+    const want = expected[name]!;
+    expect({ kind: result.kind, form: result.form }).toEqual({ kind: want.kind, form: want.form });
+    expect(result.recipients.map((r) => ({ email: r.email, severity: r.severity, status: r.status }))).toEqual(want.recipients);
+    if (want.originalMessageId) expect(result.original?.messageId).toBe('<6f1c2a9b0d3e4f5a6b7c8d9e0f1a2b3c.weekly-1@example.com>');
+    // Every report was sent to the VERP address, or quotes it as the original's envelope sender.
+    if (want.kind !== 'unknown' && name !== 'arf-redacted-inline.eml') expect(result.verpCandidates.join(' ')).toContain('bounces+ab3dbhegm2kqfrbdx7jn5s4wyq@news.example.com');
+  });
+});
+
+describe('hard or soft', () => {
+  it.each([
+    ['5.1.1', null, 'hard'],
+    ['5.2.2', '552 Mailbox full', 'soft'],
+    ['5.7.1', '550 5.7.1 blocked by policy', 'soft'],
+    ['5.0.0', '550 5.0.0 no such user', 'hard'],
+    ['5.0.0', '550 5.0.0 message rejected as spam', 'soft'],
+    ['4.4.1', 'connection timed out', 'soft'],
+    [null, '550 Requested action not taken: mailbox unavailable', 'hard'],
+    [null, '452 Insufficient system storage', 'soft'],
+    [null, '554 delivery error: dd This user doesn\'t have a yahoo.com account', 'hard'],
+    [null, '421 Try again later', 'soft'],
+    [null, 'Host or domain name not found. Name service error', 'hard'],
+  ] as const)('%s %s → %s', (status, diagnostic, severity) => {
+    expect(verdictOf(status, diagnostic).severity).toBe(severity);
+  });
+});

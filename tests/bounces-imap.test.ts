@@ -1,0 +1,207 @@
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ImapFlow } from 'imapflow';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBounceMailbox, type MailboxSummary } from '../src/bounces/mailbox.js';
+import { main } from '../src/cli/main.js';
+import { openFilesStore } from '../src/store/files/index.js';
+import { startDovecot, type TestDovecot } from './helpers/dovecot.js';
+import { memoryIo } from './helpers/memory-io.js';
+import { CONTENT, FIXTURES, SLOT_TEMPLATES } from './helpers/send-project.js';
+import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
+
+/**
+ * The whole loop, on real peers: a send through a real SMTP server with VERP envelope senders,
+ * then bounce reports (RFC 3464 and plain-text), an ARF complaint, an out-of-office, a delay
+ * notice, a reader's reply and a bounce for a stranger delivered into a real Dovecot's Maildir;
+ * `newsletter bounces --imap …`; the next send skips exactly the hard-bounced and complained
+ * addresses; a rerun counts nothing twice; the mailbox still holds every message.
+ * Needs Debian's dovecot-imapd (apt-get install dovecot-imapd).
+ */
+
+const SECRET = 'bounce-loop-secret';
+const CORPUS = path.join(import.meta.dirname, 'fixtures', 'bounces');
+const FIXTURE_VERP = 'bounces+ab3dbhegm2kqfrbdx7jn5s4wyq@news.example.com';
+const FIXTURE_ID = '<6f1c2a9b0d3e4f5a6b7c8d9e0f1a2b3c.weekly-1@example.com>';
+const LIST = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus'].map((name) => `${name}@example.org`);
+
+let dovecot: TestDovecot;
+let smtp: TestSmtpServer;
+let dir: string;
+
+beforeAll(async () => {
+  [dovecot, smtp] = await Promise.all([startDovecot(), startSmtpServer()]);
+  dir = await mkdtemp(path.join(tmpdir(), 'newsletter-bounces-'));
+  const config = JSON.parse(await readFile(path.join(FIXTURES, 'newsletter.config.json'), 'utf8')) as Record<string, unknown>;
+  await writeFile(path.join(dir, 'newsletter.config.json'), JSON.stringify({ ...config, bounces: { address: 'bounces@news.example.com' } }));
+  await writeFile(path.join(dir, 'list.csv'), `email,name,city\n${LIST.map((email) => `${email},${email.split('@')[0]},York`).join('\n')}\n`);
+  // A second issue for the next send: the repository's content with weekly-1 copied as weekly-2.
+  await cp(CONTENT, path.join(dir, 'content'), { recursive: true });
+  await cp(path.join(dir, 'content', 'issues', 'weekly-1.md'), path.join(dir, 'content', 'issues', 'weekly-2.md'));
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all([dovecot?.stop(), smtp?.close()]);
+});
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = memoryIo(dir, { NEWSLETTER_SECRET: SECRET });
+  const code = await main(['node', 'newsletter', ...args], io);
+  return { code, stdout: io.out(), stderr: io.err() };
+}
+
+function send(issue: string) {
+  return cli(['send', issue, '--list', 'list.csv', '--smtp', smtp.url, '--yes', '--retry-delay', '20', '--content', path.join(dir, 'content'), '--templates', SLOT_TEMPLATES]);
+}
+
+/** A corpus message rewritten for one recipient of the send: its address, envelope sender and Message-ID. */
+async function reportFor(fixture: string, from: string, email: string, envelope: { from: string; messageId: string } | null): Promise<string> {
+  let text = await readFile(path.join(CORPUS, fixture), 'utf8');
+  text = text.replaceAll(from, email);
+  if (envelope) text = text.replaceAll(FIXTURE_VERP, envelope.from).replaceAll(FIXTURE_ID, envelope.messageId);
+  return text;
+}
+
+async function flagsByUid(): Promise<Map<number, Set<string>>> {
+  const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+  await client.connect();
+  const flags = new Map<number, Set<string>>();
+  const lock = await client.getMailboxLock('INBOX');
+  try {
+    for await (const message of client.fetch('1:*', { uid: true, flags: true })) flags.set(message.uid, message.flags ?? new Set());
+  } finally {
+    lock.release();
+    await client.logout();
+  }
+  return flags;
+}
+
+describe('newsletter bounces over IMAP', () => {
+  it('suppresses the hard-bounced and complained, counts the soft, ignores auto-replies, and counts nothing twice', async () => {
+    const first = await send('weekly-1');
+    expect(first.code, first.stderr).toBe(0);
+    expect(smtp.deliveries).toHaveLength(LIST.length);
+
+    // VERP: one envelope sender per recipient, signed, never the address in clear.
+    const sent = new Map<string, { from: string; messageId: string }>();
+    for (const delivery of smtp.deliveries) {
+      const parsed = await simpleParser(delivery.raw);
+      expect(delivery.from).toMatch(/^bounces\+[a-z2-7]{24}@news\.example\.com$/);
+      expect(delivery.from.split('@')[0]!.length).toBeLessThanOrEqual(64);
+      expect(delivery.from).not.toContain(delivery.to[0]!.split('@')[0]);
+      sent.set(delivery.to[0]!, { from: delivery.from, messageId: parsed.messageId! });
+    }
+    expect(new Set([...sent.values()].map((s) => s.from)).size).toBe(LIST.length);
+
+    const [ann, bob, cy, dee, eve, fay] = LIST as [string, string, string, string, string, string];
+    // ann: an RFC 3464 report; bob: Exim's plain text; cy: an ARF complaint; dee: a full
+    // mailbox (soft); eve: an out-of-office; fay: a delay notice; a reader's reply; a stranger's bounce.
+    await dovecot.deliver(await reportFor('postfix-dsn-user-unknown.eml', 'ana@example.org', ann, sent.get(ann)!));
+    await dovecot.deliver(await reportFor('exim-plain-permanent.eml', 'kim@example.de', bob, sent.get(bob)!));
+    await dovecot.deliver(await reportFor('arf-yahoo-abuse.eml', 'wen@yahoo.com', cy, sent.get(cy)!));
+    await dovecot.deliver(await reportFor('postfix-dsn-mailbox-full.eml', 'bo@example.net', dee, sent.get(dee)!));
+    await dovecot.deliver(await reportFor('auto-reply-outlook.eml', 'yann@example.com', eve, sent.get(eve)!));
+    await dovecot.deliver(await reportFor('postfix-dsn-delayed.eml', 'cy@example.net', fay, sent.get(fay)!));
+    await dovecot.deliver(await reportFor('human-reply.eml', 'ben@example.com', 'ben@example.com', null));
+    // Sent to the From address, quoting nothing of ours, for an address we never mailed.
+    await dovecot.deliver((await reportFor('qmail-permanent.eml', 'olga@qmail.example.net', 'stranger@example.net', null)).replaceAll(FIXTURE_VERP, 'dispatch@news.example.com').replaceAll(FIXTURE_ID, '<elsewhere@example.net>'));
+
+    const run = await cli(['bounces', '--imap', dovecot.url, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const { summary } = JSON.parse(run.stdout) as { summary: Record<string, number> };
+    expect(summary).toEqual({ read: 8, hard: 2, soft: 1, complaints: 1, deliveries: 0, ignored: 2, unknown: 1, unmatched: 1, alreadyHandled: 0, suppressed: 3 });
+
+    const store = openFilesStore({ journalDir: path.join(dir, '.newsletter', 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
+    for (const email of [ann, bob, cy]) expect(await store.suppressions.has(email)).toBe(true);
+    for (const email of [dee, eve, fay]) expect(await store.suppressions.has(email)).toBe(false);
+    const listId = 'The Northern Dispatch <the-northern-dispatch.news.example.com>';
+    expect(await store.bounces.tallies({ listId, issueSlug: 'weekly-1' })).toEqual({ hard: 2, soft: 1, complaint: 1 });
+
+    // Handled messages carry the keyword; the reply and the stranger's bounce are left for a person.
+    const flags = await flagsByUid();
+    expect([...flags.values()].filter((f) => f.has('$NewsletterHandled'))).toHaveLength(6);
+
+    // The next send skips exactly the hard-bounced and the complained.
+    const before = smtp.deliveries.length;
+    const second = await send('weekly-2');
+    expect(second.code, second.stderr).toBe(0);
+    const reached = smtp.deliveries.slice(before).map((d) => d.to[0]).sort();
+    expect(reached).toEqual(LIST.filter((email) => ![ann, bob, cy].includes(email)).sort());
+
+    // A rerun: only the two messages left unmarked are read again, and nothing is counted.
+    const again = await cli(['bounces', '--imap', dovecot.url, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { summary: Record<string, number> }).summary).toEqual({ read: 2, hard: 0, soft: 0, complaints: 0, deliveries: 0, ignored: 0, unknown: 1, unmatched: 1, alreadyHandled: 0, suppressed: 0 });
+    expect(await store.bounces.tallies({ listId, issueSlug: 'weekly-1' })).toEqual({ hard: 2, soft: 1, complaint: 1 });
+
+    // Nothing deleted: every message is still in the Maildir.
+    expect(await dovecot.messageFiles()).toHaveLength(8);
+  }, 60_000);
+
+  it('refuses an IMAP login that fails with BOUNCES_MAILBOX, the password not shown', async () => {
+    const wrong = dovecot.url.replace(`:${dovecot.password}@`, ':not-the-password@');
+    const run = await cli(['bounces', '--imap', wrong]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot log in to imap:\/\/bounces:\*\*\*\*@127\.0\.0\.1/);
+    expect(run.stderr).not.toContain('not-the-password');
+  }, 30_000);
+});
+
+describe('newsletter bounces --watch', () => {
+  it('handles a report that arrives while it waits (IMAP IDLE), and stops when asked', async () => {
+    const store = openFilesStore({ journalDir: path.join(dir, '.newsletter', 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
+    const abort = new AbortController();
+    const passes: MailboxSummary[] = [];
+    let connected!: () => void;
+    const ready = new Promise<void>((resolve) => (connected = resolve));
+    const running = readBounceMailbox(
+      { url: dovecot.url, processed: 'flag', folder: 'Processed', keyword: '$NewsletterHandled', claimTtlMs: 60_000 },
+      { store, listId: 'The Northern Dispatch <the-northern-dispatch.news.example.com>', secret: SECRET, verpBase: 'bounces@news.example.com', rules: { softBounceLimit: 3 } },
+      {
+        watch: true,
+        signal: abort.signal,
+        onEvent: (event) => {
+          if (event.type === 'pass') {
+            passes.push({ ...event.summary });
+            if (passes.length === 1) connected();
+            if (passes.length === 2) abort.abort();
+          }
+        },
+      },
+    );
+    await ready;
+    await dovecot.deliver((await readFile(path.join(CORPUS, 'auto-reply-sieve-vacation.eml'), 'utf8')).replace('dovecot-sieve-1765098031-1', 'watch-1'));
+    const summary = await running;
+    expect(passes).toHaveLength(2);
+    // The second pass read only the new message: an out-of-office, handled and ignored.
+    expect(summary.ignored - passes[0]!.ignored).toBe(1);
+    expect(summary.read - passes[0]!.read).toBe(1);
+  }, 30_000);
+});
+
+describe('bounces.processed: "move"', () => {
+  it('moves what it handled to the folder (made when missing), leaves the rest in INBOX, deletes nothing', async () => {
+    const store = openFilesStore({ journalDir: path.join(dir, '.newsletter', 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
+    const before = (await dovecot.messageFiles()).length;
+    await dovecot.deliver((await readFile(path.join(CORPUS, 'auto-reply-outlook.eml'), 'utf8')).replace('AM6PR01MB-auto-1', 'move-1'));
+    const summary = await readBounceMailbox(
+      { url: dovecot.url, processed: 'move', folder: 'Newsletter Processed', keyword: '$NewsletterHandled', claimTtlMs: 60_000 },
+      { store, listId: 'The Northern Dispatch <the-northern-dispatch.news.example.com>', secret: SECRET, verpBase: 'bounces@news.example.com', rules: { softBounceLimit: 3 } },
+    );
+    // Nothing counted again: the reports handled before are claimed; the reply and the stranger's bounce stay.
+    expect(summary).toMatchObject({ hard: 0, soft: 0, complaints: 0, suppressed: 0, unknown: 1, unmatched: 1 });
+    const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+    await client.connect();
+    try {
+      const inbox = await client.status('INBOX', { messages: true });
+      const moved = await client.status('Newsletter Processed', { messages: true });
+      expect(inbox && inbox.messages).toBe(2);
+      expect(moved && moved.messages).toBe(before + 1 - 2);
+    } finally {
+      await client.logout();
+    }
+    expect(await dovecot.messageFiles()).toHaveLength(before + 1);
+  }, 30_000);
+});
