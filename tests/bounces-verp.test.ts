@@ -134,8 +134,9 @@ describe('matching reports and applying the rules', () => {
     for (const issue of ['weekly-1', 'weekly-3']) expect(await applyBounceEvent(store, LIST_ID, { ...other(issue), email: 'gil@example.net' }, ordered)).toBe('counted');
     expect(await applyBounceEvent(store, LIST_ID, { ...other('weekly-2'), email: 'gil@example.net' }, ordered)).toBe('suppressed');
     const file = await readFile(path.join(root, 'suppressions.txt'), 'utf8');
-    expect(file).toMatch(/# bounced .*\(imap\)\nann@example\.org/);
-    expect(file).toMatch(/# complained .*\(imap\)\nwen@yahoo\.com/);
+    // Each suppression keeps its record on the line before the address (docs/suppressions.md).
+    expect(file).toMatch(/^#: \{"reason":"bounced","source":"imap","issue":"weekly-1","status":"5\.1\.1"[^\n]*\}\nann@example\.org$/m);
+    expect(file).toMatch(/^#: \{"reason":"complained","source":"imap"[^\n]*\}\nwen@yahoo\.com$/m);
   });
 });
 

@@ -132,13 +132,17 @@ describe('every flag promised exists', () => {
   });
 
   it('a promised flag is accepted, not an unknown option', async () => {
-    for (const args of [['worker', '--debug'], ['status', 'weekly-1', '--content', 'content'], ['status', 'weekly-1', '--templates', 'templates', '--debug']]) {
+    // No Redis is named: the worker stops at that, after its flags were parsed.
+    const worker = memoryIo(ROOT);
+    expect(await main(['node', 'newsletter', 'worker', '--debug'], { ...worker, env: {} })).toBe(ERROR_CODES.USAGE.exit);
+    expect(worker.err()).not.toMatch(/unknown option/);
+    expect(worker.err()).toMatch(/no Redis to use/);
+    // Without Redis, status reads the local send's journal (docs/bounces.md).
+    for (const args of [['status', 'weekly-1', '--content', 'content'], ['status', 'weekly-1', '--templates', 'templates', '--debug'], ['suppressions', '--content', 'content', '--debug']]) {
       const io = memoryIo(ROOT);
-      // No Redis is named: each stops at that, after its flags were parsed.
       const code = await main(['node', 'newsletter', ...args], { ...io, env: {} });
       expect(io.err(), args.join(' ')).not.toMatch(/unknown option/);
-      expect(io.err(), args.join(' ')).toMatch(/no Redis to use/);
-      expect(code).toBe(ERROR_CODES.USAGE.exit);
+      expect(code, `${args.join(' ')}: ${io.err()}`).toBe(0);
     }
   });
 });

@@ -206,6 +206,7 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
         break;
       }
       if (pending === 0) {
+        await watch.settle();
         await store.redis.hset(keys.run, 'finishedAt', new Date().toISOString());
         break;
       }
@@ -337,6 +338,14 @@ class WorkerWatch {
     private readonly display: string,
     private readonly emit: (event: QueueSendEvent) => void,
   ) {}
+
+  /** Every batch was taken: a worker came after the notice, even if it finished between two checks. */
+  async settle(): Promise<void> {
+    if (!this.said) return;
+    this.said = false;
+    const live = await liveWorkerNames(this.queue);
+    this.emit({ type: 'notice', message: `a worker is connected now (${live?.size ? [...live].join(', ') : 'gone again'}): the batches are being taken` });
+  }
 
   async check(pendingBatches: number): Promise<void> {
     const now = performance.now();

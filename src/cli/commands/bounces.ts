@@ -4,9 +4,10 @@ import { formatCount } from '../../send/progress.js';
 import type { MailboxSummary } from '../../bounces/mailbox.js';
 import { println, type CliIo } from '../io.js';
 import { redisUrlFrom } from '../redis-url.js';
+import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { untilSignal } from '../signals.js';
 
-interface BouncesFlags {
+interface BouncesFlags extends SharedFlags {
   imap?: string;
   watch?: boolean;
   store?: string | true;
@@ -23,13 +24,11 @@ export function formatBounceSummary(s: MailboxSummary): string {
 }
 
 export function registerBounces(program: Command, io: CliIo): void {
-  program
-    .command('bounces')
+  addSharedOptions(program.command('bounces'), { out: false })
     .description('read the bounce mailbox over IMAP: suppress hard bounces and complaints, count soft bounces')
     .option('--imap <url>', 'the mailbox: imaps://user:pass@host/INBOX (default: `bounces.imap` in the config, then $BOUNCES_IMAP_URL)')
     .option('--watch', 'keep reading as mail arrives (IMAP IDLE) until Ctrl-C')
     .option('--store [url]', 'record in the Redis store the sends use (default URL: $REDIS_URL, which alone turns this on)')
-    .option('--config <file>', 'config file', undefined)
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -46,7 +45,7 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
     .action(async (flags: BouncesFlags) => {
       const { processBounces } = await import('../../bounces/index.js');
       const env = io.env;
-      const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });
+      const config = await loadConfig(configRequest(flags, io));
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
       const abort = new AbortController();
       if (flags.watch) void untilSignal().then(() => abort.abort());

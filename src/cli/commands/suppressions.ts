@@ -5,9 +5,10 @@ import { describeEntry } from '../../store/suppression-entry.js';
 import { liftSuppression, listSuppressions, parseSince } from '../../store/suppression-list.js';
 import { displayPath } from '../../fs/display-path.js';
 import { println, type CliIo } from '../io.js';
+import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
 import { redisUrlFrom } from '../redis-url.js';
 
-interface SuppressionsFlags {
+interface SuppressionsFlags extends SharedFlags {
   config?: string;
   store?: string | true;
   reason?: string;
@@ -17,7 +18,7 @@ interface SuppressionsFlags {
 
 /** The store `send` would use: Redis with --store or REDIS_URL (suppressions.txt imported first), else suppressions.txt. */
 async function storeFor(flags: SuppressionsFlags, io: CliIo) {
-  const config = await loadConfig({ configFile: flags.config, cwd: io.cwd });
+  const config = await loadConfig(configRequest(flags, io));
   const url = flags.store !== undefined || io.env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, io.env, '--store') : null;
   const store = await openStore(config, { cwd: io.cwd, url });
   const where = url ? 'the Redis store' : displayPath(config.suppressions, io.cwd, '.');
@@ -25,14 +26,12 @@ async function storeFor(flags: SuppressionsFlags, io: CliIo) {
 }
 
 export function registerSuppressions(program: Command, io: CliIo): void {
-  const command = program
-    .command('suppressions')
+  const command = addSharedOptions(program.command('suppressions'), { out: false })
     .description('list the suppressed addresses with why, from where and since when; `suppressions remove ADDRESS` lifts one')
     .option('--reason <word>', 'only this reason: unsubscribed, bounced, complained or manual')
     .option('--since <when>', 'only those recorded since a date (2026-12-01), a time or an age (7d, 12h)')
     .option('--json', 'print one JSON array of {email, reason, source, issue, status, diagnostic, note, at}')
     .option('--store [url]', 'the Redis store that `send --store`/`serve --store` use (default URL: $REDIS_URL, which alone turns this on)')
-    .option('--config <file>', 'config file (its `suppressions` names the list)')
     .addHelpText(
       'after',
       `
