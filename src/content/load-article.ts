@@ -9,6 +9,7 @@ import { countWords, paragraphsToSafeHtml, renderMarkdown } from './markdown.js'
 import { readContentText } from './read-file.js';
 import { articleFrontMatterSchema, isArticleSlug } from './schemas.js';
 import { stripMdx } from './mdx.js';
+import { scrubControlCharacters } from './control-characters.js';
 import type { Article, LocalImageRef } from './types.js';
 import { didYouMean } from '../suggest.js';
 import { knownArticleSlugs } from './known-slugs.js';
@@ -164,7 +165,8 @@ function isLocalImage(src: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:/i.test(src) && !src.startsWith('//');
 }
 
-export function parseMarkdownArticle(source: string, slug: string, file: string): Article {
+export function parseMarkdownArticle(raw: string, slug: string, file: string): Article {
+  const { text: source, findings: scrubbed } = scrubControlCharacters(raw, file);
   const parsedFront = parseFrontMatter(source, file);
   const mdx = file.endsWith('.mdx') ? stripMdx(parsedFront.body, file, parsedFront.bodyLine) : null;
   const front = mdx ? { ...parsedFront, body: mdx.body } : parsedFront;
@@ -216,14 +218,15 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     bodyLine: front.bodyLine,
     draft: meta.draft ?? false,
     localImages,
-    findings: [...normalized.findings, ...(mdx?.findings ?? []), ...rendered.findings],
+    findings: [...scrubbed, ...normalized.findings, ...(mdx?.findings ?? []), ...rendered.findings],
   };
 }
 
 const BYLINE = /^by\s+(\S.*)$/i;
 
 /** Agency wire copy: an optional `By NAME` first line, then one paragraph per non-empty line. */
-export function parseWireCopy(source: string, slug: string, file: string): Article {
+export function parseWireCopy(raw: string, slug: string, file: string): Article {
+  const { text: source, findings } = scrubControlCharacters(raw, file);
   const lines = source.replace(/^\uFEFF/, '').split(/\r\n?|\n/).map((line) => line.trim());
   const firstIndex = lines.findIndex((line) => line !== '');
   let author: string | null = null;
@@ -257,6 +260,6 @@ export function parseWireCopy(source: string, slug: string, file: string): Artic
     bodyLine,
     draft: false,
     localImages: [],
-    findings: [],
+    findings,
   };
 }

@@ -10,6 +10,7 @@ import { renderMarkdown } from './markdown.js';
 import { displayPath } from '../fs/display-path.js';
 import { loadArticle, resolveLocalImages } from './load-article.js';
 import { readContentText } from './read-file.js';
+import { scrubControlCharacters } from './control-characters.js';
 import { issueFrontMatterSchema } from './schemas.js';
 import type { Article, Issue, IssueArticleRef } from './types.js';
 import { didYouMean } from '../suggest.js';
@@ -44,14 +45,15 @@ export async function listIssues(contentDir: string, cwd: string): Promise<strin
 export async function loadIssue(contentDir: string, slug: string, cwd: string): Promise<Issue> {
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
   const file = displayPath(absolute, cwd);
-  const source = await readContentText(absolute, file, contentDir);
-  if (source === null) {
+  const written = await readContentText(absolute, file, contentDir);
+  if (written === null) {
     const known = await listIssues(contentDir, cwd).catch(() => []);
     throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\`${didYouMean(slug, known)} (looked for ${file})`, {
       hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
     });
   }
 
+  const { text: source, findings: scrubbed } = scrubControlCharacters(written, file);
   const front = parseFrontMatter(source, file);
   const parsed = issueFrontMatterSchema.safeParse(front.data);
   if (!parsed.success) {
@@ -126,7 +128,7 @@ export async function loadIssue(contentDir: string, slug: string, cwd: string): 
     introText: intro.text,
     articles,
     localImages,
-    findings: intro.findings,
+    findings: [...scrubbed, ...intro.findings],
   };
 }
 
