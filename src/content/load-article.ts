@@ -5,7 +5,8 @@ import { displayPath } from '../fs/display-path.js';
 import { zodToError } from '../config/load-config.js';
 import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
 import { normalizeArticleMeta } from './article-meta.js';
-import { countWords, paragraphsToSafeHtml, renderMarkdown } from './markdown.js';
+import { countWords, paragraphsToSafeHtml } from './markdown.js';
+import { renderContentMarkdown } from './nesting.js';
 import { readContentText } from './read-file.js';
 import { articleFrontMatterSchema, isArticleSlug } from './schemas.js';
 import { stripMdx } from './mdx.js';
@@ -192,7 +193,7 @@ export function parseMarkdownArticle(raw: string, slug: string, file: string): A
     throw new NewsletterError('CONTENT_INVALID', message, { file, line, hint: error.hint });
   }
   const meta = parsed.data;
-  const rendered = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: `fn-${slug.replace(/[^\w-]/g, '-')}-` });
+  const rendered = renderContentMarkdown(front.body, file, front.bodyLine, { idPrefix: `fn-${slug.replace(/[^\w-]/g, '-')}-` });
   const { html, text } = rendered;
   const localImages: LocalImageRef[] = rendered.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line }));
   if (meta.image && isLocalImage(meta.image)) {

@@ -6,7 +6,7 @@ import { zodToError } from '../config/load-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { lineOfJsonKey } from '../text-position.js';
 import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
-import { renderMarkdown } from './markdown.js';
+import { renderContentMarkdown } from './nesting.js';
 import { displayPath } from '../fs/display-path.js';
 import { loadArticle, resolveLocalImages } from './load-article.js';
 import { readContentText } from './read-file.js';
@@ -112,7 +112,7 @@ export async function loadIssue(contentDir: string, slug: string, cwd: string): 
     articles.push(applyOverrides(article, ref));
   }
 
-  const intro = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: 'fn-intro-' });
+  const intro = renderContentMarkdown(front.body, file, front.bodyLine, { idPrefix: 'fn-intro-' });
   localImages.push(...(await resolveLocalImages(intro.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })), issuesDir(contentDir), contentDir, cwd)));
   const introHtml = intro.html;
   return {
