@@ -11,6 +11,7 @@ import { displayPath } from '../fs/display-path.js';
 import { loadArticle, resolveLocalImages } from './load-article.js';
 import { readContentText } from './read-file.js';
 import { scrubControlCharacters } from './control-characters.js';
+import { assertIssueSlug } from './slug.js';
 import { issueFrontMatterSchema } from './schemas.js';
 import type { Article, Issue, IssueArticleRef } from './types.js';
 import { didYouMean } from '../suggest.js';
@@ -43,6 +44,7 @@ export async function listIssues(contentDir: string, cwd: string): Promise<strin
 }
 
 export async function loadIssue(contentDir: string, slug: string, cwd: string): Promise<Issue> {
+  assertIssueSlug(slug);
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
   const file = displayPath(absolute, cwd);
   const written = await readContentText(absolute, file, contentDir);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { issueSlugsArgument } from '../../content/slug.js';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../browser.js';
 import path from 'node:path';
@@ -25,7 +26,7 @@ export function registerCheck(program: Command, io: CliIo): void {
     program
       .command('check')
       .description('preflight: is each issue fit to send? size, links, images, compliance, inbox, plain text, client support, accessibility, dark mode')
-      .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted'),
+      .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted', issueSlugsArgument),
   )
     .option('--json', 'print one JSON document (for CI) instead of the table')
     .option('--a11y', 'also audit the rendered email with axe-core in the system Chromium (CHROMIUM_PATH or /usr/bin/chromium)')

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { assertIssueSlug } from '../../content/slug.js';
 import { loadConfig } from '../../config/load-config.js';
 import { queueStatus, type QueueStatus } from '../../queue/status.js';
 import { listIdFor } from '../../render/list-id.js';
@@ -44,7 +45,7 @@ export function registerStatus(program: Command, io: CliIo): void {
     program
       .command('status')
       .description('counts of a distributed send (`send --queue`): sent, failed, pending, live workers')
-      .argument('<issue>', 'issue slug')
+      .argument('<issue>', 'issue slug', assertIssueSlug)
       .option('--queue <url>', 'the Redis of the send (default: $REDIS_URL)')
       .option('--json', 'print the status as JSON'),
     { out: false },
