@@ -17,7 +17,7 @@ export interface GuardPlace {
 
 function isWebTest(block: hbs.AST.BlockStatement): boolean {
   const param = block.params[0];
-  return block.params.length === 1 && param?.type === 'PathExpression' && (param as hbs.AST.PathExpression).original === 'web';
+  return block.params.length === 1 && param?.type === 'PathExpression' && /^(?:@root\.|this\.)?web$/.test((param as hbs.AST.PathExpression).original);
 }
 
 /** The first recipient path reached with `web` true, in document order, or null. */
