@@ -46,6 +46,18 @@ function closingLine(lines: readonly string[], delimiter: string): number {
   return -1;
 }
 
+/** A key path as a chain from the innermost key: built without copying an array per value. */
+interface KeyPath {
+  key: string;
+  parent: KeyPath | null;
+}
+
+function keysOf(path: KeyPath | null): string[] {
+  const keys: string[] = [];
+  for (let at = path; at; at = at.parent) keys.unshift(at.key);
+  return keys;
+}
+
 /** Why front matter is refused after parsing: too many values, too deep, or a control character. */
 class PlainLimit extends Error {
   constructor(
@@ -61,15 +73,15 @@ class PlainLimit extends Error {
  * copying them here is where a chain of 30 aliases becomes 2^30 values: the copy stops at a budget
  * of values and a depth, long before the memory or the stack runs out.
  */
-function plain(value: unknown, budget: { left: number }, keyPath: readonly string[] = []): unknown {
-  if (--budget.left < 0) throw new PlainLimit('values', keyPath);
-  if (keyPath.length > CONTENT_LIMITS.frontMatterDepth) throw new PlainLimit('depth', keyPath);
-  if (typeof value === 'string' && hasControlCharacter(value)) throw new PlainLimit('control', keyPath);
+function plain(value: unknown, budget: { left: number }, depth = 0, path: KeyPath | null = null): unknown {
+  if (--budget.left < 0) throw new PlainLimit('values');
+  if (depth > CONTENT_LIMITS.frontMatterDepth) throw new PlainLimit('depth');
+  if (typeof value === 'string' && hasControlCharacter(value)) throw new PlainLimit('control', keysOf(path));
   if (value instanceof TomlDate) return value.toISOString();
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
-  if (Array.isArray(value)) return value.map((item, index) => plain(item, budget, [...keyPath, String(index)]));
+  if (Array.isArray(value)) return value.map((item, index) => plain(item, budget, depth + 1, { key: String(index), parent: path }));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v, budget, [...keyPath, k])]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v, budget, depth + 1, { key: k, parent: path })]));
   }
   return value;
 }

@@ -5,7 +5,7 @@
  */
 export const CONTENT_LIMITS = Object.freeze({
   /** Values front matter may expand to: YAML aliases (`*a`) repeat shared nodes, 30 of them 2^30 times. */
-  frontMatterValues: 20_000,
+  frontMatterValues: 10_000,
   /** Nesting of lists and maps in front matter (`[[[…]]]`, `{a: {b: …}}`, indented YAML). */
   frontMatterDepth: 64,
   /** Nesting of Markdown blocks: `>` quotes, lists inside lists. */
