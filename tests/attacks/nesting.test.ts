@@ -4,6 +4,7 @@ import { parseFeed } from '@rowanmanning/feed-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseMarkdownArticle } from '../../src/content/load-article.js';
 import { isNewsletterError } from '../../src/errors.js';
+import { toProblem } from '../../src/preview/problem.js';
 import { runCli } from '../helpers/cli.js';
 import { article, hostileProject, issueFile } from './project.js';
 
@@ -77,6 +78,17 @@ describe('attacks: deep nesting', () => {
       error = caught;
     }
     expect(isNewsletterError(error) && [error.code, error.file]).toEqual(['CONTENT_INVALID', 'stars.md']);
+  });
+
+  it('the preview page names the file and line, as the command line does', () => {
+    let error: unknown;
+    try {
+      parseMarkdownArticle(article('quote', `${DEEP.quote}\n`), 'quote', where('quote.md'));
+    } catch (caught) {
+      error = caught;
+    }
+    const problem = toProblem(error);
+    expect([problem.code, problem.location]).toEqual(['CONTENT_INVALID', `${where('quote.md')}:4`]);
   });
 
   it('nesting a reader may meet (quotes and lists 20 deep, 100 nested divs) still renders', () => {
