@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT } from '../helpers/cli.js';
+import { FIXTURES, ROOT } from '../helpers/cli.js';
 
 /**
  * A throwaway project for an attack: the example's templates and config, and the hostile files
@@ -13,7 +13,8 @@ export async function hostileProject(files: Readonly<Record<string, string | Buf
   await mkdir(path.join(dir, 'content/articles'), { recursive: true });
   await mkdir(path.join(dir, 'content/issues'), { recursive: true });
   if (options.templates !== false) await cp(path.join(ROOT, 'templates'), path.join(dir, 'templates'), { recursive: true });
-  await cp(path.join(ROOT, 'newsletter.config.json'), path.join(dir, 'newsletter.config.json'));
+  // The example's config with the example-domain rule off: the attacks are not about the domains.
+  await cp(path.join(FIXTURES, 'example-config/newsletter.config.json'), path.join(dir, 'newsletter.config.json'));
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await writeFile(path.join(dir, name), content);
