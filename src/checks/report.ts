@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { NewsletterError } from '../errors.js';
 import type { Finding, FindingSeverity } from './types.js';
 
 /** What `newsletter check` prints: a JSON document for CI (`--json`), or a table grouped by severity. */
@@ -49,6 +50,11 @@ export function countFindings(findings: readonly Finding[]): Counts {
   const counts: Counts = { error: 0, warn: 0, info: 0 };
   for (const finding of findings) counts[finding.severity]++;
   return counts;
+}
+
+/** An issue that could not be loaded or rendered, as the one error-level finding of its report. */
+export function failureFinding(error: NewsletterError): Finding {
+  return { rule: 'issue/unreadable', severity: 'error', message: error.hint ? `${error.message} (${error.hint})` : error.message, file: error.file, line: error.line };
 }
 
 export function hasErrors(findings: readonly Finding[]): boolean {

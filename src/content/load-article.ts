@@ -5,10 +5,12 @@ import { displayPath } from '../fs/display-path.js';
 import { zodToError } from '../config/load-config.js';
 import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
 import { normalizeArticleMeta } from './article-meta.js';
-import { countWords, paragraphsToSafeHtml, renderMarkdown } from './markdown.js';
+import { countWords, paragraphsToSafeHtml } from './markdown.js';
+import { renderContentMarkdown } from './nesting.js';
 import { readContentText } from './read-file.js';
 import { articleFrontMatterSchema, isArticleSlug } from './schemas.js';
 import { stripMdx } from './mdx.js';
+import { scrubControlCharacters } from './control-characters.js';
 import type { Article, LocalImageRef } from './types.js';
 import { didYouMean } from '../suggest.js';
 import { knownArticleSlugs } from './known-slugs.js';
@@ -164,7 +166,8 @@ function isLocalImage(src: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:/i.test(src) && !src.startsWith('//');
 }
 
-export function parseMarkdownArticle(source: string, slug: string, file: string): Article {
+export function parseMarkdownArticle(raw: string, slug: string, file: string): Article {
+  const { text: source, findings: scrubbed } = scrubControlCharacters(raw, file);
   const parsedFront = parseFrontMatter(source, file);
   const mdx = file.endsWith('.mdx') ? stripMdx(parsedFront.body, file, parsedFront.bodyLine) : null;
   const front = mdx ? { ...parsedFront, body: mdx.body } : parsedFront;
@@ -190,7 +193,7 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     throw new NewsletterError('CONTENT_INVALID', message, { file, line, hint: error.hint });
   }
   const meta = parsed.data;
-  const rendered = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: `fn-${slug.replace(/[^\w-]/g, '-')}-` });
+  const rendered = renderContentMarkdown(front.body, file, front.bodyLine, { idPrefix: `fn-${slug.replace(/[^\w-]/g, '-')}-` });
   const { html, text } = rendered;
   const localImages: LocalImageRef[] = rendered.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line }));
   if (meta.image && isLocalImage(meta.image)) {
@@ -216,14 +219,15 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     bodyLine: front.bodyLine,
     draft: meta.draft ?? false,
     localImages,
-    findings: [...normalized.findings, ...(mdx?.findings ?? []), ...rendered.findings],
+    findings: [...scrubbed, ...normalized.findings, ...(mdx?.findings ?? []), ...rendered.findings],
   };
 }
 
 const BYLINE = /^by\s+(\S.*)$/i;
 
 /** Agency wire copy: an optional `By NAME` first line, then one paragraph per non-empty line. */
-export function parseWireCopy(source: string, slug: string, file: string): Article {
+export function parseWireCopy(raw: string, slug: string, file: string): Article {
+  const { text: source, findings } = scrubControlCharacters(raw, file);
   const lines = source.replace(/^\uFEFF/, '').split(/\r\n?|\n/).map((line) => line.trim());
   const firstIndex = lines.findIndex((line) => line !== '');
   let author: string | null = null;
@@ -257,6 +261,6 @@ export function parseWireCopy(source: string, slug: string, file: string): Artic
     bodyLine,
     draft: false,
     localImages: [],
-    findings: [],
+    findings,
   };
 }

@@ -6,10 +6,12 @@ import { zodToError } from '../config/load-config.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { lineOfJsonKey } from '../text-position.js';
 import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
-import { renderMarkdown } from './markdown.js';
+import { renderContentMarkdown } from './nesting.js';
 import { displayPath } from '../fs/display-path.js';
 import { loadArticle, resolveLocalImages } from './load-article.js';
 import { readContentText } from './read-file.js';
+import { scrubControlCharacters } from './control-characters.js';
+import { assertIssueSlug } from './slug.js';
 import { issueFrontMatterSchema } from './schemas.js';
 import type { Article, Issue, IssueArticleRef } from './types.js';
 import { didYouMean } from '../suggest.js';
@@ -42,16 +44,18 @@ export async function listIssues(contentDir: string, cwd: string): Promise<strin
 }
 
 export async function loadIssue(contentDir: string, slug: string, cwd: string): Promise<Issue> {
+  assertIssueSlug(slug);
   const absolute = path.join(issuesDir(contentDir), `${slug}.md`);
   const file = displayPath(absolute, cwd);
-  const source = await readContentText(absolute, file, contentDir);
-  if (source === null) {
+  const written = await readContentText(absolute, file, contentDir);
+  if (written === null) {
     const known = await listIssues(contentDir, cwd).catch(() => []);
     throw new NewsletterError('CONTENT_NOT_FOUND', `no issue \`${slug}\`${didYouMean(slug, known)} (looked for ${file})`, {
       hint: known.length ? `issues here: ${known.join(', ')}` : undefined,
     });
   }
 
+  const { text: source, findings: scrubbed } = scrubControlCharacters(written, file);
   const front = parseFrontMatter(source, file);
   const parsed = issueFrontMatterSchema.safeParse(front.data);
   if (!parsed.success) {
@@ -110,7 +114,7 @@ export async function loadIssue(contentDir: string, slug: string, cwd: string): 
     articles.push(applyOverrides(article, ref));
   }
 
-  const intro = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: 'fn-intro-' });
+  const intro = renderContentMarkdown(front.body, file, front.bodyLine, { idPrefix: 'fn-intro-' });
   localImages.push(...(await resolveLocalImages(intro.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })), issuesDir(contentDir), contentDir, cwd)));
   const introHtml = intro.html;
   return {
@@ -126,7 +130,7 @@ export async function loadIssue(contentDir: string, slug: string, cwd: string): 
     introText: intro.text,
     articles,
     localImages,
-    findings: intro.findings,
+    findings: [...scrubbed, ...intro.findings],
   };
 }
 

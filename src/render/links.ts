@@ -1,6 +1,7 @@
 import { createCipheriv, createHmac, createSecretKey, hkdfSync, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
 import type { Recipient, ResolvedConfig, UtmParameters } from '../config/defaults.js';
 import { listIdFor } from './list-id.js';
+import { escapeHtml } from '../content/html/escape.js';
 
 /**
  * Every URL the email carries is made here: view-in-browser, unsubscribe (with its HMAC token)
@@ -171,12 +172,12 @@ function decodeAttribute(value: string): string {
   return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 }
 
-function encodeAttribute(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
-}
-
-/** Adds UTM parameters to every link of sanitized HTML (whose attributes are always double-quoted). */
+/**
+ * Adds UTM parameters to every link of sanitized HTML (whose attributes are always double-quoted).
+ * The href is decoded to read it, so it is escaped again in full: a decoded `>` written back raw
+ * would let a `mailto:` link carry `]]>` into the feeds.
+ */
 export function addUtmToHtml(html: string, utm: UtmParameters | null, issueSlug: string): string {
   if (!utm) return html;
-  return html.replace(HREF, (_, href: string) => `href="${encodeAttribute(withUtm(decodeAttribute(href), utm, issueSlug))}"`);
+  return html.replace(HREF, (_, href: string) => `href="${escapeHtml(withUtm(decodeAttribute(href), utm, issueSlug))}"`);
 }

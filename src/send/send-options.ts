@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issueSlugProblem } from '../content/slug.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import type { SendRequest } from './send-issue.js';
@@ -18,7 +19,7 @@ const transportSchema = z.discriminatedUnion('kind', [
 
 const requestSchema = z.object({
   project: z.object({ config: z.object({ paths: z.object({ root: z.string() }).loose() }).loose(), templates: z.object({}).loose() }).loose(),
-  issueSlug: z.string().min(1),
+  issueSlug: z.string().refine((slug) => issueSlugProblem(slug) === null, { message: 'not an issue slug (a plain file name under content/issues/ without `.md`)' }),
   list: optional(z.string().min(1)),
   testTo: optional(z.string()),
   transport: transportSchema,

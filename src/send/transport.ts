@@ -1,4 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { assertIssueSlug } from '../content/slug.js';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
@@ -64,7 +65,7 @@ export function smtpChoice(url: string): TransportChoice {
 }
 
 export function outboxChoice(dir: string, issueSlug: string, cwd: string): TransportChoice {
-  const folder = path.join(dir, issueSlug);
+  const folder = path.join(dir, assertIssueSlug(issueSlug));
   return { kind: 'outbox', dir: folder, display: `outbox (${displayPath(folder, cwd)}/)` };
 }
 

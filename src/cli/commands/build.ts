@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { issueSlugsArgument } from '../../content/slug.js';
 import type { Command } from 'commander';
 import { startMjmlWorker } from '../../render/mjml-worker.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
@@ -19,7 +20,7 @@ export function registerBuild(program: Command, io: CliIo): void {
     program
       .command('build')
       .description('render issues into <out>/<issue>/ as index.html, index.txt and message.eml')
-      .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted'),
+      .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted', issueSlugsArgument),
   )
     .option('--strict', 'exit 1 when an error-level finding of the checks remains (for CI); the files are written all the same')
     .addHelpText(

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
+import { issueSlugsArgument } from '../../content/slug.js';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../browser.js';
+import path from 'node:path';
 import { buildReport, checkProjectIssue, describeRules, formatReport, type Finding } from '../../checks/index.js';
-import { plural } from '../../checks/report.js';
-import { NewsletterError } from '../../errors.js';
+import { failureFinding, plural } from '../../checks/report.js';
+import { issuesDir } from '../../content/load-issue.js';
+import { NewsletterError, isNewsletterError } from '../../errors.js';
 import { loadProject, selectIssues } from '../../pipeline.js';
 import { brokenLayoutWarnings } from '../../render/templates.js';
 import { displayPath } from '../../fs/display-path.js';
@@ -24,7 +27,7 @@ export function registerCheck(program: Command, io: CliIo): void {
     program
       .command('check')
       .description('preflight: is each issue fit to send? size, links, images, compliance, inbox, plain text, client support, accessibility, dark mode')
-      .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted'),
+      .argument('[issues...]', 'issue slugs (file names under content/issues/ without .md); all when omitted', issueSlugsArgument),
   )
     .option('--json', 'print one JSON document (for CI) instead of the table')
     .option('--a11y', 'also audit the rendered email with axe-core in the system Chromium (CHROMIUM_PATH or /usr/bin/chromium)')
@@ -77,8 +80,15 @@ async function checkIssues(issues: string[], flags: CheckFlags, io: CliIo, compi
   try {
     if (flags.a11y) browser = await launchChromium(io.env);
     for (const slug of slugs) {
-      const { issue, findings } = await checkProjectIssue(project, slug, { a11y: flags.a11y, env: io.env, browser, secret: io.env.NEWSLETTER_SECRET, compiler });
-      results.push({ slug, file: issue.file, findings });
+      try {
+        const { issue, findings } = await checkProjectIssue(project, slug, { a11y: flags.a11y, env: io.env, browser, secret: io.env.NEWSLETTER_SECRET, compiler });
+        results.push({ slug, file: issue.file, findings });
+      } catch (error) {
+        // One issue on its own fails as before; of several (or for CI), a broken one is a finding
+        // and the others are still checked.
+        if (!isNewsletterError(error) || (slugs.length === 1 && !flags.json)) throw error;
+        results.push({ slug, file: displayPath(path.join(issuesDir(project.config.paths.content), `${slug}.md`), io.cwd), findings: [failureFinding(error)] });
+      }
     }
   } finally {
     await browser?.close();

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { issueSlugsArgument } from '../../content/slug.js';
 import { displayPath } from '../../fs/display-path.js';
 import { startMjmlPool } from '../../render/mjml-worker.js';
 import type { Mjml2Html } from '../../render/mjml.js';
@@ -16,7 +17,7 @@ export function registerPublish(program: Command, io: CliIo): void {
     program
       .command('publish')
       .description('write the website to <out>/site/: web editions, archive, RSS/Atom/JSON feeds, sitemap')
-      .argument('[issues...]', 'issues to render again (the others keep their published page); all when omitted')
+      .argument('[issues...]', 'issues to render again (the others keep their published page); all when omitted', issueSlugsArgument)
       .option('--drafts', 'publish drafts (`draft: true`) and issues dated in the future too, for a staging site'),
   )
     .addHelpText(

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { issueSlugsArgument } from '../../content/slug.js';
 import { displayPath } from '../../fs/display-path.js';
 import { loadProject, selectIssues } from '../../pipeline.js';
 import { takeScreenshots, MAX_SCREENSHOT_WIDTH, MIN_SCREENSHOT_WIDTH } from '../../preview/screenshot.js';
@@ -28,7 +29,7 @@ export function registerScreenshot(program: Command, io: CliIo): void {
     program
       .command('screenshot')
       .description('write full-page PNGs of issues at each width with the system Chromium, network blocked')
-      .argument('[issues...]', 'issue slugs; all when omitted')
+      .argument('[issues...]', 'issue slugs; all when omitted', issueSlugsArgument)
       .addOption(new Option('--width <widths>', 'comma-separated viewport widths in CSS pixels').argParser(parseWidths).default([375, 600], '375,600'))
       .option('--dark', 'emulate a dark-mode reader (prefers-color-scheme: dark); files end in -dark.png'),
   )

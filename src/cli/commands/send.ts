@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { assertIssueSlug } from '../../content/slug.js';
 import { createInterface } from 'node:readline/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULTS } from '../../config/defaults.js';
@@ -180,7 +181,7 @@ export function registerSend(program: Command, io: CliIo): void {
     program
       .command('send')
       .description('send an issue to a subscriber list (SMTP, or .eml files in outbox/ when no SMTP is set)')
-      .argument('<issue>', 'issue slug (file name under content/issues/ without .md)')
+      .argument('<issue>', 'issue slug (file name under content/issues/ without .md)', assertIssueSlug)
       .option('--list <file>', 'subscribers: CSV with a header row and an `email` column, or JSON (array or JSON lines)')
       .option('--delimiter <char>', 'CSV field separator: `,` `;` or `tab` (default: detected from the header row)', parseDelimiterFlag)
       .option('--test-to <address>', 'send one message to this address (sample recipient fields), ignoring the list')

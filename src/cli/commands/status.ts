@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { assertIssueSlug } from '../../content/slug.js';
 import { loadConfig } from '../../config/load-config.js';
 import { queueStatus, type QueueStatus } from '../../queue/status.js';
 import { listIdFor } from '../../render/list-id.js';
@@ -47,7 +48,7 @@ export function registerStatus(program: Command, io: CliIo): void {
     program
       .command('status')
       .description('counts of a send: delivered, bounces and complaints with their rates; for `send --queue`, also pending and live workers')
-      .argument('<issue>', 'issue slug')
+      .argument('<issue>', 'issue slug', assertIssueSlug)
       .option('--queue <url>', 'the Redis of a distributed send (default: $REDIS_URL; without either, the local send\'s journal)')
       .option('--json', 'print the status as JSON'),
     { out: false },
