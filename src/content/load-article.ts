@@ -5,6 +5,7 @@ import { displayPath } from '../fs/display-path.js';
 import { zodToError } from '../config/load-config.js';
 import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
 import { normalizeArticleMeta } from './article-meta.js';
+import { emojify } from './html/blog-markup.js';
 import { countWords, paragraphsToSafeHtml, renderMarkdown } from './markdown.js';
 import { readContentText } from './read-file.js';
 import { articleFrontMatterSchema, isArticleSlug } from './schemas.js';
@@ -98,6 +99,11 @@ export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir
   const root = await realpath(contentDir).catch(() => path.resolve(contentDir));
   const resolved: LocalImageRef[] = [];
   for (const ref of refs) {
+    if (ref.generated !== undefined) {
+      // Made from the text (a formula): no file to find; a stable name in the content folder for the cache.
+      resolved.push({ ...ref, absolute: path.join(root, '.generated', ref.written) });
+      continue;
+    }
     const written = pathForms(ref.written)[0]!;
     // A file named as written comes first (`ferry #2?.jpg` is a file name too), then the path
     // read as a URL: a query or fragment dropped, percent-escapes decoded.
@@ -192,7 +198,10 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
   const meta = parsed.data;
   const rendered = renderMarkdown(front.body, { place: { file, source: front.body, firstLine: front.bodyLine }, idPrefix: `fn-${slug.replace(/[^\w-]/g, '-')}-` });
   const { html, text } = rendered;
-  const localImages: LocalImageRef[] = rendered.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line }));
+  const localImages: LocalImageRef[] = [
+    ...rendered.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })),
+    ...rendered.generatedImages.map(({ src, svg }) => ({ written: src, absolute: '', file, line: undefined, generated: svg })),
+  ];
   if (meta.image && isLocalImage(meta.image)) {
     localImages.push({ written: meta.image, absolute: '', file, line: lineOfFrontMatterKey(front, [normalized.writtenAs.image ?? 'image']) });
   }
@@ -201,7 +210,7 @@ export function parseMarkdownArticle(source: string, slug: string, file: string)
     slug,
     file,
     format: 'markdown',
-    title: meta.title,
+    title: emojify(meta.title),
     author: meta.author ?? null,
     date: meta.date ?? null,
     summary,
