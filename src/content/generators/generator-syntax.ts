@@ -131,16 +131,19 @@ const HELD_BREAK = ADDED_BLANK_LINE;
  * A kramdown block attribute list (`{: .notice--info}` on the line after a paragraph or quote):
  * a callout class makes the block a callout; anything else means nothing in email and goes.
  */
-function applyBlockAttributes(lines: string[], attributes: { callout: string | null }): void {
+function applyBlockAttributes(lines: string[], attributes: { callout: string | null; title: string | null }): void {
   if (!attributes.callout) return;
   let start = lines.length;
-  while (start > 0 && lines[start - 1]!.trim() !== '') start -= 1;
+  // The block just before: a quote's `>` lines, or else everything back to a blank line.
+  const quote = /^\s*>/.test(lines.at(-1) ?? '');
+  while (start > 0 && lines[start - 1]!.trim() !== '' && (!quote || /^\s*>/.test(lines[start - 1]!))) start -= 1;
   if (start === lines.length) return;
   const block = lines.splice(start);
   const quoted = block.every((line) => /^\s*>/.test(line));
   const body = quoted ? block.map((line) => line.replace(/^\s*> ?/, '')) : block;
   // The box's tags share the first and last lines of the block: later lines keep their numbers.
-  body[0] = `<div data-nl-callout="${attributes.callout}">${HELD_BREAK}${body[0]}`;
+  const title = attributes.title ? ` data-nl-title="${attributes.title}"` : '';
+  body[0] = `<div data-nl-callout="${attributes.callout}"${title}>${HELD_BREAK}${body[0]}`;
   body[body.length - 1] = `${body.at(-1)}${HELD_BREAK}</div>`;
   lines.push(...body);
 }

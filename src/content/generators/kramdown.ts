@@ -1,4 +1,6 @@
 import { escapeHtml } from '../html/escape.js';
+import { ADDED_BLANK_LINE } from './added-lines.js';
+import { titleOf } from './shortcode-forms.js';
 
 /**
  * kramdown (Jekyll's Markdown) attribute lists and `markdown="1"`, which no other Markdown reads.
@@ -17,9 +19,12 @@ function calloutOf(attributes: string): string | null {
   return (match[1] ?? match[2] ?? match[3] ?? 'note').toLowerCase();
 }
 
-export function kramdownBlockAttributes(line: string): { callout: string | null } | null {
+export function kramdownBlockAttributes(line: string): { callout: string | null; title: string | null } | null {
   const match = BLOCK_IAL.exec(line);
-  return match ? { callout: calloutOf(match[1]!) } : null;
+  if (!match) return null;
+  const callout = calloutOf(match[1]!);
+  // Chirpy's prompts show their type (as an icon) on the site: here as the box's title.
+  return { callout, title: callout && /prompt-/.test(match[1]!) ? titleOf(callout) : null };
 }
 
 function attributesOf(list: string): Record<string, string> {
@@ -36,15 +41,24 @@ const SPAN_IAL = /\{:\s*[^{}\n]*\}/g;
  * attribute list inside a paragraph (`` `file`{: .filepath} ``) is dropped.
  */
 export function kramdownSpanAttributes(text: string): string {
-  return text
-    .replace(IMAGE_IAL, (_, alt: string, src: string, title: string | undefined, list: string) => {
-      const attributes = attributesOf(list);
-      const width = attributes.width ?? attributes.w;
-      const height = attributes.height ?? attributes.h;
-      const size = `${width && /^\d+$/.test(width) ? ` width="${width}"` : ''}${height && /^\d+$/.test(height) ? ` height="${height}"` : ''}`;
-      return `<img src="${escapeHtml(src)}" alt="${escapeHtml(alt)}"${title ? ` title="${escapeHtml(title)}"` : ''}${size}>`;
-    })
-    .replace(SPAN_IAL, '');
+  const image = (alt: string, src: string, title: string | undefined, list: string) => {
+    const attributes = attributesOf(list);
+    const width = attributes.width ?? attributes.w;
+    const height = attributes.height ?? attributes.h;
+    const size = `${width && /^\d+$/.test(width) ? ` width="${width}"` : ''}${height && /^\d+$/.test(height) ? ` height="${height}"` : ''}`;
+    return `<img src="${escapeHtml(src)}" alt="${escapeHtml(alt)}"${title ? ` title="${escapeHtml(title)}"` : ''}${size}>`;
+  };
+  return (
+    text
+      // Chirpy's caption: an emphasized line right under the image.
+      .replace(new RegExp(`^${IMAGE_IAL.source}[ \\t]*\\n_([^_\\n]+)_[ \\t]*$`, 'gm'), (_, alt: string, src: string, title: string | undefined, list: string, caption: string) =>
+        `<figure>${image(alt, src, title, list)}<figcaption>${escapeHtml(caption)}</figcaption></figure>\n`,
+      )
+      // An image alone on its line is an HTML block now: text under it must start a paragraph of its own.
+      .replace(new RegExp(`^${IMAGE_IAL.source}[ \\t]*\\n(?=[ \\t]*\\S)`, 'gm'), (_, alt: string, src: string, title: string | undefined, list: string) => `${image(alt, src, title, list)}${ADDED_BLANK_LINE}`)
+      .replace(IMAGE_IAL, (_, alt: string, src: string, title: string | undefined, list: string) => image(alt, src, title, list))
+      .replace(SPAN_IAL, '')
+  );
 }
 
 const MARKDOWN_OPEN = /^(\s*<(\w+)\b[^>]*?)\s+markdown\s*=\s*(["']?)(?:1|block|span)\3([^>]*>)\s*$/i;

@@ -65,7 +65,7 @@ function calloutStyle(element: Element): string | null {
  */
 export function imageStyle(img: Element): string {
   // A formula is as large as it was drawn, on the text's baseline (inline) or centred (display).
-  if (/(?:^|\s)nl-math(?:\s|$)/.test(img.attribs.class ?? '')) return 'max-width:100%;height:auto;border:0;vertical-align:middle;';
+  if (/(?:^|\s)nl-math(?:\s|$)/.test(img.attribs.class ?? '')) return 'display:inline-block;max-width:100%;height:auto;border:0;vertical-align:middle;';
   const width = Number.parseInt(img.attribs.width ?? '', 10);
   return width > 0 ? `width:100%;max-width:${width}px;height:auto;border:0;` : STYLES.img!;
 }
