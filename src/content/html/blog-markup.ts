@@ -15,7 +15,7 @@ import { titleOf } from '../generators/shortcode-forms.js';
 export interface BlogMarkupResult {
   /** Code blocks of diagrams (`mermaid`) that are shown as their source. */
   diagrams: string[];
-  /** Wistia videos made link cards. */
+  /** Wistia videos (`id`) and gists (`gist:user/id`) made link cards. */
   videos: string[];
 }
 
@@ -39,7 +39,7 @@ function replaceWith(node: Element, replacements: AnyNode[]): void {
 
 /** The box: a `<blockquote>` (a quoted block in the text part too) with the type's class and its title first. */
 function makeCallout(node: Element, type: string, title: string | null): void {
-  const kind = KNOWN_TYPES.has(type) ? type : 'note';
+  const kind = KNOWN_TYPES.has(type) ? type : type === 'warn' ? 'warning' : 'note';
   const children = [...node.children];
   if (title) children.unshift(el('p', { class: 'nl-callout-title' }, [el('strong', {}, [new Text(title)])]));
   replaceWith(node, [el('blockquote', { class: `nl-callout nl-callout-${kind}` }, children)]);
@@ -87,10 +87,19 @@ export function rewriteBlogMarkup(document: Document): BlogMarkupResult {
       if (!isTag(node)) continue;
       const name = node.name.toLowerCase();
       if (name === 'input' && node.attribs.type === 'checkbox') {
-        replaceWith(node, [new Text('checked' in node.attribs ? '☑ ' : '☐ ')]);
+        const next = node.next;
+        const spaced = next instanceof Text && /^\s/.test(next.data);
+        replaceWith(node, [new Text(`${'checked' in node.attribs ? '☑' : '☐'}${spaced ? '' : ' '}`)]);
         continue;
       }
       if (name === 'code' && /(?:^|\s)language-mermaid(?:\s|$)/.test(node.attribs.class ?? '')) result.diagrams.push(DomUtils.textContent(node));
+      // A GitHub gist's `<script>`: only the site runs it; the gist itself is one link away.
+      const gist = name === 'script' ? /^https:\/\/gist\.github\.com\/([\w-]+\/\w+)\.js$/.exec(node.attribs.src ?? '') : null;
+      if (gist) {
+        result.videos.push(`gist:${gist[1]}`);
+        replaceWith(node, embedCard({ page: `https://gist.github.com/${gist[1]}`, thumbnail: null, label: 'Open the gist on GitHub' }, null));
+        continue;
+      }
       const wistia = /(?:^|\s)wistia_async_(\w+)/.exec(node.attribs.class ?? '');
       if (wistia) {
         result.videos.push(wistia[1]!);

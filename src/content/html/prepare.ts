@@ -98,6 +98,10 @@ export function prepareHtml(raw: string, place: SourcePlace | null): PreparedHtm
       findings.push({ rule: 'content/embed', severity: 'info', message: `a Mermaid diagram (\`${kind}\`) is shown as its source code: email cannot draw it`, file: place.file, line: lines?.of('```mermaid') ?? lines?.of('mermaid') });
     }
     for (const video of blog.videos) {
+      if (video.startsWith('gist:')) {
+        findings.push({ rule: 'content/embed', severity: 'info', message: `the gist \`${video.slice(5)}\` shown as a link card: email runs no <script>`, file: place.file, line: lines?.of(video.slice(5)) });
+        continue;
+      }
       findings.push({ rule: 'content/embed', severity: 'info', message: `Wistia video \`${video}\` shown as a link card (“Watch on Wistia”): no video plays in email`, file: place.file, line: lines?.of(`wistia_async_${video}`) });
     }
   }
