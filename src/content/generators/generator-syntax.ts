@@ -39,7 +39,7 @@ function codeFence(lang: string, lines: string[]): string[] {
 
 export function rewriteGeneratorSyntax(source: string, file: string | null, firstLine: number): GeneratorSyntax {
   const findings: ContentFinding[] = [];
-  const context: TagContext = { file, findings, captures: new Map() };
+  const context: TagContext = { file, findings, captures: new Map(), usesLiquid: false };
   const input = source.split('\n');
   // Code is held out of the prose (as one placeholder a block, released verbatim at the end), so
   // that a shortcode around a code block still finds its closing tag.
@@ -151,6 +151,7 @@ function applyBlockAttributes(lines: string[], attributes: { callout: string | n
 function rewriteProse(text: string, context: TagContext, rewriter: TagRewriter): string {
   // Literal first: `{% raw %}` regions and inline code (where generator syntax is shown, not run).
   rewriter.source = text;
+  context.usesLiquid = /\{%-?\s*[a-z]\w*(?!\()[\s\S]*?%\}/.test(text.replace(/\{%-?\s*\w+\([^)]*\)\s*-?%\}/g, ''));
   let held = text.replace(/\{%-?\s*raw\s*-?%\}([\s\S]*?)\{%-?\s*endraw\s*-?%\}/g, (_, inner: string) => rewriter.hold(inner));
   rewriter.source = held;
   held = held.replace(/(`+)(?!`)([^\n]*?[^`\n])\1(?!`)/g, (whole) => rewriter.hold(unescapeShortcodes(stripRawTags(whole))));

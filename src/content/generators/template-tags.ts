@@ -15,6 +15,8 @@ export interface TagContext {
   findings: ContentFinding[];
   /** `{% capture name %}…{% endcapture %}`, for a later `{{ name | markdownify }}`. */
   captures: Map<string, string>;
+  /** Whether the post's prose has Liquid or Nunjucks tags (`{% … %}`): then its `{{ … }}` are the generator's too. */
+  usesLiquid: boolean;
 }
 
 /** Placeholders for text that must come out literally: private-use characters, never in prose. */
@@ -163,6 +165,16 @@ export class TagRewriter {
     return result + '\n'.repeat(Math.max(0, need - this.breaks(result)));
   }
 
+  /**
+   * `{{ npm.downloads | humanReadableNum }}`, `{{ site.title }}`: a generator's. A bare
+   * `{{name}}` or `{{{x}}}` in a post with no other Liquid or Nunjucks tag is the author's own text
+   * (a post about Handlebars or Mustache), shown as written: content is data, never run.
+   */
+  private isGeneratorExpression(tag: Tag): boolean {
+    if (tag.text.startsWith('{{{')) return false;
+    return tag.name.includes('|') || GENERATOR_DATA.test(tag.name) || this.context.usesLiquid;
+  }
+
   private pairedEnd(tags: Tag[], index: number): number {
     const tag = tags[index]!;
     if (tag.kind === 'liquid' && /^(?:end|else|elsif|elif|when)/.test(tag.name)) return -1;
@@ -210,6 +222,7 @@ export class TagRewriter {
     if (tag.kind === 'expression') {
       const captured = this.context.captures.get(variableOf(tag.name));
       if (captured !== undefined) return block ? `${ADDED_BLANK_LINE}${captured.trim()}${ADDED_BLANK_LINE}` : captured;
+      if (!this.isGeneratorExpression(tag)) return tag.text;
       this.warn(`removed the template expression \`${short(tag.text)}\`: only the blog's site has its value`, at);
       return '';
     }
@@ -224,6 +237,9 @@ export class TagRewriter {
     return '';
   }
 }
+
+/** The data a generator hands its templates: Jekyll's `site`, `page`; Eleventy's `collections`; Hugo's `.Site`, `.Params`. */
+const GENERATOR_DATA = /^-?\s*(?:site|page|post|paginator|layout|include|jekyll|content|config|collections|eleventy|pkg|metadata|data|section|\.Site|\.Params|\.Page|\$\.Site)\b[.\w[\]'"]*\s*-?$/;
 
 function syntaxName(tag: Tag): string {
   if (tag.kind === 'hugo') return 'Hugo shortcode';
