@@ -163,6 +163,19 @@ describe('Jekyll, Liquid and kramdown', () => {
   });
 });
 
+describe('TeX delimiters', () => {
+  it('reads $…$, $$…$$, \\(…\\), \\[…\\] and their Markdown-escaped forms; a TeX error is shown as code with a warning', () => {
+    const source = ['---', 'title: T', '---', 'Inline \\(a^2\\) and \\\\(b_1\\\\) and \\\\[c = 1\\\\].', '', '\\[', 'x = \\sqrt{y}', '\\]', '', 'Broken $\\frac{1}{$ here.', ''].join('\n');
+    const article = parseMarkdownArticle(source, 't', 't.md');
+    const $ = cheerio.load(article.html);
+    expect($('img.nl-math').map((_, img) => $(img).attr('alt')).get()).toEqual(['a^2', 'b_1', 'c = 1', 'x = \\sqrt{y}']);
+    expect($('p.nl-math-display img').attr('alt')).toBe('x = \\sqrt{y}');
+    expect($('code').text()).toBe('\\frac{1}{');
+    expect(article.findings.filter((f) => /TeX/.test(f.message)).map((f) => f.line)).toEqual([10]);
+    expect(prose(article.html)).not.toMatch(/\\\(|\\\[|\$/);
+  });
+});
+
 describe('Eleventy and Nunjucks', () => {
   let article: Article;
   let $: cheerio.CheerioAPI;

@@ -24,18 +24,18 @@ export interface MathState {
   problems: MathProblem[];
 }
 
-function mathHtml(tex: string, display: boolean, state: MathState): string {
+function mathHtml(tex: string, display: boolean, state: MathState, ownBlock = display): string {
   const trimmed = tex.trim();
   try {
     const image = texToSvg(trimmed, display);
     const src = mathImageName(trimmed, display);
     state.images.set(src, { src, svg: image.svg });
     const img = `<img class="nl-math" src="${src}" alt="${escapeHtml(trimmed)}" width="${image.width}" height="${image.height}">`;
-    return display ? `<p class="nl-math-display">${img}</p>\n` : img;
+    return ownBlock ? `<p class="nl-math-display">${img}</p>\n` : img;
   } catch (error) {
     if (!(error instanceof TexError)) throw error;
     state.problems.push({ tex: trimmed, message: error.message });
-    return display ? `<pre><code>${escapeHtml(trimmed)}</code></pre>\n` : `<code>${escapeHtml(trimmed)}</code>`;
+    return ownBlock ? `<pre><code>${escapeHtml(trimmed)}</code></pre>\n` : `<code>${escapeHtml(trimmed)}</code>`;
   }
 }
 
@@ -62,19 +62,22 @@ export function mathExtension(state: MathState): MarkedExtension {
         name: 'mathInline',
         level: 'inline',
         start(src: string) {
-          const match = /(?<!\\)(?:\$|\\\()/.exec(src);
+          // `\\(` and `\\[` too: Markdown turns them into the `\(` and `\[` that KaTeX and MathJax read on the blog.
+          const match = /\\\\[([]|(?<!\\)\\\(|(?<!\\)\$/.exec(src);
           return match?.index;
         },
         tokenizer(src: string) {
           const display = /^\$\$([^\n]+?)\$\$/.exec(src);
           if (display) return { type: 'mathInline', raw: display[0], text: display[1]!, display: false };
+          const escaped = /^\\\\([([])([^\n]+?)\\\\([)\]])/.exec(src);
+          if (escaped && (escaped[1] === '(') === (escaped[3] === ')')) return { type: 'mathInline', raw: escaped[0], text: escaped[2]!, display: escaped[1] === '[' };
           const paren = /^\\\(([^\n]+?)\\\)/.exec(src);
           if (paren) return { type: 'mathInline', raw: paren[0], text: paren[1]!, display: false };
           const dollar = /^\$((?:\\\$|[^$\n])+?)\$(?!\d)/.exec(src);
           if (dollar && looksLikeTex(dollar[1]!)) return { type: 'mathInline', raw: dollar[0], text: dollar[1]!, display: false };
           return undefined;
         },
-        renderer: (token) => mathHtml((token as Tokens.Generic).text as string, false, state),
+        renderer: (token) => mathHtml((token as Tokens.Generic).text as string, Boolean((token as Tokens.Generic).display), state, false),
       },
     ],
   };
