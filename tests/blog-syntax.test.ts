@@ -239,6 +239,8 @@ describe('Hugo shortcodes', () => {
     const cards = $('p.nl-embed a').map((_, a) => $(a).attr('href')).get();
     expect(cards).toEqual(['https://media.example.com/crossing.mp4', 'https://fast.wistia.net/embed/iframe/k2ferry9ab']);
     expect(findingsAt(article, /Wistia/)).toEqual([21]);
+    // A card stands in place of the paragraph that only held the embed: no empty paragraphs around it.
+    expect($('p').filter((_, p) => !$(p).text().trim() && !$(p).find('img').length).length).toBe(0);
   });
 
   it('show escaped shortcodes in code unescaped', () => {

@@ -57,6 +57,16 @@ function replaceWith(node: Element, replacements: AnyNode[]): void {
   parent.children.splice(index, 1, ...replacements);
 }
 
+/**
+ * A card (a `<p>`) standing for an embed: in place of the embed, or of the paragraph around it when
+ * the embed is all the paragraph holds (a `<p>` inside a `<p>` would leave empty paragraphs).
+ */
+function replaceWithCard(node: Element, card: AnyNode[]): void {
+  const parent = node.parent;
+  const alone = parent instanceof Element && parent.name === 'p' && parent.children.every((c) => c === node || (c instanceof Text && !c.data.trim()));
+  replaceWith(alone ? parent : node, card);
+}
+
 function unwrap(node: Element): void {
   replaceWith(node, [...node.children]);
 }
@@ -114,7 +124,7 @@ export function prepareHtml(raw: string, place: SourcePlace | null): PreparedHtm
         const target = node.attribs.src ? embedTarget(node.attribs.src) : null;
         const line = lines?.of('<iframe');
         if (target) {
-          replaceWith(node, embedCard(target, node.attribs.title?.trim() || null));
+          replaceWithCard(node, embedCard(target, node.attribs.title?.trim() || null));
           if (place) findings.push({ rule: 'content/embed', severity: 'info', message: `<iframe> of ${new URL(target.page).hostname} shown as a link card (“${target.label}”): no iframe plays in email`, file: place.file, line });
         } else {
           replaceWith(node, []);
@@ -128,7 +138,7 @@ export function prepareHtml(raw: string, place: SourcePlace | null): PreparedHtm
         const line = lines?.of(`<${name}`);
         if (card) {
           if (node.attribs.poster && !/^https?:/i.test(node.attribs.poster)) localSources.push({ src: node.attribs.poster, line });
-          replaceWith(node, card);
+          replaceWithCard(node, card);
           if (place) findings.push({ rule: 'content/embed', severity: 'info', message: `<${name}> shown as a link to ${src}: no ${name} plays in email`, file: place.file, line });
         } else {
           replaceWith(node, []);
