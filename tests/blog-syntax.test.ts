@@ -248,6 +248,15 @@ describe('Hugo shortcodes', () => {
   });
 });
 
+describe('many and deep tags', () => {
+  it('removes tags nested past 32 levels with one warning, and leaves none behind', () => {
+    const source = `---\ntitle: T\n---\n${'{{< box >}}\n'.repeat(100)}deep text\n${'{{< /box >}}\n'.repeat(100)}`;
+    const article = parseMarkdownArticle(source, 't', 't.md');
+    expect(article.text).toBe('deep text');
+    expect(article.findings.filter((f) => /nested more than 32 deep/.test(f.message))).toHaveLength(1);
+  });
+});
+
 describe('the text part', () => {
   it('folds a long indented line without losing its indent', () => {
     const line = `    curl --silent --fail --location "https://timetable.example.com/api/v2/sailings?route=inner-harbour" --output sailings.json`;

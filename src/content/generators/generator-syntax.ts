@@ -29,7 +29,7 @@ const ZOLA_END = /^\s*\{%-?\s*end\s*-?%\}\s*$/;
 /** `{{ site.url }}/assets/a.png`: the site's root, which is where a path starting with / is looked for. */
 const SITE_ROOT = /\{\{-?\s*(?:site\.url|site\.baseurl|\.Site\.BaseURL|config\.base_url)\s*-?\}\}(?=\/)/gi;
 /** `[text]({{< ref "x" >}})`, `[text]({{ "https://…" | filter }})`: a link whose target is a template tag. */
-const TEMPLATE_LINK = /\[((?:[^[\]\n]|\[[^[\]\n]*\])*)\]\(\s*(\{\{[<%][^\n]*?[>%]\}\}|\{\{[^\n]*?\}\}|\{%[^\n]*?%\})\s*\)/g;
+const TEMPLATE_LINK = /(!?)\[((?:[^[\]\n]|\[[^[\]\n]*\])*)\]\(\s*(\{\{[<%][^\n]*?[>%]\}\}|\{\{[^\n]*?\}\}|\{%[^\n]*?%\})\s*\)/g;
 
 function codeFence(lang: string, lines: string[]): string[] {
   const longest = Math.max(2, ...lines.map((line) => Math.max(0, ...[...line.matchAll(/`+/g)].map((m) => m[0].length))));
@@ -160,19 +160,22 @@ function rewriteProse(text: string, context: TagContext, rewriter: TagRewriter):
   rewriter.source = held;
   held = held.replace(SITE_ROOT, '');
   rewriter.source = held;
-  held = held.replace(TEMPLATE_LINK, (_whole, label: string, target: string, offset: number) => {
+  held = held.replace(TEMPLATE_LINK, (_whole, bang: string, label: string, target: string, offset: number) => {
     const literal = /["'](https?:\/\/[^"'\s]+)["']/.exec(target);
-    if (literal) return `[${label}](${literal[1]})`;
+    if (literal) return `${bang}[${label}](${literal[1]})`;
+    // `![x]({{ "/assets/x.png" | relative_url }})`: an image of the site, which is where the content folder is.
+    const path = bang ? /["']([^"'\s{}]+\.\w+)["']/.exec(target) : null;
+    if (path) return `![${label}](${path[1]})`;
     if (context.file) {
       context.findings.push({
         rule: 'content/removed',
         severity: 'warn',
-        message: `removed the link target \`${target.length > 50 ? `${target.slice(0, 47)}...` : target}\` of "${rewriter.release(label)}": only the blog's site can resolve it (the text stays, without a link)`,
+        message: `removed the ${bang ? 'image' : 'link'} target \`${target.length > 50 ? `${target.slice(0, 47)}...` : target}\` of "${rewriter.release(label)}": only the blog's site can resolve it (the text stays, without a link)`,
         file: context.file,
         line: rewriter.lineAt(offset),
       });
     }
-    return label;
+    return bang ? '' : label;
   });
   held = kramdownSpanAttributes(held);
   return rewriter.release(rewriter.rewrite(held, 0));

@@ -58,30 +58,33 @@ function allTags(text: string): Tag[] {
 /** Tags that only set up the page and show nothing: removed without a word. */
 const QUIET = new Set(['assign', 'set', 'comment', 'increment', 'decrement', 'cycle', 'liquid', 'echo', 'katex', 'toc']);
 
-function endOf(tags: Tag[], index: number): number {
-  const open = tags[index]!;
-  let depth = 0;
-  for (let i = index + 1; i < tags.length; i += 1) {
-    const tag = tags[i]!;
-    if (open.kind === 'hugo' && tag.kind === 'hugo' && tag.name === open.name) {
-      if (!tag.closing) depth += 1;
-      else if (depth === 0) return i;
-      else depth -= 1;
-    } else if (open.kind === 'zola-block') {
-      if (tag.kind === 'zola-block') depth += 1;
-      else if (tag.kind === 'liquid' && tag.name === 'end') {
-        if (depth === 0) return i;
-        depth -= 1;
+/** For each tag, the index of the tag that closes it (-1 if none), in one pass: innermost open first, as the generators nest. */
+function closingTags(tags: Tag[]): Int32Array {
+  const ends = new Int32Array(tags.length).fill(-1);
+  const open = new Map<string, number[]>();
+  const push = (key: string, index: number) => {
+    const stack = open.get(key);
+    if (stack) stack.push(index);
+    else open.set(key, [index]);
+  };
+  tags.forEach((tag, index) => {
+    if (tag.kind === 'hugo') {
+      if (!tag.closing) push(`hugo:${tag.name}`, index);
+      else {
+        const opener = open.get(`hugo:${tag.name}`)?.pop();
+        if (opener !== undefined) ends[opener] = index;
       }
-    } else if (open.kind === 'liquid' && tag.kind === 'liquid') {
-      if (tag.name === open.name) depth += 1;
-      else if (tag.name === `end${open.name}`) {
-        if (depth === 0) return i;
-        depth -= 1;
+    } else if (tag.kind === 'zola-block') push('zola', index);
+    else if (tag.kind === 'liquid') {
+      const closes = tag.name === 'end' ? 'zola' : tag.name.startsWith('end') ? `liquid:${tag.name.slice(3)}` : null;
+      if (closes === null) push(`liquid:${tag.name}`, index);
+      else {
+        const opener = open.get(closes)?.pop();
+        if (opener !== undefined) ends[opener] = index;
       }
     }
-  }
-  return -1;
+  });
+  return ends;
 }
 
 function short(text: string): string {
@@ -89,31 +92,69 @@ function short(text: string): string {
   return one.length > 60 ? `${one.slice(0, 57)}...` : one;
 }
 
+/** Tags inside tags inside tags…: past this depth the rest are removed with one warning (no recursion without end). */
+const MAX_DEPTH = 32;
+
 export class TagRewriter {
   private readonly held: string[] = [];
-  /** The text that offsets refer to (it changes as it is rewritten), for line numbers. */
-  source = '';
+  private readonly heldBreaks: number[] = [];
+  private text = '';
+  /** Offsets of line breaks (and of held texts with line breaks) in `source`, and the count up to each. */
+  private index: { at: number[]; count: number[] } | null = null;
   constructor(private readonly context: TagContext, private readonly firstLine: number) {}
+
+  /** The text that offsets refer to (it changes as it is rewritten), for line numbers. */
+  get source(): string {
+    return this.text;
+  }
+
+  set source(text: string) {
+    this.text = text;
+    this.index = null;
+  }
 
   /** The file's line of an offset in `source`, counting the line breaks inside held text too. */
   lineAt(offset: number): number {
-    const before = this.source.slice(0, offset);
-    return this.firstLine + before.split('\n').length - 1 + this.heldLineBreaks(before);
+    if (!this.index) {
+      const at: number[] = [];
+      const count: number[] = [];
+      let total = 0;
+      for (const match of this.text.matchAll(/\n|\uE000(\d+)\uE001/g)) {
+        const breaks = match[1] === undefined ? 1 : this.breaksOfHeld(Number(match[1]));
+        if (!breaks) continue;
+        total += breaks;
+        at.push(match.index);
+        count.push(total);
+      }
+      this.index = { at, count };
+    }
+    // The last entry before `offset`, by binary search.
+    const { at, count } = this.index;
+    let low = 0;
+    let high = at.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (at[middle]! < offset) low = middle + 1;
+      else high = middle;
+    }
+    return this.firstLine + (low > 0 ? count[low - 1]! : 0);
+  }
+
+  private breaksOfHeld(n: number): number {
+    return this.heldBreaks[n] ?? 0;
   }
 
   /** Text kept literally until `release`. */
   hold(text: string): string {
     this.held.push(text);
+    this.heldBreaks.push((text.match(/\n/g) ?? []).length + this.heldLineBreaks(text));
     return `${HOLD_OPEN}${this.held.length - 1}${HOLD_CLOSE}`;
   }
 
   /** Line breaks inside the held texts that `text` refers to, so that lines are counted as written. */
   heldLineBreaks(text: string): number {
     let count = 0;
-    for (const match of text.matchAll(/\uE000(\d+)\uE001/g)) {
-      const held = this.held[Number(match[1])] ?? '';
-      count += (held.match(/\n/g) ?? []).length + this.heldLineBreaks(held);
-    }
+    for (const match of text.matchAll(/\uE000(\d+)\uE001/g)) count += this.breaksOfHeld(Number(match[1]));
     return count;
   }
 
@@ -126,9 +167,15 @@ export class TagRewriter {
   }
 
   /** Rewrites the template tags of `text`, whose first character is at `offset` in the prose. */
-  rewrite(text: string, offset: number): string {
-    if (offset === 0) this.source = text;
+  rewrite(text: string, offset: number, depth = 0): string {
+    if (offset === 0 && depth === 0) this.source = text;
     const tags = allTags(text);
+    if (depth > MAX_DEPTH && tags.length) {
+      this.warn(`removed ${tags.length} template tags nested more than ${MAX_DEPTH} deep (kept the text between them)`, offset + tags[0]!.start);
+      TAG.lastIndex = 0;
+      return text.replace(TAG, '');
+    }
+    const ends = closingTags(tags);
     let out = '';
     let at = 0;
     for (let i = 0; i < tags.length; i += 1) {
@@ -137,11 +184,11 @@ export class TagRewriter {
       out += text.slice(at, tag.start);
       const lineStart = text.lastIndexOf('\n', tag.start - 1) + 1;
       const block = text.slice(lineStart, tag.start).trim() === '';
-      const end = tag.closing || tag.kind === 'expression' || tag.kind === 'zola' ? -1 : this.pairedEnd(tags, i);
+      const end = tag.closing || tag.kind === 'expression' || tag.kind === 'zola' ? -1 : this.pairedEnd(tags, i, ends);
       if (end >= 0) {
         const close = tags[end]!;
         const inner = text.slice(tag.end, close.start);
-        out += this.balanced(this.block(tag, inner, tag.end + offset, offset + tag.start, block), text.slice(tag.start, close.end));
+        out += this.balanced(this.block(tag, inner, tag.end + offset, offset + tag.start, block, depth + 1), text.slice(tag.start, close.end));
         at = close.end;
         // Skip the tags inside: they were rewritten with the body.
         while (i + 1 < tags.length && tags[i + 1]!.start < at) i += 1;
@@ -175,26 +222,26 @@ export class TagRewriter {
     return tag.name.includes('|') || GENERATOR_DATA.test(tag.name) || this.context.usesLiquid;
   }
 
-  private pairedEnd(tags: Tag[], index: number): number {
+  private pairedEnd(tags: Tag[], index: number, ends: Int32Array): number {
     const tag = tags[index]!;
     if (tag.kind === 'liquid' && /^(?:end|else|elsif|elif|when)/.test(tag.name)) return -1;
     if (tag.kind === 'liquid' && tag.name === 'set' && /=/.test(tag.args)) return -1;
     if (tag.kind === 'hugo' && /\/\s*$/.test(tag.text.slice(0, -3))) return -1;
-    return endOf(tags, index);
+    return ends[index]!;
   }
 
-  private block(tag: Tag, inner: string, innerOffset: number, at: number, block: boolean): string {
+  private block(tag: Tag, inner: string, innerOffset: number, at: number, block: boolean, depth: number): string {
     const name = tag.name.toLowerCase();
     if (tag.kind === 'liquid') {
       if (name === 'comment') return '';
       if (name === 'raw') return this.hold(inner);
       if (name === 'capture') {
-        this.context.captures.set(tag.args.trim(), this.rewrite(inner, innerOffset));
+        this.context.captures.set(tag.args.trim(), this.rewrite(inner, innerOffset, depth));
         return '';
       }
-      if (['if', 'unless', 'for', 'case', 'tablerow'].includes(name)) return this.conditional(tag, inner, innerOffset, at);
+      if (['if', 'unless', 'for', 'case', 'tablerow'].includes(name)) return this.conditional(tag, inner, innerOffset, at, depth);
     }
-    const body = this.rewrite(inner, innerOffset);
+    const body = this.rewrite(inner, innerOffset, depth);
     const html = expandShortcode({ name, args: parseArgs(tag.args), body, block });
     if (html !== null) return html;
     this.warn(`removed the ${syntaxName(tag)} \`${short(tag.text)}\` and its closing tag (kept the text inside): only the blog's site can run it`, at);
@@ -206,7 +253,7 @@ export class TagRewriter {
    * branch that only shows text is kept; one that shows site data (`{{ npm.downloads }}`) would
    * read as a sentence with holes, so it goes, with a warning.
    */
-  private conditional(tag: Tag, inner: string, innerOffset: number, at: number): string {
+  private conditional(tag: Tag, inner: string, innerOffset: number, at: number, depth: number): string {
     const firstBranch = inner.split(/\{%-?\s*(?:else|elsif|elif|when)\b[^%]*%\}/)[0]!;
     const usesData = tag.name !== 'if' && tag.name !== 'unless' ? true : allTags(firstBranch).some((t) => t.kind === 'expression' && !this.context.captures.has(variableOf(t.name)));
     if (usesData) {
@@ -214,7 +261,7 @@ export class TagRewriter {
       return '';
     }
     this.warn(`removed the condition \`${short(tag.text)}\` (kept the text it wraps): only the blog's site can evaluate it`, at);
-    return this.rewrite(firstBranch, innerOffset);
+    return this.rewrite(firstBranch, innerOffset, depth);
   }
 
   private single(tag: Tag, at: number, block: boolean): string {
