@@ -55,7 +55,7 @@ function calloutStyle(element: Element): string | null {
   const type = /(?:^|\s)nl-callout-(\w+)/.exec(element.attribs.class ?? '')?.[1];
   if (!type) return null;
   const [border, background] = CALLOUT_COLOURS[type] ?? CALLOUT_COLOURS.note!;
-  return `margin:0 0 18px 0;padding:12px 16px;border-left:4px solid ${border};background-color:${background};`;
+  return `margin:0 0 18px 0;padding:12px 16px;border-left:4px solid ${border};background-color:${background};font-style:normal;`;
 }
 
 /**
