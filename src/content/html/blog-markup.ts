@@ -1,6 +1,6 @@
 import { DomUtils } from 'htmlparser2';
 import { Element, Text, isTag, type AnyNode, type Document, type ParentNode } from 'domhandler';
-import { nameToEmoji } from 'gemoji';
+import { createRequire } from 'node:module';
 import { embedCard } from './embeds.js';
 import { titleOf } from '../generators/shortcode-forms.js';
 
@@ -70,10 +70,23 @@ function alertOf(node: Element): { type: string } | null {
 
 const NO_EMOJI = new Set(['code', 'pre', 'kbd', 'samp', 'script', 'style']);
 
+const SHORTCODE = /:([a-z0-9_+-]+):/gi;
+let names: Record<string, string> | null = null;
+
+/**
+ * gemoji's names (GitHub's list), loaded on the first text that has a `:name:` (4 MB that a post
+ * without one does not pay for); `require` of the ES module is synchronous on Node >= 20.19.
+ */
+function emojiNames(): Record<string, string> {
+  names ??= (createRequire(import.meta.url)('gemoji') as typeof import('gemoji')).nameToEmoji;
+  return names;
+}
+
 /** `:rocket:` → 🚀 for every name gemoji knows; anything else (`10:30:00`, `:not-a-name:`) stays. */
 export function emojify(text: string): string {
-  if (!text.includes(':')) return text;
-  return text.replace(/:([a-z0-9_+-]+):/gi, (whole, name: string) => nameToEmoji[name.toLowerCase()] ?? whole);
+  SHORTCODE.lastIndex = 0;
+  if (!text.includes(':') || !SHORTCODE.test(text)) return text;
+  return text.replace(SHORTCODE, (whole, name: string) => emojiNames()[name.toLowerCase()] ?? whole);
 }
 
 export function rewriteBlogMarkup(document: Document): BlogMarkupResult {
