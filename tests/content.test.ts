@@ -218,7 +218,7 @@ describe('front matter as generators write it', () => {
 
   it('expands Hugo and Zola shortcodes and removes the others with a warning, leaving code blocks alone', () => {
     const article = parseMarkdownArticle(
-      '---\ntitle: T\n---\n{{< youtube eIu4fP4fOHE >}}\n\n{{ vimeo(id="123456") }}\n\n{{< gist user 1234 >}}\n\n```\n{{< youtube keep >}}\n```\n',
+      '---\ntitle: T\n---\n{{< youtube eIu4fP4fOHE >}}\n\n{{ vimeo(id="123456") }}\n\n{{< pollbox user 1234 >}}\n\n```\n{{< youtube keep >}}\n```\n',
       't',
       't.md',
     );
@@ -226,7 +226,7 @@ describe('front matter as generators write it', () => {
     expect(article.html).toContain('href="https://vimeo.com/123456"');
     expect(article.html).toContain('{{&lt; youtube keep &gt;}}');
     expect(article.findings.filter((f) => f.rule === 'content/removed').map((f) => [f.message, f.line])).toEqual([
-      ['removed the shortcode `{{< gist user 1234 >}}`: only the blog\'s site can run it', 8],
+      ['removed the Hugo shortcode `{{< pollbox user 1234 >}}`: only the blog\'s site can run it', 8],
     ]);
   });
 });

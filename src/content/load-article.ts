@@ -7,6 +7,7 @@ import { lineOfFrontMatterKey, parseFrontMatter } from './front-matter.js';
 import { normalizeArticleMeta } from './article-meta.js';
 import { countWords, paragraphsToSafeHtml } from './markdown.js';
 import { renderContentMarkdown } from './nesting.js';
+import { emojify } from './html/blog-markup.js';
 import { readContentText } from './read-file.js';
 import { articleFrontMatterSchema, isArticleSlug } from './schemas.js';
 import { stripMdx } from './mdx.js';
@@ -100,6 +101,11 @@ export async function resolveLocalImages(refs: readonly LocalImageRef[], baseDir
   const root = await realpath(contentDir).catch(() => path.resolve(contentDir));
   const resolved: LocalImageRef[] = [];
   for (const ref of refs) {
+    if (ref.generated !== undefined) {
+      // Made from the text (a formula): no file to find; a stable name in the content folder for the cache.
+      resolved.push({ ...ref, absolute: path.join(root, '.generated', ref.written) });
+      continue;
+    }
     const written = pathForms(ref.written)[0]!;
     // A file named as written comes first (`ferry #2?.jpg` is a file name too), then the path
     // read as a URL: a query or fragment dropped, percent-escapes decoded.
@@ -195,7 +201,10 @@ export function parseMarkdownArticle(raw: string, slug: string, file: string): A
   const meta = parsed.data;
   const rendered = renderContentMarkdown(front.body, file, front.bodyLine, { idPrefix: `fn-${slug.replace(/[^\w-]/g, '-')}-` });
   const { html, text } = rendered;
-  const localImages: LocalImageRef[] = rendered.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line }));
+  const localImages: LocalImageRef[] = [
+    ...rendered.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })),
+    ...rendered.generatedImages.map(({ src, svg }) => ({ written: src, absolute: '', file, line: undefined, generated: svg })),
+  ];
   if (meta.image && isLocalImage(meta.image)) {
     localImages.push({ written: meta.image, absolute: '', file, line: lineOfFrontMatterKey(front, [normalized.writtenAs.image ?? 'image']) });
   }
@@ -204,7 +213,7 @@ export function parseMarkdownArticle(raw: string, slug: string, file: string): A
     slug,
     file,
     format: 'markdown',
-    title: meta.title,
+    title: emojify(meta.title),
     author: meta.author ?? null,
     date: meta.date ?? null,
     summary,

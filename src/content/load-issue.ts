@@ -115,7 +115,11 @@ export async function loadIssue(contentDir: string, slug: string, cwd: string): 
   }
 
   const intro = renderContentMarkdown(front.body, file, front.bodyLine, { idPrefix: 'fn-intro-' });
-  localImages.push(...(await resolveLocalImages(intro.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })), issuesDir(contentDir), contentDir, cwd)));
+  const introImages = [
+    ...intro.localSources.map(({ src, line }) => ({ written: src, absolute: '', file, line })),
+    ...intro.generatedImages.map(({ src, svg }) => ({ written: src, absolute: '', file, line: undefined, generated: svg })),
+  ];
+  localImages.push(...(await resolveLocalImages(introImages, issuesDir(contentDir), contentDir, cwd)));
   const introHtml = intro.html;
   return {
     slug,

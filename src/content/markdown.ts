@@ -3,10 +3,11 @@ import markedFootnote from 'marked-footnote';
 import { convert, type HtmlToTextOptions } from 'html-to-text';
 import type { ContentFinding } from './types.js';
 import { styleArticleHtml } from './html/article-styles.js';
-import { prepareHtml, type SourcePlace } from './html/prepare.js';
+import { SourceLines, prepareHtml, type SourcePlace } from './html/prepare.js';
 import { sanitize } from './html/sanitize.js';
 import { escapeHtml } from './html/escape.js';
-import { expandShortcodes } from './html/shortcodes.js';
+import { rewriteGeneratorSyntax } from './generators/generator-syntax.js';
+import { definitionListExtension, mathExtension, type GeneratedImage, type MathState } from './markdown-extensions.js';
 
 /**
  * Markdown and wire copy become safe HTML here, once, at load time. Everything downstream inserts
@@ -25,10 +26,10 @@ function stripHeadingAttributes(token: Token): void {
   token.tokens = Lexer.lexInline(token.text);
 }
 
-function markdownFor(idPrefix: string): Marked {
-  return new Marked({ gfm: true, breaks: false, async: false, walkTokens: stripHeadingAttributes }).use(
-    markedFootnote({ prefixId: idPrefix, refMarkers: true, description: 'Notes' }),
-  );
+function markdownFor(idPrefix: string, math: MathState): Marked {
+  return new Marked({ gfm: true, breaks: false, async: false, walkTokens: stripHeadingAttributes })
+    .use(markedFootnote({ prefixId: idPrefix, refMarkers: true, description: 'Notes' }))
+    .use(mathExtension(math), definitionListExtension);
 }
 
 /** `<!--more-->` (Hugo, Jekyll, Zola write `<!-- more -->`): the end of the summary. */
@@ -41,6 +42,8 @@ export interface RenderedMarkdown {
   moreSummary: string | null;
   findings: ContentFinding[];
   localSources: { src: string; line: number | undefined }[];
+  /** Images made from the text itself (TeX formulas as SVG), by the `src` the HTML carries. */
+  generatedImages: GeneratedImage[];
 }
 
 export interface MarkdownOptions {
@@ -52,10 +55,16 @@ export interface MarkdownOptions {
 
 export function renderMarkdown(source: string, options: MarkdownOptions = {}): RenderedMarkdown {
   const idPrefix = options.idPrefix ?? 'fn-';
-  const shortcodes = expandShortcodes(source, options.place?.file ?? null, options.place?.firstLine ?? 1);
-  const raw = markdownFor(idPrefix).parse(shortcodes.source) as string;
-  const prepared = prepareHtml(raw, options.place ? { ...options.place, source: shortcodes.source } : null);
+  const generator = rewriteGeneratorSyntax(source, options.place?.file ?? null, options.place?.firstLine ?? 1);
+  const math: MathState = { images: new Map(), problems: [] };
+  const raw = markdownFor(idPrefix, math).parse(generator.source) as string;
+  const place = options.place ? { ...options.place, source: generator.source, lineMap: generator.lineMap } : null;
+  const prepared = prepareHtml(raw, place);
   const html = styleArticleHtml(sanitize(prepared.html), idPrefix);
+  const lines = place ? new SourceLines(place) : null;
+  const mathFindings: ContentFinding[] = place
+    ? math.problems.map(({ tex, message }) => ({ rule: 'content/removed', severity: 'warn', message: `TeX \`${tex.length > 50 ? `${tex.slice(0, 47)}...` : tex}\` cannot be drawn (${message}): shown as code`, file: place.file, line: lines?.of(tex) }))
+    : [];
   let moreSummary: string | null = null;
   if (MORE.test(source)) {
     // Cut the rendered HTML at the marker (footnotes then resolve as in the article), and leave
@@ -64,7 +73,14 @@ export function renderMarkdown(source: string, options: MarkdownOptions = {}): R
     const before = cut < 0 ? '' : raw.slice(0, cut).replace(/<sup><a [^>]*data-[\w-]*-ref[^>]*>[\s\S]*?<\/a><\/sup>/g, '');
     moreSummary = safeHtmlToText(sanitize(prepareHtml(before, null).html)).replace(/\s+/g, ' ').trim() || null;
   }
-  return { html, text: safeHtmlToText(html), moreSummary, findings: [...shortcodes.findings, ...prepared.findings], localSources: prepared.localSources };
+  return {
+    html,
+    text: safeHtmlToText(html),
+    moreSummary,
+    findings: [...generator.findings, ...prepared.findings, ...mathFindings],
+    localSources: prepared.localSources.filter((s) => !math.images.has(s.src)),
+    generatedImages: [...math.images.values()],
+  };
 }
 
 /** Markdown to safe HTML, for text that has no file of its own to report findings against. */
@@ -93,14 +109,30 @@ const notesList: Formatter = (element, walk, builder) => {
   builder.closeList({ trailingLineBreaks: 2 });
 };
 
+/** A formula's TeX, as its image's alt text: the text part shows the TeX itself. */
+const mathText: Formatter = (element, _walk, builder) => {
+  builder.addInline(String((element as { attribs?: Record<string, string> }).attribs?.alt ?? ''));
+};
+
+/** A definition, indented under its term. */
+const definition: Formatter = (element, walk, builder) => {
+  builder.openBlock({ leadingLineBreaks: 1, reservedLineLength: 4 });
+  walk((element as { children?: unknown[] }).children as never, builder);
+  builder.closeBlock({ trailingLineBreaks: 1, blockTransform: (text: string) => text.split('\n').map((line) => `    ${line}`).join('\n') });
+};
+
 const TEXT_OPTIONS: HtmlToTextOptions = {
   wordwrap: 78,
-  formatters: { notesList },
+  formatters: { notesList, mathText, definition },
   selectors: [
     { selector: 'a', options: { linkBrackets: ['(', ')'], hideLinkHrefIfSameAsText: true } },
     { selector: 'a.nl-backref', format: 'skip' },
     { selector: 'ol.nl-notes', format: 'notesList' },
     { selector: 'img', format: 'skip' },
+    { selector: 'img.nl-math', format: 'mathText' },
+    { selector: 'dt', format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } },
+    { selector: 'dd', format: 'definition' },
+    { selector: 'dl', format: 'block' },
     { selector: 'h2', options: { uppercase: false } },
     { selector: 'h3', options: { uppercase: false } },
     { selector: 'h4', options: { uppercase: false } },

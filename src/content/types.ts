@@ -23,6 +23,8 @@ export interface LocalImageRef {
   absolute: string;
   file: string;
   line: number | undefined;
+  /** The image's content when it is made from the text (a TeX formula's SVG), not read from a file. */
+  generated?: string | undefined;
 }
 
 export interface Article {

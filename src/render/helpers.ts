@@ -34,10 +34,13 @@ export function wrapText(text: string, width = 76): string {
     .split('\n')
     .map((line) => {
       if (line.length <= width) return line;
+      // An indented line (code, a nested list) keeps its indent on every piece it is folded into.
+      const indent = /^[ \t]*/.exec(line)![0];
+      if (!line.slice(indent.length).includes(' ')) return line;
       const out: string[] = [];
       let current = '';
-      for (const word of line.split(/ +/)) {
-        if (current && current.length + 1 + word.length > width) {
+      for (const word of line.slice(indent.length).split(/ +/)) {
+        if (current && indent.length + current.length + 1 + word.length > width) {
           out.push(current);
           current = word;
         } else {
@@ -45,7 +48,7 @@ export function wrapText(text: string, width = 76): string {
         }
       }
       if (current) out.push(current);
-      return out.join('\n');
+      return out.map((piece) => `${indent}${piece}`).join('\n');
     })
     .join('\n');
 }

@@ -33,7 +33,30 @@ const STYLES: Readonly<Record<string, string>> = Object.freeze({
   code: 'word-break:break-word;',
   figure: 'margin:0 0 18px 0;max-width:100%;',
   pre: 'white-space:pre-wrap;max-width:100%;',
+  dt: 'font-weight:bold;margin:0;',
+  dd: 'margin:0 0 12px 24px;',
 });
+
+/** Border and background of each kind of callout box: readable in light mode, kept by dark modes that invert. */
+const CALLOUT_COLOURS: Readonly<Record<string, readonly [string, string]>> = Object.freeze({
+  note: ['#0969da', '#eef5ff'],
+  info: ['#0969da', '#eef5ff'],
+  primary: ['#0969da', '#eef5ff'],
+  tip: ['#1a7f37', '#edf8f0'],
+  success: ['#1a7f37', '#edf8f0'],
+  important: ['#8250df', '#f4f0fd'],
+  warning: ['#9a6700', '#fff8e5'],
+  caution: ['#cf222e', '#fff0f0'],
+  danger: ['#cf222e', '#fff0f0'],
+  error: ['#cf222e', '#fff0f0'],
+});
+
+function calloutStyle(element: Element): string | null {
+  const type = /(?:^|\s)nl-callout-(\w+)/.exec(element.attribs.class ?? '')?.[1];
+  if (!type) return null;
+  const [border, background] = CALLOUT_COLOURS[type] ?? CALLOUT_COLOURS.note!;
+  return `margin:0 0 18px 0;padding:12px 16px;border-left:4px solid ${border};background-color:${background};font-style:normal;`;
+}
 
 /**
  * An image with a known width is `width:100%` up to that width: in a table cell (every MJML
@@ -41,6 +64,8 @@ const STYLES: Readonly<Record<string, string>> = Object.freeze({
  * one does not.
  */
 export function imageStyle(img: Element): string {
+  // A formula is as large as it was drawn, on the text's baseline (inline) or centred (display).
+  if (/(?:^|\s)nl-math(?:\s|$)/.test(img.attribs.class ?? '')) return 'display:inline-block;max-width:100%;height:auto;border:0;vertical-align:middle;';
   const width = Number.parseInt(img.attribs.width ?? '', 10);
   return width > 0 ? `width:100%;max-width:${width}px;height:auto;border:0;` : STYLES.img!;
 }
@@ -84,6 +109,10 @@ export function styleArticleHtml(html: string, idPrefix: string | null): string 
       if (node.name === 'table') styleTable(node);
       else if (node.name === 'h2' && node.attribs.class === 'nl-notes-title') appendStyle(node, 'font-size:17px;');
       else if (node.name === 'img') appendStyle(node, imageStyle(node));
+      else if (node.name === 'blockquote' && calloutStyle(node)) appendStyle(node, calloutStyle(node)!);
+      else if (node.name === 'p' && node.attribs.class === 'nl-callout-title') appendStyle(node, 'margin:0 0 6px 0;');
+      else if (node.name === 'p' && node.attribs.class === 'nl-attribution') appendStyle(node, 'font-style:italic;');
+      else if (node.name === 'p' && node.attribs.class === 'nl-math-display') appendStyle(node, 'text-align:center;');
       else if (STYLES[node.name]) appendStyle(node, STYLES[node.name]!);
       walk(node.children);
     }

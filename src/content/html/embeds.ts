@@ -46,6 +46,14 @@ export function embedTarget(src: string): EmbedTarget | null {
   if (host === 'open.spotify.com' && url.pathname.startsWith('/embed/')) {
     return { page: `https://open.spotify.com/${url.pathname.slice('/embed/'.length)}`, thumbnail: null, label: 'Listen on Spotify' };
   }
+  if (host === 'player.bilibili.com') {
+    const id = url.searchParams.get('bvid') ?? (url.searchParams.get('aid') ? `av${url.searchParams.get('aid')}` : null);
+    if (id && /^\w+$/.test(id)) return { page: `https://www.bilibili.com/video/${id}`, thumbnail: null, label: 'Watch on Bilibili' };
+  }
+  if (host === 'v.qq.com' && url.searchParams.get('vid')) {
+    const id = url.searchParams.get('vid')!;
+    if (/^\w+$/.test(id)) return { page: `https://v.qq.com/x/page/${id}.html`, thumbnail: null, label: 'Watch on Tencent Video' };
+  }
   const codepen = host === 'codepen.io' ? /^\/([\w-]+)\/embed\/(?:preview\/)?(\w+)/.exec(url.pathname) : null;
   if (codepen) return { page: `https://codepen.io/${codepen[1]}/pen/${codepen[2]}`, thumbnail: null, label: 'Open on CodePen' };
   return { page: url.href, thumbnail: null, label: `Open on ${host}` };

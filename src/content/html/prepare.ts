@@ -2,6 +2,7 @@ import { parseDocument, DomUtils } from 'htmlparser2';
 import { Element, Text, isTag, type AnyNode, type ParentNode } from 'domhandler';
 import type { ContentFinding } from '../types.js';
 import { embedCard, embedTarget, videoCard, videoSource } from './embeds.js';
+import { rewriteBlogMarkup } from './blog-markup.js';
 import { ALLOWED_TAGS, DROPPED_WITH_CONTENT, UNWRAPPED_QUIETLY, attributeAllowed, refusedScheme } from './sanitize.js';
 
 /**
@@ -16,6 +17,8 @@ export interface SourcePlace {
   source: string;
   /** Line of the file where `source` starts. */
   firstLine: number;
+  /** The file's line of each line of `source`, when `source` is a rewritten form of the file (generator syntax). */
+  lineMap?: readonly number[] | undefined;
 }
 
 export interface PreparedHtml {
@@ -28,7 +31,8 @@ export interface PreparedHtml {
 /** Attributes dropped by design, not worth a warning: styling and page scripts' hooks. */
 const QUIET_ATTRIBUTES = /^(?:class|id|style|data-.*|aria-.*|role|target|rel|loading|decoding|srcset|sizes|referrerpolicy|crossorigin|fetchpriority|width|height|align|valign|lang|dir|tabindex|name|frameborder|allow|allowfullscreen|title|type|border|cellpadding|cellspacing|start|colspan|rowspan|scope|headers|datetime|cite|alt|src|href|poster|controls|muted|autoplay|loop|playsinline|preload|bgcolor|color|face|size|nowrap|hspace|vspace)$/i;
 
-class Lines {
+/** The line of the file that text of the (rewritten) source is on, searched in order. */
+export class SourceLines {
   private readonly cursors = new Map<string, number>();
   constructor(private readonly place: SourcePlace) {}
 
@@ -40,7 +44,8 @@ class Lines {
     if (at < 0) at = haystack.indexOf(key);
     if (at < 0) return undefined;
     this.cursors.set(key, at + key.length);
-    return this.place.firstLine + this.place.source.slice(0, at).split('\n').length - 1;
+    const index = this.place.source.slice(0, at).split('\n').length - 1;
+    return this.place.lineMap?.[index] ?? this.place.firstLine + index;
   }
 }
 
@@ -50,6 +55,16 @@ function replaceWith(node: Element, replacements: AnyNode[]): void {
   const index = parent.children.indexOf(node);
   for (const r of replacements) r.parent = parent;
   parent.children.splice(index, 1, ...replacements);
+}
+
+/**
+ * A card (a `<p>`) standing for an embed: in place of the embed, or of the paragraph around it when
+ * the embed is all the paragraph holds (a `<p>` inside a `<p>` would leave empty paragraphs).
+ */
+function replaceWithCard(node: Element, card: AnyNode[]): void {
+  const parent = node.parent;
+  const alone = parent instanceof Element && parent.name === 'p' && parent.children.every((c) => c === node || (c instanceof Text && !c.data.trim()));
+  replaceWith(alone ? parent : node, card);
 }
 
 function unwrap(node: Element): void {
@@ -78,13 +93,28 @@ export function prepareHtml(raw: string, place: SourcePlace | null): PreparedHtm
   const document = parseDocument(raw, { decodeEntities: true });
   const findings: ContentFinding[] = [];
   const localSources: PreparedHtml['localSources'] = [];
-  const lines = place ? new Lines(place) : null;
+  const lines = place ? new SourceLines(place) : null;
   const removed = new Map<string, { count: number; line: number | undefined; what: string }>();
   const note = (key: string, what: string, needle: string) => {
     const entry = removed.get(key);
     if (entry) entry.count += 1;
     else removed.set(key, { count: 1, line: lines?.of(needle), what });
   };
+
+  const blog = rewriteBlogMarkup(document);
+  if (place) {
+    for (const diagram of blog.diagrams) {
+      const kind = /^\s*(\w+)/.exec(diagram)?.[1] ?? 'diagram';
+      findings.push({ rule: 'content/embed', severity: 'info', message: `a Mermaid diagram (\`${kind}\`) is shown as its source code: email cannot draw it`, file: place.file, line: lines?.of('```mermaid') ?? lines?.of('mermaid') });
+    }
+    for (const video of blog.videos) {
+      if (video.startsWith('gist:')) {
+        findings.push({ rule: 'content/embed', severity: 'info', message: `the gist \`${video.slice(5)}\` shown as a link card: email runs no <script>`, file: place.file, line: lines?.of(video.slice(5)) });
+        continue;
+      }
+      findings.push({ rule: 'content/embed', severity: 'info', message: `Wistia video \`${video}\` shown as a link card (“Watch on Wistia”): no video plays in email`, file: place.file, line: lines?.of(`wistia_async_${video}`) });
+    }
+  }
 
   const walk = (nodes: AnyNode[]) => {
     for (const node of [...nodes]) {
@@ -94,7 +124,7 @@ export function prepareHtml(raw: string, place: SourcePlace | null): PreparedHtm
         const target = node.attribs.src ? embedTarget(node.attribs.src) : null;
         const line = lines?.of('<iframe');
         if (target) {
-          replaceWith(node, embedCard(target, node.attribs.title?.trim() || null));
+          replaceWithCard(node, embedCard(target, node.attribs.title?.trim() || null));
           if (place) findings.push({ rule: 'content/embed', severity: 'info', message: `<iframe> of ${new URL(target.page).hostname} shown as a link card (“${target.label}”): no iframe plays in email`, file: place.file, line });
         } else {
           replaceWith(node, []);
@@ -108,7 +138,7 @@ export function prepareHtml(raw: string, place: SourcePlace | null): PreparedHtm
         const line = lines?.of(`<${name}`);
         if (card) {
           if (node.attribs.poster && !/^https?:/i.test(node.attribs.poster)) localSources.push({ src: node.attribs.poster, line });
-          replaceWith(node, card);
+          replaceWithCard(node, card);
           if (place) findings.push({ rule: 'content/embed', severity: 'info', message: `<${name}> shown as a link to ${src}: no ${name} plays in email`, file: place.file, line });
         } else {
           replaceWith(node, []);

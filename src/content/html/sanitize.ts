@@ -27,13 +27,17 @@ export const UNWRAPPED_QUIETLY: ReadonlySet<string> = new Set([
 /** Removed together with everything inside them (sanitize-html's nonTextTags plus our own). */
 export const DROPPED_WITH_CONTENT: ReadonlySet<string> = new Set(['script', 'style', 'textarea', 'option', 'noembed', 'title', 'template', 'head', 'svg', 'math', 'object', 'canvas', 'select', 'iframe']);
 
+/** The kinds of callout box (html/blog-markup.ts), each with its colours (html/article-styles.ts). */
+export const CALLOUT_TYPES: readonly string[] = Object.freeze(['note', 'tip', 'info', 'warning', 'danger', 'caution', 'important', 'success', 'error', 'primary']);
+
 export const ALLOWED_SCHEMES: readonly string[] = Object.freeze(['http', 'https', 'mailto']);
 
 const OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [...ALLOWED_TAGS],
   allowedAttributes: {
     a: ['href', 'title', 'id', 'class'],
-    img: ['src', 'alt', 'width', 'height', 'title'],
+    img: ['src', 'alt', 'width', 'height', 'title', 'class'],
+    blockquote: ['class'],
     th: ['align', 'colspan', 'rowspan'],
     td: ['align', 'colspan', 'rowspan'],
     ol: ['start', 'class'],
@@ -44,7 +48,14 @@ const OPTIONS: sanitizeHtml.IOptions = {
     abbr: ['title'],
     time: ['datetime'],
   },
-  allowedClasses: { a: ['nl-backref', 'nl-fnref'], ol: ['nl-notes'], p: ['nl-embed'], h2: ['nl-notes-title'] },
+  allowedClasses: {
+    a: ['nl-backref', 'nl-fnref'],
+    ol: ['nl-notes'],
+    p: ['nl-embed', 'nl-callout-title', 'nl-attribution', 'nl-math-display'],
+    h2: ['nl-notes-title'],
+    img: ['nl-math'],
+    blockquote: ['nl-callout', ...CALLOUT_TYPES.map((type) => `nl-callout-${type}`)],
+  },
   allowedSchemes: [...ALLOWED_SCHEMES],
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,

@@ -98,7 +98,8 @@ async function placeImages(issue: Issue, { config, width }: ImageStageOptions): 
   if (refs.length === 0) return { issue, assets: [], imageSizes };
   const unique = [...new Set(refs.map((ref) => ref.absolute))];
   const options = { maxWidth: width * 2, cacheDir: config.imageCache, root: config.paths.content, cwd: config.paths.cwd };
-  const results = await Promise.all(unique.map((absolute) => processImage(absolute, options)));
+  const generated = new Map(refs.filter((ref) => ref.generated !== undefined).map((ref) => [ref.absolute, ref.generated!]));
+  const results = await Promise.all(unique.map((absolute) => processImage(absolute, options, generated.get(absolute))));
   const processed = new Map(unique.map((absolute, i) => [absolute, results[i]!]));
   const assetsByKey = new Map<string, ImageAsset>();
   const urls = new Map<string, string>();

@@ -163,15 +163,15 @@ async function statKey(absolute: string, maxWidth: number): Promise<string | nul
   }
 }
 
-export async function processImage(absolute: string, options: ProcessOptions): Promise<ProcessedImage> {
+export async function processImage(absolute: string, options: ProcessOptions, generated?: string): Promise<ProcessedImage> {
   const display = displayPath(absolute, options.cwd);
-  const byStat = await statKey(absolute, options.maxWidth);
+  const byStat = generated === undefined ? await statKey(absolute, options.maxWidth) : null;
   if (byStat) {
     const known = await readFile(path.join(options.cacheDir, 'by-stat', byStat), 'utf8').catch(() => null);
     const cached = known && /^[0-9a-f]{32}$/.test(known) ? await fromDiskCache(options.cacheDir, known) : null;
     if (cached) return cached;
   }
-  const source = await readContentBytes(absolute, display, options.root);
+  const source = generated !== undefined ? Buffer.from(generated, 'utf8') : await readContentBytes(absolute, display, options.root);
   if (source === null) throw new NewsletterError('CONTENT_NOT_FOUND', `image \`${display}\` does not exist`, { file: display });
   const key = createHash('sha256').update(`${PROCESS_VERSION}\n${options.maxWidth}\n`).update(source).digest('hex').slice(0, 32);
   const memoKey = `${options.cacheDir}\n${key}`;
