@@ -172,7 +172,10 @@ function probesOf(body) {
   const runs = [];
   for (const text of probes) {
     // A run: consecutive words outside any {{…}}, {%…%}, $…$, `…` or link target.
-    const plain = text.replace(/^\[\^[^\]]+\]:\s*/, '').replace(/\[\^[^\]]+\]/g, ' ').replace(/!\[[^\]]*\]\([^)]*\)/g, ' | ').replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]*>|:[a-z0-9_+-]+:|https?:\/\/\S+/g, ' | ');
+    const plain = text
+      // Math (an image with its TeX as alt text) and kramdown attribute lists are not prose.
+      .replace(/\$\$[\s\S]*?\$\$|\\\[[\s\S]*?\\\]|\\\([\s\S]*?\\\)|\{:[^}]*\}/g, ' | ')
+      .replace(/^\[\^[^\]]+\]:\s*/, '').replace(/\[\^[^\]]+\]/g, ' ').replace(/!\[[^\]]*\]\([^)]*\)/g, ' | ').replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|<[^>]*>|:[a-z0-9_+-]+:|https?:\/\/\S+/g, ' | ');
     let best = [];
     for (const part of plain.split('|')) {
       const w = part.split(/[^\p{L}\p{N}'’]+/u).filter(Boolean);
@@ -231,6 +234,9 @@ async function main() {
         const body = bodyOf(await sourceOf(path.join(dir, 'content', 'articles'), slug));
         const codeLines = codeLinesOf(body);
         const { htmlText } = readerText(html, codeLines);
+        // What the email shows as code (its <pre> blocks) may hold any syntax, as the author meant.
+        const $pre = load(html);
+        for (const pre of $pre('pre').toArray()) for (const line of $pre(pre).text().split('\n')) if (line.trim()) codeLines.add(line.trim());
         let textOutsideCode = text.split('\n').filter((l) => !codeLines.has(l.trim())).join('\n');
         for (const span of inlineCodeOf(body)) textOutsideCode = textOutsideCode.split(span).join(' ');
         const leaks = [...countLeaks(htmlText).map((l) => `html ${l}`), ...countLeaks(textOutsideCode).map((l) => `text ${l}`)];
