@@ -22,10 +22,14 @@ export interface OpenSignupOptions {
   onMailError?: ((kind: string, error: unknown) => void) | undefined;
   /** For tests: another way to send. */
   mailer?: SignupMailer | undefined;
+  /** For tests: the clock (epoch ms). */
+  now?: (() => number) | undefined;
 }
 
 export interface OpenSignup {
   service: SignupService;
+  /** Every email handed to the transport so far has been sent (or has failed). */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,8 +45,8 @@ export async function openSignup(options: OpenSignupOptions): Promise<OpenSignup
   const confirmEmail = (await loadSignupEmail('confirm', config, project.templates))!;
   const welcomeEmail = await loadSignupEmail('welcome', config, project.templates);
   const mailer = options.mailer ?? (await smtpSignupMailer(options.smtpUrl, config, options.onMailError ?? (() => undefined)));
-  const service = createSignupService({ config, secret: options.secret, store: options.store, confirmEmail, welcomeEmail, mailer, captchaSecret: options.captchaSecret, onRefusal: options.onRefusal });
-  return { service, close: () => mailer.close() };
+  const service = createSignupService({ config, secret: options.secret, store: options.store, confirmEmail, welcomeEmail, mailer, captchaSecret: options.captchaSecret, onRefusal: options.onRefusal, now: options.now });
+  return { service, idle: () => mailer.idle(), close: () => mailer.close() };
 }
 
 export { createSignupService, HONEYPOT_FIELD, type SignupService, type SignupRefusal } from './sign-up.js';

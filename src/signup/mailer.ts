@@ -24,6 +24,8 @@ export interface OutgoingSignupEmail {
 
 export interface SignupMailer {
   send(message: Promise<OutgoingSignupEmail>, kind: 'confirm' | 'welcome'): void;
+  /** Resolves once every message handed over so far was sent (or failed). */
+  idle(): Promise<void>;
   /** Waits for the messages in flight, then closes the connections. */
   close(): Promise<void>;
 }
@@ -34,6 +36,9 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
   const dkim = await dkimOptions(config);
   const transporter = nodemailer.createTransport({ ...parseConnectionUrl(smtpUrl), pool: true, maxConnections: 2, maxMessages: 100, ...(dkim ? { dkim } : {}) } as never);
   const inFlight = new Set<Promise<void>>();
+  const idle = async () => {
+    while (inFlight.size) await Promise.all(inFlight);
+  };
   return {
     send(message, kind) {
       if (inFlight.size >= MAX_IN_FLIGHT) {
@@ -49,8 +54,9 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
         .finally(() => inFlight.delete(sending));
       inFlight.add(sending);
     },
+    idle,
     async close() {
-      await Promise.all(inFlight);
+      await idle();
       transporter.close();
     },
   };
