@@ -217,7 +217,7 @@ export const DEFAULTS = deepFreeze({
     maxTrackedKeys: 100_000,
     /** Each optional field's value, at most (characters). */
     maxFieldLength: 200,
-    consentText: 'I agree to receive this newsletter by email. I can unsubscribe at any time.',
+    consentText: 'I agree to receive this newsletter by email. Every issue has a link that stops it.',
     confirmSubject: 'Please confirm your subscription to {name}',
     welcomeSubject: 'Welcome to {name}',
     /** CAPTCHA verification endpoints (config `signup.captcha.verifyUrl` overrides, for tests). */
