@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import Handlebars from 'handlebars';
 import path from 'node:path';
 import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
@@ -55,7 +57,7 @@ export async function loadSignupEmail(name: SignupEmailName, config: ResolvedCon
   const subjectPattern = name === 'confirm' ? config.signup.confirmSubject : config.signup.welcomeSubject;
   const subject = subjectPattern.replaceAll('{name}', config.name);
 
-  return async (values) => {
+  const renderFully = async (values: SignupEmailValues): Promise<SignupEmail> => {
     const context = {
       newsletter: { name: config.name, postalAddress: config.postalAddress, homeUrl: config.siteUrl },
       theme: templates.theme,
@@ -77,5 +79,81 @@ export async function loadSignupEmail(name: SignupEmailName, config: ResolvedCon
     const rendered = await compileMjml(mjml, { templates, layout: html, validation: config.mjml.validation });
     const plain = text ? runTemplate(templates, text, context) : `${subject}\n\n${values.confirmUrl ?? values.unsubscribeUrl ?? ''}\n`;
     return { subject, html: rendered, text: plain.replace(/^\s*\n/, '') };
+  };
+  return slotted(renderFully);
+}
+
+/*
+ * MJML takes milliseconds of CPU per message, and `serve` sends a confirmation per sign-up: the
+ * email is rendered once per shape (which of its values are empty, since a template may say
+ * `{{#if recipient.name}}`) with a stand-in for each value, cut where they appear, and joined
+ * around each reader's own values: HTML-escaped in the HTML part (as Handlebars escapes
+ * `{{value}}`), as they are in the text part. A second render with other values (markup
+ * characters included) must match what the pieces give; a template that does more with a value
+ * than print it (a helper, a comparison) fails that check and is rendered per message, as here.
+ */
+
+type Slot = { slot: number };
+type Pieces = (string | Slot)[];
+
+const STAND_IN = (nonce: string, n: number) => `nlslot${nonce}q${n}z`;
+
+function valuesOf(values: SignupEmailValues): string[] {
+  const recipient = Object.entries(values.recipient).map(([, value]) => String(value ?? ''));
+  return [...recipient, values.confirmUrl ?? '', values.unsubscribeUrl ?? ''];
+}
+
+function withValues(values: SignupEmailValues, replace: (value: string, n: number) => string): SignupEmailValues {
+  let n = 0;
+  const recipient = Object.fromEntries(Object.entries(values.recipient).map(([key, value]) => [key, replace(String(value ?? ''), n++)])) as SignupEmailValues['recipient'];
+  const confirmUrl = values.confirmUrl === undefined ? undefined : replace(values.confirmUrl, n++);
+  const unsubscribeUrl = values.unsubscribeUrl === undefined ? undefined : replace(values.unsubscribeUrl, n++);
+  return { ...values, recipient, ...(confirmUrl === undefined ? {} : { confirmUrl }), ...(unsubscribeUrl === undefined ? {} : { unsubscribeUrl }) };
+}
+
+function cut(text: string, nonce: string): Pieces {
+  const pieces: Pieces = [];
+  const pattern = new RegExp(`nlslot${nonce}q(\\d+)z`, 'g');
+  let at = 0;
+  for (const match of text.matchAll(pattern)) {
+    pieces.push(text.slice(at, match.index), { slot: Number(match[1]) });
+    at = match.index + match[0].length;
+  }
+  pieces.push(text.slice(at));
+  return pieces;
+}
+
+function join(pieces: Pieces, values: readonly string[], escape: boolean): string {
+  let out = '';
+  for (const piece of pieces) out += typeof piece === 'string' ? piece : escape ? Handlebars.escapeExpression(values[piece.slot] ?? '') : (values[piece.slot] ?? '');
+  return out;
+}
+
+function slotted(render: (values: SignupEmailValues) => Promise<SignupEmail>): SignupEmailRenderer {
+  const shapes = new Map<string, Promise<{ html: Pieces; text: Pieces; subject: string } | null>>();
+  const prepare = async (values: SignupEmailValues) => {
+    const nonce = randomBytes(6).toString('hex');
+    const standIns = withValues(values, (value, n) => (value ? STAND_IN(nonce, n) : ''));
+    const email = await render(standIns);
+    const pieces = { html: cut(email.html, nonce), text: cut(email.text, nonce), subject: email.subject };
+    // The check: values that differ from the stand-ins in every way that matters to escaping.
+    const tricky = withValues(values, (value, n) => (value ? `"a'b&c<d>=\`${n}@example.com` : ''));
+    const expected = await render(tricky);
+    const given = valuesOf(tricky);
+    return join(pieces.html, given, true) === expected.html && join(pieces.text, given, false) === expected.text ? pieces : null;
+  };
+  return async (values) => {
+    const key = `${Object.keys(values.recipient).join(',')}|${valuesOf(values).map((value) => (value ? 1 : 0)).join('')}`;
+    let shape = shapes.get(key);
+    if (!shape) {
+      // Bounded: a shape per combination of empty fields, which the config's few fields keep small.
+      if (shapes.size > 64) shapes.clear();
+      shape = prepare(values).catch(() => null);
+      shapes.set(key, shape);
+    }
+    const pieces = await shape;
+    if (!pieces) return render(values);
+    const given = valuesOf(values);
+    return { subject: pieces.subject, html: join(pieces.html, given, true), text: join(pieces.text, given, false) };
   };
 }

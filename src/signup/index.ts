@@ -44,6 +44,11 @@ export async function openSignup(options: OpenSignupOptions): Promise<OpenSignup
   }
   const confirmEmail = (await loadSignupEmail('confirm', config, project.templates))!;
   const welcomeEmail = await loadSignupEmail('welcome', config, project.templates);
+  // Rendered once now: a template error stops `serve` before it listens, and the first sign-up
+  // does not wait for MJML to load (emails.ts renders each shape once, then joins values in).
+  const sample = { email: 'reader@example.com', name: 'Sample Reader', ...Object.fromEntries(config.signup.fields.map((field) => [field, 'x'])) };
+  await confirmEmail({ recipient: sample, confirmUrl: `${config.siteUrl}confirm/sample`, expiresDays: config.signup.tokenDays });
+  await welcomeEmail?.({ recipient: sample, unsubscribeUrl: `${config.siteUrl}unsubscribe/sample` });
   const mailer = options.mailer ?? (await smtpSignupMailer(options.smtpUrl, config, options.onMailError ?? (() => undefined)));
   const service = createSignupService({ config, secret: options.secret, store: options.store, confirmEmail, welcomeEmail, mailer, captchaSecret: options.captchaSecret, onRefusal: options.onRefusal, now: options.now });
   return { service, idle: () => mailer.idle(), close: () => mailer.close() };
