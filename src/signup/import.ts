@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'csv-parse';
 import type { ResolvedConfig } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import { displayPath } from '../fs/display-path.js';
@@ -9,6 +7,7 @@ import { normalizeEmail } from '../render/links.js';
 import { addressProblem } from '../send/recipients.js';
 import type { ConsentRecord, Store } from '../store/types.js';
 import { truncateIp } from './client-ip.js';
+import { csvRecords, CsvSyntaxError } from './csv-rows.js';
 
 /**
  * `subscribers import FILE`: the CSV export of another service, into the store, keeping what it
@@ -48,15 +47,17 @@ export interface ImportOptions {
   batchSize?: number | undefined;
 }
 
-type Row = Record<string, string>;
+type Row = string[];
 type Decision = { kind: 'subscribe'; record: ConsentRecord } | { kind: 'suppress'; email: string; reason: string } | { kind: 'skip'; reason: string };
-
-const lower = (row: Row, name: string) => row[name]?.trim() ?? '';
 
 /** A date as exports write it (`2024-03-01 10:00:00` is UTC in Mailchimp's); null when absent or unreadable. */
 export function isoDate(value: string): string | null {
   const text = value.trim();
   if (!text) return null;
+  // The shapes of the three exports, without a Date each (a million rows have two dates each).
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(text)) return text;
+  const plain = /^(\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))[ T]([01]\d|2[0-3])(:[0-5]\d:[0-5]\d)$/.exec(text);
+  if (plain) return `${plain[1]}T${plain[2]}${plain[3]}.000Z`;
   const hasZone = /(?:Z|[+-]\d\d:?\d\d)$/i.test(text);
   const date = new Date(/^\d{4}-\d\d-\d\d \d/.test(text) ? `${text.replace(' ', 'T')}${hasZone ? '' : 'Z'}` : text);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
@@ -71,13 +72,25 @@ export function detectFormat(columns: readonly string[]): ImportFormat | null {
   return null;
 }
 
-function decider(format: ImportFormat, config: Pick<ResolvedConfig, 'signup'>): (row: Row) => Decision {
+function decider(format: ImportFormat, config: Pick<ResolvedConfig, 'signup'>, columns: readonly string[]): (row: Row) => Decision {
   const keep = [...new Set(['name', ...config.signup.fields])];
+  // Column positions found once; a missing column reads as ''.
+  const positions = new Map(columns.map((name, i) => [name, i] as const));
+  const column = (name: string) => {
+    const at = positions.get(name);
+    return at === undefined ? () => '' : (row: Row) => (row[at] ?? '').trim();
+  };
+  const lower = (row: Row, name: string) => (getters.get(name) ?? column(name))(row);
+  const getters = new Map(columns.map((name) => [name, column(name)] as const));
+  const kept = keep.filter((name) => positions.has(name));
   const ip = (value: string) => (value ? (config.signup.fullIp ? value : truncateIp(value)) : null);
   const base = (email: string, source: string): ConsentRecord => ({ email, fields: {}, signedUpAt: null, confirmedAt: null, page: null, consentText: null, ip: null, source });
   const fieldsOf = (row: Row) => {
     const fields: Record<string, string> = {};
-    for (const name of keep) if (lower(row, name)) fields[name] = lower(row, name);
+    for (const name of kept) {
+      const value = lower(row, name);
+      if (value) fields[name] = value;
+    }
     return fields;
   };
   switch (format) {
@@ -122,13 +135,13 @@ export async function importSubscribers(file: string, store: Store, config: Pick
   const display = displayPath(absolute, options.cwd);
   const real = await checkRegularFile(absolute, { root: path.dirname(absolute), display, maxBytes: Infinity });
   if (real === null) throw new NewsletterError('LIST_INVALID', `\`${display}\` does not exist`, { file: display });
+  const source: string = real;
   const batchSize = options.batchSize ?? 2000;
   const report: ImportReport = { format: options.format ?? 'csv', rows: 0, added: 0, present: 0, suppressed: 0, skipped: 0, examples: [] };
   const skip = (line: number, reason: string) => {
     report.skipped++;
     if (report.examples.length < 10) report.examples.push({ line, reason });
   };
-  const parser = createReadStream(real, { highWaterMark: 256 * 1024 }).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true }));
   let columns: string[] | null = null;
   let decide: ((row: Row) => Decision) | null = null;
 
@@ -136,18 +149,17 @@ export async function importSubscribers(file: string, store: Store, config: Pick
     let batch: ConsentRecord[] = [];
     let suppress: Promise<unknown>[] = [];
     try {
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      for await (const records of csvRecords(source)) for (const { fields: row, line } of records) {
+        const info = { lines: line };
         if (!columns) {
-          columns = record.map((name) => name.trim());
+          columns = row.map((name) => name.trim());
           const format = options.format ?? detectFormat(columns);
           if (!format) throw new NewsletterError('LIST_INVALID', 'no `email` or `Email Address` column in the header row', { file: display, line: info.lines, hint: 'import reads the CSV exports of Mailchimp, Substack and Buttondown, or any CSV with an `email` column' });
           report.format = format;
-          decide = decider(format, config);
+          decide = decider(format, config, columns);
           continue;
         }
         report.rows++;
-        const row: Row = {};
-        for (let i = 0; i < columns.length; i++) row[columns[i]!] = record[i] ?? '';
         const decision = decide!(row);
         if (decision.kind === 'skip') {
           skip(info.lines, decision.reason);
@@ -178,7 +190,7 @@ export async function importSubscribers(file: string, store: Store, config: Pick
       if (batch.length) yield batch;
     } catch (error) {
       if (error instanceof NewsletterError) throw error;
-      const line = (error as { lines?: number }).lines;
+      const line = error instanceof CsvSyntaxError ? error.line : undefined;
       throw new NewsletterError('LIST_INVALID', `not a readable CSV: ${(error as Error).message}`, { file: display, line, cause: error });
     }
   }

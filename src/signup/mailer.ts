@@ -36,6 +36,7 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
   const dkim = await dkimOptions(config);
   const transporter = nodemailer.createTransport({ ...parseConnectionUrl(smtpUrl), pool: true, maxConnections: 2, maxMessages: 100, ...(dkim ? { dkim } : {}) } as never);
   const inFlight = new Set<Promise<void>>();
+  let dropped = 0;
   const idle = async () => {
     while (inFlight.size) await Promise.all(inFlight);
   };
@@ -43,7 +44,13 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
     send(message, kind) {
       if (inFlight.size >= MAX_IN_FLIGHT) {
         message.catch(() => undefined);
-        onError(kind, new Error(`${MAX_IN_FLIGHT} sign-up emails already waiting: this one was dropped`));
+        // Said once a second at most, with the count: a flood must not also flood the log.
+        if (dropped++ === 0) {
+          setTimeout(() => {
+            onError(kind, new Error(`${dropped} sign-up email${dropped > 1 ? 's' : ''} dropped: ${MAX_IN_FLIGHT} were already waiting for the SMTP server`));
+            dropped = 0;
+          }, 1000).unref();
+        }
         return;
       }
       const sending = message
