@@ -26,7 +26,7 @@ export async function* csvRecords(file: string, batchSize = 1000): AsyncGenerato
   let line = 1;
   let first = true;
   let batch: CsvRecord[] = [];
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
   for await (const chunk of stream as AsyncIterable<string>) {
     let text = rest + chunk;
     if (first) {

@@ -136,7 +136,7 @@ export async function importSubscribers(file: string, store: Store, config: Pick
   const real = await checkRegularFile(absolute, { root: path.dirname(absolute), display, maxBytes: Infinity });
   if (real === null) throw new NewsletterError('LIST_INVALID', `\`${display}\` does not exist`, { file: display });
   const source: string = real;
-  const batchSize = options.batchSize ?? 2000;
+  const batchSize = options.batchSize ?? 500;
   const report: ImportReport = { format: options.format ?? 'csv', rows: 0, added: 0, present: 0, suppressed: 0, skipped: 0, examples: [] };
   const skip = (line: number, reason: string) => {
     report.skipped++;
