@@ -37,7 +37,10 @@ const END = '<!-- /newsletter:subscribe -->';
 export function withoutSubscribeForm(html: string): string {
   const start = html.indexOf(START);
   const end = html.indexOf(END);
-  return start >= 0 && end > start ? html.slice(0, start) + html.slice(end + END.length) : html;
+  if (start < 0 || end < start) return html;
+  // With the line break withSubscribeForm put after it: a page kept and given the form again is the same bytes.
+  const after = html.startsWith('\n', end + END.length) ? end + END.length + 1 : end + END.length;
+  return html.slice(0, start) + html.slice(after);
 }
 
 /** The form rendered for `page`, put before </body> (at the end when there is none). */
