@@ -110,6 +110,25 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
         }
       });
 
+      it('a store sees what another store on the same state added, renewed and erased since it last looked', async () => {
+        const state = fresh();
+        const [a, b] = await Promise.all([harness.open(state), harness.open(state)]);
+        try {
+          await b.subscribers.put(consent('old@example.com'));
+          expect(await a.subscribers.get('new@example.com')).toBeNull();
+          expect(await a.subscribers.get('old@example.com')).not.toBeNull();
+          await b.subscribers.put(consent('new@example.com'));
+          expect((await a.subscribers.get('new@example.com'))?.email).toBe('new@example.com');
+          expect(await a.subscribers.put(consent('new@example.com', { source: 'cli' }))).toBe('renewed');
+          await b.erase('new@example.com');
+          expect(await a.subscribers.get('new@example.com')).toBeNull();
+          expect(await a.subscribers.put(consent('new@example.com'))).toBe('added');
+          expect(await b.subscribers.get('old@example.com')).not.toBeNull();
+        } finally {
+          await Promise.all([a.close(), b.close()]);
+        }
+      });
+
       it('concurrent puts of different addresses all land', async () => {
         const state = fresh();
         const stores = await Promise.all([harness.open(state), harness.open(state)]);

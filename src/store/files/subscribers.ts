@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { NewsletterError } from '../../errors.js';
 import { normalizeEmail } from '../../render/links.js';
@@ -22,6 +23,13 @@ type Line = ({ op: 'consent' } & ConsentRecord) | { op: 'remove'; email: string;
 
 export class FileSubscriberStore implements SubscriberStore {
   private readonly log: AppendFile;
+  /**
+   * Who is subscribed, as of `size` bytes of the file (8 bytes an address): a confirmation asks
+   * about one address, and reading a million-subscriber file for it took a second. The file only
+   * grows between erasures, so only what was appended since is read; anything else (shorter,
+   * another inode) reads it again.
+   */
+  private index: { ino: number; size: number; set: AddressSet } | null = null;
 
   constructor(
     readonly file: string,
@@ -35,7 +43,8 @@ export class FileSubscriberStore implements SubscriberStore {
     return new NewsletterError(action === 'read' ? 'LIST_INVALID' : 'OUTPUT_WRITE', `cannot ${action} the subscribers: ${(error as Error).message}`, { file: this.display, cause: error });
   }
 
-  private async *lines(): AsyncGenerator<Line> {
+  /** Every record; with `only`, the lines that cannot be about that address are not parsed. */
+  private async *lines(only?: string): AsyncGenerator<Line> {
     await this.log.settled();
     const stream = createReadStream(this.file, { encoding: 'utf8' });
     try {
@@ -48,7 +57,7 @@ export class FileSubscriberStore implements SubscriberStore {
     let number = 0;
     for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
       number++;
-      if (!text.trim()) continue;
+      if (!text.trim() || (only !== undefined && !text.includes(JSON.stringify(only)))) continue;
       let line: Line;
       try {
         line = JSON.parse(text) as Line;
@@ -66,7 +75,7 @@ export class FileSubscriberStore implements SubscriberStore {
   /** The state after every line, or of one address. */
   private async replay(only?: string): Promise<Map<string, Subscriber>> {
     const state = new Map<string, Subscriber>();
-    for await (const line of this.lines()) {
+    for await (const line of this.lines(only)) {
       if (only !== undefined && line.email !== only) continue;
       if (line.op === 'remove') {
         state.delete(line.email);
@@ -82,14 +91,52 @@ export class FileSubscriberStore implements SubscriberStore {
 
   async get(email: string): Promise<Subscriber | null> {
     const address = normalizeEmail(email);
+    if (!(await this.present()).has(address)) return null;
     return (await this.replay(address)).get(address) ?? null;
   }
 
   async put(record: ConsentRecord): Promise<'added' | 'renewed'> {
     const email = normalizeEmail(record.email);
-    const before = await this.get(email);
+    const before = (await this.present()).has(email);
     await this.write(consentLine({ ...record, email }));
     return before ? 'renewed' : 'added';
+  }
+
+  private async present(): Promise<AddressSet> {
+    await this.log.settled();
+    let info: { ino: number; size: number };
+    try {
+      info = statSync(this.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('read', error);
+      this.index = null;
+      return new AddressSet();
+    }
+    const index = this.index;
+    if (index && index.ino === info.ino && index.size === info.size) return index.set;
+    if (index && index.ino === info.ino && index.size < info.size) {
+      const tail = await readRange(this.file, index.size, info.size);
+      const whole = tail.lastIndexOf(0x0a) + 1;
+      applyLines(index.set, tail.toString('utf8', 0, whole));
+      index.size += whole;
+      return index.set;
+    }
+    // The whole file, streamed (a million subscribers are some 250 MB), up to the size just seen.
+    const set = new AddressSet();
+    let size = 0;
+    if (info.size > 0) {
+      const stream = createReadStream(this.file, { encoding: 'utf8', start: 0, end: info.size - 1 });
+      let rest = '';
+      for await (const chunk of stream as AsyncIterable<string>) {
+        const text = rest + chunk;
+        const whole = text.lastIndexOf('\n') + 1;
+        applyLines(set, text.slice(0, whole));
+        size += Buffer.byteLength(text.slice(0, whole));
+        rest = text.slice(whole);
+      }
+    }
+    this.index = { ino: info.ino, size, set };
+    return set;
   }
 
   async addMissing(batches: AsyncIterable<ConsentRecord[]>): Promise<{ added: number; present: number }> {
@@ -142,6 +189,8 @@ export class FileSubscriberStore implements SubscriberStore {
       );
     } catch (error) {
       throw this.fail('erase an address from', error);
+    } finally {
+      this.index = null;
     }
     return found;
   }
@@ -171,4 +220,29 @@ function consentLine(record: ConsentRecord): string {
 export function withoutEmail(subscriber: Subscriber): Omit<ConsentRecord, 'email'> {
   const { email: _email, history: _history, ...consent } = subscriber;
   return consent;
+}
+
+async function readRange(file: string, from: number, to: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const bytes = Buffer.alloc(to - from);
+    const { bytesRead } = await handle.read(bytes, 0, bytes.length, from);
+    return bytes.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Who the lines add and remove; a line that does not parse is left to `lines()` to report. */
+function applyLines(set: AddressSet, text: string): void {
+  for (const raw of text.split('\n')) {
+    if (!raw) continue;
+    try {
+      const line = JSON.parse(raw) as Line;
+      if (line.op === 'consent') set.add(line.email);
+      else if (line.op === 'remove') set.delete(line.email);
+    } catch {
+      // Reported by the read that replays the file.
+    }
+  }
 }
