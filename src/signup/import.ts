@@ -144,49 +144,61 @@ export async function importSubscribers(file: string, store: Store, config: Pick
   };
   let columns: string[] | null = null;
   let decide: ((row: Row) => Decision) | null = null;
+  // Rows come from csvRecords, and consents go on to the store, in batches of `batchSize`.
+
+  /** The header row: the format and the column positions; later rows are decided with them. */
+  function readHeader(row: string[], line: number): void {
+    columns = row.map((name) => name.trim());
+    const format = options.format ?? detectFormat(columns);
+    if (!format) {
+      throw new NewsletterError('LIST_INVALID', 'no `email` or `Email Address` column in the header row', { file: display, line, hint: 'import reads the CSV exports of Mailchimp, Substack and Buttondown, or any CSV with an `email` column' });
+    }
+    report.format = format;
+    decide = decider(format, config, columns);
+  }
+
+  /** A row: a consent to add, an address to suppress, or a skip (counted, with its line). */
+  function classify(row: string[], line: number): Decision | null {
+    report.rows++;
+    const decision = decide!(row);
+    if (decision.kind === 'skip') {
+      skip(line, decision.reason);
+      return null;
+    }
+    const problem = addressProblem(decision.kind === 'suppress' ? decision.email : decision.record.email);
+    if (problem) {
+      skip(line, problem);
+      return null;
+    }
+    return decision;
+  }
 
   async function* batches(): AsyncGenerator<ConsentRecord[]> {
     let batch: ConsentRecord[] = [];
     let suppress: Promise<unknown>[] = [];
     try {
-      for await (const records of csvRecords(source)) for (const { fields: row, line } of records) {
-        const info = { lines: line };
-        if (!columns) {
-          columns = row.map((name) => name.trim());
-          const format = options.format ?? detectFormat(columns);
-          if (!format) throw new NewsletterError('LIST_INVALID', 'no `email` or `Email Address` column in the header row', { file: display, line: info.lines, hint: 'import reads the CSV exports of Mailchimp, Substack and Buttondown, or any CSV with an `email` column' });
-          report.format = format;
-          decide = decider(format, config, columns);
-          continue;
-        }
-        report.rows++;
-        const decision = decide!(row);
-        if (decision.kind === 'skip') {
-          skip(info.lines, decision.reason);
-          continue;
-        }
-        const email = decision.kind === 'suppress' ? decision.email : decision.record.email;
-        const problem = addressProblem(email);
-        if (problem) {
-          skip(info.lines, problem);
-          continue;
-        }
-        if (decision.kind === 'suppress') {
-          report.suppressed++;
-          suppress.push(store.suppressions.add(normalizeEmail(email), { reason: decision.reason, source: `import:${report.format}` }));
-          if (suppress.length >= 100) {
-            await Promise.all(suppress);
-            suppress = [];
+      for await (const records of csvRecords(source, batchSize)) {
+        for (const { fields, line } of records) {
+          if (!columns) {
+            readHeader(fields, line);
+            continue;
           }
-          continue;
+          const decision = classify(fields, line);
+          if (decision?.kind === 'suppress') {
+            report.suppressed++;
+            suppress.push(store.suppressions.add(normalizeEmail(decision.email), { reason: decision.reason, source: `import:${report.format}` }));
+          } else if (decision?.kind === 'subscribe') {
+            batch.push(decision.record);
+          }
         }
-        batch.push(decision.record);
+        // Once per batch of rows: suppressions written, consents handed on.
+        await Promise.all(suppress);
+        suppress = [];
         if (batch.length >= batchSize) {
           yield batch;
           batch = [];
         }
       }
-      await Promise.all(suppress);
       if (batch.length) yield batch;
     } catch (error) {
       if (error instanceof NewsletterError) throw error;
