@@ -54,5 +54,5 @@ export async function openSignup(options: OpenSignupOptions): Promise<OpenSignup
   return { service, idle: () => mailer.idle(), close: () => mailer.close() };
 }
 
-export { createSignupService, HONEYPOT_FIELD, type SignupService, type SignupRefusal } from './sign-up.js';
+export { createSignupService, HONEYPOT_FIELD, type SignupService, type SignupRefusal, type SignupServiceOptions } from './sign-up.js';
 export { signupToken, readSignupToken, type SignupClaims } from './token.js';
