@@ -7,6 +7,7 @@ import { NewsletterError } from '../errors.js';
 import { displayPath } from '../fs/display-path.js';
 import { compileMjml } from '../render/mjml.js';
 import { compileFile, runTemplate, type TemplateFile, type TemplateSet } from '../render/templates.js';
+import type { SlotTemplate } from '../render/personalize.js';
 
 /**
  * The emails of a sign-up, `templates/emails/<name>.mjml` with `<name>.txt` as the text part,
@@ -21,6 +22,12 @@ export interface SignupEmail {
   subject: string;
   html: string;
   text: string;
+  /**
+   * The same email as static text with slots, and this reader's values (HTML-escaped for the
+   * HTML part): the mailer encodes the static text once per shape (send/qp-slots.ts) instead of
+   * composing every message from scratch. Absent when the email was rendered on its own.
+   */
+  slots?: { html: SlotTemplate; text: SlotTemplate; htmlValues: string[]; textValues: string[] } | undefined;
 }
 
 export interface SignupEmailValues {
@@ -129,13 +136,28 @@ function join(pieces: Pieces, values: readonly string[], escape: boolean): strin
   return out;
 }
 
+function slotTemplate(pieces: Pieces): SlotTemplate {
+  const segments: string[] = [''];
+  const slots: number[] = [];
+  for (const piece of pieces) {
+    if (typeof piece === 'string') segments[segments.length - 1] += piece;
+    else {
+      slots.push(piece.slot);
+      segments.push('');
+    }
+  }
+  return { segments, slots };
+}
+
 function slotted(render: (values: SignupEmailValues) => Promise<SignupEmail>): SignupEmailRenderer {
-  const shapes = new Map<string, Promise<{ html: Pieces; text: Pieces; subject: string } | null>>();
+  const shapes = new Map<string, Promise<{ html: Pieces; text: Pieces; subject: string; templates: { html: SlotTemplate; text: SlotTemplate } } | null>>();
   const prepare = async (values: SignupEmailValues) => {
     const nonce = randomBytes(6).toString('hex');
     const standIns = withValues(values, (value, n) => (value ? STAND_IN(nonce, n) : ''));
     const email = await render(standIns);
-    const pieces = { html: cut(email.html, nonce), text: cut(email.text, nonce), subject: email.subject };
+    const html = cut(email.html, nonce);
+    const text = cut(email.text, nonce);
+    const pieces = { html, text, subject: email.subject, templates: { html: slotTemplate(html), text: slotTemplate(text) } };
     // The check: values that differ from the stand-ins in every way that matters to escaping.
     const tricky = withValues(values, (value, n) => (value ? `"a'b&c<d>=\`${n}@example.com` : ''));
     const expected = await render(tricky);
@@ -154,6 +176,11 @@ function slotted(render: (values: SignupEmailValues) => Promise<SignupEmail>): S
     const pieces = await shape;
     if (!pieces) return render(values);
     const given = valuesOf(values);
-    return { subject: pieces.subject, html: join(pieces.html, given, true), text: join(pieces.text, given, false) };
+    const email: SignupEmail = { subject: pieces.subject, html: join(pieces.html, given, true), text: join(pieces.text, given, false) };
+    // Quoted-printable slots take values without line breaks; a value with one is composed whole.
+    if (!given.some((value) => /[\r\n]/.test(value))) {
+      email.slots = { ...pieces.templates, htmlValues: given.map((value) => Handlebars.escapeExpression(value)), textValues: given };
+    }
+    return email;
   };
 }

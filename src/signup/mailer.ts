@@ -4,6 +4,8 @@ import type { Recipient, ResolvedConfig } from '../config/defaults.js';
 import { crlf, foldableSubject, listUnsubscribeValue, recipientAddress } from '../render/message.js';
 import { headerSafe, listIdFor } from '../render/list-id.js';
 import { dkimOptions } from '../send/transport.js';
+import type { SignupEmail } from './emails.js';
+import { rawComposer } from './raw-message.js';
 
 /**
  * The mail of sign-ups (confirmations, welcomes) from `serve`: a pooled SMTP transport, each
@@ -13,7 +15,7 @@ import { dkimOptions } from '../send/transport.js';
  * `serve` hold an unbounded queue.
  */
 
-export interface OutgoingSignupEmail {
+export interface OutgoingSignupEmail extends Pick<SignupEmail, 'slots'> {
   to: Recipient;
   subject: string;
   html: string;
@@ -35,6 +37,7 @@ const MAX_IN_FLIGHT = 5000;
 export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, onError: (kind: string, error: unknown) => void): Promise<SignupMailer> {
   const dkim = await dkimOptions(config);
   const transporter = nodemailer.createTransport({ ...parseConnectionUrl(smtpUrl), pool: true, maxConnections: 2, maxMessages: 100, ...(dkim ? { dkim } : {}) } as never);
+  const raw = rawComposer(config, (email) => signupMailOptions(config, email));
   const inFlight = new Set<Promise<void>>();
   let dropped = 0;
   const idle = async () => {
@@ -55,7 +58,8 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
       }
       const sending = message
         .then(async (email) => {
-          await transporter.sendMail(signupMailOptions(config, email) as never);
+          const prepared = raw(email);
+          await transporter.sendMail((prepared ? { raw: prepared.raw, envelope: { from: prepared.from, to: [prepared.to] } } : signupMailOptions(config, email)) as never);
         })
         .catch((error: unknown) => onError(kind, error))
         .finally(() => inFlight.delete(sending));
