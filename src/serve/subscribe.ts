@@ -48,6 +48,15 @@ export function subscribeRoutes(options: SubscribeRoutesOptions): SubscribeRoute
   const jsonHeaders = { ...options.textHeaders, 'Content-Type': 'application/json; charset=utf-8', ...CORS };
   const page = (status: number, name: 'subscribe' | 'confirm', data: object): EndpointResponse => ({ status, headers: options.pageHeaders, body: pages.render(name, { ...base, ...data }) });
   const text = (status: number, body: string, extra?: Record<string, string>): EndpointResponse => ({ status, headers: { ...options.textHeaders, ...extra }, body });
+  // The answers that carry nothing of the request are rendered once: the success answer is the
+  // same for every address, and it is what a flood of sign-ups gets.
+  const sameForAll = new Map<string, EndpointResponse>();
+  const answerPage = (status: number, state: string, message: string | null, backUrl: string): EndpointResponse => {
+    if (state !== 'check-inbox' && state !== 'limited') return page(status, 'subscribe', { state, message, backUrl });
+    let answer = sameForAll.get(state);
+    if (!answer) sameForAll.set(state, (answer = page(status, 'subscribe', { state, message: null, backUrl: config.siteUrl })));
+    return answer;
+  };
 
   async function subscribe(request: EndpointRequest): Promise<[EndpointResponse, SignupOutcome | 'bad-request']> {
     if (request.method === 'OPTIONS') return [{ status: 204, headers: { ...options.textHeaders, ...CORS }, body: '' }, 'bad-request'];
@@ -78,7 +87,7 @@ export function subscribeRoutes(options: SubscribeRoutesOptions): SubscribeRoute
     }
     const state = result.kind === 'accepted' ? 'check-inbox' : result.kind;
     const backUrl = safeBack(form.get('page'), config.siteUrl);
-    return [page(status, 'subscribe', { state, message: result.kind === 'invalid' ? capitalize(result.message) : null, backUrl }), result.outcome];
+    return [answerPage(status, state, result.kind === 'invalid' ? capitalize(result.message) : null, backUrl), result.outcome];
   }
 
   async function confirm(request: EndpointRequest, token: string): Promise<[EndpointResponse, SignupOutcome | 'bad-request']> {
