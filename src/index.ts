@@ -43,3 +43,7 @@ export { verpAddress, verpTag } from './bounces/verp.js';
 export { deliveryRates, type DeliveryRates } from './bounces/delivery-rates.js';
 export { createWebhookHandler, type WebhookOptions } from './serve/webhooks/index.js';
 export type { BounceStore, BounceTallies, SentIssue } from './store/types.js';
+export { openSignup, createSignupService, HONEYPOT_FIELD, signupToken, readSignupToken, type OpenSignupOptions, type OpenSignup, type SignupService, type SignupRefusal, type SignupClaims } from './signup/index.js';
+export { importSubscribers, detectFormat, type ImportFormat, type ImportReport } from './signup/import.js';
+export { exportSubscribers, subscribersWithStatus } from './signup/export.js';
+export type { ConsentRecord, Subscriber, SubscriberStore, RateLimiter } from './store/types.js';

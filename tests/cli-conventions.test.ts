@@ -37,11 +37,13 @@ describe('newsletter --version', () => {
 });
 
 describe('usage errors', () => {
-  it('send without --list or --test-to: the usage error and nothing else, exit 2', async () => {
-    const r = await runCli(['send', 'weekly-1'], TIMEOUT);
+  // Without --list, send goes to the store's confirmed subscribers (issue 22): --subscribers
+  // and --test-to together is the usage error now.
+  it('send --subscribers with --test-to: the usage error and nothing else, exit 2', async () => {
+    const r = await runCli(['send', 'weekly-1', '--subscribers', '--test-to', 'a@example.com'], TIMEOUT);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr.split('\n')[0]).toBe('send needs a recipient: --list FILE (the subscribers) or --test-to ADDRESS (one test message)');
+    expect(r.stderr.split('\n')[0]).toBe('use either --subscribers or --test-to, not both');
     expect(r.stderr).not.toMatch(/notice/);
   });
 

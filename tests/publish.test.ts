@@ -70,6 +70,8 @@ describe('publish', () => {
 
     const robots = await readFile(path.join(project.site, 'robots.txt'), 'utf8');
     expect(robots).toContain('Disallow: /unsubscribe/');
+    // Sign-up pages (issue 22): a crawler has nothing to do there.
+    expect(robots.split('\n')).toEqual(expect.arrayContaining(['Disallow: /confirm/', 'Disallow: /subscribe']));
     expect(robots).toContain('Sitemap: https://news.example.com/sitemap.xml');
     const sitemap = cheerio.load(await readFile(path.join(project.site, 'sitemap.xml'), 'utf8'), { xml: true });
     expect(sitemap('url > loc').map((_, l) => sitemap(l).text()).get()).toEqual([
@@ -95,6 +97,25 @@ describe('publish', () => {
     expect(html).not.toMatch(/unsubscribe/i);
     expect($('a').filter((_, a) => $(a).text() === 'All issues').attr('href')).toBe('https://news.example.com/');
     expect($('body').text()).toContain('Kim Jong Un to travel to Russia for talks with Putin');
+  });
+
+  it('puts the sign-up form on the archive and every web edition, once, and not in the feeds (issue 22)', async () => {
+    // The form of the previous test's publish; a second publish of one issue keeps one form per page.
+    await publishSite({ project: await project.load(), now: NOW, slugs: ['summer'] });
+    for (const [file, page] of [['index.html', 'https://news.example.com/'], ['issues/summer/index.html', 'https://news.example.com/issues/summer/'], ['issues/spring/index.html', 'https://news.example.com/issues/spring/']] as const) {
+      const $ = cheerio.load(await readFile(path.join(project.site, file), 'utf8'));
+      const form = $('.nl-subscribe form');
+      expect(form.length, file).toBe(1);
+      expect(form.attr('method')).toBe('post');
+      expect(form.attr('action')).toBe('https://news.example.com/subscribe');
+      expect(form.find('input[type="email"][name="email"][required]').length).toBe(1);
+      expect(form.find('input[name="website"][tabindex="-1"]').length).toBe(1);
+      expect(form.find('input[type="hidden"][name="page"]').attr('value')).toBe(page);
+      expect(form.find('.nl-subscribe-consent').text()).toContain('I agree to receive this newsletter by email.');
+      expect(form.find('script').length + $('.nl-subscribe script').length).toBe(0);
+    }
+    const rss = await readFile(path.join(project.site, 'feed.xml'), 'utf8');
+    expect(rss).not.toContain('nl-subscribe');
   });
 
   it('makes RSS and Atom feeds whose entries, parsed by a feed reader, are the published issues', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openFilesStore } from '../src/store/files/index.js';
@@ -18,6 +18,13 @@ runStoreContract('files', {
   },
   async openProject(state, file) {
     return openFilesStore({ journalDir: path.join(root, state, 'sends'), suppressions: file });
+  },
+  async dump(state) {
+    const texts: string[] = [];
+    for (const entry of await readdir(path.join(root, state), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) texts.push(`${entry.name}\n${await readFile(path.join(entry.parentPath, entry.name), 'utf8')}`);
+    }
+    return texts.join('\n');
   },
   async makeStale(state, key) {
     const dir = path.join(root, state, 'sends');

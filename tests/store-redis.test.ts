@@ -159,6 +159,21 @@ runStoreContract('redis', {
   open: (state) => RedisStore.open({ url: redis.url, prefix: `contract:${state}` }),
   // As send --store and serve --store open it: suppressions.txt imported into the shared list first.
   openProject: (state, file) => openSharedStore(redis.url, openFilesStore({ journalDir: path.join(path.dirname(file), 'sends'), suppressions: file }), { prefix: `contract:${state}` }),
+  async dump(state) {
+    const store = await RedisStore.open({ url: redis.url, prefix: `contract:${state}` });
+    try {
+      const texts: string[] = [];
+      for (const name of await store.redis.keys(`contract:${state}:*`)) {
+        const type = await store.redis.type(name);
+        const value =
+          type === 'string' ? [await store.redis.get(name)] : type === 'set' ? await store.redis.smembers(name) : type === 'hash' ? Object.entries(await store.redis.hgetall(name)).flat() : type === 'list' ? await store.redis.lrange(name, 0, -1) : [`(${type})`];
+        texts.push(name, ...value.map(String));
+      }
+      return texts.join('\n');
+    } finally {
+      await store.close();
+    }
+  },
   async makeStale(state, key) {
     // What a holder that died leaves: its holder record, its expiring lock key already gone.
     const store = await RedisStore.open({ url: redis.url, prefix: `contract:${state}` });

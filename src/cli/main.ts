@@ -23,6 +23,7 @@ const COMMANDS: readonly { name: string; load: () => Promise<Register> }[] = [
   { name: 'status', load: async () => (await import('./commands/status.js')).registerStatus },
   { name: 'suppressions', load: async () => (await import('./commands/suppressions.js')).registerSuppressions },
   { name: 'bounces', load: async () => (await import('./commands/bounces.js')).registerBounces },
+  { name: 'subscribers', load: async () => (await import('./commands/subscribers.js')).registerSubscribers },
 ];
 
 /** The commands to load: the one named on the command line, or all of them (help, typos). */

@@ -75,7 +75,20 @@ export interface ResolvedConfig {
   mjml: { validation: 'strict' | 'soft' };
   /** Bounces and complaints (docs/bounces.md). */
   bounces: ResolvedBounces;
+  signup: SignupConfig;
   paths: ResolvedPaths;
+}
+
+export interface SignupConfig {
+  fields: string[];
+  consentText: string;
+  fullIp: boolean;
+  maxPerIpPerHour: number;
+  tokenDays: number;
+  /** `{name}` is the newsletter's name. */
+  confirmSubject: string;
+  welcomeSubject: string;
+  captcha: { provider: 'turnstile' | 'hcaptcha'; siteKey: string; verifyUrl: string } | null;
 }
 
 export interface ResolvedBounces {
@@ -189,5 +202,29 @@ export const DEFAULTS = deepFreeze({
     /** `status` warns past these rates (Gmail and Yahoo: keep complaints under 0.3%, aim below 0.1%). */
     complaintRateWarn: 0.001,
     hardBounceRateWarn: 0.02,
+  },
+  /** Sign-up with double opt-in (`serve`'s POST /subscribe, docs/signup.md). */
+  signup: {
+    /** Beside the suppression list. */
+    subscribersFile: 'subscribers.jsonl',
+    /** How long a confirmation link works. */
+    tokenDays: 7,
+    /** At most one confirmation (or reminder) mail per address in this window. */
+    mailWindowMs: 24 * 60 * 60 * 1000,
+    /** Sign-ups one client address may make per hour (config `signup.maxPerIpPerHour`). */
+    maxPerIpPerHour: 10,
+    /** Rate-limit windows a process keeps in memory at most (files store). */
+    maxTrackedKeys: 100_000,
+    /** Each optional field's value, at most (characters). */
+    maxFieldLength: 200,
+    consentText: 'I agree to receive this newsletter by email. Every issue has a link that stops it.',
+    confirmSubject: 'Please confirm your subscription to {name}',
+    welcomeSubject: 'Welcome to {name}',
+    /** CAPTCHA verification endpoints (config `signup.captcha.verifyUrl` overrides, for tests). */
+    captchaVerifyUrls: {
+      turnstile: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
+      hcaptcha: 'https://api.hcaptcha.com/siteverify',
+    },
+    captchaTimeoutMs: 5000,
   },
 });

@@ -115,6 +115,22 @@ export function resolveConfig(file: ConfigFile | null, paths: ResolvedConfig['pa
       folder: file?.bounces?.folder ?? d.bounces.folder,
       softBounceLimit: file?.bounces?.softBounceLimit ?? d.bounces.softBounceLimit,
     },
+    signup: resolveSignup(file?.signup),
     paths,
+  };
+}
+
+function resolveSignup(given: ConfigFile['signup']): ResolvedConfig['signup'] {
+  const d = DEFAULTS.signup;
+  const captcha = given?.captcha;
+  return {
+    fields: [...(given?.fields ?? [])],
+    consentText: given?.consentText ?? d.consentText,
+    fullIp: given?.fullIp ?? false,
+    maxPerIpPerHour: given?.maxPerIpPerHour ?? d.maxPerIpPerHour,
+    tokenDays: given?.tokenDays ?? d.tokenDays,
+    confirmSubject: given?.confirmSubject ?? d.confirmSubject,
+    welcomeSubject: given?.welcomeSubject ?? d.welcomeSubject,
+    captcha: captcha ? { provider: captcha.provider, siteKey: captcha.siteKey, verifyUrl: captcha.verifyUrl ?? d.captchaVerifyUrls[captcha.provider] } : null,
   };
 }

@@ -160,6 +160,34 @@ export const configSchema = z.strictObject({
       clients: z.array(z.string().min(1)).optional(),
     })
     .optional(),
+  /** Sign-up with double opt-in: the form `publish` adds and `serve` answers (docs/signup.md). */
+  signup: z
+    .strictObject({
+      /** Optional fields of the form besides the address, e.g. `["name"]`. */
+      fields: z
+        .array(z.string().regex(/^[a-z][A-Za-z0-9_]{0,31}$/, 'expected a field name such as `name` (a lowercase letter, then letters, digits, `_`)').refine((name) => name !== 'email', 'the address is always asked for: leave `email` out'))
+        .max(10)
+        .optional(),
+      /** Shown next to the button, and kept with each subscriber as the consent they gave. */
+      consentText: z.string().min(1).max(1000).optional(),
+      /** Keep the whole client IP address with the consent (default: truncated to /24 or /48). */
+      fullIp: z.boolean().optional(),
+      maxPerIpPerHour: z.number().int().min(1).max(1_000_000).optional(),
+      /** How long a confirmation link works, in days. */
+      tokenDays: z.number().positive().max(90).optional(),
+      confirmSubject: z.string().min(1).max(200).optional(),
+      welcomeSubject: z.string().min(1).max(200).optional(),
+      /** Cloudflare Turnstile or hCaptcha; the secret is read from CAPTCHA_SECRET. */
+      captcha: z
+        .strictObject({
+          provider: z.enum(['turnstile', 'hcaptcha'], { error: 'expected `turnstile` or `hcaptcha`' }),
+          siteKey: z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+$/, 'expected the site key the provider gave (letters, digits, `-`, `_`)'),
+          /** The provider's siteverify URL; override only to test against a stub. */
+          verifyUrl: httpsUrl.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof configSchema>;

@@ -16,6 +16,7 @@ import { makeFeeds } from './feeds.js';
 import { robotsTxt, sitemapXml } from './sitemap.js';
 import { loadSiteTemplates, sitePageContext } from './site-templates.js';
 import { feedContent, webPage, type FeedLinks } from './web-page.js';
+import { subscribeFormContext, withoutSubscribeForm, withSubscribeForm } from './subscribe-form.js';
 import { writeSite, type SiteFile, type SiteWriteResult } from './write-site.js';
 
 /**
@@ -223,7 +224,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       const hosted: typeof config = config.images === 'hosted' ? config : { ...config, images: 'hosted' };
       const placed = await prepareIssueImages(issue, { config: hosted, width: templates.theme.width });
       for (const asset of placed.assets) imageAssets.set(asset.name, asset.file);
-      entries[position] = { issue, date, url, page: kept, image: absoluteImageUrl(placed.issue.articles[0]?.image) };
+      entries[position] = { issue, date, url, page: withoutSubscribeForm(kept), image: absoluteImageUrl(placed.issue.articles[0]?.image) };
       options.onEvent?.({ kind: 'kept', slug: issue.slug });
       return;
     }
@@ -284,6 +285,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       feeds,
       page: { number: n, total: pageCount, url: pageUrl(n), previousUrl: n > 1 ? pageUrl(n - 1) : null, nextUrl: n < pageCount ? pageUrl(n + 1) : null },
       issues: published.slice((n - 1) * perPage, n * perPage).map((entry) => ({ subject: entry.issue.subject, preheader: entry.issue.preheader, date: entry.date, url: entry.url, slug: entry.issue.slug })),
+      signup: subscribeFormContext(config, pageUrl(n)),
     };
     archive.push({ path: n === 1 ? 'index.html' : `page/${n}/index.html`, content: siteTemplates.render('archive', context) });
   }
@@ -310,7 +312,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   // 5. write: what is linked to goes before what links to it
   const files: SiteFile[] = [
     ...(await assetFiles(config.paths.out, imageAssets, config.paths.cwd)),
-    ...published.map((entry) => ({ path: `issues/${entry.issue.slug}/index.html`, content: entry.page })),
+    ...published.map((entry) => ({ path: `issues/${entry.issue.slug}/index.html`, content: withSubscribeForm(entry.page, siteTemplates, sitePageContext(config, templates.theme), config, entry.url) })),
     ...leftInPlace,
     ...archive,
     { path: 'feed.xml', content: made.rss },

@@ -17,7 +17,7 @@ import { compileFile, runTemplate, type TemplateFile, type TemplateSet } from '.
 
 const BUILT_IN = fileURLToPath(new URL('../../templates/site/', import.meta.url));
 
-export type SitePage = 'archive' | 'unsubscribe';
+export type SitePage = 'archive' | 'unsubscribe' | 'subscribe' | 'confirm' | 'subscribe-form';
 
 export interface SiteTemplates {
   render(page: SitePage, context: object): string;

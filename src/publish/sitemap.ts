@@ -18,5 +18,5 @@ export function sitemapXml(entries: readonly SitemapEntry[]): string {
 /** Unsubscribe pages are per reader: never crawled, never indexed. */
 export function robotsTxt(siteUrl: string): string {
   const base = new URL(siteUrl).pathname;
-  return `User-agent: *\nDisallow: ${base}unsubscribe/\n\nSitemap: ${siteUrl}sitemap.xml\n`;
+  return `User-agent: *\nDisallow: ${base}unsubscribe/\nDisallow: ${base}confirm/\nDisallow: ${base}subscribe\n\nSitemap: ${siteUrl}sitemap.xml\n`;
 }

@@ -1,4 +1,5 @@
 import { normalizeEmail } from '../render/links.js';
+import { ERASED_PREFIX, erasedKey } from '../store/erased-address.js';
 
 /**
  * A set of email addresses that stores 8 bytes per address (a 64-bit hash of the normalized
@@ -32,6 +33,8 @@ export class AddressSet {
   private hi: Uint32Array;
   private lo: Uint32Array;
   private count = 0;
+  /** Members that are erased addresses (`sha256:…`): `has` then also asks for an address's hash. */
+  private erased = 0;
 
   constructor(capacity = 1024) {
     let size = 16;
@@ -46,6 +49,10 @@ export class AddressSet {
 
   has(email: string): boolean {
     hashAddress(email);
+    if (this.find(keyHi, keyLo) >= 0) return true;
+    // Erasures are rare: a set without one pays nothing for them.
+    if (this.erased === 0 || email.startsWith(ERASED_PREFIX)) return false;
+    hashAddress(erasedKey(normalizeEmail(email)));
     return this.find(keyHi, keyLo) >= 0;
   }
 
@@ -56,6 +63,7 @@ export class AddressSet {
     if ((this.count + 1) * 2 > this.hi.length) this.grow();
     this.insert(keyHi, keyLo);
     this.count++;
+    if (email.startsWith(ERASED_PREFIX)) this.erased++;
     return true;
   }
   /** Removes the address; false when it was not there. */
@@ -76,6 +84,7 @@ export class AddressSet {
     this.hi[i] = 0;
     this.lo[i] = 0;
     this.count--;
+    if (email.startsWith(ERASED_PREFIX)) this.erased--;
     return true;
   }
 

@@ -16,6 +16,7 @@ import { collectGarbage } from './memory.js';
 import { compileMessageTemplate } from './message-template.js';
 import { countDecision, emptyCounts, RecipientFilter, suppressedReasons, type FilterInput, type ListCounts } from './recipient-filter.js';
 import { addressProblem, openList, type CsvDelimiter, type SubscriberList } from './recipients.js';
+import { combinedList, storeSubscriberList } from './store-list.js';
 import { validateSendRequest, type SendSettings } from './send-options.js';
 import { refuseExampleAddresses } from './real-addresses.js';
 import { createDeliverer, destinationOf, type TransportChoice } from './transport.js';
@@ -37,8 +38,10 @@ import { createDeliverer, destinationOf, type TransportChoice } from './transpor
 export interface SendRequest {
   project: Project;
   issueSlug: string;
-  /** Subscriber list file (CSV or JSON); ignored with testTo. */
+  /** Subscriber list file (CSV or JSON); ignored with testTo. Without it, the store's subscribers. */
   list?: string | null | undefined;
+  /** With `list`: the store's subscribers too (`--list FILE --subscribers`). */
+  subscribers?: boolean | undefined;
   /** CSV separator of `list` (`,` `;` tab); detected from its header when absent. */
   listDelimiter?: CsvDelimiter | undefined;
   /** Send one message to this address (with the sample recipient's fields); no journal, no lock. */
@@ -141,7 +144,6 @@ export function journalKey(project: Project, issueSlug: string): JournalKey {
 
 function refuseUnsignedSend(request: SendRequest, settings: SendSettings): void {
   if (settings.testTo && addressProblem(settings.testTo)) throw new NewsletterError('USAGE', `--test-to: ${addressProblem(settings.testTo)}`);
-  if (!settings.testTo && !request.list) throw new NewsletterError('USAGE', 'nothing to send to: pass --list FILE (or --test-to ADDRESS)');
   if (request.transport.kind === 'smtp' && !settings.dryRun && !settings.testTo && request.secret === PREVIEW_SECRET) {
     throw new NewsletterError('SEND_CONFIG', 'NEWSLETTER_SECRET is not set: unsubscribe links would carry tokens your unsubscribe page cannot check', {
       hint: 'set NEWSLETTER_SECRET in the environment or in .env (the key your unsubscribe endpoint verifies tokens with)',
@@ -174,12 +176,20 @@ async function countList(list: SubscriberList, filter: RecipientFilter, suppress
   return counts;
 }
 
+/** The list file, the store's subscribers (no file given), or both (`subscribers`). */
+async function recipientsOf(request: SendRequest, store: Store): Promise<SubscriberList> {
+  const { config } = request.project;
+  if (!request.list) return storeSubscriberList(store, config, store.kind === 'files' ? 'the subscribers (subscribers.jsonl)' : 'the subscribers (Redis store)');
+  const file = await openList(request.list, request.cwd, { delimiter: request.listDelimiter });
+  return request.subscribers ? combinedList(file, store, config) : file;
+}
+
 /** Step 3: everything read and counted; nothing sent, nothing written. */
 export async function planSend(request: SendRequest, settings: SendSettings, store: Store, journal: IssueJournal | null): Promise<PreparedSend> {
   const { config, templates } = request.project;
   const emit = (event: SendEvent) => request.onEvent?.(event);
   const issue = await loadIssue(config.paths.content, request.issueSlug, config.paths.cwd);
-  const list = settings.testTo ? null : await openList(request.list!, request.cwd, { delimiter: request.listDelimiter });
+  const list = settings.testTo ? null : await recipientsOf(request, store);
   const sample: Recipient = { ...config.sampleRecipient, email: settings.testTo ?? config.sampleRecipient.email };
   const compileOptions = {
     config,

@@ -21,6 +21,7 @@ const requestSchema = z.object({
   project: z.object({ config: z.object({ paths: z.object({ root: z.string() }).loose() }).loose(), templates: z.object({}).loose() }).loose(),
   issueSlug: z.string().refine((slug) => issueSlugProblem(slug) === null, { message: 'not an issue slug (a plain file name under content/issues/ without `.md`)' }),
   list: optional(z.string().min(1)),
+  subscribers: optional(z.boolean()),
   testTo: optional(z.string()),
   transport: transportSchema,
   secret: z.string().min(1),

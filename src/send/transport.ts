@@ -86,7 +86,7 @@ export interface Deliverer {
   close(): Promise<void>;
 }
 
-async function dkimOptions(config: ResolvedConfig) {
+export async function dkimOptions(config: ResolvedConfig) {
   if (!config.dkim) return undefined;
   let privateKey: string;
   try {

@@ -12,6 +12,8 @@ import { readLimitedBody, readRequestBody } from './body.js';
 import { checkFormToken, makeFormToken, requestSite } from './form-token.js';
 import { unsubscribePages, type PageState } from './page.js';
 import type { WebhookHandler } from './webhooks/index.js';
+import type { SignupService } from '../signup/sign-up.js';
+import { sitePolicyFor, subscribeRoutes, type SignupOutcome } from './subscribe.js';
 
 /**
  * The production endpoint. One core, `Endpoint`, answers a method, URL, headers and body with a
@@ -25,6 +27,7 @@ import type { WebhookHandler } from './webhooks/index.js';
  *                               a line of text, or the page when the client asks for HTML;
  *                               `action=resubscribe` → removed again. 200, never a redirect;
  *                               a browser's POST from another site is refused (form-token.ts)
+ *   POST /subscribe, GET|POST /confirm/<token>   sign-ups with double opt-in (subscribe.ts)
  *   GET  /healthz               `ok`, or 503 while the suppression store cannot be reached
  *   GET  anything else          the published site, when a site folder is given
  *
@@ -48,6 +51,8 @@ export interface EndpointRequest {
   header(name: string): string | null;
   /** The body, or null when it is (or says it is) longer than `max` bytes. Read only when needed. */
   body(max: number): Promise<Uint8Array | null>;
+  /** The peer's IP address, when the carrier knows it (node:http does). */
+  remoteAddress?: string | null | undefined;
 }
 
 export interface EndpointResponse {
@@ -73,7 +78,8 @@ export type Outcome =
   | 'unhealthy'
   | 'not-found'
   | 'bad-request'
-  | 'failed';
+  | 'failed'
+  | SignupOutcome;
 
 /** One line per request, without token or address: what `serve` logs. */
 export interface RequestLog {
@@ -97,6 +103,8 @@ export interface HandlerOptions {
   /** The published site to serve (`<out>/site/`); null answers only the endpoint. */
   siteDir?: string | null | undefined;
   onRequest?: ((log: RequestLog) => void) | undefined;
+  /** Sign-ups with double opt-in (POST /subscribe, /confirm/<token>); off when absent. */
+  signup?: SignupService | null | undefined;
   /** A failure the request answered with 503 (the store could not record it). */
   onError?: ((error: unknown) => void) | undefined;
 }
@@ -137,8 +145,9 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
   const pagePolicy = PAGE_POLICY(site.origin);
   const pageHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': pagePolicy, 'Cache-Control': 'no-store', 'Content-Type': 'text/html; charset=utf-8' };
   const textHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'", 'Cache-Control': 'no-store', 'Content-Type': 'text/plain; charset=utf-8' };
-  const siteHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': SITE_POLICY, 'Cache-Control': 'public, max-age=300' };
+  const siteHeaders = { ...COMMON_HEADERS, 'Content-Security-Policy': sitePolicyFor(SITE_POLICY, config), 'Cache-Control': 'public, max-age=300' };
   const renderPage = unsubscribePages(options.pages, sitePageContext(config, options.theme), config.siteUrl);
+  const signup = options.signup ? subscribeRoutes({ config, service: options.signup, pages: options.pages, base: sitePageContext(config, options.theme), pageHeaders, textHeaders }) : null;
 
   const page = (status: number, state: PageState, email: string | null, token: string | null): EndpointResponse => ({
     status,
@@ -229,6 +238,7 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
       if (token !== null && token !== undefined) return unsubscribe(request, token);
       return [text(404, 'not found\n'), 'not-found'];
     }
+    if (signup && (segments[0] === 'subscribe' || segments[0] === 'confirm')) return signup(request, segments);
     return staticFile(request, segments);
   }
 
@@ -276,7 +286,7 @@ function wantsPage(request: EndpointRequest): boolean {
   return request.header('accept')?.includes('text/html') === true;
 }
 
-/** `/unsubscribe/<token>` → `/unsubscribe/[token]`: logs never hold a token (it names a reader). */
+/** `/unsubscribe/<token>` → `/unsubscribe/[token]` (and `/confirm/…`): logs never hold a token (it names a reader). */
 export function redact(pathname: string): string {
-  return pathname.replace(/\/unsubscribe\/[^/]+/, '/unsubscribe/[token]');
+  return pathname.replace(/\/unsubscribe\/[^/]+/, '/unsubscribe/[token]').replace(/\/confirm\/[^/]+/, '/confirm/[token]');
 }

@@ -3,6 +3,7 @@ import { loadSiteTemplates } from '../publish/site-templates.js';
 import { listIdFor } from '../render/list-id.js';
 import type { Store, SuppressionStore } from '../store/types.js';
 import { createWebhookHandler } from './webhooks/index.js';
+import type { SignupService } from '../signup/sign-up.js';
 import { createHandler, type FetchHandler, type RequestLog } from './handler.js';
 
 /**
@@ -21,6 +22,8 @@ export interface UnsubscribeHandlerOptions {
   siteDir?: string | null | undefined;
   onRequest?: ((log: RequestLog) => void) | undefined;
   onError?: ((error: unknown) => void) | undefined;
+  /** Sign-ups (signup/index.ts, `openSignup`); POST /subscribe answers 404 without. */
+  signup?: SignupService | null | undefined;
 }
 
 export async function createUnsubscribeHandler(options: UnsubscribeHandlerOptions): Promise<FetchHandler> {
@@ -37,6 +40,7 @@ export async function createUnsubscribeHandler(options: UnsubscribeHandlerOption
       : null,
     onRequest: options.onRequest,
     onError: options.onError,
+    signup: options.signup,
   });
 }
 

@@ -85,6 +85,7 @@ async function answer(endpoint: Endpoint, req: IncomingMessage, res: ServerRespo
     url: requestUrl(req.url, origin) ?? unreadableTarget(origin),
     header: (name) => header(req, name),
     body: (max) => readMessageBody(req, max),
+    remoteAddress: req.socket.remoteAddress ?? null,
   });
   if (method === 'HEAD' || body === null) {
     res.writeHead(status, headers);

@@ -66,6 +66,18 @@ export interface SuppressionStore {
    * /healthz); rejects with the reason when it cannot.
    */
   ping?(): Promise<void>;
+  /**
+   * GDPR erasure: forgets every record naming the address and keeps it suppressed by its one-way
+   * hash (store/erased-address.ts). `has` and `load` answer for it as before. Optional so other
+   * implementations can land before it; `subscribers remove --erase` refuses a store without it.
+   */
+  erase?(email: string): Promise<void>;
+  /**
+   * Why the address is suppressed (`unsubscribed`, `bounced: 550 …`, `complained`, …): '' when it
+   * is but no reason was written (a line added by hand, an erased address), null when it is not.
+   * A sign-up may lift an unsubscribe only (signup/sign-up.ts). Optional, as `erase`.
+   */
+  reason?(email: string): Promise<string | null>;
 }
 
 /**
@@ -122,8 +134,17 @@ export interface Store {
   readonly suppressions: SuppressionStore;
   /** What bounces and complaints leave besides suppressions. */
   readonly bounces: BounceStore;
+  /** Confirmed subscribers with their proof of consent (store/files/subscribers.ts, store/redis/subscribers.ts). */
+  readonly subscribers: SubscriberStore;
+  /** Counters of `serve`'s sign-up limits: per process for files, shared through Redis. */
+  readonly limits: RateLimiter;
   /** The journal of one send: `key` names the newsletter (list id) and the issue slug. */
   journal(key: JournalKey): Promise<IssueJournal>;
+  /**
+   * GDPR erasure: the subscriber's records, its suppression records and its send records all go;
+   * the address stays suppressed by its one-way hash. True when a subscriber record was found.
+   */
+  erase(email: string): Promise<boolean>;
   /** One send of an issue at a time; throws SEND_LOCKED when another holds it. */
   lock(key: JournalKey): Promise<StoreLock>;
   close(): Promise<void>;
@@ -170,4 +191,55 @@ export interface BounceStore {
   sentIssues(listId: string): Promise<SentIssue[]>;
   /** The addresses an issue's sends accepted (real sends, not outbox copies). */
   sentTo(key: JournalKey): AsyncIterable<string>;
+}
+
+/**
+ * The proof of one consent: who, what they gave, when they signed up and confirmed, where and
+ * what they were shown. `source`: `form` (serve), `cli`, `import:mailchimp`, `import:substack`,
+ * `import:buttondown`, `import:csv`.
+ */
+export interface ConsentRecord {
+  email: string;
+  /** The optional fields given with the address (config `signup.fields`, or an import's columns). */
+  fields: Record<string, string>;
+  /** ISO times; null when an import did not say. */
+  signedUpAt: string | null;
+  confirmedAt: string | null;
+  /** The page the form was on. */
+  page: string | null;
+  /** The consent text shown next to the button. */
+  consentText: string | null;
+  /** The client's address, truncated to its /24 (IPv4) or /48 (IPv6) unless `signup.fullIp`. */
+  ip: string | null;
+  source: string;
+}
+
+export interface Subscriber extends ConsentRecord {
+  /** Earlier consents of the same address, oldest first: a re-subscribe keeps them. */
+  history: Omit<ConsentRecord, 'email'>[];
+}
+
+export interface SubscriberStore {
+  /**
+   * Records a consent, durably: a new subscriber (`added`), or a new consent of one already
+   * there (`renewed`: the earlier one moves to `history`).
+   */
+  put(record: ConsentRecord): Promise<'added' | 'renewed'>;
+  /** Imports: adds those not there yet, leaves the others as they are; how many were added. */
+  addMissing(records: AsyncIterable<ConsentRecord[]>): Promise<{ added: number; present: number }>;
+  get(email: string): Promise<Subscriber | null>;
+  /** Removes the subscriber (its consent stays in the history of the files until an erasure). */
+  remove(email: string): Promise<boolean>;
+  /** Forgets every record of the address, its history included (GDPR erasure). */
+  erase(email: string): Promise<boolean>;
+  /** Every subscriber once, in no particular order. */
+  iterate(): AsyncIterable<Subscriber>;
+}
+
+export interface RateLimiter {
+  /**
+   * Counts one event under `key` in a fixed window of `windowMs`; true when it is within `max`
+   * (the event may go ahead), false when the window already holds `max`.
+   */
+  take(key: string, max: number, windowMs: number): Promise<boolean>;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isNewsletterError } from '../../src/errors.js';
 import type { JournalRecord } from '../../src/send/journal.js';
-import type { Destination, JournalKey, Store } from '../../src/store/types.js';
+import type { ConsentRecord, Destination, JournalKey, Store } from '../../src/store/types.js';
 
 /**
  * The store contract: the same cases for every backend (files here, Redis in its own test file).
@@ -23,6 +23,8 @@ export interface StoreHarness {
    */
   openProject(state: string, file: string): Promise<Store>;
   makeStale(state: string, key: JournalKey): Promise<void>;
+  /** Everything the state holds, as text (every file's bytes; every key and value): erasure must leave nothing. */
+  dump(state: string): Promise<string>;
 }
 
 const SMTP: Destination = { kind: 'smtp', id: 'smtp://user@mail.example.com:587' };
@@ -41,10 +43,166 @@ async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   return all.sort();
 }
 
+function consent(email: string, extra: Partial<ConsentRecord> = {}): ConsentRecord {
+  return {
+    email,
+    fields: { name: 'Ann Example' },
+    signedUpAt: '2026-03-01T10:00:00.000Z',
+    confirmedAt: '2026-03-01T10:05:00.000Z',
+    page: 'https://news.example.com/issues/weekly-1/',
+    consentText: 'I agree to receive The Northern Dispatch.',
+    ip: '203.0.113.0/24',
+    source: 'form',
+    ...extra,
+  };
+}
+
+async function* batches(records: ConsentRecord[], size = 2): AsyncIterable<ConsentRecord[]> {
+  for (let i = 0; i < records.length; i += size) yield records.slice(i, i + size);
+}
+
 export function runStoreContract(name: string, harness: StoreHarness): void {
   const key: JournalKey = { listId: 'list.example.com', issueSlug: 'weekly-1' };
 
   describe(`store contract: ${name}`, () => {
+    describe('subscribers', () => {
+      it('put keeps the proof of consent; a second consent renews and keeps the first in the history', async () => {
+        const state = fresh();
+        const store = await harness.open(state);
+        try {
+          expect(await store.subscribers.get('ann@example.com')).toBeNull();
+          expect(await store.subscribers.put(consent('Ann@Example.com'))).toBe('added');
+          const again = await harness.open(state);
+          try {
+            const first = await again.subscribers.get('ANN@example.com');
+            expect(first).toEqual({ ...consent('ann@example.com'), history: [] });
+          } finally {
+            await again.close();
+          }
+          expect(await store.subscribers.put(consent('ann@example.com', { confirmedAt: '2026-05-01T00:00:00.000Z', fields: {} }))).toBe('renewed');
+          const renewed = await store.subscribers.get('ann@example.com');
+          expect(renewed?.confirmedAt).toBe('2026-05-01T00:00:00.000Z');
+          expect(renewed?.fields).toEqual({});
+          const { email: _email, ...firstConsent } = consent('ann@example.com');
+          expect(renewed?.history).toEqual([firstConsent]);
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('addMissing adds only addresses not there; iterate sees each subscriber once; remove removes', async () => {
+        const store = await harness.open(fresh());
+        try {
+          await store.subscribers.put(consent('ann@example.com'));
+          const result = await store.subscribers.addMissing(batches([consent('ANN@example.com', { source: 'import:mailchimp' }), consent('bob@example.com', { source: 'import:mailchimp', confirmedAt: null }), consent('cy@example.com', { source: 'import:substack' }), consent('bob@example.com', { source: 'import:substack' })]));
+          expect(result).toEqual({ added: 2, present: 2 });
+          const all: Record<string, string> = {};
+          for await (const subscriber of store.subscribers.iterate()) {
+            expect(all[subscriber.email]).toBeUndefined();
+            all[subscriber.email] = subscriber.source;
+          }
+          expect(all).toEqual({ 'ann@example.com': 'form', 'bob@example.com': 'import:mailchimp', 'cy@example.com': 'import:substack' });
+          expect(await store.subscribers.remove('BOB@example.com')).toBe(true);
+          expect(await store.subscribers.remove('bob@example.com')).toBe(false);
+          expect(await store.subscribers.get('bob@example.com')).toBeNull();
+        } finally {
+          await store.close();
+        }
+      });
+
+      it('a store sees what another store on the same state added, renewed and erased since it last looked', async () => {
+        const state = fresh();
+        const [a, b] = await Promise.all([harness.open(state), harness.open(state)]);
+        try {
+          await b.subscribers.put(consent('old@example.com'));
+          expect(await a.subscribers.get('new@example.com')).toBeNull();
+          expect(await a.subscribers.get('old@example.com')).not.toBeNull();
+          await b.subscribers.put(consent('new@example.com'));
+          expect((await a.subscribers.get('new@example.com'))?.email).toBe('new@example.com');
+          expect(await a.subscribers.put(consent('new@example.com', { source: 'cli' }))).toBe('renewed');
+          await b.erase('new@example.com');
+          expect(await a.subscribers.get('new@example.com')).toBeNull();
+          expect(await a.subscribers.put(consent('new@example.com'))).toBe('added');
+          expect(await b.subscribers.get('old@example.com')).not.toBeNull();
+        } finally {
+          await Promise.all([a.close(), b.close()]);
+        }
+      });
+
+      it('concurrent puts of different addresses all land', async () => {
+        const state = fresh();
+        const stores = await Promise.all([harness.open(state), harness.open(state)]);
+        try {
+          await Promise.all(Array.from({ length: 40 }, (_, i) => stores[i % 2]!.subscribers.put(consent(`p${i}@example.com`))));
+          let count = 0;
+          for await (const _ of stores[0]!.subscribers.iterate()) count++;
+          expect(count).toBe(40);
+        } finally {
+          await Promise.all(stores.map((s) => s.close()));
+        }
+      });
+
+      it('erase leaves no trace of the address in the state, keeps it suppressed, and touches no one else', async () => {
+        const state = fresh();
+        const store = await harness.open(state);
+        try {
+          await store.subscribers.put(consent('ann@example.com'));
+          await store.subscribers.put(consent('ann@example.com', { source: 'cli' }));
+          await store.subscribers.put(consent('bob@example.com'));
+          await store.subscribers.put(consent('xann@example.com'));
+          await store.suppressions.add('ann@example.com', { reason: 'unsubscribed', source: 'serve' });
+          await store.suppressions.add('eve@example.com', { reason: 'unsubscribed', source: 'serve' });
+          const journal = await store.journal(key);
+          await journal.append(accepted('ann@example.com', 2, 'smtp'));
+          await journal.append(accepted('bob@example.com', 3, 'smtp'));
+          await journal.close();
+          expect((await harness.dump(state)).toLowerCase()).toContain('ann@example.com');
+
+          expect(await store.erase('Ann@Example.com')).toBe(true);
+          const dump = (await harness.dump(state)).toLowerCase();
+          expect(dump.match(/(?<![a-z0-9._%+-])ann@example\.com/g)).toBeNull();
+          expect(dump).toContain('bob@example.com');
+          expect(dump).toContain('xann@example.com');
+          expect(await store.subscribers.get('ann@example.com')).toBeNull();
+          expect(await store.subscribers.get('bob@example.com')).not.toBeNull();
+          expect(await store.subscribers.get('xann@example.com')).not.toBeNull();
+          // Still suppressed, for a send's filter too, while no one else is.
+          const again = await harness.open(state);
+          try {
+            expect(await again.suppressions.has('ANN@example.com')).toBe(true);
+            const set = await again.suppressions.load();
+            expect(set.has('ann@example.com')).toBe(true);
+            expect(set.has('eve@example.com')).toBe(true);
+            expect(set.has('bob@example.com')).toBe(false);
+            expect(set.has('xann@example.com')).toBe(false);
+            expect((await again.journal(key).then((j) => j.read(SMTP))).accepted.has('bob@example.com')).toBe(true);
+          } finally {
+            await again.close();
+          }
+        } finally {
+          await store.close();
+        }
+      });
+    });
+
+    describe('rate limits', () => {
+      it('take allows max events per window, counted across stores on the same state when shared', async () => {
+        const store = await harness.open(fresh());
+        try {
+          const answers = [];
+          for (let i = 0; i < 5; i++) answers.push(await store.limits.take('ip:203.0.113.0', 3, 60_000));
+          expect(answers).toEqual([true, true, true, false, false]);
+          expect(await store.limits.take('ip:198.51.100.0', 3, 60_000)).toBe(true);
+          expect(await store.limits.take('short', 1, 50)).toBe(true);
+          expect(await store.limits.take('short', 1, 50)).toBe(false);
+          await new Promise((resolve) => setTimeout(resolve, 120));
+          expect(await store.limits.take('short', 1, 50)).toBe(true);
+        } finally {
+          await store.close();
+        }
+      });
+    });
+
     describe('suppressions', () => {
       it('add, has, remove are idempotent and compare normalized addresses', async () => {
         const store = await harness.open(fresh());

@@ -19,6 +19,7 @@ import { println, type CliIo } from '../io.js';
 
 interface SendFlags extends SharedFlags {
   list?: string;
+  subscribers?: boolean;
   delimiter?: CsvDelimiter;
   testTo?: string;
   dryRun?: boolean;
@@ -182,7 +183,8 @@ export function registerSend(program: Command, io: CliIo): void {
       .command('send')
       .description('send an issue to a subscriber list (SMTP, or .eml files in outbox/ when no SMTP is set)')
       .argument('<issue>', 'issue slug (file name under content/issues/ without .md)', assertIssueSlug)
-      .option('--list <file>', 'subscribers: CSV with a header row and an `email` column, or JSON (array or JSON lines)')
+      .option('--list <file>', 'subscribers: CSV with a header row and an `email` column, or JSON (array or JSON lines); default: the confirmed subscribers of the store (docs/signup.md)')
+      .option('--subscribers', 'with --list: the store\'s confirmed subscribers too (an address in both gets one message)')
       .option('--delimiter <char>', 'CSV field separator: `,` `;` or `tab` (default: detected from the header row)', parseDelimiterFlag)
       .option('--test-to <address>', 'send one message to this address (sample recipient fields), ignoring the list')
       .option('--dry-run', 'read the list and show what would happen; nothing is sent or written')
@@ -205,6 +207,7 @@ export function registerSend(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
+  $ npx newsletter send weekly-1 --dry-run                         the confirmed subscribers (sign-ups, imports)
   $ npx newsletter send weekly-1 --list subscribers.csv --dry-run    what would happen, nothing sent
   $ npx newsletter send weekly-1 --list subscribers.csv              no SMTP set: .eml files in outbox/weekly-1/
   $ npx newsletter send weekly-1 --test-to me@example.com --smtp smtp://user:pass@smtp.example.com:587
@@ -226,10 +229,9 @@ while the workers go on: the same command again reattaches.`,
     .action(async (issueSlug: string, flags: SendFlags) => {
       // Usage first, before any notice or file is read.
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
-      if (!flags.list && !flags.testTo && !flags.repairJournal) {
-        throw new NewsletterError('USAGE', 'send needs a recipient: --list FILE (the subscribers) or --test-to ADDRESS (one test message)', {
-          hint: `npx newsletter send ${issueSlug} --list subscribers.csv --dry-run`,
-        });
+      if (flags.subscribers && flags.testTo) throw new NewsletterError('USAGE', 'use either --subscribers or --test-to, not both');
+      if (flags.queue !== undefined && !flags.list) {
+        throw new NewsletterError('USAGE', '--queue sends a list file: add --list FILE (the store\'s subscribers are sent without --queue)', { hint: `npx newsletter send ${issueSlug} --dry-run` });
       }
       if (flags.restart && (flags.testTo || flags.dryRun)) throw new NewsletterError('USAGE', '--restart starts a list send over; it cannot go with --test-to or --dry-run');
       // .env is already under io.env (cli/env.ts, for every command).
@@ -265,6 +267,7 @@ while the workers go on: the same command again reattaches.`,
             project,
             issueSlug,
             list: flags.list,
+            subscribers: flags.subscribers,
             listDelimiter: flags.delimiter,
             testTo: flags.testTo,
             transport,

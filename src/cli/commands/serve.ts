@@ -53,6 +53,8 @@ Answers, under the path of \`siteUrl\`:
                                on disk (fsync) before the 200; action=resubscribe removes it
   POST /webhooks/<provider>    bounces and complaints of ses, postmark, sendgrid, mailgun
                                (signed; docs/bounces.md)
+  POST /subscribe              sign-up (form or JSON): a confirmation email through
+                               SMTP_URL (docs/signup.md); GET|POST /confirm/<token>
   GET  /healthz                ok (503 while the suppression store cannot be reached)
   GET  anything else           the site of \`newsletter publish\` (published first if missing)
 
@@ -68,6 +70,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
         import('../../publish/publish-site.js'),
         import('../../serve/cluster.js'),
       ]);
+      const { openSignup } = await import('../../signup/index.js');
       const env = io.env; // .env is already under it (cli/env.ts)
       const secret = env.NEWSLETTER_SECRET ?? '';
       // One of the processes of `--processes N`: the primary has checked and published already,
@@ -127,6 +130,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
         if (processNumber !== null) cluster.checkSameConfig(env, project.config, project.config.paths.config ? shown(project.config.paths.config) : undefined);
         // failFast: while Redis is away an unsubscribe gets a 503 at once, never a request held open.
         const store = await openStore(project.config, { cwd: io.cwd, url: storeUrl ?? undefined, failFast: true });
+        let signup: Awaited<ReturnType<typeof openSignup>> | null = null;
         try {
           // Lines of suppressions.txt that suppress nothing: said once (by the first process), with their place.
           if (processNumber === null || processNumber === 1) {
@@ -134,6 +138,18 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
           }
           // From here on stdout carries a line per request: every line goes through the batch.
           const out = lineBatch(io.stdout);
+          // Sign-ups need a way to send the confirmation: SMTP_URL turns them on.
+          signup = env.SMTP_URL
+            ? await openSignup({
+                project,
+                store,
+                secret,
+                smtpUrl: env.SMTP_URL,
+                captchaSecret: env.CAPTCHA_SECRET,
+                onRefusal: (refusal) => out.println(`${new Date().toISOString()} signup refused ${refusal.outcome}${refusal.address ? ` address ${refusal.address}` : ''}${refusal.ip ? ` from ${refusal.ip}` : ''}${which}`),
+                onMailError: (kind, error) => reportError(new Error(`a ${kind} email was not sent: ${(error as Error)?.message ?? String(error)}`)),
+              })
+            : null;
           const handler = await createUnsubscribeHandler({
             project,
             secret,
@@ -142,18 +158,20 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
             siteDir: siteDir(project),
             onRequest: (log) => out.println(`${new Date().toISOString()} ${log.method} ${log.path} ${log.status} ${log.outcome} ${log.ms.toFixed(1)}ms${which}`),
             onError: reportError,
+            signup: signup?.service,
           });
           const server = await startNodeServer(handler, { host: flags.host, port: flags.port, onError: reportError });
-          return { project, store, out, server };
+          return { project, store, out, server, signup };
         } catch (error) {
           // Nothing left open: a process that cannot start must exit.
+          await signup?.close().catch(() => undefined);
           await store.close().catch(() => undefined);
           throw error;
         }
       };
       // Listened for from the start: the primary may say stop while this process is still starting.
       const stopped = processNumber === null ? null : cluster.untilStopped();
-      const { project, store, out, server } = await startServing().catch(async (error: unknown) => {
+      const { project, store, out, server, signup } = await startServing().catch(async (error: unknown) => {
         if (processNumber !== null) await cluster.reportStartFailure(error);
         throw error;
       });
@@ -163,9 +181,11 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
       } else {
         const stop = untilSignal();
         out.println(await serving(project, server.url, ''));
+        if (!signup) out.println('sign-ups (POST /subscribe) are off: set SMTP_URL to send their confirmation emails (docs/signup.md)');
         out.println(stopping(await stop));
       }
       await server.close();
+      await signup?.close();
       await store.close();
       out.flush();
       // The primary's channel would keep this process alive.

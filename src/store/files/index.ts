@@ -1,10 +1,18 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULTS } from '../../config/defaults.js';
+import { NewsletterError } from '../../errors.js';
 import { displayPath } from '../../fs/display-path.js';
+import { normalizeEmail } from '../../render/links.js';
+import { mentions } from '../erased-address.js';
+import { MemoryRateLimiter } from '../memory-limiter.js';
 import type { JournalKey, Store } from '../types.js';
 import { FileBounceStore } from './bounces.js';
 import { FileJournal } from './journal.js';
 import { acquireFileLock } from './lock.js';
 import { FileSuppressionStore } from './suppressions.js';
+import { FileSubscriberStore } from './subscribers.js';
+import { rewriteWithout } from './append-file.js';
 
 /**
  * The files backend (the default): `suppressions.txt` for suppressions, and per issue
@@ -20,6 +28,8 @@ export interface FilesStoreOptions {
   suppressions: string;
   /** Bounce state (store/files/bounces.ts); default `bounces/` next to the journal folder. */
   bouncesDir?: string | undefined;
+  /** The subscribers' log; `subscribers.jsonl` beside the suppression list by default. */
+  subscribers?: string | undefined;
   /** fdatasync journal commits (default true). */
   journalSync?: boolean | undefined;
   /** Paths in messages are shown relative to this folder. */
@@ -37,10 +47,24 @@ export function openFilesStore(options: FilesStoreOptions): Store {
   };
   const bouncesDir = options.bouncesDir ?? path.join(path.dirname(options.journalDir), 'bounces');
   const bounces = new FileBounceStore(bouncesDir, options.journalDir, (key) => issueFile(key, 'jsonl'), show(bouncesDir));
+  const subscribersFile = options.subscribers ?? path.join(path.dirname(options.suppressions), DEFAULTS.signup.subscribersFile);
+  const suppressions = new FileSuppressionStore(options.suppressions, show(options.suppressions));
+  const subscribers = new FileSubscriberStore(subscribersFile, show(subscribersFile));
   return {
     kind: 'files',
-    suppressions: new FileSuppressionStore(options.suppressions, show(options.suppressions)),
+    suppressions,
     bounces,
+    subscribers,
+    limits: new MemoryRateLimiter(DEFAULTS.signup.maxTrackedKeys),
+    async erase(email) {
+      const address = normalizeEmail(email);
+      await suppressions.erase(address);
+      const found = await subscribers.erase(address);
+      await eraseFromJournals(options.journalDir, address, show);
+      // Bounce state names addresses too (soft-bounce counts, tallies).
+      await eraseFromJournals(bouncesDir, address, show);
+      return found;
+    },
     async journal(key) {
       const file = issueFile(key, 'jsonl');
       return new FileJournal(file, show(file), options.journalSync ?? true);
@@ -53,4 +77,25 @@ export function openFilesStore(options: FilesStoreOptions): Store {
       await bounces.close();
     },
   };
+}
+
+/** Every journal (and journal backup) of the folder, without the lines naming the address. */
+async function eraseFromJournals(dir: string, address: string, show: (file: string) => string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new NewsletterError('OUTPUT_WRITE', `cannot list the send journals: ${(error as Error).message}`, { file: show(dir), cause: error });
+  }
+  for (const name of names) {
+    if (name.endsWith('.lock')) continue;
+    const file = path.join(dir, name);
+    try {
+      await rewriteWithout(file, (lines) => lines.map((line) => mentions(line, address)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EISDIR') continue;
+      throw new NewsletterError('OUTPUT_WRITE', `cannot erase an address from a send journal: ${(error as Error).message}`, { file: show(file), cause: error });
+    }
+  }
 }

@@ -1,3 +1,4 @@
+import { isErasedKey } from '../erased-address.js';
 import { normalizeEmail } from '../../render/links.js';
 import { addressProblem } from '../../send/recipients.js';
 import { normalizeEntry, parseEntryJson } from '../suppression-entry.js';
@@ -40,6 +41,8 @@ export function readSuppressionLine(raw: string): LineReading {
   const line = (raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw).trim();
   if (!line) return NONE;
   if (line.startsWith('#')) return readComment(line);
+  // An erased address, kept as its hash (store/erased-address.ts, `subscribers remove --erase`).
+  if (isErasedKey(line)) return { kind: 'change', op: 'add', emails: [line], note: null };
   // Shaped like an address (nothing around it, one `@` with text on both sides): taken as it is,
   // without the full address check, which would double the time to read a list of a million.
   if (BARE.test(line)) return { kind: 'change', op: 'add', emails: [normalizeEmail(line)], note: null };

@@ -8,6 +8,8 @@ import { AddressSet } from '../../send/hash-set.js';
 import { normalizeEntry } from '../suppression-entry.js';
 import type { SuppressionEntry, SuppressionProblem, SuppressionStore } from '../types.js';
 import { bareAddress, canStore, changeLines, readSuppressionLine } from './suppression-lines.js';
+import { erasedKey, mentions } from '../erased-address.js';
+import { rewriteWithout } from './append-file.js';
 
 /**
  * `suppressions.txt`: one address per line, `#` starts a comment (users edit the file by hand, so
@@ -295,6 +297,31 @@ export class FileSuppressionStore implements SuppressionStore {
     return this.change(address, 'add', changeLines('add', address, normalizeEntry(entry)));
   }
 
+  /**
+   * The hashed line first, so the address is suppressed throughout; then every line naming the
+   * address goes, with the comment this store wrote just before it (its reason and time).
+   */
+  async erase(email: string): Promise<void> {
+    const address = normalizeEmail(email);
+    await this.add(erasedKey(address), { reason: 'erased', source: 'subscribers remove --erase' });
+    while (this.flushing) await this.flushing;
+    try {
+      await rewriteWithout(this.file, (lines) => dropNaming(lines, address));
+    } catch (error) {
+      throw new NewsletterError('OUTPUT_WRITE', `cannot erase an address from the suppression list: ${(error as Error).message}`, { file: this.display, cause: error });
+    } finally {
+      this.cache = null;
+    }
+  }
+
+  async reason(email: string): Promise<string | null> {
+    const address = normalizeEmail(email);
+    if (!(await this.has(address))) return null;
+    for await (const { email: stored, entry } of this.entries()) if (stored === address) return entry.reason ?? '';
+    // Suppressed by its hash (an erased address), or by a line without an entry.
+    return '';
+  }
+
   remove(email: string, source = 'unknown'): Promise<boolean> {
     const address = normalizeEmail(email);
     return this.change(address, 'remove', changeLines('remove', address, normalizeEntry({ reason: 'resubscribed', source })));
@@ -468,6 +495,15 @@ function sameFile(a: FileInfo, b: FileInfo): boolean {
 /** The cache stopped at the end of a line (or at the start of the file): what follows is whole lines. */
 function endsLine(print: Buffer): boolean {
   return print.length === 0 || print[print.length - 1] === 0x0a;
+}
+
+/** The entry line this store writes before each change (`#: {json}`), or the older `# <reason> <ISO time> (<source>)`. */
+const OWN_COMMENT = /^#(?:: \{.*\}|\s.*\d{4}-\d\d-\d\dT[\d:.]+Z.*)$/;
+
+function dropNaming(lines: string[], address: string): boolean[] {
+  const drop = lines.map((line) => parseSuppressionLine(line)?.email === address || mentions(line, address));
+  for (let i = 1; i < lines.length; i++) if (drop[i] && !drop[i - 1] && OWN_COMMENT.test(lines[i - 1]!.trim())) drop[i - 1] = true;
+  return drop;
 }
 
 function lastByte(fd: number, size: number): number {

@@ -11,6 +11,8 @@ import type { Destination, IssueJournal, JournalKey, JournalState, Store, StoreL
 import { RedisBounceStore } from './bounces.js';
 import { connectRedis, maskRedisUrl } from './connection.js';
 import { DEFAULT_PREFIX, sendKeys, suppressionKeys, type SendKeys, type SuppressionKeys } from './keys.js';
+import { erasedKey } from '../erased-address.js';
+import { eraseFromRedis, RedisRateLimiter, RedisSubscriberStore } from './subscribers.js';
 
 /**
  * The store on Redis (`--store`/`--queue redis://…`), shared by every machine of a send:
@@ -101,7 +103,7 @@ export class RedisSuppressionStore implements SuppressionStore {
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
   ) {
     this.keys = suppressionKeys(prefix);
   }
@@ -135,7 +137,24 @@ export class RedisSuppressionStore implements SuppressionStore {
   }
 
   async has(email: string): Promise<boolean> {
-    return (await this.redis.sismember(this.keys.set, normalizeEmail(email))) === 1;
+    const address = normalizeEmail(email);
+    // An erased address is a member by its hash (store/erased-address.ts).
+    const [[, plain], [, hashed]] = (await this.redis.multi().sismember(this.keys.set, address).sismember(this.keys.set, erasedKey(address)).exec()) as [[Error | null, number], [Error | null, number]];
+    return plain === 1 || hashed === 1;
+  }
+
+  async reason(email: string): Promise<string | null> {
+    if (!(await this.has(email))) return null;
+    const why = await this.redis.hget(this.keys.why, normalizeEmail(email));
+    try {
+      return why ? String((JSON.parse(why) as { reason?: unknown }).reason ?? '') : '';
+    } catch {
+      return '';
+    }
+  }
+
+  async erase(email: string): Promise<void> {
+    await eraseFromRedis(this.redis, this.prefix, { ...this.keys, subscribers: `${this.prefix}:subscribers` }, email);
   }
 
   async get(email: string): Promise<SuppressionEntry | null> {
@@ -378,6 +397,8 @@ export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   readonly suppressions: RedisSuppressionStore;
   readonly bounces: RedisBounceStore;
+  readonly subscribers: RedisSubscriberStore;
+  readonly limits: RedisRateLimiter;
   readonly display: string;
 
   private constructor(
@@ -387,12 +408,18 @@ export class RedisStore implements Store {
   ) {
     this.suppressions = new RedisSuppressionStore(redis, prefix);
     this.bounces = new RedisBounceStore(redis, prefix);
+    this.subscribers = new RedisSubscriberStore(redis, prefix);
+    this.limits = new RedisRateLimiter(redis, prefix);
     this.display = maskRedisUrl(url);
   }
 
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
     const redis = await connectRedis(options.url, options.name ?? 'newsletter-store', { failFast: options.failFast });
     return new RedisStore(redis, options.prefix ?? DEFAULT_PREFIX, options.url);
+  }
+
+  erase(email: string): Promise<boolean> {
+    return eraseFromRedis(this.redis, this.prefix, { set: this.suppressions.setKey, why: this.suppressions.whyKey, subscribers: this.subscribers.key }, email);
   }
 
   keys(key: JournalKey): SendKeys {
