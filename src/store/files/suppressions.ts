@@ -317,9 +317,8 @@ export class FileSuppressionStore implements SuppressionStore {
   async reason(email: string): Promise<string | null> {
     const address = normalizeEmail(email);
     if (!(await this.has(address))) return null;
-    for await (const { email: stored, entry } of this.entries()) if (stored === address) return entry.reason ?? '';
-    // Suppressed by its hash (an erased address), or by a line without an entry.
-    return '';
+    // Suppressed by its hash (an erased address) has no entry: '' then.
+    return (await this.get(address))?.reason ?? '';
   }
 
   remove(email: string, source = 'unknown'): Promise<boolean> {
