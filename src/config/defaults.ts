@@ -172,6 +172,11 @@ export const DEFAULTS = deepFreeze({
   /** Gmail clips an HTML body larger than this (bytes as encoded in the message). */
   gmailClipBytes: 102 * 1024,
   sizeWarnBytes: 80 * 1024,
+  /**
+   * Linked images (`images: "hosted"`) a reader downloads on opening, all together: past this a
+   * phone on a slow connection shows blank boxes for seconds, and a metered plan pays for it.
+   */
+  hostedImagesWarnBytes: 2 * 1024 * 1024,
   /** `newsletter preview`: loopback only unless --host says otherwise; --port 0 picks a free port. */
   preview: { host: '127.0.0.1', port: 3000, pickerRows: 50 },
   /** `newsletter publish`: the static site goes to `<out>/<siteDir>/`; the archive pages hold `perPage` issues. */

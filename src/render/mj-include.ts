@@ -52,7 +52,8 @@ export function hoistIncludedStyles(mjml: string): string {
 }
 const MAX_BYTES = 1024 * 1024;
 
-function decodeEntities(value: string): string {
+/** Entities decoded as MJML's parser (and a browser, for an attribute) would. */
+export function decodeEntities(value: string): string {
   return value.replace(/&(?:#(\d+)|#x([0-9a-f]+)|(amp|lt|gt|quot|apos));/gi, (_, dec: string, hex: string, name: string) => {
     if (dec) return String.fromCodePoint(Number(dec));
     if (hex) return String.fromCodePoint(parseInt(hex, 16));
@@ -60,11 +61,12 @@ function decodeEntities(value: string): string {
   });
 }
 
-function lineAt(source: string, index: number): number {
+export function lineAt(source: string, index: number): number {
   return source.slice(0, index).split('\n').length;
 }
 
-function inside(root: string, file: string): boolean {
+/** Whether `file` is strictly under `root` (both resolved). */
+export function inside(root: string, file: string): boolean {
   const relative = path.relative(root, file);
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }

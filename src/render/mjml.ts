@@ -1,6 +1,7 @@
 import { NewsletterError } from '../errors.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { hoistIncludedStyles } from './mj-include.js';
+import { ANY_MARKER } from './template-image-refs.js';
 import type { TemplateFile, TemplateSet } from './templates.js';
 
 /**
@@ -111,6 +112,8 @@ export async function compileMjmlWithWarnings(mjml: string, { templates, layout,
   return { html: result.html.replace(ENHANCEMENT_MARKER, ''), warnings };
 }
 
+const TEMPLATE_PART = new RegExp(`\\{\\{\\{?[^}]*\\}?\\}\\}|${ANY_MARKER}`);
+
 function escapeRegExp(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -132,7 +135,8 @@ export function locateGeneratedLine(
     const lines = template.source.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const source = lines[i]!.trim();
-      const literal = source.split(/\{\{\{?[^}]*\}?\}\}/);
+      // A template image's marker (template-image-refs.ts) became its URL: it matches anything too.
+      const literal = source.split(TEMPLATE_PART);
       // A line of only Handlebars tags (`{{#if lead}}{{/if}}`) would match anything: skip it.
       if (literal.join('').replace(/\s+/g, '').length < 3) continue;
       const pattern = literal.map(escapeRegExp).join('.*?');

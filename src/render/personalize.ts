@@ -6,6 +6,7 @@ import { buildIssueContext, withRecipient, type IssueContext } from './build-con
 import { unsubscribeUrl as unsubscribeUrlFor } from './links.js';
 import { compileMjml } from './mjml.js';
 import { prepareIssueImages, type ImageAsset } from './images/issue-images.js';
+import { mergeAssets, placeTemplateImages } from './images/template-images.js';
 import { analyzeRecipientUsage, checkListColumns, type RecipientUsage } from './personalize-analysis.js';
 import { renderWithContext, tidyText } from './render-issue.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
@@ -215,7 +216,8 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   fields.forEach((field, i) => (tokenRecipient[field] = token(i + 1)));
   const rawText = runTemplate(templates, layout.text, withRecipient(issueContext, tokenRecipient, token(0), 'text'));
   const htmlContext = withRecipient(issueContext, tokenRecipient, token(0), 'html');
-  const html = splitSlots(await compileMjml(runTemplate(templates, layout.html, htmlContext), { templates, layout: layout.html }), nonce);
+  const placed = await placeTemplateImages(runTemplate(templates, layout.html, htmlContext), templates, layout.html, { config, width: templates.theme.width });
+  const html = splitSlots(await compileMjml(placed.mjml, { templates, layout: layout.html }), nonce);
   const textRaw = splitSlots(rawText, nonce);
   const text = splitSlots(tidyText(rawText), nonce);
   const textRobust = robustTextSlots(textRaw);
@@ -256,7 +258,7 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   const mode = fallbackReason ? 'render' : 'slots';
   return {
     issue,
-    assets: images.assets,
+    assets: mergeAssets(images.assets, placed.assets),
     mode,
     fallbackReason,
     fields,

@@ -4,6 +4,7 @@ import { buildIssueContext, withRecipient, type IssueContext } from './build-con
 import { PREVIEW_SECRET, unsubscribeUrl as unsubscribeUrlFor } from './links.js';
 import { compileMjmlWithWarnings, type Mjml2Html } from './mjml.js';
 import { prepareIssueImages, type ImageAsset } from './images/issue-images.js';
+import { mergeAssets, placeTemplateImages } from './images/template-images.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
 
 export interface RenderOptions {
@@ -67,9 +68,11 @@ export function sizeWarnings(html: string): RenderWarning[] {
 }
 
 /** Handlebars → MJML → HTML for one recipient's copy; the text part from the text layout. */
-export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string; warnings: RenderWarning[] }> {
+export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string; warnings: RenderWarning[]; assets: ImageAsset[] }> {
   const layout = layoutFor(options.templates, issue.template, issue.file);
-  const mjml = runTemplate(options.templates, layout.html, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'html'));
+  const generated = runTemplate(options.templates, layout.html, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'html'));
+  // The layout's own images (./img/logo.png), placed like the articles' (images/template-images.ts).
+  const { mjml, assets } = await placeTemplateImages(generated, options.templates, layout.html, { config: options.config, width: options.templates.theme.width });
   const text = tidyText(runTemplate(options.templates, layout.text, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'text')));
   const { html, warnings } = await compileMjmlWithWarnings(mjml, {
     templates: options.templates,
@@ -77,7 +80,7 @@ export async function renderWithContext(issue: Issue, issueContext: IssueContext
     compiler: options.compiler,
     validation: options.config.mjml.validation,
   });
-  return { html, text, mjml, warnings: warnings.map((w) => ({ rule: 'mjml/validation', ...w })) };
+  return { html, text, mjml, warnings: warnings.map((w) => ({ rule: 'mjml/validation', ...w })), assets };
 }
 
 /** Renders one issue for one recipient (the sample recipient by default). */
@@ -86,7 +89,7 @@ export async function renderIssue(issue: Issue, options: RenderOptions): Promise
   const unsubscribeUrl = unsubscribeUrlFor(options.config, recipient, issue.slug, options.secret ?? PREVIEW_SECRET);
   const images = await prepareIssueImages(issue, { config: options.config, width: options.templates.theme.width });
   const issueContext = buildIssueContext(images.issue, options.config, options.templates.theme, images.imageSizes);
-  const { html, text, mjml, warnings } = await renderWithContext(issue, issueContext, { ...options, recipient, unsubscribeUrl });
+  const { html, text, mjml, warnings, assets } = await renderWithContext(issue, issueContext, { ...options, recipient, unsubscribeUrl });
   return {
     slug: issue.slug,
     subject: issue.subject,
@@ -98,6 +101,6 @@ export async function renderIssue(issue: Issue, options: RenderOptions): Promise
     recipient,
     unsubscribeUrl,
     layout: issue.template,
-    assets: images.assets,
+    assets: mergeAssets(images.assets, assets),
   };
 }

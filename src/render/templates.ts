@@ -14,6 +14,7 @@ import { mergeTagHint } from './lint.js';
 import { didYouMean } from '../suggest.js';
 import { lineOfJsonKey } from '../text-position.js';
 import { expandIncludes } from './mj-include.js';
+import { createTemplateImageRefs, markTemplateImages, type TemplateImageRefs } from './template-image-refs.js';
 
 /**
  * The templates folder, loaded and compiled once: layouts (`layouts/<name>.mjml` and the text
@@ -51,6 +52,8 @@ export interface TemplateSet {
   broken: Map<string, NewsletterError>;
   /** Partials that do not compile; a layout that calls one is broken with the partial's error. */
   brokenPartials: Map<string, NewsletterError>;
+  /** Images the templates write as paths next to them, each replaced by a marker (template-image-refs.ts). */
+  images?: TemplateImageRefs | undefined;
 }
 
 /** Where a template error happened; attached to errors thrown while rendering a partial. */
@@ -197,17 +200,19 @@ export async function loadTemplates(dir: string, cwd: string, themeOverrides: De
   const partials = new Map<string, TemplateFile>();
   const broken = new Map<string, NewsletterError>();
   const brokenPartials = new Map<string, NewsletterError>();
-  /** An MJML template with its `<mj-include>`s made partials (mj-include.ts). */
+  const images = createTemplateImageRefs();
+  /** An MJML template with its `<mj-include>`s made partials (mj-include.ts), its local images marked. */
   const compileMjml = (name: string, absolute: string, source: string): TemplateFile => {
     const expanded = expandIncludes(source, absolute, dir, cwd);
     for (const included of expanded.files) {
       if (partials.has(included.name)) continue;
-      const template = compileFile(env, included.name, included.absolute, included.kind === 'mjml' ? included.source : '', false, cwd);
+      const marked = markTemplateImages(images, included.source, included.absolute, included.kind, dir, cwd);
+      const template = compileFile(env, included.name, included.absolute, included.kind === 'mjml' ? marked : '', false, cwd);
       partials.set(included.name, template);
-      const text = included.source;
+      const text = marked;
       env.registerPartial(included.name, included.kind === 'mjml' ? attributing(template) : () => text);
     }
-    return compileFile(env, name, absolute, expanded.source, false, cwd);
+    return compileFile(env, name, absolute, markTemplateImages(images, expanded.source, absolute, 'mjml', dir, cwd), false, cwd);
   };
   for (const entry of layoutNames) {
     const match = /^([\w-]+)\.(mjml|txt)$/.exec(entry);
@@ -242,7 +247,7 @@ export async function loadTemplates(dir: string, cwd: string, themeOverrides: De
     }
   }
   const { theme, file: themeFile } = await loadTheme(dir, themeOverrides, cwd);
-  return { dir, cwd, layouts, textLayouts, partials, theme, themeFile, env, broken, brokenPartials };
+  return { dir, cwd, layouts, textLayouts, partials, theme, themeFile, env, broken, brokenPartials, images };
 }
 
 /** Runs a compiled template, turning Handlebars errors into NewsletterErrors with file and line. */

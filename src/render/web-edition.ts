@@ -6,6 +6,7 @@ import { recipientPlaceInWeb, type GuardPlace } from './web-edition-guard.js';
 import { buildIssueContext } from './build-context.js';
 import { compileMjmlWithWarnings, type Mjml2Html } from './mjml.js';
 import { prepareIssueImages, type ImageAsset } from './images/issue-images.js';
+import { mergeAssets, placeTemplateImages } from './images/template-images.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
 
 /**
@@ -69,10 +70,13 @@ export async function renderWebEdition(issue: Issue, options: WebEditionOptions)
     if (!(isNewsletterError(error) && error.cause instanceof RecipientInWebEdition)) throw error;
     throw recipientDataError(recipientPlaceInWeb(templates, layout.html, error.file));
   }
+  // The layout's own images (./img/logo.png), placed like the articles' (images/template-images.ts).
+  const placed = await placeTemplateImages(mjml, templates, layout.html, { config, width: templates.theme.width });
+  mjml = placed.mjml;
   // A raw value that got past the wrappers still carries the marker, in any case.
   if (mjml.toLowerCase().includes(MARKER)) {
     throw recipientDataError(recipientPlaceInWeb(templates, layout.html, undefined));
   }
   const { html } = await compileMjmlWithWarnings(mjml, { templates, layout: layout.html, compiler: options.compiler, validation: config.mjml.validation });
-  return { html, assets: images.assets, leadImage: images.issue.articles[0]?.image ?? null };
+  return { html, assets: mergeAssets(images.assets, placed.assets), leadImage: images.issue.articles[0]?.image ?? null };
 }

@@ -31,6 +31,7 @@ import { linksUtm } from './links-utm.js';
 import { linksVagueText } from './links-vague-text.js';
 import { sizeGmailClip } from './size-gmail-clip.js';
 import { sizeLarge } from './size-large.js';
+import { sizeHostedImages } from './size-hosted-images.js';
 import { textArticles } from './text-articles.js';
 import { textPresent } from './text-present.js';
 import { contentEmbed, contentIgnoredKeys, contentRemoved, mjmlValidation, sizeEmbeddedImages } from './content-findings.js';
@@ -45,6 +46,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   sizeGmailClip,
   sizeLarge,
   sizeEmbeddedImages,
+  sizeHostedImages,
   complianceUnsubscribeLink,
   complianceListUnsubscribe,
   complianceUnsubscribeIdentifies,

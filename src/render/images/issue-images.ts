@@ -49,7 +49,7 @@ function displaySize(image: ProcessedImage, width: number): { width: number; hei
   return { width: shown, height: Math.round((image.height * shown) / image.width) };
 }
 
-function assetFor(image: ProcessedImage, config: ResolvedConfig): ImageAsset {
+export function assetFor(image: ProcessedImage, config: ResolvedConfig): ImageAsset {
   const base = { file: image.file, name: image.name, width: image.width, height: image.height, contentType: image.contentType, bytes: image.bytes };
   if (config.images === 'embed') {
     const cid = `${image.key.slice(0, 16)}@newsletter`;

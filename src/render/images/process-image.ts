@@ -4,6 +4,7 @@ import path from 'node:path';
 import { NewsletterError } from '../../errors.js';
 import { displayPath } from '../../fs/display-path.js';
 import { readContentBytes } from '../../content/read-file.js';
+import { stripMetadata } from './strip-metadata.js';
 
 /**
  * One local image made fit for mail clients, once: resized to at most `maxWidth` (2× the width
@@ -16,7 +17,7 @@ import { readContentBytes } from '../../content/read-file.js';
  */
 
 /** Bump when the processing changes, so cached results of the old processing are not reused. */
-const PROCESS_VERSION = 2;
+const PROCESS_VERSION = 3;
 
 export interface ProcessedImage {
   /** Content hash of the source and the processing: the cache key, part of the file name. */
@@ -84,19 +85,23 @@ async function fromDiskCache(cacheDir: string, key: string): Promise<ProcessedIm
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({ jpg: 'image/jpeg', png: 'image/png', gif: 'image/gif' });
 
+type SourceMetadata = Awaited<ReturnType<ReturnType<Sharp>['metadata']>>;
+
 interface Encoded {
   data: Buffer;
   ext: 'jpg' | 'png' | 'gif';
   width: number;
   height: number;
   sourceWidth: number;
+  /** What sharp read of the source. */
+  meta: SourceMetadata;
 }
 
 async function encode(source: Buffer, absolute: string, maxWidth: number, cwd: string): Promise<Encoded> {
   const sharp = await loadSharp();
   const file = displayPath(absolute, cwd);
   const fail = (why: string, cause?: unknown) => new NewsletterError('CONTENT_INVALID', `image \`${file}\` cannot be used: ${why}`, { file, cause });
-  let meta: Awaited<ReturnType<ReturnType<Sharp>['metadata']>>;
+  let meta: SourceMetadata;
   try {
     meta = await sharp(source, { animated: true }).metadata();
   } catch (error) {
@@ -113,30 +118,50 @@ async function encode(source: Buffer, absolute: string, maxWidth: number, cwd: s
       const target = Math.min(maxWidth, intrinsic * 2);
       const density = Math.max(1, Math.min(2400, (72 * target) / intrinsic));
       const { data, info } = await sharp(source, { density }).resize({ width: Math.round(target), withoutEnlargement: false }).png({ compressionLevel: 9 }).toBuffer({ resolveWithObject: true });
-      return { data, ext: 'png', width: info.width, height: info.height, sourceWidth };
+      return { data, ext: 'png', width: info.width, height: info.height, sourceWidth, meta };
     }
     if (format === 'gif') {
       const { data, info } = await sharp(source, { animated: true }).resize(resize).gif().toBuffer({ resolveWithObject: true });
-      return { data, ext: 'gif', width: info.width, height: info.pageHeight ?? info.height, sourceWidth };
+      return { data, ext: 'gif', width: info.width, height: info.pageHeight ?? info.height, sourceWidth, meta };
     }
     const image = sharp(source).rotate().resize(resize);
     const keepsAlpha = meta.hasAlpha && format !== 'jpeg';
     if (format === 'png' || keepsAlpha) {
       const { data, info } = await image.png({ compressionLevel: 9 }).toBuffer({ resolveWithObject: true });
-      return { data, ext: 'png', width: info.width, height: info.height, sourceWidth };
+      return { data, ext: 'png', width: info.width, height: info.height, sourceWidth, meta };
     }
     // JPEG, and opaque WebP, AVIF, HEIC, TIFF: JPEG, which every client shows.
     const { data, info } = await image.flatten({ background: '#ffffff' }).jpeg({ quality: 82, progressive: true, mozjpeg: false }).toBuffer({ resolveWithObject: true });
-    return { data, ext: 'jpg', width: info.width, height: info.height, sourceWidth };
+    return { data, ext: 'jpg', width: info.width, height: info.height, sourceWidth, meta };
   } catch (error) {
     throw fail((error as Error).message, error);
   }
 }
 
+/**
+ * Re-encoding can make an image larger: a GIF optimised by its maker comes out 4–12% larger, a
+ * well-compressed PNG or JPEG too. When the source needs no resize, no rotation and no colour
+ * conversion, and is a format every client shows, its own bytes are kept, with the metadata
+ * stripped without decoding them (strip-metadata.ts), if that is smaller than the re-encoded image.
+ */
+function smallerOriginal(source: Buffer, maxWidth: number, encoded: Encoded): Encoded | null {
+  const { meta } = encoded;
+  const format = meta.format;
+  if (format !== 'gif' && format !== 'png' && format !== 'jpeg') return null;
+  if (!meta.width || !meta.height || meta.width > maxWidth) return null;
+  // Turned upright from its EXIF orientation, or converted from CMYK (which some clients cannot show): the re-encode is needed.
+  if (format === 'jpeg' && ((meta.orientation ?? 1) !== 1 || (meta.space !== 'srgb' && meta.space !== 'b-w'))) return null;
+  const stripped = stripMetadata(source, format);
+  if (!stripped || stripped.length >= encoded.data.length) return null;
+  const height = format === 'gif' ? (meta.pageHeight ?? meta.height) : meta.height;
+  return { ...encoded, data: stripped, ext: format === 'jpeg' ? 'jpg' : format, width: meta.width, height };
+}
+
 async function processFresh(absolute: string, source: Buffer, key: string, options: ProcessOptions): Promise<ProcessedImage> {
   const cached = await fromDiskCache(options.cacheDir, key);
   if (cached) return cached;
-  const { data, ext, width, height, sourceWidth } = await encode(source, absolute, options.maxWidth, options.cwd);
+  const encoded = await encode(source, absolute, options.maxWidth, options.cwd);
+  const { data, ext, width, height, sourceWidth } = smallerOriginal(source, options.maxWidth, encoded) ?? encoded;
   const name = `${safeBaseName(absolute)}-${key.slice(0, 12)}.${ext}`;
   const image: ProcessedImage = { key, name, file: path.join(options.cacheDir, name), contentType: CONTENT_TYPES[ext]!, width, height, sourceWidth, bytes: data.length };
   try {
