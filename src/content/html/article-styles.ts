@@ -140,7 +140,7 @@ function boxTable(table: Element): void {
 export function styleArticleHtml(html: string, idPrefix: string | null): string {
   if (!html.trim()) return '';
   const document = parseDocument(html, { decodeEntities: false });
-  const walk = (nodes: AnyNode[]) => {
+  const walk = (nodes: AnyNode[], inTable: boolean) => {
     for (const node of nodes) {
       if (!isTag(node)) continue;
       if (node.attribs.id !== undefined && (!idPrefix || !node.attribs.id.startsWith(idPrefix))) delete node.attribs.id;
@@ -154,10 +154,11 @@ export function styleArticleHtml(html: string, idPrefix: string | null): string 
       else if (node.name === 'p' && node.attribs.class === 'nl-callout-title') appendStyle(node, 'margin:0 0 6px 0;');
       else if (node.name === 'p' && node.attribs.class === 'nl-attribution') appendStyle(node, 'font-style:italic;');
       else if (node.name === 'p' && node.attribs.class === 'nl-math-display') appendStyle(node, 'text-align:center;');
-      else if (STYLES[node.name]) appendStyle(node, STYLES[node.name]!);
-      walk(node.children);
+      // Code in a cell keeps the cell's `word-break:normal`: a table never splits a word.
+      else if (STYLES[node.name] && !(inTable && node.name === 'code')) appendStyle(node, STYLES[node.name]!);
+      walk(node.children, inTable || node.name === 'table');
     }
   };
-  walk(document.children);
+  walk(document.children, false);
   return `<div style="${WRAPPER_STYLE}">${DomUtils.getOuterHTML(document, { decodeEntities: false, selfClosingTags: true })}</div>`;
 }
