@@ -88,7 +88,7 @@ describe('site pages in the theme', () => {
 
   it('the unsubscribe page', async () => {
     const pages = await loadSiteTemplates(project.templates);
-    const html = pages.render('unsubscribe', { ...sitePageContext(project.config, project.templates.theme), state: 'confirm', email: 'reader@example.com', actionUrl: 'https://news.example.com/unsubscribe/x' });
+    const html = pages.render('unsubscribe', { ...sitePageContext(project.config, project.templates.theme), state: 'confirm', email: 'reader@example.com', actionUrl: 'https://news.example.com/unsubscribe/x', formToken: 'form-token' });
     await page.setContent(html);
     await expectSiteLook();
     expect(await computed('button', ['background-color', 'color', 'font-family', 'border-top-left-radius'])).toEqual({

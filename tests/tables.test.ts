@@ -37,7 +37,7 @@ afterAll(async () => {
 function splitWords(): Promise<string[]> {
   return page.evaluate(() => {
     const split: string[] = [];
-    for (const cell of document.querySelectorAll('td td, td th')) {
+    for (const cell of Array.from(document.querySelectorAll("td td, td th"))) {
       if (!cell.closest('.nl-table')) continue;
       const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
       for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -46,7 +46,7 @@ function splitWords(): Promise<string[]> {
           const range = document.createRange();
           range.setStart(node, match.index!);
           range.setEnd(node, match.index! + match[0].length);
-          const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+          const tops = new Set(Array.from(range.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top)));
           if (tops.size > 1) split.push(match[0]);
         }
       }
@@ -74,7 +74,7 @@ describe('tables in the email', () => {
     await page.setContent(html);
     const shares = await page.evaluate(() => {
       const table = document.querySelector('.nl-table table')!;
-      const cells = [...table.querySelectorAll('tr:first-child th')];
+      const cells = Array.from(table.querySelectorAll("tr:first-child th"));
       const total = table.getBoundingClientRect().width;
       return cells.map((cell) => Math.round((cell.getBoundingClientRect().width / total) * 100));
     });
