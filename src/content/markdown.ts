@@ -3,6 +3,7 @@ import markedFootnote from 'marked-footnote';
 import { convert, type HtmlToTextOptions } from 'html-to-text';
 import type { ContentFinding } from './types.js';
 import { styleArticleHtml } from './html/article-styles.js';
+import { PREFORMATTED_INDENT } from '../text-layout.js';
 import { SourceLines, prepareHtml, type SourcePlace } from './html/prepare.js';
 import { sanitize } from './html/sanitize.js';
 import { escapeHtml } from './html/escape.js';
@@ -114,16 +115,37 @@ const mathText: Formatter = (element, _walk, builder) => {
   builder.addInline(String((element as { attribs?: Record<string, string> }).attribs?.alt ?? ''));
 };
 
-/** A definition, indented under its term. */
+/** A definition, indented under its term (3 spaces: 4 would mark it as code, never folded). */
 const definition: Formatter = (element, walk, builder) => {
-  builder.openBlock({ leadingLineBreaks: 1, reservedLineLength: 4 });
+  builder.openBlock({ leadingLineBreaks: 1, reservedLineLength: 3 });
   walk((element as { children?: unknown[] }).children as never, builder);
-  builder.closeBlock({ trailingLineBreaks: 1, blockTransform: (text: string) => text.split('\n').map((line) => `    ${line}`).join('\n') });
+  builder.closeBlock({ trailingLineBreaks: 1, blockTransform: (text: string) => text.split('\n').map((line) => `   ${line}`).join('\n') });
+};
+
+/**
+ * Code blocks and tables: every line as it is, indented by `PREFORMATTED_INDENT` (the plain-text
+ * convention for code), so `wrapText` (render/helpers.ts) knows to keep it.
+ */
+const preformatted: Formatter = (element, walk, builder, options) => {
+  builder.openBlock({ isPre: element.name === 'pre', leadingLineBreaks: 2, reservedLineLength: PREFORMATTED_INDENT.length });
+  walk(element.children as never, builder);
+  builder.closeBlock({
+    trailingLineBreaks: 2,
+    blockTransform: (block) =>
+      block
+        .replace(/^\n+|\n+$/g, '')
+        .split('\n')
+        .map((line) => (line ? PREFORMATTED_INDENT + line : line))
+        .join('\n'),
+  });
+  void options;
 };
 
 const TEXT_OPTIONS: HtmlToTextOptions = {
-  wordwrap: 78,
-  formatters: { notesList, mathText, definition },
+  // Lines are folded when a text layout prints them (`{{wrap text}}`): folding here too would fold
+  // twice (ragged lines), and a layout could not choose its width.
+  wordwrap: false,
+  formatters: { notesList, mathText, definition, preformatted },
   selectors: [
     { selector: 'a', options: { linkBrackets: ['(', ')'], hideLinkHrefIfSameAsText: true } },
     { selector: 'a.nl-backref', format: 'skip' },
@@ -136,7 +158,11 @@ const TEXT_OPTIONS: HtmlToTextOptions = {
     { selector: 'h2', options: { uppercase: false } },
     { selector: 'h3', options: { uppercase: false } },
     { selector: 'h4', options: { uppercase: false } },
-    { selector: 'table', format: 'dataTable' },
+    { selector: 'pre', format: 'preformatted' },
+    // The scroll box around each table (html/article-styles.ts): the table inside it keeps its
+    // columns and is indented like code.
+    { selector: 'div.nl-table', format: 'preformatted' },
+    { selector: 'table', format: 'dataTable', options: { maxColumnWidth: 30 } },
   ],
 };
 

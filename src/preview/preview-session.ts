@@ -272,6 +272,10 @@ export class PreviewSession {
     const state = this.states.get(slug);
     const good = state?.good;
     if (!this.options.check || !this.project || !state || !good) return;
+    // A failed render leaves the last good one on screen, whose findings are already shown: running
+    // them again would report old checks as if they were the new version's (`checks: 0 errors`
+    // printed under the error).
+    if (state.checkedVersion === good.version) return;
     const started = performance.now();
     let findings: Finding[];
     try {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { ResolvedConfig, Theme } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
+import { escapeCssValue } from '../css-escape.js';
 import { registerHelpers } from '../render/helpers.js';
 import { compileFile, runTemplate, type TemplateFile, type TemplateSet } from '../render/templates.js';
 
@@ -35,6 +36,15 @@ export function sitePageContext(config: Pick<ResolvedConfig, 'locale' | 'name' |
   };
 }
 
+/**
+ * Helpers named after the context they write into. `css`: a value inside the page's `<style>`,
+ * CSS-escaped and not HTML-escaped (the element's text is never decoded, so `&#x27;` would reach
+ * the CSS). Attributes and text keep Handlebars' own `{{value}}`, which escapes for HTML.
+ */
+function registerSiteHelpers(env: typeof Handlebars): void {
+  env.registerHelper('css', (value: unknown) => new Handlebars.SafeString(typeof value === 'string' || typeof value === 'number' ? escapeCssValue(String(value)) : ''));
+}
+
 async function namesIn(dir: string, cwd: string): Promise<string[]> {
   try {
     return (await readdir(dir)).filter((name) => /^[\w-]+\.hbs$/.test(name));
@@ -48,6 +58,7 @@ async function namesIn(dir: string, cwd: string): Promise<string[]> {
 export async function loadSiteTemplates(templates: Pick<TemplateSet, 'dir' | 'cwd'>): Promise<SiteTemplates> {
   const env = Handlebars.create();
   registerHelpers(env);
+  registerSiteHelpers(env);
   const userDir = path.join(templates.dir, 'site');
   const files = new Map<string, string>();
   for (const name of await namesIn(BUILT_IN, templates.cwd)) files.set(name, path.join(BUILT_IN, name));

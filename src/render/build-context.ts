@@ -93,3 +93,35 @@ export function withRecipient(context: IssueContext, recipient: Recipient, unsub
   if (part === 'text') return { ...context, recipient, unsubscribeUrl };
   return { ...context, recipient: htmlRecipient(recipient) as Recipient, unsubscribeUrl: htmlUnsubscribeUrl(unsubscribeUrl) as string };
 }
+
+/**
+ * The HTML context, watched: which articles' bodies (`{{{html}}}`) the HTML layout printed. A
+ * layout of the user's own may print every body (a gallery), only the lead's, or none; the text
+ * part follows what the HTML did rather than guessing from the layout's name.
+ */
+export function watchingBodies(context: TemplateContext): { context: TemplateContext; shown: Set<number> } {
+  const shown = new Set<number>();
+  // A value that records when it is printed: only printing counts, not a partial call that copies
+  // the article (`{{> button href=url}}` copies every key) or an `{{#if html}}`.
+  const printed = (article: ArticleView) => ({
+    toString: () => {
+      shown.add(article.index);
+      return article.html;
+    },
+  });
+  const watched = context.articles.map((article) => ({ ...article, html: article.html ? (printed(article) as unknown as string) : '' }));
+  return { context: withArticles(context, watched), shown };
+}
+
+/** The text layout's context: `full` says whether the HTML printed the article's body. */
+export function textContextFor(context: TemplateContext, shown: ReadonlySet<number>): TemplateContext {
+  return withArticles(
+    context,
+    context.articles.map((article) => ({ ...article, full: shown.has(article.index) })),
+  );
+}
+
+function withArticles(context: TemplateContext, articles: ArticleView[]): TemplateContext {
+  const lead = context.lead ? articles[context.lead.index]! : null;
+  return { ...context, articles, lead, rest: context.rest.map((article) => articles[article.index]!) };
+}

@@ -2,6 +2,9 @@ import type { HelperOptions } from 'handlebars';
 import type { TemplateContext } from './context.js';
 import { withUtm } from './links.js';
 import { taintingHelper } from './recipient-values.js';
+import { wrapText } from '../text-layout.js';
+
+export { wrapText } from '../text-layout.js';
 
 /**
  * The few helpers templates get. They read the locale and UTM settings from the root context, so a
@@ -26,31 +29,6 @@ export function formatDate(iso: string, locale: string, style: 'long' | 'short' 
     dateFormats.set(key, format);
   }
   return format.format(new Date(`${iso}T00:00:00Z`));
-}
-
-/** Wraps plain text at `width` columns, keeping paragraph breaks; for text/plain layouts. */
-export function wrapText(text: string, width = 76): string {
-  return text
-    .split('\n')
-    .map((line) => {
-      if (line.length <= width) return line;
-      // An indented line (code, a nested list) keeps its indent on every piece it is folded into.
-      const indent = /^[ \t]*/.exec(line)![0];
-      if (!line.slice(indent.length).includes(' ')) return line;
-      const out: string[] = [];
-      let current = '';
-      for (const word of line.slice(indent.length).split(/ +/)) {
-        if (current && indent.length + current.length + 1 + word.length > width) {
-          out.push(current);
-          current = word;
-        } else {
-          current = current ? `${current} ${word}` : word;
-        }
-      }
-      if (current) out.push(current);
-      return out.map((piece) => `${indent}${piece}`).join('\n');
-    })
-    .join('\n');
 }
 
 function root(options: HelperOptions): TemplateContext {

@@ -8,7 +8,7 @@ import { compileMjml } from './mjml.js';
 import { prepareIssueImages, type ImageAsset } from './images/issue-images.js';
 import { mergeAssets, placeTemplateImages } from './images/template-images.js';
 import { analyzeRecipientUsage, checkListColumns, type RecipientUsage } from './personalize-analysis.js';
-import { renderWithContext, tidyText } from './render-issue.js';
+import { renderWithContext, runLayouts, tidyText } from './render-issue.js';
 import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
 
 /**
@@ -214,9 +214,8 @@ export async function compileIssue(issue: Issue, options: CompileIssueOptions): 
   const token = (id: number) => `${SLOT_PREFIX}${id}x${nonce}`;
   const tokenRecipient: Recipient = { email: token(1) };
   fields.forEach((field, i) => (tokenRecipient[field] = token(i + 1)));
-  const rawText = runTemplate(templates, layout.text, withRecipient(issueContext, tokenRecipient, token(0), 'text'));
-  const htmlContext = withRecipient(issueContext, tokenRecipient, token(0), 'html');
-  const placed = await placeTemplateImages(runTemplate(templates, layout.html, htmlContext), templates, layout.html, { config, width: templates.theme.width });
+  const { mjml, rawText } = runLayouts(templates, layout, issueContext, tokenRecipient, token(0));
+  const placed = await placeTemplateImages(mjml, templates, layout.html, { config, width: templates.theme.width });
   const html = splitSlots(await compileMjml(placed.mjml, { templates, layout: layout.html }), nonce);
   const textRaw = splitSlots(rawText, nonce);
   const text = splitSlots(tidyText(rawText), nonce);

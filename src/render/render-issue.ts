@@ -1,11 +1,11 @@
 import { DEFAULTS, type Recipient, type ResolvedConfig } from '../config/defaults.js';
 import type { Issue } from '../content/types.js';
-import { buildIssueContext, withRecipient, type IssueContext } from './build-context.js';
+import { buildIssueContext, textContextFor, watchingBodies, withRecipient, type IssueContext } from './build-context.js';
 import { PREVIEW_SECRET, unsubscribeUrl as unsubscribeUrlFor } from './links.js';
 import { compileMjmlWithWarnings, type Mjml2Html } from './mjml.js';
 import { prepareIssueImages, type ImageAsset } from './images/issue-images.js';
 import { mergeAssets, placeTemplateImages } from './images/template-images.js';
-import { layoutFor, runTemplate, type TemplateSet } from './templates.js';
+import { layoutFor, runTemplate, type TemplateFile, type TemplateSet } from './templates.js';
 
 export interface RenderOptions {
   config: ResolvedConfig;
@@ -67,13 +67,25 @@ export function sizeWarnings(html: string): RenderWarning[] {
   return [{ rule: 'size', message: `HTML is ${(bytes / 1024).toFixed(1)} KB: Gmail clips messages over 102 KB and hides the rest, unsubscribe link included` }];
 }
 
+/**
+ * Both layouts for one copy, the HTML one first: the text part shows in full the articles whose
+ * body the HTML printed, and the others as cards (`full`), whatever the layout. The text comes
+ * back untidied (`tidyText`): personalize.ts finds its slots in it first.
+ */
+export function runLayouts(templates: TemplateSet, layout: { html: TemplateFile; text: TemplateFile }, issueContext: IssueContext, recipient: Recipient, unsubscribeUrl: string): { mjml: string; rawText: string } {
+  const watched = watchingBodies(withRecipient(issueContext, recipient, unsubscribeUrl, 'html'));
+  const mjml = runTemplate(templates, layout.html, watched.context);
+  const text = runTemplate(templates, layout.text, textContextFor(withRecipient(issueContext, recipient, unsubscribeUrl, 'text'), watched.shown));
+  return { mjml, rawText: text };
+}
+
 /** Handlebars → MJML → HTML for one recipient's copy; the text part from the text layout. */
 export async function renderWithContext(issue: Issue, issueContext: IssueContext, options: RenderOptions & { recipient: Recipient; unsubscribeUrl: string }): Promise<{ html: string; text: string; mjml: string; warnings: RenderWarning[]; assets: ImageAsset[] }> {
   const layout = layoutFor(options.templates, issue.template, issue.file);
-  const generated = runTemplate(options.templates, layout.html, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'html'));
+  const layouts = runLayouts(options.templates, layout, issueContext, options.recipient, options.unsubscribeUrl);
   // The layout's own images (./img/logo.png), placed like the articles' (images/template-images.ts).
-  const { mjml, assets } = await placeTemplateImages(generated, options.templates, layout.html, { config: options.config, width: options.templates.theme.width });
-  const text = tidyText(runTemplate(options.templates, layout.text, withRecipient(issueContext, options.recipient, options.unsubscribeUrl, 'text')));
+  const { mjml, assets } = await placeTemplateImages(layouts.mjml, options.templates, layout.html, { config: options.config, width: options.templates.theme.width });
+  const text = tidyText(layouts.rawText);
   const { html, warnings } = await compileMjmlWithWarnings(mjml, {
     templates: options.templates,
     layout: layout.html,

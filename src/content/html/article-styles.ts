@@ -1,5 +1,5 @@
 import { parseDocument, DomUtils } from 'htmlparser2';
-import { isTag, type AnyNode, type Element } from 'domhandler';
+import { Element, isTag, type AnyNode } from 'domhandler';
 
 /**
  * Inline styles on the article HTML itself, for what breaks phones: images and tables no wider
@@ -81,18 +81,56 @@ function columnCount(table: Element): number {
   return row.children.filter((cell): cell is Element => isTag(cell) && (cell.name === 'th' || cell.name === 'td')).reduce((sum, cell) => sum + (Number(cell.attribs.colspan) || 1), 0);
 }
 
+/** `<col style="width: 37%">` or `<col width="37%">`: a column's share of the table, as written. */
+function colWidths(table: Element): (string | null)[] {
+  const widths: (string | null)[] = [];
+  for (const col of DomUtils.findAll((node) => node.name === 'col', table.children)) {
+    const written = /(?:^|;)\s*width\s*:\s*([\d.]+%)/i.exec(col.attribs.style ?? '')?.[1] ?? (/^[\d.]+%$/.test(col.attribs.width ?? '') ? col.attribs.width! : null);
+    for (let i = 0; i < (Number(col.attribs.span) || 1); i++) widths.push(written);
+  }
+  return widths;
+}
+
+/**
+ * Tables read as tables: a cell never breaks inside a word or number (the article's wrapper
+ * breaks long words everywhere else, so cells say `word-break:normal` again), the type is a size
+ * smaller than the prose, and a table wider than the screen scrolls inside its own box rather than
+ * splitting `07:20` or widening the email. Why a scroll box rather than stacking rows or shrinking
+ * the type further: it needs no media query (Gmail's apps with non-Google accounts ignore them),
+ * Apple Mail and Gmail scroll it with a swipe, and Outlook for Windows, which ignores `overflow`,
+ * shows emails at desktop width where the table fits. The box takes no width of its own
+ * (`width:0;min-width:100%`): MJML puts each column in a table cell that grows to the minimum width
+ * of its content, so a box with a width would widen the email instead of scrolling.
+ * `<colgroup>` widths become the cells' `width`, which email clients honour more widely than `<col>`.
+ */
 function styleTable(table: Element): void {
   const wide = columnCount(table) >= WIDE_TABLE_COLUMNS;
-  appendStyle(table, `width:100%;max-width:100%;border-collapse:collapse;${wide ? 'font-size:13px;line-height:1.35;' : ''}`);
-  for (const cell of DomUtils.findAll((node) => node.name === 'th' || node.name === 'td', table.children)) {
-    // Markdown column alignment arrives as `align`; say it in CSS too, which every client reads
-    // and which the theme's `text-align: left` would otherwise override once inlined.
-    const align = cell.attribs.align;
-    const textAlign = align === 'center' || align === 'right' || align === 'left' ? `text-align:${align};` : '';
-    // Said again on each cell: a theme's `td { word-break: normal }` would otherwise stop the
-    // inheritance, and one long cell would widen the table past the phone.
-    appendStyle(cell, `${textAlign}word-break:break-word;${wide ? 'padding:4px 4px 4px 0;' : ''}`);
+  const widths = colWidths(table);
+  appendStyle(table, `${widths.some(Boolean) ? 'width:100%;' : ''}border-collapse:collapse;font-size:${wide ? '13px' : '15px'};line-height:1.4;`);
+  for (const row of DomUtils.findAll((node) => node.name === 'tr', table.children)) {
+    let column = 0;
+    for (const cell of row.children.filter((node): node is Element => isTag(node) && (node.name === 'th' || node.name === 'td'))) {
+      // Markdown column alignment arrives as `align`; say it in CSS too, which every client reads
+      // and which the theme's `text-align: left` would otherwise override once inlined.
+      const align = cell.attribs.align;
+      const textAlign = align === 'center' || align === 'right' || align === 'left' ? `text-align:${align};` : '';
+      const width = widths[column];
+      if (width && !cell.attribs.colspan) cell.attribs.width = width;
+      column += Number(cell.attribs.colspan) || 1;
+      appendStyle(cell, `${textAlign}word-break:normal;overflow-wrap:normal;word-wrap:normal;vertical-align:top;padding:${wide ? '4px 8px 4px 0' : '6px 12px 6px 0'};`);
+    }
   }
+  for (const colgroup of DomUtils.findAll((node) => node.name === 'colgroup', table.children)) DomUtils.removeElement(colgroup);
+}
+
+/** The scroll box around a table (see styleTable). */
+export const TABLE_BOX_STYLE = 'width:0;min-width:100%;max-width:100%;overflow-x:auto;margin:0 0 18px 0;';
+
+function boxTable(table: Element): void {
+  const box = new Element('div', { class: 'nl-table', style: TABLE_BOX_STYLE });
+  DomUtils.prepend(table, box);
+  DomUtils.removeElement(table);
+  DomUtils.appendChild(box, table);
 }
 
 /**
@@ -102,21 +140,25 @@ function styleTable(table: Element): void {
 export function styleArticleHtml(html: string, idPrefix: string | null): string {
   if (!html.trim()) return '';
   const document = parseDocument(html, { decodeEntities: false });
-  const walk = (nodes: AnyNode[]) => {
+  const walk = (nodes: AnyNode[], inTable: boolean) => {
     for (const node of nodes) {
       if (!isTag(node)) continue;
       if (node.attribs.id !== undefined && (!idPrefix || !node.attribs.id.startsWith(idPrefix))) delete node.attribs.id;
-      if (node.name === 'table') styleTable(node);
+      if (node.name === 'table') {
+        styleTable(node);
+        boxTable(node);
+      }
       else if (node.name === 'h2' && node.attribs.class === 'nl-notes-title') appendStyle(node, 'font-size:17px;');
       else if (node.name === 'img') appendStyle(node, imageStyle(node));
       else if (node.name === 'blockquote' && calloutStyle(node)) appendStyle(node, calloutStyle(node)!);
       else if (node.name === 'p' && node.attribs.class === 'nl-callout-title') appendStyle(node, 'margin:0 0 6px 0;');
       else if (node.name === 'p' && node.attribs.class === 'nl-attribution') appendStyle(node, 'font-style:italic;');
       else if (node.name === 'p' && node.attribs.class === 'nl-math-display') appendStyle(node, 'text-align:center;');
-      else if (STYLES[node.name]) appendStyle(node, STYLES[node.name]!);
-      walk(node.children);
+      // Code in a cell keeps the cell's `word-break:normal`: a table never splits a word.
+      else if (STYLES[node.name] && !(inTable && node.name === 'code')) appendStyle(node, STYLES[node.name]!);
+      walk(node.children, inTable || node.name === 'table');
     }
   };
-  walk(document.children);
+  walk(document.children, false);
   return `<div style="${WRAPPER_STYLE}">${DomUtils.getOuterHTML(document, { decodeEntities: false, selfClosingTags: true })}</div>`;
 }

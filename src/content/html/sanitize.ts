@@ -9,7 +9,7 @@ export const ALLOWED_TAGS: readonly string[] = Object.freeze([
   'p', 'br', 'hr', 'h2', 'h3', 'h4', 'strong', 'b', 'em', 'i', 'u', 's', 'del', 'ins', 'sub', 'sup', 'small', 'mark',
   'a', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'blockquote', 'q', 'cite', 'abbr', 'kbd', 'samp', 'var', 'time',
   'code', 'pre', 'img', 'figure', 'figcaption',
-  'table', 'caption', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td',
+  'table', 'caption', 'colgroup', 'col', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td',
   // Renamed by transformTags below.
   'h1', 'h5', 'h6',
 ]);
@@ -20,7 +20,7 @@ export const ALLOWED_TAGS: readonly string[] = Object.freeze([
  */
 export const UNWRAPPED_QUIETLY: ReadonlySet<string> = new Set([
   'div', 'span', 'section', 'article', 'header', 'footer', 'main', 'aside', 'nav', 'center', 'font', 'details',
-  'summary', 'picture', 'source', 'noscript', 'colgroup', 'col', 'wbr', 'bdi', 'bdo', 'data', 'big', 'tt', 'address',
+  'summary', 'picture', 'source', 'noscript', 'wbr', 'bdi', 'bdo', 'data', 'big', 'tt', 'address',
   'hgroup', 'html', 'body',
 ]);
 
@@ -40,6 +40,8 @@ const OPTIONS: sanitizeHtml.IOptions = {
     blockquote: ['class'],
     th: ['align', 'colspan', 'rowspan'],
     td: ['align', 'colspan', 'rowspan'],
+    // A column's width (html/article-styles.ts moves it onto the cells); `style` is read by transformTags.
+    col: ['width', 'span'],
     ol: ['start', 'class'],
     li: ['id'],
     sup: ['id'],
@@ -66,6 +68,11 @@ const OPTIONS: sanitizeHtml.IOptions = {
     h1: 'h2',
     h5: 'h4',
     h6: 'h4',
+    // Pandoc and R Markdown write column widths as `<col style="width: 37%">`: kept as `width`.
+    col: (tagName, attribs) => {
+      const width = /(?:^|;)\s*width\s*:\s*([\d.]+%)/i.exec(attribs.style ?? '')?.[1] ?? attribs.width;
+      return { tagName, attribs: { ...(width ? { width } : {}), ...(attribs.span ? { span: attribs.span } : {}) } };
+    },
   },
 };
 
