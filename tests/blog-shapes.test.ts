@@ -48,8 +48,8 @@ describe('posts as their blogs keep them', () => {
   });
 
   it('reads dates written in words, and shows them as dates', () => {
-    expect(text).toContain('An Astro starter post\n---------------------\n19 June 2024');
-    expect(text).toContain('A post in a nested folder\n-------------------------\n19 June 2024');
+    expect(text).toMatch(/^An Astro starter post\n[=-]+\n19 June 2024\b/m);
+    expect(text).toMatch(/^A post in a nested folder\n[=-]+\n19 June 2024\b/m);
     expect(humanDate('Jun 19 2024')).toBe('2024-06-19');
     expect(humanDate('June 1, 2024')).toBe('2024-06-01');
     expect(humanDate('19 June 2024')).toBe('2024-06-19');
