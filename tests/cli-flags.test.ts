@@ -37,7 +37,15 @@ async function commandHelps(): Promise<{ top: string; texts: string[]; commands:
   for (const name of names) {
     const text = await help([name]);
     texts.push(text);
-    commands.set(name, optionsOf(text));
+    const options = optionsOf(text);
+    // A command with subcommands (`subscribers add|list|…`): its flags are its subcommands'.
+    const subcommands = (text.split(/^Commands:$/m)[1] ?? '').split(/^\S/m)[0]!.split('\n').map((line) => /^ {2}([a-z][a-z-]*)\b/.exec(line)?.[1]).filter((sub): sub is string => !!sub && sub !== 'help');
+    for (const sub of subcommands) {
+      const subText = await help([name, sub]);
+      texts.push(subText);
+      for (const flag of optionsOf(subText)) options.add(flag);
+    }
+    commands.set(name, options);
   }
   return { top, texts, commands };
 }
