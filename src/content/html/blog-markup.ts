@@ -29,7 +29,8 @@ function el(name: string, attribs: Record<string, string>, children: AnyNode[]):
   return node;
 }
 
-function replaceWith(node: Element, replacements: AnyNode[]): void {
+/** Puts `replacements` where `node` was (prepare.ts uses it too). */
+export function replaceWith(node: Element, replacements: AnyNode[]): void {
   const parent = node.parent as ParentNode | null;
   if (!parent) return;
   const index = parent.children.indexOf(node);

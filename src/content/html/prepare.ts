@@ -1,8 +1,8 @@
 import { parseDocument, DomUtils } from 'htmlparser2';
-import { Element, Text, isTag, type AnyNode, type ParentNode } from 'domhandler';
+import { Element, Text, isTag, type AnyNode } from 'domhandler';
 import type { ContentFinding } from '../types.js';
 import { embedCard, embedTarget, videoCard, videoSource } from './embeds.js';
-import { rewriteBlogMarkup } from './blog-markup.js';
+import { replaceWith, rewriteBlogMarkup } from './blog-markup.js';
 import { ALLOWED_TAGS, DROPPED_WITH_CONTENT, UNWRAPPED_QUIETLY, attributeAllowed, refusedScheme } from './sanitize.js';
 
 /**
@@ -49,14 +49,6 @@ export class SourceLines {
   }
 }
 
-function replaceWith(node: Element, replacements: AnyNode[]): void {
-  const parent = node.parent as ParentNode | null;
-  if (!parent) return;
-  const index = parent.children.indexOf(node);
-  for (const r of replacements) r.parent = parent;
-  parent.children.splice(index, 1, ...replacements);
-}
-
 /**
  * A card (a `<p>`) standing for an embed: in place of the embed, or of the paragraph around it when
  * the embed is all the paragraph holds (a `<p>` inside a `<p>` would leave empty paragraphs).
@@ -69,10 +61,6 @@ function replaceWithCard(node: Element, card: AnyNode[]): void {
 
 function unwrap(node: Element): void {
   replaceWith(node, [...node.children]);
-}
-
-function text(node: AnyNode): string {
-  return DomUtils.textContent(node).replace(/\s+/g, ' ').trim();
 }
 
 /** marked-footnote's `<section class="footnotes">` as a rule, a "Notes" heading and a list. */
