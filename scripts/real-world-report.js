@@ -186,11 +186,17 @@ function probesOf(body) {
   return runs;
 }
 
+/** Images the source shows a reader: Markdown images, <img>, image shortcodes; none inside code. */
 function expectedImages(body) {
-  const markdown = [...body.matchAll(/!\[[^\]]*\]\([^)]+\)/g)].length;
-  const html = [...body.replace(/```[\s\S]*?```/g, '').matchAll(/<img\b/gi)].length;
-  const shortcodes = [...body.matchAll(/\{\{[<%]?\s*[\w-]+[^}]*?(?:src|image|url|path)\s*=\s*["'][^"']+\.(?:png|jpe?g|gif|webp|svg|avif)["'][^}]*\}\}/gi)].length;
-  return markdown + html + shortcodes;
+  let count = 0;
+  const tokens = marked.lexer(body);
+  marked.walkTokens(tokens, (token) => {
+    if (token.type === 'image') count++;
+    if (token.type === 'html') count += [...token.raw.matchAll(/<img\b/gi)].length;
+  });
+  const prose = tokens.filter((t) => t.type !== 'code').map((t) => t.raw).join('\n');
+  count += [...prose.matchAll(/\{\{[<%]?\s*[\w-]+[^}]*?(?:src|image|url|path)\s*=\s*["'][^"']+\.(?:png|jpe?g|gif|webp|svg|avif)["'][^}]*\}\}/gi)].length;
+  return count;
 }
 
 async function measureWidth(browser, file) {
