@@ -231,7 +231,7 @@ while the workers go on: the same command again reattaches.`,
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
       if (flags.subscribers && flags.testTo) throw new NewsletterError('USAGE', 'use either --subscribers or --test-to, not both');
       if (flags.queue !== undefined && !flags.list) {
-        throw new NewsletterError('USAGE', '--queue sends a list file: add --list FILE (the store\'s subscribers are sent without --queue)', { hint: `npx newsletter send ${issueSlug} --dry-run` });
+        throw new NewsletterError('USAGE', '--queue sends a list file: add --list FILE (the store\'s subscribers are sent without --queue)', { hint: `export them first: npx newsletter subscribers export > subscribers-now.csv, then --list subscribers-now.csv` });
       }
       if (flags.restart && (flags.testTo || flags.dryRun)) throw new NewsletterError('USAGE', '--restart starts a list send over; it cannot go with --test-to or --dry-run');
       // .env is already under io.env (cli/env.ts, for every command).
