@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError } from '../../errors.js';
 import { JournalStateBuilder, parseJournalLine, type JournalRecord } from '../../send/journal.js';
+import { openReadStream } from '../../fs/open-read-stream.js';
 import type { Destination, IssueJournal, JournalRepair, JournalState } from '../types.js';
 
 /**
@@ -26,14 +26,13 @@ function stamp(): string {
 
 /** Reads a file line by line, saying for the last line whether it ended in a newline. */
 export async function* journalLines(file: string, display: string): AsyncGenerator<{ text: string; number: number; terminated: boolean }> {
-  const stream = createReadStream(file, { encoding: 'utf8' });
+  let stream;
   try {
-    await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+    stream = await openReadStream(file);
   } catch (error) {
-    stream.destroy();
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new NewsletterError('OUTPUT_WRITE', `cannot read the send journal: ${(error as Error).message}`, { file: display, cause: error });
   }
+  if (!stream) return;
   let rest = '';
   let number = 0;
   try {

@@ -6,6 +6,7 @@ import { normalizeEmail } from '../../render/links.js';
 import { AddressSet } from '../../send/hash-set.js';
 import { mentions } from '../erased-address.js';
 import type { ConsentRecord, Subscriber, SubscriberStore } from '../types.js';
+import { openReadStream } from '../../fs/open-read-stream.js';
 import { AppendFile, rewriteWithout } from './append-file.js';
 
 /**
@@ -46,14 +47,13 @@ export class FileSubscriberStore implements SubscriberStore {
   /** Every record; with `only`, the lines that cannot be about that address are not parsed. */
   private async *lines(only?: string): AsyncGenerator<Line> {
     await this.log.settled();
-    const stream = createReadStream(this.file, { encoding: 'utf8' });
+    let stream;
     try {
-      await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+      stream = await openReadStream(this.file);
     } catch (error) {
-      stream.destroy();
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw this.fail('read', error);
     }
+    if (!stream) return;
     let number = 0;
     for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
       number++;

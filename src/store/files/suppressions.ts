@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, fdatasync as fdatasyncCallback, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync as fdatasyncCallback, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,7 @@ import { normalizeEntry } from '../suppression-entry.js';
 import type { SuppressionEntry, SuppressionProblem, SuppressionStore } from '../types.js';
 import { bareAddress, canStore, changeLines, readSuppressionLine } from './suppression-lines.js';
 import { erasedKey, mentions } from '../erased-address.js';
+import { openReadStream } from '../../fs/open-read-stream.js';
 import { rewriteWithout } from './append-file.js';
 
 /**
@@ -77,14 +78,13 @@ export class FileSuppressionStore implements SuppressionStore {
 
   private async *lines(end?: number): AsyncGenerator<string> {
     if (end === 0) return;
-    const stream = createReadStream(this.file, { encoding: 'utf8', ...(end === undefined ? {} : { end: end - 1 }) });
+    let stream;
     try {
-      await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+      stream = await openReadStream(this.file, end === undefined ? {} : { end: end - 1 });
     } catch (error) {
-      stream.destroy();
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw this.fail('read', error);
     }
+    if (!stream) return;
     try {
       for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) yield line;
     } catch (error) {
