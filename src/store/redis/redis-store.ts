@@ -288,7 +288,8 @@ export class RedisJournal implements IssueJournal {
 
   /** A worker's acceptances not yet added to its counter (flushed every second and at batch end). */
   private unsentCounts = new Map<string, number>();
-  private lastCountFlush = 0;
+  /** Never flushed: the first counts are due at once, whatever the process's uptime (performance.now() starts near 0 in a fresh worker thread). */
+  private lastCountFlush = Number.NEGATIVE_INFINITY;
 
   /**
    * Records an outcome (or nothing) and checks the next address against the suppressions and the
