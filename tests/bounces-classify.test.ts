@@ -42,6 +42,27 @@ describe('the bounce corpus', () => {
   });
 });
 
+describe('a report past the parser\'s limits', () => {
+  it('is unknown (left in the mailbox for a person), with its subject, not an exception that stops the pass', async () => {
+    // 80 nested multiparts: past the nesting limit (50), the way a hostile report would try to
+    // make the reader recurse; the report itself is a daemon's bounce in every other respect.
+    let body = 'Content-Type: text/plain\r\n\r\n550 5.1.1 <gone@example.org>: user unknown\r\n';
+    for (let depth = 80; depth > 0; depth--) body = `Content-Type: multipart/mixed; boundary="b${depth}"\r\n\r\n--b${depth}\r\n${body}--b${depth}--\r\n`;
+    const raw = `From: MAILER-DAEMON@mx.example.org\r\nTo: bounces@news.example.com\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n${body}`;
+    const result = await classifyMessage(raw);
+    expect(result).toMatchObject({ kind: 'unknown', form: 'unparseable', recipients: [], subject: 'Undelivered Mail Returned to Sender' });
+  });
+
+  it('reads the same report at a depth within the limit', async () => {
+    let body = 'Content-Type: text/plain\r\n\r\n<gone@example.org>: host mx.example.org said: 550 5.1.1 user unknown\r\n';
+    for (let depth = 3; depth > 0; depth--) body = `Content-Type: multipart/mixed; boundary="b${depth}"\r\n\r\n--b${depth}\r\n${body}--b${depth}--\r\n`;
+    const raw = `From: MAILER-DAEMON@mx.example.org\r\nTo: bounces@news.example.com\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n${body}`;
+    const result = await classifyMessage(raw);
+    expect(result.kind).toBe('bounce');
+    expect(result.recipients.map((r) => [r.email, r.severity])).toEqual([['gone@example.org', 'hard']]);
+  });
+});
+
 describe('hard or soft', () => {
   it.each([
     ['5.1.1', null, 'hard'],
