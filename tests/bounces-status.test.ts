@@ -35,7 +35,12 @@ describe('status ISSUE', () => {
     const sent = await project.run(['weekly-1', '--list', 'subscribers.csv', '--smtp', smtp.url, '--yes', '--retry-delay', '20']);
     expect(sent.code, sent.stderr).toBe(0);
     const listId = listIdFor(await loadConfig({ cwd: project.dir }));
-    await record(openFilesStore({ journalDir: path.join(project.dir, '.newsletter/sends'), suppressions: path.join(project.dir, 'suppressions.txt') }), listId);
+    const store = openFilesStore({ journalDir: path.join(project.dir, '.newsletter/sends'), suppressions: path.join(project.dir, 'suppressions.txt') });
+    try {
+      await record(store, listId);
+    } finally {
+      await store.close();
+    }
 
     const io = memoryIo(project.dir, {});
     expect(await main(['node', 'newsletter', 'status', 'weekly-1', '--json'], io), io.err()).toBe(0);

@@ -3,7 +3,7 @@ import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../src/pipeline.js';
 import { messageIdFor } from '../src/render/message.js';
 import { createUnsubscribeHandler } from '../src/serve/index.js';
@@ -44,9 +44,14 @@ interface Harness {
 }
 
 let harnessCount = 0;
+/** Closed at the end: an open store's file handles would be closed by the garbage collector (DEP0137). */
+const opened: Store[] = [];
+afterAll(() => Promise.all(opened.map((store) => store.close())));
+
 function harness(env: Record<string, string> = {}): Harness {
   const root = path.join(dir, `state-${++harnessCount}`);
   const store = openFilesStore({ journalDir: path.join(root, 'sends'), suppressions: path.join(root, 'suppressions.txt') });
+  opened.push(store);
   const fetched: string[] = [];
   const confirmed: string[] = [];
   const handler = createWebhookHandler({
@@ -253,6 +258,7 @@ describe('on serve', () => {
     await writeFile(path.join(root, 'newsletter.config.json'), await readFile(path.join(ROOT, 'newsletter.config.json')));
     const project = await loadProject({ cwd: root, content: path.join(ROOT, 'content'), templates: path.join(ROOT, 'templates'), out: path.join(root, 'dist') });
     const store = openFilesStore({ journalDir: path.join(root, '.newsletter/sends'), suppressions: path.join(root, 'suppressions.txt') });
+    opened.push(store);
     const logs: { path: string; outcome: string; status: number }[] = [];
     const handler = await createUnsubscribeHandler({ project, secret: 'serve-secret', suppressions: store.suppressions, webhooks: { store, env: { MAILGUN_WEBHOOK_SIGNING_KEY: 'k' } }, onRequest: (log) => logs.push(log) });
     const base = new URL(project.config.siteUrl);
