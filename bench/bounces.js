@@ -22,6 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startRedis } from './queue.js';
 import { argument, median } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,7 +41,7 @@ const { verpAddress } = await import(path.join(ROOT, 'lib/bounces/verp.js'));
 const LIST_ID = 'Bench <bench.example.com>';
 const SECRET = 'bench-secret';
 const VERP_BASE = 'bounces@news.example.com';
-const { openFilesStore } = await import(path.join(ROOT, 'lib/store/files/index.js'));
+const { openStore } = await import(path.join(ROOT, 'lib/store/index.js'));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -88,12 +89,17 @@ async function startDovecot(dir) {
   throw new Error('dovecot did not start (apt-get install dovecot-imapd)');
 }
 
-async function imapPass(dir) {
+/** The store as the CLI opens it: files under `dir`, or Redis (`bounces --store redis://…`) over them. */
+function storeFor(dir, redisUrl) {
+  return openStore({ paths: { root: path.join(dir, 'state') }, suppressions: path.join(dir, 'state', 'suppressions.txt') }, { url: redisUrl });
+}
+
+async function imapPass(dir, redisUrl = null) {
   const corpusDir = path.join(ROOT, 'tests/fixtures/bounces');
   const corpus = readdirSync(corpusDir).filter((n) => n.endsWith('.eml')).map((n) => readFileSync(path.join(corpusDir, n), 'latin1'));
   const dovecot = await startDovecot(path.join(dir, 'dovecot'));
-  const journalDir = path.join(dir, 'state', 'sends');
-  const store = openFilesStore({ journalDir, suppressions: path.join(dir, 'state', 'suppressions.txt') });
+  if (redisUrl) await redis.client.flushall();
+  const store = await storeFor(dir, redisUrl);
   try {
     const sources = [];
     const journal = await store.journal({ listId: LIST_ID, issueSlug: 'weekly-1' });
@@ -216,6 +222,28 @@ const rate = median(passes.map((p) => p.rate));
 console.log(`  classifier alone: median ${Math.round(median(passes.map((p) => p.classifyRate)))} messages/s`);
 console.log(`  bounces (fetch, classify, match, record, flag): median ${Math.round(rate)} messages/s (target >= 2,000) ${rate >= 2000 ? 'OK' : 'MISSED'}`);
 console.log(`  ${JSON.stringify(passes[0].summary)}`);
+// The same passes on the Redis store (`bounces --store redis://…`), when redis-server is here.
+let redis = null;
+try {
+  redis = await startRedis();
+} catch (error) {
+  console.log(`  on the Redis store: not measured (${error.message})`);
+}
+if (redis) {
+  try {
+    const onRedis = [];
+    for (let run = 0; run < RUNS; run++) {
+      const pass = await imapPass(path.join(dir, `imap-redis-${run}`), redis.url);
+      onRedis.push(pass.rate);
+      // Both stores read the same reports: the counts must agree, or the figure measures something else.
+      if (JSON.stringify(pass.summary) !== JSON.stringify(passes[0].summary)) console.log(`  on the Redis store, counts differ: ${JSON.stringify(pass.summary)}`);
+    }
+    const redisRate = median(onRedis);
+    console.log(`  on the Redis store: ${onRedis.map((r) => Math.round(r)).join(', ')} messages/s, median ${Math.round(redisRate)} (target >= 2,000) ${redisRate >= 2000 ? 'OK' : 'MISSED'}`);
+  } finally {
+    await redis.stop();
+  }
+}
 console.log(`webhooks: 200 connections, ${SECONDS} s x 3, Mailgun events signed, each a durable record`);
 const hooks = await webhookLoad(dir);
 const valid = hooks.non2xx === 0;
