@@ -24,6 +24,11 @@ export class MemoryRateLimiter implements RateLimiter {
     return true;
   }
 
+  async give(key: string): Promise<void> {
+    const window = this.windows.get(key);
+    if (window && window.endsAt > Date.now() && window.count > 0) window.count--;
+  }
+
   get size(): number {
     return this.windows.size;
   }

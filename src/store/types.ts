@@ -242,4 +242,6 @@ export interface RateLimiter {
    * (the event may go ahead), false when the window already holds `max`.
    */
   take(key: string, max: number, windowMs: number): Promise<boolean>;
+  /** Gives back one event taken under `key` (what it allowed did not happen), if its window is still open. */
+  give(key: string): Promise<void>;
 }

@@ -201,6 +201,33 @@ export function runStoreContract(name: string, harness: StoreHarness): void {
           await store.close();
         }
       });
+
+      it('give hands back one event of an open window, never more than were taken, and nothing of an expired one', async () => {
+        const store = await harness.open(fresh());
+        try {
+          expect(await store.limits.take('mail:a', 1, 60_000)).toBe(true);
+          expect(await store.limits.take('mail:a', 1, 60_000)).toBe(false);
+          await store.limits.give('mail:a');
+          expect(await store.limits.take('mail:a', 1, 60_000)).toBe(true);
+          expect(await store.limits.take('mail:a', 1, 60_000)).toBe(false);
+          // Given back twice after one take: the window holds 0, not -1 (one more take is allowed, not two).
+          expect(await store.limits.take('mail:b', 1, 60_000)).toBe(true);
+          await store.limits.give('mail:b');
+          await store.limits.give('mail:b');
+          expect(await store.limits.take('mail:b', 1, 60_000)).toBe(true);
+          expect(await store.limits.take('mail:b', 1, 60_000)).toBe(false);
+          // A key never taken, or whose window ended, stays absent: the next take opens a fresh window.
+          await store.limits.give('mail:never');
+          expect(await store.limits.take('mail:never', 1, 60_000)).toBe(true);
+          expect(await store.limits.take('mail:c', 1, 50)).toBe(true);
+          await new Promise((resolve) => setTimeout(resolve, 120));
+          await store.limits.give('mail:c');
+          expect(await store.limits.take('mail:c', 1, 50)).toBe(true);
+          expect(await store.limits.take('mail:c', 1, 50)).toBe(false);
+        } finally {
+          await store.close();
+        }
+      });
     });
 
     describe('suppressions', () => {

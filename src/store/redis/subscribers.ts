@@ -27,9 +27,18 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(record))
 if old then return 1 end
 return 0`;
 
+/** A refused take counts nothing (as in the memory limiter), so one give undoes one allowed take. */
 const TAKE = `
-local n = redis.call('INCR', KEYS[1])
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[2]) then return n + 1 end
+n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+/** One event back, while the window lasts (an expired key is gone, and stays gone). */
+const GIVE = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
 return n`;
 
 function failure(action: string, error: unknown): NewsletterError {
@@ -120,8 +129,12 @@ export class RedisRateLimiter implements RateLimiter {
   ) {}
 
   async take(key: string, max: number, windowMs: number): Promise<boolean> {
-    const count = (await this.redis.eval(TAKE, 1, `${this.prefix}:limit:${key}`, windowMs)) as number;
+    const count = (await this.redis.eval(TAKE, 1, `${this.prefix}:limit:${key}`, windowMs, max)) as number;
     return count <= max;
+  }
+
+  async give(key: string): Promise<void> {
+    await this.redis.eval(GIVE, 1, `${this.prefix}:limit:${key}`);
   }
 }
 
