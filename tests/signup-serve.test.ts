@@ -9,10 +9,11 @@ import { loadProject, type Project } from '../src/pipeline.js';
 import { listIdFor } from '../src/render/list-id.js';
 import { createUnsubscribeHandler, type FetchHandler, type RequestLog } from '../src/serve/index.js';
 import { openSignup, signupToken, type SignupRefusal } from '../src/signup/index.js';
+import type { SignupMailerOptions } from '../src/signup/mailer.js';
 import { openFilesStore } from '../src/store/index.js';
 import type { Store } from '../src/store/types.js';
 import { ROOT } from './helpers/cli.js';
-import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
+import { startSmtpServer, type ServerBehaviour, type TestSmtpServer } from './helpers/smtp-server.js';
 
 /**
  * Sign-up with double opt-in through `serve`'s handler, over the real files store, with a real
@@ -33,17 +34,35 @@ let logs: RequestLog[];
 let refusals: SignupRefusal[];
 let clock: number;
 
-async function setUp(config: object = {}, env: { captchaSecret?: string } = {}): Promise<void> {
+let mailErrors: { kind: string; message: string }[];
+
+interface SetUpExtra {
+  smtp?: ServerBehaviour;
+  mailer?: SignupMailerOptions;
+}
+
+async function setUp(config: object = {}, env: { captchaSecret?: string } = {}, extra: SetUpExtra = {}): Promise<void> {
   dir = await mkdtemp(path.join(tmpdir(), 'newsletter-signup-'));
   const base = JSON.parse(await readFile(path.join(FIXTURE, 'newsletter.config.json'), 'utf8')) as Record<string, unknown>;
   await writeFile(path.join(dir, 'newsletter.config.json'), JSON.stringify({ ...base, ...config }));
   project = await loadProject({ cwd: dir, content: path.join(ROOT, 'content'), templates: path.join(ROOT, 'templates'), out: path.join(dir, 'dist') });
   store = openFilesStore({ journalDir: path.join(dir, '.newsletter/sends'), suppressions: path.join(dir, 'suppressions.txt') });
-  smtp = await startSmtpServer();
+  smtp = await startSmtpServer(extra.smtp);
+  mailErrors = [];
   logs = [];
   refusals = [];
   clock = Date.parse('2026-03-01T10:00:00.000Z');
-  signup = await openSignup({ project, store, secret: SECRET, smtpUrl: smtp.url, captchaSecret: env.captchaSecret, onRefusal: (r) => refusals.push(r), now: () => clock });
+  signup = await openSignup({
+    project,
+    store,
+    secret: SECRET,
+    smtpUrl: smtp.url,
+    captchaSecret: env.captchaSecret,
+    onRefusal: (r) => refusals.push(r),
+    onMailError: (kind, error) => mailErrors.push({ kind, message: (error as Error).message }),
+    mailerOptions: extra.mailer,
+    now: () => clock,
+  });
   handler = await createUnsubscribeHandler({ project, secret: SECRET, suppressions: store.suppressions, signup: signup.service, onRequest: (log) => logs.push(log) });
 }
 
@@ -261,6 +280,63 @@ describe('sign-up: the whole double opt-in', () => {
     expect(cy?.history).toHaveLength(1);
     expect(cy?.history[0]).toMatchObject({ consentText: 'old text', source: 'import:mailchimp', confirmedAt: '2025-01-01T00:05:00.000Z' });
     expect(logs.at(-1)?.outcome).toBe('resubscribed');
+  });
+});
+
+describe('sign-up: when the SMTP server cannot take the mail', () => {
+  it('a confirmation refused for now (451) is tried again and arrives once; nothing is reported', async () => {
+    await setUp({}, {}, { smtp: { onData: (index) => (index < 2 ? { code: 451, message: '4.3.0 try again later' } : null) }, mailer: { retryDelaysMs: [30, 30, 30] } });
+    expect((await form({ email: 'dee@example.com' })).status).toBe(200);
+    const [mail] = await mails();
+    expect(smtp.dataStarted).toBe(3);
+    expect(smtp.deliveredTo('dee@example.com')).toBe(1);
+    expect(confirmLink(mail!)).toBeTruthy();
+    expect(mailErrors).toEqual([]);
+  });
+
+  it('a confirmation refused for good (550) is reported without the address, and the next sign-up of that address mails again the same day', async () => {
+    await setUp({}, {}, { smtp: { onData: (index) => (index === 0 ? { code: 550, message: '5.7.1 relaying denied' } : null) }, mailer: { retryDelaysMs: [30] } });
+    expect((await form({ email: 'eli@example.com' })).status).toBe(200);
+    await mails();
+    expect(smtp.accepted).toBe(0);
+    expect(mailErrors).toHaveLength(1);
+    expect(mailErrors[0]).toMatchObject({ kind: 'confirm', message: expect.stringMatching(/relaying denied/) });
+    expect(JSON.stringify(mailErrors)).not.toContain('eli@');
+    // Without the allowance given back, this would be 'signup-already-mailed' and send nothing for 24 h.
+    expect((await form({ email: 'eli@example.com' }, '198.51.100.200')).status).toBe(200);
+    await mails();
+    expect(smtp.deliveredTo('eli@example.com')).toBe(1);
+    expect(refusals.filter((r) => r.outcome === 'signup-already-mailed')).toEqual([]);
+  });
+
+  it('past the mail queue, sign-ups are answered 503 busy with Retry-After before anything is counted; every 200 gets its mail', async () => {
+    await setUp({}, {}, { smtp: { delayMs: 300 }, mailer: { maxInFlight: 2 } });
+    const addresses = ['f1@example.com', 'f2@example.com', 'f3@example.com', 'f4@example.com', 'f5@example.com'];
+    // All at once: each request is checked before any of them is mailed, so the places are reserved at the check.
+    const answers = await Promise.all(addresses.map((email, i) => form({ email }, `198.51.100.${10 + i}`)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(2);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(3);
+    const busy = answers.find((a) => a.status === 503)!;
+    expect(busy.headers.get('retry-after')).toBe('60');
+    const $ = cheerio.load(await busy.text());
+    expect($('h1').text()).toBe('Not subscribed yet');
+    expect($('main p').first().text()).toMatch(/try again in a minute/);
+    const json = await handler(new Request(`${ORIGIN}/subscribe`, { method: 'POST', body: JSON.stringify({ email: 'f6@example.com' }), headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.60' } }));
+    expect(json.status).toBe(503);
+    expect(await json.json()).toEqual({ ok: false, message: expect.stringMatching(/try again in a minute/) });
+    await mails();
+    const mailed = addresses.filter((_, i) => statuses[i] === 200);
+    expect([...smtp.counts.keys()].sort()).toEqual(mailed.sort());
+    expect(refusals.filter((r) => r.outcome === 'signup-busy')).toHaveLength(4);
+    // Nothing was counted for the readers told to come back: they are mailed when they do, from the same client.
+    const again = addresses.filter((_, i) => statuses[i] === 503);
+    for (const email of again) {
+      expect((await form({ email }, `198.51.100.${10 + addresses.indexOf(email)}`)).status).toBe(200);
+      await signup.idle();
+    }
+    await mails();
+    expect([...smtp.counts.keys()].sort()).toEqual([...addresses].sort());
   });
 });
 

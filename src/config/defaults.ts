@@ -231,5 +231,14 @@ export const DEFAULTS = deepFreeze({
       hcaptcha: 'https://api.hcaptcha.com/siteverify',
     },
     captchaTimeoutMs: 5000,
+    /**
+     * Sign-up emails waiting for the SMTP server at once, per `serve` process. Past it a sign-up
+     * is answered 503 (try again in a minute) rather than told a mail is on its way that is not.
+     */
+    maxMailsInFlight: 5000,
+    /** A sign-up email the SMTP server refuses for now (4xx, no connection) is tried again after these waits. */
+    mailRetryDelaysMs: [5_000, 30_000, 120_000] as readonly number[],
+    /** `Retry-After` of a 503 answered while the mail queue is full. */
+    busyRetryAfterSeconds: 60,
   },
 });

@@ -12,7 +12,8 @@ import type { EndpointRequest, EndpointResponse } from './handler.js';
  *   POST    /subscribe          the form (urlencoded or multipart) or JSON (`{"email": …}` from a
  *                               site's own script): the same answer whatever the address; 429
  *                               past the hourly limit of the client, 403 when the CAPTCHA fails,
- *                               400 for what is not an address
+ *                               400 for what is not an address, 503 (Retry-After) while the
+ *                               confirmations waiting for the SMTP server fill the queue
  *   OPTIONS /subscribe          CORS preflight, so another site's script may post JSON
  *   GET     /confirm/<token>    a page with one button; changes nothing (mail scanners open links)
  *   POST    /confirm/<token>    confirms: the subscriber is recorded with the proof of consent
@@ -34,13 +35,14 @@ export interface SubscribeRoutesOptions {
 
 const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '86400' };
 
-const STATUS: Record<SignupResult['kind'], number> = { accepted: 200, invalid: 400, limited: 429, captcha: 403 };
+const STATUS: Record<SignupResult['kind'], number> = { accepted: 200, invalid: 400, limited: 429, captcha: 403, busy: 503 };
 
 const MESSAGES: Record<SignupResult['kind'], string> = {
   accepted: 'If the address can receive this newsletter, an email with a link to confirm is on its way.',
   invalid: 'not an email address',
   limited: 'Too many sign-ups from your network in the last hour; try again later.',
   captcha: 'The CAPTCHA check did not pass.',
+  busy: 'Too many sign-ups at this moment to send every confirmation now; please try again in a minute.',
 };
 
 export function subscribeRoutes(options: SubscribeRoutesOptions): SubscribeRoutes {
@@ -52,7 +54,7 @@ export function subscribeRoutes(options: SubscribeRoutesOptions): SubscribeRoute
   // same for every address, and it is what a flood of sign-ups gets.
   const sameForAll = new Map<string, EndpointResponse>();
   const answerPage = (status: number, state: string, message: string | null, backUrl: string): EndpointResponse => {
-    if (state !== 'check-inbox' && state !== 'limited') return page(status, 'subscribe', { state, message, backUrl });
+    if (state !== 'check-inbox' && state !== 'limited' && state !== 'busy') return page(status, 'subscribe', { state, message, backUrl });
     let answer = sameForAll.get(state);
     if (!answer) sameForAll.set(state, (answer = page(status, 'subscribe', { state, message: null, backUrl: config.siteUrl })));
     return answer;
@@ -83,11 +85,11 @@ export function subscribeRoutes(options: SubscribeRoutesOptions): SubscribeRoute
     const status = STATUS[result.kind];
     if (json) {
       const message = result.kind === 'invalid' ? result.message : MESSAGES[result.kind];
-      return [{ status, headers: jsonHeaders, body: JSON.stringify({ ok: result.kind === 'accepted', message }) }, result.outcome];
+      return [withRetryAfter(result, { status, headers: jsonHeaders, body: JSON.stringify({ ok: result.kind === 'accepted', message }) }), result.outcome];
     }
     const state = result.kind === 'accepted' ? 'check-inbox' : result.kind;
     const backUrl = safeBack(form.get('page'), config.siteUrl);
-    return [answerPage(status, state, result.kind === 'invalid' ? capitalize(result.message) : null, backUrl), result.outcome];
+    return [withRetryAfter(result, answerPage(status, state, result.kind === 'invalid' ? capitalize(result.message) : null, backUrl)), result.outcome];
   }
 
   async function confirm(request: EndpointRequest, token: string): Promise<[EndpointResponse, SignupOutcome | 'bad-request']> {
@@ -108,6 +110,12 @@ export function subscribeRoutes(options: SubscribeRoutesOptions): SubscribeRoute
     if (segments[0] === 'confirm' && segments.length === 2) return confirm(request, segments[1]!);
     return [text(404, 'not found\n'), 'not-found'];
   };
+}
+
+/** A busy answer says when to come back (RFC 9110 Retry-After), for the reader and for scripts. */
+function withRetryAfter(result: SignupResult, response: EndpointResponse): EndpointResponse {
+  if (result.kind !== 'busy') return response;
+  return { ...response, headers: { ...response.headers, 'Retry-After': String(DEFAULTS.signup.busyRetryAfterSeconds) } };
 }
 
 function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | null {

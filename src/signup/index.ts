@@ -2,7 +2,7 @@ import type { Project } from '../pipeline.js';
 import { NewsletterError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { loadSignupEmail } from './emails.js';
-import { smtpSignupMailer, type SignupMailer } from './mailer.js';
+import { smtpSignupMailer, type SignupMailer, type SignupMailerOptions } from './mailer.js';
 import { createSignupService, type SignupRefusal, type SignupService } from './sign-up.js';
 
 /**
@@ -22,6 +22,8 @@ export interface OpenSignupOptions {
   onMailError?: ((kind: string, error: unknown) => void) | undefined;
   /** For tests: another way to send. */
   mailer?: SignupMailer | undefined;
+  /** The SMTP mailer's queue and retries (DEFAULTS.signup); tests make them small. */
+  mailerOptions?: SignupMailerOptions | undefined;
   /** For tests: the clock (epoch ms). */
   now?: (() => number) | undefined;
 }
@@ -49,7 +51,7 @@ export async function openSignup(options: OpenSignupOptions): Promise<OpenSignup
   const sample = { email: 'reader@example.com', name: 'Sample Reader', ...Object.fromEntries(config.signup.fields.map((field) => [field, 'x'])) };
   await confirmEmail({ recipient: sample, confirmUrl: `${config.siteUrl}confirm/sample`, expiresDays: config.signup.tokenDays });
   await welcomeEmail?.({ recipient: sample, unsubscribeUrl: `${config.siteUrl}unsubscribe/sample` });
-  const mailer = options.mailer ?? (await smtpSignupMailer(options.smtpUrl, config, options.onMailError ?? (() => undefined)));
+  const mailer = options.mailer ?? (await smtpSignupMailer(options.smtpUrl, config, options.onMailError ?? (() => undefined), options.mailerOptions));
   const service = createSignupService({ config, secret: options.secret, store: options.store, confirmEmail, welcomeEmail, mailer, captchaSecret: options.captchaSecret, onRefusal: options.onRefusal, now: options.now });
   return { service, idle: () => mailer.idle(), close: () => mailer.close() };
 }

@@ -1,6 +1,7 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
-import type { Recipient, ResolvedConfig } from '../config/defaults.js';
+import { DEFAULTS, type Recipient, type ResolvedConfig } from '../config/defaults.js';
 import { crlf, foldableSubject, listUnsubscribeValue, recipientAddress } from '../render/message.js';
 import { headerSafe, listIdFor } from '../render/list-id.js';
 import { dkimOptions } from '../send/transport.js';
@@ -9,10 +10,16 @@ import { rawComposer } from './raw-message.js';
 
 /**
  * The mail of sign-ups (confirmations, welcomes) from `serve`: a pooled SMTP transport, each
- * message sent in the background so a POST /subscribe answers in milliseconds. A failure is
- * reported (without the address) and not retried here: the reader can sign up again. At most
- * MAX_IN_FLIGHT messages wait at once; more are dropped and reported, so a flood cannot make
- * `serve` hold an unbounded queue.
+ * message sent in the background so a POST /subscribe answers in milliseconds.
+ *
+ * - A refusal for now (4xx, a lost or refused connection) is tried again after each of
+ *   `retryDelaysMs`: a relay restarting for a minute costs no reader their confirmation.
+ * - A message that cannot go (a 5xx, the retries used up, `serve` stopping meanwhile) is
+ *   reported without the address, and its `undelivered` callback runs, so the sign-up can give
+ *   back the address's one-mail-a-day allowance and the reader's next try sends again.
+ * - At most `maxInFlight` messages wait at once (retries and reserved places included):
+ *   `reserve()` answers null, and the sign-up answers "try again in a minute" instead of
+ *   promising a mail.
  */
 
 export interface OutgoingSignupEmail extends Pick<SignupEmail, 'slots'> {
@@ -25,48 +32,113 @@ export interface OutgoingSignupEmail extends Pick<SignupEmail, 'slots'> {
 }
 
 export interface SignupMailer {
-  send(message: Promise<OutgoingSignupEmail>, kind: 'confirm' | 'welcome'): void;
+  /**
+   * A place in the queue for a message about to be made, or null while the queue is full. Held
+   * from the check to the send, so requests answered meanwhile cannot overfill it.
+   */
+  reserve(): MailSlot | null;
+  /** Sends in the background without a reservation (dropped and reported when the queue is full); `undelivered` runs when the message will not be sent after all. */
+  send(message: Promise<OutgoingSignupEmail>, kind: 'confirm' | 'welcome', undelivered?: () => void): void;
   /** Resolves once every message handed over so far was sent (or failed). */
   idle(): Promise<void>;
-  /** Waits for the messages in flight, then closes the connections. */
+  /** Waits for the messages being sent (not for retries: those are given up), then closes the connections. */
   close(): Promise<void>;
 }
 
-const MAX_IN_FLIGHT = 5000;
+export interface MailSlot {
+  /** Sends the message in the reserved place (once). */
+  send(message: Promise<OutgoingSignupEmail>, kind: 'confirm' | 'welcome', undelivered?: () => void): void;
+  /** Gives the place back unused. */
+  release(): void;
+}
 
-export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, onError: (kind: string, error: unknown) => void): Promise<SignupMailer> {
+export interface SignupMailerOptions {
+  maxInFlight?: number | undefined;
+  retryDelaysMs?: readonly number[] | undefined;
+}
+
+/** A refusal for now: a 4xx reply, or no reply at all (the connection failed or was lost). */
+function temporary(error: unknown): boolean {
+  const code = (error as { responseCode?: unknown }).responseCode;
+  return typeof code === 'number' ? code >= 400 && code < 500 : true;
+}
+
+export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, onError: (kind: string, error: unknown) => void, options: SignupMailerOptions = {}): Promise<SignupMailer> {
+  const maxInFlight = options.maxInFlight ?? DEFAULTS.signup.maxMailsInFlight;
+  const retryDelaysMs = options.retryDelaysMs ?? DEFAULTS.signup.mailRetryDelaysMs;
   const dkim = await dkimOptions(config);
   const transporter = nodemailer.createTransport({ ...parseConnectionUrl(smtpUrl), pool: true, maxConnections: 2, maxMessages: 100, ...(dkim ? { dkim } : {}) } as never);
   const raw = rawComposer(config, (email) => signupMailOptions(config, email));
   const inFlight = new Set<Promise<void>>();
+  // Aborted by close(): the waits before retries end at once, and those messages are given up.
+  const closing = new AbortController();
   let dropped = 0;
   const idle = async () => {
     while (inFlight.size) await Promise.all(inFlight);
   };
+  const deliver = async (email: OutgoingSignupEmail) => {
+    const prepared = raw(email);
+    const mail = prepared ? { raw: prepared.raw, envelope: { from: prepared.from, to: [prepared.to] } } : signupMailOptions(config, email);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await transporter.sendMail(mail as never);
+        return;
+      } catch (error) {
+        const wait = retryDelaysMs[attempt];
+        if (wait === undefined || !temporary(error) || closing.signal.aborted) throw error;
+        await delay(wait, undefined, { signal: closing.signal }).catch(() => undefined);
+        if (closing.signal.aborted) throw new Error(`not sent: serve stopped while the SMTP server was refusing it for now (${(error as Error).message})`);
+      }
+    }
+  };
+  let reserved = 0;
+  const full = () => inFlight.size + reserved >= maxInFlight || closing.signal.aborted;
+  const enqueue = (message: Promise<OutgoingSignupEmail>, kind: string, undelivered: (() => void) | undefined) => {
+    const sending = message
+      .then(deliver)
+      .catch((error: unknown) => {
+        undelivered?.();
+        onError(kind, error);
+      })
+      .finally(() => inFlight.delete(sending));
+    inFlight.add(sending);
+  };
   return {
-    send(message, kind) {
-      if (inFlight.size >= MAX_IN_FLIGHT) {
+    reserve() {
+      if (full()) return null;
+      reserved++;
+      let held = true;
+      const letGo = () => {
+        if (!held) return false;
+        held = false;
+        reserved--;
+        return true;
+      };
+      return {
+        send(message, kind, undelivered) {
+          if (letGo()) enqueue(message, kind, undelivered);
+        },
+        release: () => void letGo(),
+      };
+    },
+    send(message, kind, undelivered) {
+      if (full()) {
         message.catch(() => undefined);
+        undelivered?.();
         // Said once a second at most, with the count: a flood must not also flood the log.
         if (dropped++ === 0) {
           setTimeout(() => {
-            onError(kind, new Error(`${dropped} sign-up email${dropped > 1 ? 's' : ''} dropped: ${MAX_IN_FLIGHT} were already waiting for the SMTP server`));
+            onError(kind, new Error(`${dropped} sign-up email${dropped > 1 ? 's' : ''} not sent: ${maxInFlight} were already waiting for the SMTP server`));
             dropped = 0;
           }, 1000).unref();
         }
         return;
       }
-      const sending = message
-        .then(async (email) => {
-          const prepared = raw(email);
-          await transporter.sendMail((prepared ? { raw: prepared.raw, envelope: { from: prepared.from, to: [prepared.to] } } : signupMailOptions(config, email)) as never);
-        })
-        .catch((error: unknown) => onError(kind, error))
-        .finally(() => inFlight.delete(sending));
-      inFlight.add(sending);
+      enqueue(message, kind, undelivered);
     },
     idle,
     async close() {
+      closing.abort();
       await idle();
       transporter.close();
     },

@@ -8,7 +8,7 @@ import type { Store, Subscriber } from '../store/types.js';
 import { captchaCheck, CAPTCHA_FIELDS, type CaptchaCheck } from './captcha.js';
 import { truncateIp } from './client-ip.js';
 import type { SignupEmailRenderer } from './emails.js';
-import type { SignupMailer } from './mailer.js';
+import type { MailSlot, SignupMailer } from './mailer.js';
 import { readSignupToken, signupToken, type SignupClaims, type SignupTokenProblem } from './token.js';
 
 /**
@@ -18,7 +18,9 @@ import { readSignupToken, signupToken, type SignupClaims, type SignupTokenProble
  *            sent in the background. In order: the client's hourly limit, the honeypot, the
  *            CAPTCHA, the address's syntax (each of these answers the same for every address),
  *            then, answered like a success: an address suppressed for anything but an
- *            unsubscribe gets nothing, and an address mailed in the last 24 h gets nothing more.
+ *            unsubscribe gets nothing, and an address mailed in the last 24 h gets nothing more
+ *            (a mail that could not be sent does not count). While the mailer's queue is full,
+ *            every sign-up is answered `busy` (503, try again), before any of that is counted.
  *   confirm  a token from that mail → the subscriber recorded with the proof of consent. Only
  *            a POST calls it (a GET shows the button): mail scanners open links, they do not press
  *            buttons. An unsubscribed address that confirms is subscribed again, its earlier
@@ -44,7 +46,8 @@ export type SignupResult =
   | { kind: 'accepted'; outcome: 'signup-mailed' | 'signup-honeypot' | 'signup-suppressed' | 'signup-already-mailed' }
   | { kind: 'invalid'; outcome: 'signup-invalid'; message: string }
   | { kind: 'limited'; outcome: 'signup-ip-limit' }
-  | { kind: 'captcha'; outcome: 'signup-captcha' };
+  | { kind: 'captcha'; outcome: 'signup-captcha' }
+  | { kind: 'busy'; outcome: 'signup-busy' };
 
 export type ConfirmResult =
   | { kind: 'confirmed'; email: string; outcome: 'confirmed' | 'resubscribed' | 'already-confirmed' | 'confirm-blocked' }
@@ -110,55 +113,79 @@ export function createSignupService(options: SignupServiceOptions): SignupServic
     );
   }
 
+  async function signUpIn(slot: MailSlot, { form, ip, referer }: SignupInput): Promise<SignupResult> {
+    const given = (form.get('email') ?? '').trim();
+    if (!(await store.limits.take(`signup-ip:${ip ? addressTag(`ip ${ip}`) : 'unknown'}`, config.signup.maxPerIpPerHour, HOUR_MS))) {
+      refuse('signup-ip-limit', given || null, ip);
+      return { kind: 'limited', outcome: 'signup-ip-limit' };
+    }
+    if (form.get(HONEYPOT_FIELD)) {
+      refuse('signup-honeypot', given || null, ip);
+      return { kind: 'accepted', outcome: 'signup-honeypot' };
+    }
+    if (captcha && !(await captcha(form.get(CAPTCHA_FIELDS[config.signup.captcha!.provider]), ip))) {
+      refuse('signup-captcha', given || null, ip);
+      return { kind: 'captcha', outcome: 'signup-captcha' };
+    }
+    const problem = addressProblem(given);
+    if (problem) {
+      refuse('signup-invalid', null, ip);
+      return { kind: 'invalid', outcome: 'signup-invalid', message: problem.replace(/`[^`]*`/, 'this') };
+    }
+    const email = normalizeEmail(given);
+    if (await blocked(email)) {
+      refuse('signup-suppressed', email, ip);
+      return { kind: 'accepted', outcome: 'signup-suppressed' };
+    }
+    const mailKey = `signup-mail:${addressTag(email)}`;
+    if (!(await store.limits.take(mailKey, 1, DEFAULTS.signup.mailWindowMs))) {
+      refuse('signup-already-mailed', email, ip);
+      return { kind: 'accepted', outcome: 'signup-already-mailed' };
+    }
+    const fields: Record<string, string> = {};
+    for (const field of config.signup.fields) {
+      const value = form.get(field)?.trim().replace(/[\u0000-\u001f\u007f]/g, ' ');
+      if (value) fields[field] = value.slice(0, DEFAULTS.signup.maxFieldLength);
+    }
+    const page = pageOf(form.get('page') ?? referer, config.siteUrl);
+    const signedUpAt = new Date(now()).toISOString();
+    const claims: SignupClaims = {
+      email,
+      fields,
+      page,
+      consentText: config.signup.consentText,
+      ip: ip ? (config.signup.fullIp ? ip : truncateIp(ip)) : null,
+      signedUpAt,
+      expiresAt: now() + config.signup.tokenDays * DAY_MS,
+    };
+    const token = signupToken(claims, secret, listId);
+    const to = recipientOf(email, fields);
+    // Not sent after all (refused by the SMTP server): the address's one mail a day is given
+    // back, so the reader's next try sends again.
+    const giveBack = () => void store.limits.give(mailKey).catch(() => undefined);
+    const render = options.confirmEmail({ recipient: to, confirmUrl: `${config.siteUrl}confirm/${token}`, expiresDays: config.signup.tokenDays });
+    slot.send(
+      render.then((email) => ({ ...email, to, unsubscribeUrl: null })),
+      'confirm',
+      giveBack,
+    );
+    return { kind: 'accepted', outcome: 'signup-mailed' };
+  }
+
   return {
-    async signUp({ form, ip, referer }) {
-      const given = (form.get('email') ?? '').trim();
-      if (!(await store.limits.take(`signup-ip:${ip ? addressTag(`ip ${ip}`) : 'unknown'}`, config.signup.maxPerIpPerHour, HOUR_MS))) {
-        refuse('signup-ip-limit', given || null, ip);
-        return { kind: 'limited', outcome: 'signup-ip-limit' };
+    async signUp(input) {
+      // A place in the mail queue first, before anything is counted: a reader told to come back
+      // has used none of their allowance. Given back unless a confirmation is sent in it.
+      const slot = options.mailer.reserve();
+      if (!slot) {
+        refuse('signup-busy', null, input.ip);
+        return { kind: 'busy', outcome: 'signup-busy' };
       }
-      if (form.get(HONEYPOT_FIELD)) {
-        refuse('signup-honeypot', given || null, ip);
-        return { kind: 'accepted', outcome: 'signup-honeypot' };
+      try {
+        return await signUpIn(slot, input);
+      } finally {
+        slot.release();
       }
-      if (captcha && !(await captcha(form.get(CAPTCHA_FIELDS[config.signup.captcha!.provider]), ip))) {
-        refuse('signup-captcha', given || null, ip);
-        return { kind: 'captcha', outcome: 'signup-captcha' };
-      }
-      const problem = addressProblem(given);
-      if (problem) {
-        refuse('signup-invalid', null, ip);
-        return { kind: 'invalid', outcome: 'signup-invalid', message: problem.replace(/`[^`]*`/, 'this') };
-      }
-      const email = normalizeEmail(given);
-      if (await blocked(email)) {
-        refuse('signup-suppressed', email, ip);
-        return { kind: 'accepted', outcome: 'signup-suppressed' };
-      }
-      if (!(await store.limits.take(`signup-mail:${addressTag(email)}`, 1, DEFAULTS.signup.mailWindowMs))) {
-        refuse('signup-already-mailed', email, ip);
-        return { kind: 'accepted', outcome: 'signup-already-mailed' };
-      }
-      const fields: Record<string, string> = {};
-      for (const field of config.signup.fields) {
-        const value = form.get(field)?.trim().replace(/[\u0000-\u001f\u007f]/g, ' ');
-        if (value) fields[field] = value.slice(0, DEFAULTS.signup.maxFieldLength);
-      }
-      const page = pageOf(form.get('page') ?? referer, config.siteUrl);
-      const signedUpAt = new Date(now()).toISOString();
-      const claims: SignupClaims = {
-        email,
-        fields,
-        page,
-        consentText: config.signup.consentText,
-        ip: ip ? (config.signup.fullIp ? ip : truncateIp(ip)) : null,
-        signedUpAt,
-        expiresAt: now() + config.signup.tokenDays * DAY_MS,
-      };
-      const token = signupToken(claims, secret, listId);
-      const to = recipientOf(email, fields);
-      send(options.confirmEmail({ recipient: to, confirmUrl: `${config.siteUrl}confirm/${token}`, expiresDays: config.signup.tokenDays }), to, 'confirm', null);
-      return { kind: 'accepted', outcome: 'signup-mailed' };
     },
 
     check(token) {
