@@ -76,6 +76,20 @@ describe('hard or soft', () => {
     [null, '554 delivery error: dd This user doesn\'t have a yahoo.com account', 'hard'],
     [null, '421 Try again later', 'soft'],
     [null, 'Host or domain name not found. Name service error', 'hard'],
+    // Hard needs evidence that the address or its domain is dead; the rest is soft.
+    ['5.1.8', '553 5.1.8 <news@example.com>: Sender address rejected: Domain not found', 'soft'],
+    ['5.7.26', '550 5.7.26 <a@example.org>: Recipient address rejected: Multiple authentication checks failed', 'soft'],
+    ['5.4.1', '550 5.4.1 <a@example.org>: Recipient address rejected: Access denied [BL2NAM02FT061.eop-nam02.prod.protection.outlook.com]', 'hard'],
+    ['5.2.3', '552 5.2.3 <a@example.org>: Recipient address rejected: Message length exceeds administrative limit', 'soft'],
+    ['5.6.0', '550 5.6.0 <a@example.org>: Recipient address rejected: Media error', 'soft'],
+    ['5.2.0', '550 5.2.0 mailbox state unusual', 'soft'],
+    ['5.1.1', '550 5.1.1 Message rejected: listed on a DNSBL', 'soft'],
+    [null, 'Name service error for name=example.org type=MX: Malformed or unexpected name server reply', 'soft'],
+    [null, '<a@example.com>: Name service error for domain example.com: Host not found, try again', 'soft'],
+    [null, 'DNS lookup failure: host gone.example.net not found', 'hard'],
+    [null, 'Connected to 192.0.2.112 but my name was rejected. Remote host said: 501 5.0.0 Invalid domain name', 'soft'],
+    [null, 'This message could not be delivered.', 'soft'],
+    [null, '550 Host does not accept mail', 'hard'],
   ] as const)('%s %s → %s', (status, diagnostic, severity) => {
     expect(verdictOf(status, diagnostic).severity).toBe(severity);
   });

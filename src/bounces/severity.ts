@@ -1,20 +1,32 @@
 /**
  * Hard or soft: whether an address should never be mailed again (it does not exist, its domain
- * does not), or the failure says something about this message or this moment (a full mailbox, a
- * spam filter, a greylist, a message too large).
+ * does not, its account is closed), or the failure says something about this message, this
+ * sender or this moment (a full mailbox, a spam filter, a block list, a greylist, a size limit, a
+ * relay that gave up retrying).
  *
- * The enhanced status code (RFC 3463) decides first; a few 5.x.x codes are soft because they
- * describe the mailbox's state or the sender, not the address. Without a code, the basic SMTP
- * code and the diagnostic's wording decide, from the table below (the phrases the common MTAs and
- * providers write).
+ * Hard needs evidence, because a wrong hard loses a reader for good while a wrong soft costs at
+ * most a few more attempts (soft bounces suppress after `softBounceLimit` consecutive issues):
+ *
+ * - an enhanced status code (RFC 3463) that names the address or its domain as bad (5.1.1, 5.1.2,
+ *   5.1.3, 5.1.6, 5.1.10, 5.2.1 disabled, and the account-disabled codes of HARD_EXCEPTIONS),
+ *   unless the wording says the message was refused for policy (spam, block lists, filters);
+ * - or, with any other permanent code or none, wording that says the user, mailbox or domain
+ *   does not exist (DIAGNOSTIC_PHRASES), and no policy wording.
+ *
+ * Anything else permanent is soft: 5.1.7 and 5.1.8 are about our sender address, 5.2.0, 5.3.x,
+ * 5.4.x, 5.5.x, 5.6.x and 5.7.x about the mailbox's state, the system, routing, the protocol, the
+ * content and policy. The corpus of tests/fixtures/bounces/ and the real-world report
+ * (scripts/bounce-corpus-report.js) hold this to what MTAs write.
  */
 
 export type Severity = 'hard' | 'soft';
 
-/** Permanent codes that do not mean the address is dead. */
-const SOFT_PERMANENT = /^5\.(?:2\.2|2\.3|3\.4|4\.6|4\.7|7\.\d{1,3}|5\.\d{1,3}|3\.0|0\.0)$/;
-/** …except these, which say the account is gone or disabled whatever their class. */
+/** Permanent codes that name the recipient's address, mailbox or domain as bad. */
+const HARD_CODES = /^5\.(?:1\.(?:1|2|3|6|10)|2\.1)$/;
+/** Codes that say the account is gone or disabled whatever their class. */
 const HARD_EXCEPTIONS = /^5\.(?:7\.13|7\.129|0\.350)$/;
+/** Codes about the sender's own address: never the recipient's fault. */
+const SENDER_CODES = /^5\.1\.[78]$/;
 
 interface Phrase {
   pattern: RegExp;
@@ -26,13 +38,18 @@ interface Phrase {
 export const DIAGNOSTIC_PHRASES: readonly Phrase[] = [
   { pattern: /mailbox (?:is )?full|over ?quota|quota exceeded|exceeded (?:the |its )?(?:storage|quota)|insufficient (?:system )?storage|inbox is full|out of storage/i, severity: 'soft', status: '4.2.2' },
   { pattern: /message (?:is )?too (?:big|large)|message size exceeds|size limit/i, severity: 'soft', status: '5.3.4' },
-  { pattern: /(?:temporar(?:y|ily)|try (?:again )?later|greylist|rate limit|too many (?:connections|messages|recipients)|deferred|service unavailable)/i, severity: 'soft', status: '4.0.0' },
+  { pattern: /(?:temporar(?:y|ily)|try (?:again )?later|not found, try again|greylist|rate limit|too many (?:connections|messages|recipients)|deferred|service unavailable)/i, severity: 'soft', status: '4.0.0' },
   { pattern: /spam|blocked|blacklist|block ?list|reputation|policy|not authori[sz]ed|denied|rejected for policy|dmarc|spf|dkim/i, severity: 'soft', status: '5.7.1' },
   { pattern: /account (?:has been |is )?(?:disabled|deactivated|suspended|inactive|closed)|mailbox (?:is )?(?:disabled|inactive)|no longer (?:active|valid|available)/i, severity: 'hard', status: '5.2.1' },
-  { pattern: /host (?:or domain name )?not found|domain (?:not found|does not exist)|no mx|unrouteable|unroutable|name service error|nxdomain|no such domain/i, severity: 'hard', status: '5.1.2' },
   {
     pattern:
-      /user (?:unknown|not found|doesn't exist|does not exist)|unknown (?:user|recipient|local part|mailbox)|no such (?:user|mailbox|recipient|address)|(?:address|recipient|mailbox|account)(?: that you tried to reach)?(?: you entered)? (?:does ?n[o']t exist|not found|couldn't be found|could not be found|unknown|unavailable|is unavailable|rejected)|not a valid (?:mailbox|recipient|address)|invalid (?:recipient|mailbox|address)|no mailbox here|doesn't have a [\w.]+ account|recipientnotfound|mailbox unavailable|undeliverable address/i,
+      /host (?:or domain name )?not found|host [a-z0-9.-]+\.[a-z]{2,} not found|host unknown|domain (?:not found|does not exist|is not reachable)|invalid domain|no mx|couldn't find a mail exchanger|no smtp service|does not accept mail|unrouteable|unroutable|nxdomain|no such domain/i,
+    severity: 'hard',
+    status: '5.1.2',
+  },
+  {
+    pattern:
+      /user (?:unknown|not found|doesn't exist|does not exist)|unknown (?:user|recipient|local part|mailbox)|no such (?:user|mailbox|recipient|address)|(?:address|recipient|mailbox|account)(?: that you tried to reach)?(?: you entered)? (?:does ?n[o']t exist|not found|couldn't be found|could not be found|unknown|unavailable|is unavailable)|not a valid (?:mailbox|recipient|address)|not listed in (?:the )?(?:domino )?directory|(?:recipient|user) name is not recognized|recipient address rejected: access denied|invalid (?:recipient|mailbox|address)|no mailbox here|doesn't have a [\w.]+ account|recipientnotfound|mailbox unavailable|undeliverable address/i,
     severity: 'hard',
     status: '5.1.1',
   },
@@ -62,20 +79,28 @@ export function verdictOf(status: string | null, diagnostic: string | null, temp
   const text = diagnostic ?? '';
   const code = status && /^[245]\.\d{1,3}\.\d{1,3}$/.test(status) ? status : enhancedStatusIn(text);
   const phrase = DIAGNOSTIC_PHRASES.find((p) => p.pattern.test(text));
-  if (code) {
-    if (code.startsWith('4')) return { severity: 'soft', status: code };
-    if (code.startsWith('5')) {
-      if (HARD_EXCEPTIONS.test(code)) return { severity: 'hard', status: code };
-      // A generic code (5.0.0, 5.5.x) whose text says the user is unknown is a dead address.
-      if (SOFT_PERMANENT.test(code)) return { severity: phrase?.severity === 'hard' && /^5\.(?:0\.0|5\.\d+|3\.0)$/.test(code) ? 'hard' : 'soft', status: code };
-      return { severity: 'hard', status: code };
-    }
+  // Refused for what the message or its sender is, not for who it was sent to.
+  const policy = (POLICY.test(text) && !OVERRIDES_POLICY.test(text)) || SENDER_WORDING.test(text);
+  // Words that the address is dead, unless words of a full mailbox, a size or a delay come first.
+  const dead = DIAGNOSTIC_PHRASES.find((p) => p.severity === 'hard' && p.pattern.test(text));
+  const deadWording = !!dead && !policy && (phrase?.severity === 'hard' || phrase?.status === '5.7.1');
+  if (code?.startsWith('4')) return { severity: 'soft', status: code };
+  if (code?.startsWith('5')) {
+    if (SENDER_CODES.test(code)) return { severity: 'soft', status: code };
+    if (HARD_EXCEPTIONS.test(code)) return { severity: 'hard', status: code };
+    if (HARD_CODES.test(code)) return { severity: policy ? 'soft' : 'hard', status: code };
+    return { severity: deadWording && !temporary ? 'hard' : 'soft', status: code };
   }
   const basic = basicCodeIn(text);
-  if (basic?.startsWith('4')) return { severity: 'soft', status: code ?? phrase?.status.replace(/^5/, '4') ?? '4.0.0' };
-  if (phrase) return { severity: temporary && phrase.severity === 'hard' ? 'soft' : phrase.severity, status: code ?? phrase.status };
-  if (temporary) return { severity: 'soft', status: code ?? '4.0.0' };
-  if (basic?.startsWith('5')) return { severity: 'hard', status: code ?? '5.0.0' };
-  // A failure with no code and no wording we know: permanent by the report's own word.
-  return { severity: 'hard', status: code ?? null };
+  if (basic?.startsWith('4')) return { severity: 'soft', status: phrase?.status.replace(/^5/, '4') ?? '4.0.0' };
+  if (phrase) return { severity: deadWording && !temporary ? 'hard' : 'soft', status: (deadWording ? dead!.status : phrase.status) };
+  // A failure in words we do not know, or with none: what it says of the address is unknown.
+  return { severity: 'soft', status: temporary ? '4.0.0' : basic?.startsWith('5') ? '5.0.0' : null };
 }
+
+/** Policy refusals: the wording of spam filters, block lists and sender checks. */
+const POLICY = /spam|blocked|blacklist|block ?list|reputation|policy|not authori[sz]ed|\bdenied\b|dmarc|\bspf\b|dkim|filter|reverse dns|\bptr\b|rbl|dnsbl|rate limit|too many/i;
+/** About our sender address or domain (Postfix's "Sender address rejected: Domain not found"): not the recipient's. */
+const SENDER_WORDING = /sender (?:address|domain)|from address|envelope sender|mail from|my name was rejected|\b(?:helo|ehlo)\b/i;
+/** Wording that names the recipient as unknown even inside a policy-sounding answer (Microsoft's "Access denied" for a missing recipient). */
+const OVERRIDES_POLICY = /recipient address rejected: access denied|recipientnotfound|user unknown|unknown user|no such user|does not exist/i;
