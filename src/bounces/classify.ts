@@ -1,5 +1,5 @@
 import PostalMime, { type Email } from 'postal-mime';
-import { addressOfTyped, field, parseFieldBlocks, parseHeaderBlock, type FieldBlock } from './fields.js';
+import { addressOfTyped, field, parseFieldBlocks, parseHeaderBlock, recipientBlocks, type FieldBlock } from './fields.js';
 import { PLAIN_FORMS } from './plain-forms.js';
 import { verdictOf, type Severity } from './severity.js';
 
@@ -164,7 +164,8 @@ export function classifyParsed(parsed: Email, source: Buffer): Classification {
   const from = addressesOf(parsed.from)[0] ?? '';
   const subject = common.subject;
   const text = parsed.text ?? '';
-  const fromDaemon = DAEMON.test(from) || /mail delivery (?:system|subsystem)/i.test(parsed.from?.name ?? '');
+  // DragonFly's `MAILER-DAEMON <>` has a name and no address.
+  const fromDaemon = DAEMON.test(from) || /mail delivery (?:system|subsystem)|^(?:mailer-daemon|postmaster)$/i.test((parsed.from?.name ?? '').trim());
   if (fromDaemon || BOUNCE_SUBJECT.test(subject)) {
     for (const form of PLAIN_FORMS) {
       if (!form.detect.test(text)) continue;
@@ -180,7 +181,7 @@ export function classifyParsed(parsed: Email, source: Buffer): Classification {
     }
     // A daemon's bounce in no form we know: the first address it names that is not an address
     // of the report itself, with whatever code is near it. Unknown when it names none.
-    const generic = fromDaemon && BOUNCE_SUBJECT.test(subject) ? genericFailure(text, parsed) : null;
+    const generic = fromDaemon && BOUNCE_SUBJECT.test(subject) ? genericFailure(text, parsed, common.original) : null;
     if (generic && DELAY_WORDS.test(text)) return { ...common, kind: 'ignored', form: 'generic-delayed', recipients: [{ ...generic, severity: 'soft' }], verpCandidates: candidates() };
     if (generic) return { ...common, kind: 'bounce', form: 'generic', recipients: [generic], verpCandidates: candidates() };
     if (fromDaemon) return { ...common, kind: 'unknown', form: 'unknown', recipients: [], verpCandidates: candidates() };
@@ -191,7 +192,7 @@ export function classifyParsed(parsed: Email, source: Buffer): Classification {
 }
 
 function fromDeliveryStatus(text: string): Pick<Classification, 'kind' | 'form' | 'recipients'> {
-  const [, ...perRecipient] = parseFieldBlocks(text);
+  const perRecipient = recipientBlocks(text);
   const recipients: RecipientReport[] = [];
   let failed = false;
   let delivered = false;
@@ -232,15 +233,23 @@ function isAutoReply(parsed: Email, subject: string): boolean {
   return AUTO_SUBJECT.test(subject);
 }
 
-function genericFailure(text: string, parsed: Email): RecipientReport | null {
+function genericFailure(text: string, parsed: Email, original: OriginalMessage | null): RecipientReport | null {
   const own = new Set([...addressesOf(parsed.to), ...addressesOf(parsed.from)].map((address) => address.toLowerCase()));
   // Only the report's own words, not the copy of the message it returns.
-  const words = text.split(/^-{2,}.*(?:original message|below this line|message headers follow).*$/im)[0]!;
+  const words = text.split(/^(?:-{2,}.*)?(?:original message|below this line|message headers follow|(?:original|returned|unsent) message follows|this is a copy of the message).*$/im)[0]!;
+  const quotedId = original?.messageId?.replace(/^<|>$/g, '').toLowerCase();
   for (const match of words.matchAll(/<?([^\s<>()"',;:]+@[^\s<>()"',;:]+\.[a-z]{2,})>?/gi)) {
     const email = match[1]!.toLowerCase();
-    if (own.has(email) || DAEMON.test(email)) continue;
+    if (own.has(email) || DAEMON.test(email) || email === quotedId) continue;
     const around = words.slice(match.index, match.index + 400);
     return { email, diagnostic: around.replace(/\s+/g, ' ').trim(), ...verdictOf(null, around) };
+  }
+  // Words that name nobody (Google Groups writes only the sender's address, in the reader's
+  // language): the one recipient of the message it returns, when it quotes one.
+  const to = original?.to ? [...original.to.matchAll(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[a-z]{2,}/gi)].map((m) => m[0].toLowerCase()) : [];
+  if (to.length === 1 && !own.has(to[0]!)) {
+    const said = words.replace(/\s+/g, ' ').trim().slice(0, 400);
+    return { email: to[0]!, diagnostic: said || null, ...verdictOf(null, said) };
   }
   return null;
 }

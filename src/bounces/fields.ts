@@ -37,6 +37,44 @@ export function parseFieldBlocks(text: string): FieldBlock[] {
   return blocks;
 }
 
+/**
+ * The per-recipient blocks of a delivery-status part. RFC 3464 puts a per-message block first and
+ * a blank line before each recipient's, but real reports do not all: some have no per-message
+ * block (the first block is a recipient's), some run the per-message fields into the first
+ * recipient's, some list recipients without blank lines between them. So a block is a recipient's
+ * when it names one (Final-Recipient, Original-Recipient) or an Action, and a second recipient
+ * field in one block starts another.
+ */
+export function recipientBlocks(text: string): FieldBlock[] {
+  const out: FieldBlock[] = [];
+  for (const block of parseFieldBlocks(splitRepeatedRecipients(text))) {
+    if (block.has('final-recipient') || block.has('original-recipient') || block.has('action')) out.push(block);
+  }
+  return out;
+}
+
+/** A blank line before each recipient field that would repeat one already in its block. */
+function splitRepeatedRecipients(text: string): string {
+  const lines = text.split(/\r?\n/);
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of lines) {
+    if (!line.trim()) seen.clear();
+    const name = /^(final-recipient|original-recipient|action)\s*:/i.exec(line)?.[1]?.toLowerCase();
+    if (name) {
+      // Original-Recipient comes before Final-Recipient in one block; Action after both.
+      const repeats = seen.has(name) || (name === 'original-recipient' && seen.has('final-recipient'));
+      if (repeats) {
+        out.push('');
+        seen.clear();
+      }
+      seen.add(name);
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
 /** The header block at the start of a message (up to its first blank line). */
 export function parseHeaderBlock(text: string): FieldBlock {
   const end = text.search(/\r?\n\r?\n/);
