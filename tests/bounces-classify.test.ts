@@ -28,7 +28,7 @@ describe('the bounce corpus', () => {
     expect(messages.length).toBeGreaterThanOrEqual(20);
     expect(Object.keys(expected).sort()).toEqual(messages);
     const kinds = new Set(Object.values(expected).map((e) => e.kind));
-    expect([...kinds].sort()).toEqual(['bounce', 'complaint', 'delivered', 'ignored', 'unknown']);
+    expect([...kinds].sort()).toEqual(['bounce', 'complaint', 'delivered', 'ignored', 'unknown', 'unsubscribe']);
   });
 
   it.each(messages)('%s', async (name) => {
@@ -37,8 +37,9 @@ describe('the bounce corpus', () => {
     expect({ kind: result.kind, form: result.form }).toEqual({ kind: want.kind, form: want.form });
     expect(result.recipients.map((r) => ({ email: r.email, severity: r.severity, status: r.status }))).toEqual(want.recipients);
     if (want.originalMessageId) expect(result.original?.messageId).toBe('<6f1c2a9b0d3e4f5a6b7c8d9e0f1a2b3c.weekly-1@example.com>');
-    // Every report was sent to the VERP address, or quotes it as the original's envelope sender.
-    if (want.kind !== 'unknown' && name !== 'arf-redacted-inline.eml') expect(result.verpCandidates.join(' ')).toContain('bounces+ab3dbhegm2kqfrbdx7jn5s4wyq@news.example.com');
+    // Every report was sent to the VERP address, or quotes it as the original's envelope sender
+    // (an unsubscribe request goes to the mailto address instead).
+    if (want.kind !== 'unknown' && want.kind !== 'unsubscribe' && name !== 'arf-redacted-inline.eml') expect(result.verpCandidates.join(' ')).toContain('bounces+ab3dbhegm2kqfrbdx7jn5s4wyq@news.example.com');
   });
 });
 
@@ -60,6 +61,22 @@ describe('a report past the parser\'s limits', () => {
     const result = await classifyMessage(raw);
     expect(result.kind).toBe('bounce');
     expect(result.recipients.map((r) => [r.email, r.severity])).toEqual([['gone@example.org', 'hard']]);
+  });
+});
+
+describe('unsubscribe requests by mail', () => {
+  it('reads the issue from the subject our mailto link sets, and none from a bare "unsubscribe"', async () => {
+    const gmail = await classifyMessage(await readFile(path.join(dir, 'unsubscribe-mailto-subject.eml')));
+    expect(gmail.requestedIssue).toBe('weekly-1');
+    const apple = await classifyMessage(await readFile(path.join(dir, 'unsubscribe-apple-mail.eml')));
+    expect(apple.requestedIssue).toBeNull();
+  });
+
+  it('is not an unsubscribe when a daemon sends it or the subject only mentions the word', async () => {
+    const daemon = 'From: MAILER-DAEMON@mx.example.org\r\nTo: unsubscribe@news.example.com\r\nSubject: unsubscribe\r\n\r\nUndelivered.\r\n';
+    expect((await classifyMessage(daemon)).kind).not.toBe('unsubscribe');
+    const chat = 'From: ana@example.org\r\nTo: news@example.com\r\nSubject: how do I unsubscribe my colleague?\r\n\r\nHi.\r\n';
+    expect((await classifyMessage(chat)).kind).toBe('unknown');
   });
 });
 

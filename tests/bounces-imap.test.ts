@@ -95,7 +95,7 @@ describe('newsletter bounces over IMAP', () => {
     }
     expect(new Set([...sent.values()].map((s) => s.from)).size).toBe(LIST.length);
 
-    const [ann, bob, cy, dee, eve, fay] = LIST as [string, string, string, string, string, string];
+    const [ann, bob, cy, dee, eve, fay, gus] = LIST as [string, string, string, string, string, string, string];
     // ann: an RFC 3464 report; bob: Exim's plain text; cy: an ARF complaint; dee: a full
     // mailbox (soft); eve: an out-of-office; fay: a delay notice; a reader's reply; a stranger's bounce.
     await dovecot.deliver(await reportFor('postfix-dsn-user-unknown.eml', 'ana@example.org', ann, sent.get(ann)!));
@@ -105,39 +105,45 @@ describe('newsletter bounces over IMAP', () => {
     await dovecot.deliver(await reportFor('auto-reply-outlook.eml', 'yann@example.com', eve, sent.get(eve)!));
     await dovecot.deliver(await reportFor('postfix-dsn-delayed.eml', 'cy@example.net', fay, sent.get(fay)!));
     await dovecot.deliver(await reportFor('human-reply.eml', 'ben@example.com', 'ben@example.com', null));
+    // gus: Apple Mail's request to the List-Unsubscribe mailto; and one in eve's name that the
+    // receiving server found forged (DMARC fail), to be left for a person.
+    await dovecot.deliver(await reportFor('unsubscribe-apple-mail.eml', 'ana@example.org', gus, null));
+    await dovecot.deliver(await reportFor('unsubscribe-forged-from.eml', 'ana@example.org', eve, null));
     // Sent to the From address, quoting nothing of ours, for an address we never mailed.
     await dovecot.deliver((await reportFor('qmail-permanent.eml', 'olga@qmail.example.net', 'stranger@example.net', null)).replaceAll(FIXTURE_VERP, 'dispatch@news.example.com').replaceAll(FIXTURE_ID, '<elsewhere@example.net>'));
 
     const run = await cli(['bounces', '--imap', dovecot.url, '--json']);
     expect(run.code, run.stderr).toBe(0);
     const { summary } = JSON.parse(run.stdout) as { summary: Record<string, number> };
-    expect(summary).toEqual({ read: 8, hard: 2, soft: 1, complaints: 1, deliveries: 0, ignored: 2, unknown: 1, unmatched: 1, alreadyHandled: 0, suppressed: 3 });
+    expect(summary).toEqual({ read: 10, hard: 2, soft: 1, complaints: 1, deliveries: 0, unsubscribes: 1, ignored: 2, unknown: 2, unmatched: 1, alreadyHandled: 0, suppressed: 4 });
 
     const store = openFilesStore({ journalDir: path.join(dir, '.newsletter', 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
-    for (const email of [ann, bob, cy]) expect(await store.suppressions.has(email)).toBe(true);
+    for (const email of [ann, bob, cy, gus]) expect(await store.suppressions.has(email)).toBe(true);
     for (const email of [dee, eve, fay]) expect(await store.suppressions.has(email)).toBe(false);
+    const records = JSON.parse((await cli(['suppressions', '--json'])).stdout) as { email: string; reason: string; source: string }[];
+    expect(records.find((r) => r.email === gus)).toMatchObject({ reason: 'unsubscribed', source: 'mailto' });
     const listId = 'The Northern Dispatch <the-northern-dispatch.news.example.com>';
     expect(await store.bounces.tallies({ listId, issueSlug: 'weekly-1' })).toEqual({ hard: 2, soft: 1, complaint: 1 });
 
-    // Handled messages carry the keyword; the reply and the stranger's bounce are left for a person.
+    // Handled messages carry the keyword; the reply, the forged request and the stranger's bounce are left for a person.
     const flags = await flagsByUid();
-    expect([...flags.values()].filter((f) => f.has('$NewsletterHandled'))).toHaveLength(6);
+    expect([...flags.values()].filter((f) => f.has('$NewsletterHandled'))).toHaveLength(7);
 
-    // The next send skips exactly the hard-bounced and the complained.
+    // The next send skips exactly the hard-bounced, the complained and the unsubscribed.
     const before = smtp.deliveries.length;
     const second = await send('weekly-2');
     expect(second.code, second.stderr).toBe(0);
     const reached = smtp.deliveries.slice(before).map((d) => d.to[0]).sort();
-    expect(reached).toEqual(LIST.filter((email) => ![ann, bob, cy].includes(email)).sort());
+    expect(reached).toEqual(LIST.filter((email) => ![ann, bob, cy, gus].includes(email)).sort());
 
-    // A rerun: only the two messages left unmarked are read again, and nothing is counted.
+    // A rerun: only the three messages left unmarked are read again, and nothing is counted.
     const again = await cli(['bounces', '--imap', dovecot.url, '--json']);
     expect(again.code, again.stderr).toBe(0);
-    expect((JSON.parse(again.stdout) as { summary: Record<string, number> }).summary).toEqual({ read: 2, hard: 0, soft: 0, complaints: 0, deliveries: 0, ignored: 0, unknown: 1, unmatched: 1, alreadyHandled: 0, suppressed: 0 });
+    expect((JSON.parse(again.stdout) as { summary: Record<string, number> }).summary).toEqual({ read: 3, hard: 0, soft: 0, complaints: 0, deliveries: 0, unsubscribes: 0, ignored: 0, unknown: 2, unmatched: 1, alreadyHandled: 0, suppressed: 0 });
     expect(await store.bounces.tallies({ listId, issueSlug: 'weekly-1' })).toEqual({ hard: 2, soft: 1, complaint: 1 });
 
     // Nothing deleted: every message is still in the Maildir.
-    expect(await dovecot.messageFiles()).toHaveLength(8);
+    expect(await dovecot.messageFiles()).toHaveLength(10);
   }, 60_000);
 
   it('refuses an IMAP login that fails with BOUNCES_MAILBOX, the password not shown', async () => {
@@ -190,15 +196,15 @@ describe('bounces.processed: "move"', () => {
       { url: dovecot.url, processed: 'move', folder: 'Newsletter Processed', keyword: '$NewsletterHandled', claimTtlMs: 60_000 },
       { store, listId: 'The Northern Dispatch <the-northern-dispatch.news.example.com>', secret: SECRET, verpBase: 'bounces@news.example.com', rules: { softBounceLimit: 3 } },
     );
-    // Nothing counted again: the reports handled before are claimed; the reply and the stranger's bounce stay.
-    expect(summary).toMatchObject({ hard: 0, soft: 0, complaints: 0, suppressed: 0, unknown: 1, unmatched: 1 });
+    // Nothing counted again: the reports handled before are claimed; the reply, the forged request and the stranger's bounce stay.
+    expect(summary).toMatchObject({ hard: 0, soft: 0, complaints: 0, unsubscribes: 0, suppressed: 0, unknown: 2, unmatched: 1 });
     const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
     await client.connect();
     try {
       const inbox = await client.status('INBOX', { messages: true });
       const moved = await client.status('Newsletter Processed', { messages: true });
-      expect(inbox && inbox.messages).toBe(2);
-      expect(moved && moved.messages).toBe(before + 1 - 2);
+      expect(inbox && inbox.messages).toBe(3);
+      expect(moved && moved.messages).toBe(before + 1 - 3);
     } finally {
       await client.logout();
     }

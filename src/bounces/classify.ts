@@ -13,12 +13,16 @@ import { verdictOf, type Severity } from './severity.js';
  * 2. `multipart/report; report-type=delivery-status` (RFC 3464): per recipient Action, Status,
  *    Diagnostic-Code, Final-Recipient;
  * 3. a plain-text bounce in one of the forms of plain-forms.ts, from a mailer daemon;
- * 4. an auto-reply (RFC 3834 `Auto-Submitted`, the X- headers of the big clients, the usual
+ * 4. an unsubscribe request: what a mail client sends to the `mailto:` of List-Unsubscribe
+ *    (`unsubscribeMailto`), or a reader writes, with a subject that starts "unsubscribe". Its
+ *    From is the reader, unless the receiving server's own Authentication-Results (the topmost)
+ *    says the From was forged: then it is left for a person (`unsubscribe-unauthenticated`);
+ * 5. an auto-reply (RFC 3834 `Auto-Submitted`, the X- headers of the big clients, the usual
  *    subjects): ignored, never a bounce;
- * 5. anything else: unknown (left in the mailbox unmarked, counted in the summary).
+ * 6. anything else: unknown (left in the mailbox unmarked, counted in the summary).
  */
 
-export type ReportKind = 'bounce' | 'complaint' | 'delivered' | 'ignored' | 'unknown';
+export type ReportKind = 'bounce' | 'complaint' | 'delivered' | 'unsubscribe' | 'ignored' | 'unknown';
 
 export interface RecipientReport {
   /** The failed (or complaining) address as the report names it, or null when it names none. */
@@ -49,6 +53,8 @@ export interface Classification {
   /** The report's own Message-ID (stable across mailboxes: the once-only key). */
   messageId: string | null;
   subject: string;
+  /** An unsubscribe request's issue, from the `unsubscribe <slug>` subject our mailto link sets. */
+  requestedIssue?: string | null;
 }
 
 /**
@@ -78,6 +84,23 @@ const BOUNCE_SUBJECT =
   /undeliver|undelivered|returned mail|delivery (?:status notification|failure|failed|has failed|problem)|mail delivery (?:failed|failure|system|subsystem)|failure notice|could not be delivered|non ?remis|unzustellbar|nicht zustellbar|message not delivered|delivery incomplete|returned to sender|mail system error/i;
 const AUTO_SUBJECT =
   /^(?:re:\s*)?(?:auto(?:matic)?[ -]?(?:reply|response|answer|antwort)|autoreply|auto:|out of (?:the )?office|ooo\b|on vacation|vacation|away from (?:the|my) (?:office|desk)|abwesen|réponse automatique|reponse automatique|absence|respuesta automática|risposta automatica|automatisch antwoord|afwezig|fuera de la oficina)/i;
+
+/** `unsubscribe`, `Unsubscribe weekly-12` (our mailto's subject), `Re: unsubscribe`. */
+const UNSUBSCRIBE_SUBJECT = /^\s*(?:re:\s*)?unsubscribe(?:\s+([\w-]+(?:\/[\w-]+)*))?\s*$/i;
+
+/**
+ * The receiving server's verdict on the From (the topmost Authentication-Results, the one it
+ * added; lower ones came with the message and could say anything): DMARC failed, or neither
+ * DKIM nor SPF passed while one of them failed. No header at all is not a failure: many small
+ * servers add none.
+ */
+function forgedFrom(parsed: Email): boolean {
+  const results = headerText(parsed, 'authentication-results');
+  if (!results) return false;
+  if (/\bdmarc=fail\b/i.test(results)) return true;
+  const passed = /\b(?:dkim|spf|dmarc)=pass\b/i.test(results);
+  return !passed && /\b(?:dkim|spf)=(?:fail|softfail|permerror)\b/i.test(results);
+}
 
 /** A report that says the relay is still trying. */
 const DELAY_WORDS = /not yet been delivered|still undelivered|delayed|will (?:keep )?(?:retry|trying)|delivery incomplete/i;
@@ -185,6 +208,14 @@ export function classifyParsed(parsed: Email, source: Buffer): Classification {
     if (generic && DELAY_WORDS.test(text)) return { ...common, kind: 'ignored', form: 'generic-delayed', recipients: [{ ...generic, severity: 'soft' }], verpCandidates: candidates() };
     if (generic) return { ...common, kind: 'bounce', form: 'generic', recipients: [generic], verpCandidates: candidates() };
     if (fromDaemon) return { ...common, kind: 'unknown', form: 'unknown', recipients: [], verpCandidates: candidates() };
+  }
+
+  // Before the auto-replies: Apple Mail marks its unsubscribe requests Auto-Submitted.
+  const request = UNSUBSCRIBE_SUBJECT.exec(subject);
+  if (request && from && !fromDaemon) {
+    const recipients = [{ email: from.toLowerCase(), severity: null, status: null, diagnostic: `asked by mail: ${subject.trim().slice(0, 200)}` }];
+    if (forgedFrom(parsed)) return { ...common, kind: 'unknown', form: 'unsubscribe-unauthenticated', recipients, verpCandidates: candidates() };
+    return { ...common, kind: 'unsubscribe', form: 'mailto', recipients, verpCandidates: candidates(), requestedIssue: request[1] ?? null };
   }
 
   if (isAutoReply(parsed, subject)) return { ...common, kind: 'ignored', form: 'auto-reply', recipients: [], verpCandidates: candidates() };

@@ -45,9 +45,11 @@ export interface MailboxSummary {
   soft: number;
   complaints: number;
   deliveries: number;
+  /** Unsubscribe requests by mail (the mailto of List-Unsubscribe), honoured. */
+  unsubscribes: number;
   /** Auto-replies and delay notices: marked handled, never counted as bounces. */
   ignored: number;
-  /** Not classifiable: left unmarked. */
+  /** Not classifiable (or an unsubscribe request whose From the receiving server found forged): left unmarked. */
   unknown: number;
   /** A bounce or complaint naming nobody we sent to: left unmarked. */
   unmatched: number;
@@ -71,7 +73,7 @@ export interface MailboxHooks {
 }
 
 export function emptySummary(): MailboxSummary {
-  return { read: 0, hard: 0, soft: 0, complaints: 0, deliveries: 0, ignored: 0, unknown: 0, unmatched: 0, alreadyHandled: 0, suppressed: 0 };
+  return { read: 0, hard: 0, soft: 0, complaints: 0, deliveries: 0, unsubscribes: 0, ignored: 0, unknown: 0, unmatched: 0, alreadyHandled: 0, suppressed: 0 };
 }
 
 /** The IMAP URL as shown: never the password. */
@@ -272,6 +274,7 @@ async function handleMessage(
     if (event.kind === 'hard') summary.hard++;
     else if (event.kind === 'soft') summary.soft++;
     else if (event.kind === 'complaint') summary.complaints++;
+    else if (event.kind === 'unsubscribe') summary.unsubscribes++;
     else summary.deliveries++;
     if (outcome === 'suppressed') summary.suppressed++;
     emit({ type: 'event', event, outcome });

@@ -16,9 +16,12 @@ import { findVerpTags, VerpResolver } from './verp.js';
  *    report names none, each recipient the issue was sent to);
  * 3. our List-Id quoted with the original's To;
  * 4. the report's Final-Recipient, when that address was sent an issue (on a list we mailed).
+ *
+ * An unsubscribe request names its reader in its From: it is matched when that address was sent
+ * an issue, so a request from anyone else is left for a person.
  */
 
-export type EventKind = 'hard' | 'soft' | 'complaint' | 'delivered';
+export type EventKind = 'hard' | 'soft' | 'complaint' | 'delivered' | 'unsubscribe';
 
 export interface BounceEvent {
   kind: EventKind;
@@ -61,6 +64,14 @@ export class ReportMatcher {
 
   /** The events a classified report makes; empty when it names nobody we sent to. */
   async match(report: Classification, source = 'imap'): Promise<BounceEvent[]> {
+    if (report.kind === 'unsubscribe') {
+      const sent = await this.allSent();
+      const issues = await this.sentIssues();
+      const issue = report.requestedIssue && issues.includes(report.requestedIssue) ? report.requestedIssue : null;
+      return report.recipients
+        .filter((r) => r.email && sent.has(r.email))
+        .map((r) => ({ kind: 'unsubscribe', email: normalizeEmail(r.email!), issue, status: null, diagnostic: r.diagnostic, source: 'mailto', matchedBy: 'from' }));
+    }
     if (report.kind !== 'bounce' && report.kind !== 'complaint' && report.kind !== 'delivered') return [];
     const kindOf = (r: RecipientReport): EventKind => (report.kind === 'complaint' ? 'complaint' : report.kind === 'delivered' ? 'delivered' : r.severity === 'soft' ? 'soft' : 'hard');
     const event = (r: RecipientReport, email: string, issue: string | null, matchedBy: string): BounceEvent => ({

@@ -9,7 +9,8 @@ import type { BounceEvent } from './match.js';
  * - a soft bounce counts the issue; `softBounceLimit` consecutive issues that soft-bounced
  *   suppress it (`bounced`, with the last status). Consecutive in the order the issues were sent
  *   (IssueOrder): an issue sent in between that did not bounce was a delivery, and breaks the run;
- * - a delivery report (a DSN's `Action: delivered`, a provider's delivery event) starts over.
+ * - a delivery report (a DSN's `Action: delivered`, a provider's delivery event) starts over;
+ * - an unsubscribe request (mailto) suppresses the address (`unsubscribed`), as the link does.
  *
  * Every step is idempotent per (address, issue), so a report read twice changes nothing more.
  * Events with an issue are tallied for `status`.
@@ -67,6 +68,11 @@ export async function applyBounceEvent(store: Store, listId: string, event: Boun
   if (event.kind === 'delivered') {
     await store.bounces.delivered(event.email);
     return 'reset';
+  }
+  if (event.kind === 'unsubscribe') {
+    // As the unsubscribe link does (serve), with where the request came from.
+    const added = await store.suppressions.add(event.email, { reason: 'unsubscribed', source: event.source, ...(event.issue ? { issue: event.issue } : {}), at });
+    return added ? 'suppressed' : 'already-suppressed';
   }
   // The tally and the suppression are independent writes: made at once, they share the syncs.
   const tally = event.issue ? store.bounces.tally({ listId, issueSlug: event.issue }, event.kind, event.email) : Promise.resolve();

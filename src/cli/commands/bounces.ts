@@ -16,7 +16,7 @@ interface BouncesFlags extends SharedFlags {
 }
 
 export function formatBounceSummary(s: MailboxSummary): string {
-  const parts = [`${formatCount(s.read)} read`, `${formatCount(s.hard)} hard bounces`, `${formatCount(s.soft)} soft`, `${formatCount(s.complaints)} complaints`, `${formatCount(s.deliveries)} delivery reports`, `${formatCount(s.ignored)} auto-replies and delay notices`, `${formatCount(s.suppressed)} addresses suppressed`];
+  const parts = [`${formatCount(s.read)} read`, `${formatCount(s.hard)} hard bounces`, `${formatCount(s.soft)} soft`, `${formatCount(s.complaints)} complaints`, `${formatCount(s.deliveries)} delivery reports`, `${formatCount(s.unsubscribes)} unsubscribe requests`, `${formatCount(s.ignored)} auto-replies and delay notices`, `${formatCount(s.suppressed)} addresses suppressed`];
   if (s.alreadyHandled) parts.push(`${formatCount(s.alreadyHandled)} handled before`);
   const left = s.unknown + s.unmatched;
   if (left) parts.push(`${formatCount(left)} left in the mailbox (${s.unknown} not recognised, ${s.unmatched} naming nobody we sent to)`);
@@ -25,7 +25,7 @@ export function formatBounceSummary(s: MailboxSummary): string {
 
 export function registerBounces(program: Command, io: CliIo): void {
   addSharedOptions(program.command('bounces'), { out: false })
-    .description('read the bounce mailbox over IMAP: suppress hard bounces and complaints, count soft bounces')
+    .description('read the bounce mailbox over IMAP: suppress hard bounces, complaints and unsubscribe requests, count soft bounces')
     .option('--imap <url>', 'the mailbox: imaps://user:pass@host/INBOX (default: `bounces.imap` in the config, then $BOUNCES_IMAP_URL)')
     .option('--watch', 'keep reading as mail arrives (IMAP IDLE) until Ctrl-C')
     .option('--store [url]', 'record in the Redis store the sends use (default URL: $REDIS_URL, which alone turns this on)')
