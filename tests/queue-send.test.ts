@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -198,5 +198,37 @@ describe('send --queue', () => {
     const status = await queueStatus({ queue: redis.url, key });
     expect(status.outcomes).toEqual({ accepted: 19, 'skipped-suppressed': 1 });
     expect(status.run).toMatchObject({ total: 20, sent: 19, failed: 0, pending: 0 });
+  }, 30_000);
+
+  it('without --list, queues the subscribers of that Redis store; with --list and --subscribers, both (one message per address)', async () => {
+    server = await startSmtpServer();
+    const project = await sendProject();
+    // The fixture's footer prints recipient.city: the subscribers carry it as a sign-up field.
+    const configFile = path.join(project.dir, 'newsletter.config.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(configFile, JSON.stringify({ ...config, signup: { fields: ['city'] } }));
+    const store = await RedisStore.open({ url: redis.url });
+    try {
+      for (const [email, name] of [['sub1@example.com', 'Sub One'], ['sub2@example.com', 'Sub Two'], ['ann@example.com', 'Ann Again'], ['gone@example.com', 'Gone']]) {
+        await store.subscribers.put({ email: email!, fields: { name: name!, city: 'Leeds' }, signedUpAt: null, confirmedAt: '2026-11-01T00:00:00.000Z', page: null, consentText: null, ip: null, source: 'cli' });
+      }
+      await store.suppressions.add('gone@example.com', { reason: 'unsubscribed', source: 'serve' });
+    } finally {
+      await store.close();
+    }
+    await worker(server.url, 'subs');
+    const queued = await project.run(['weekly-1', '--queue', redis.url, '--yes'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: '' });
+    expect(queued.code, queued.stdout + queued.stderr).toBe(0);
+    expect([...server.counts.keys()].sort()).toEqual(['ann@example.com', 'sub1@example.com', 'sub2@example.com']);
+    const mail = await simpleParser(server.deliveries.find((d) => d.to[0] === 'sub1@example.com')!.raw);
+    expect(mail.to && !Array.isArray(mail.to) ? mail.to.value[0]!.name : null).toBe('Sub One');
+    expect(queued.stdout).toMatch(/sent 3, failed 0, skipped 1 of 4 rows/);
+
+    // The file and the subscribers of the store: ann is in both and already sent; the file's other rows are new.
+    const again = await project.run(['weekly-1', '--list', 'subscribers.csv', '--subscribers', '--queue', redis.url, '--yes'], { NEWSLETTER_SECRET: SECRET, REDIS_URL: '' });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    for (const address of server.counts.keys()) expect(server.deliveredTo(address), address).toBe(1);
+    expect(server.deliveredTo('bob@example.com')).toBe(1);
+    expect(server.deliveredTo('gone@example.com')).toBe(0);
   }, 30_000);
 });

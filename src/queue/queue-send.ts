@@ -12,8 +12,8 @@ import type { OutcomeRecord } from '../send/journal.js';
 import { collectGarbage } from '../send/memory.js';
 import { countDecision, emptyCounts, RecipientFilter, suppressedReasons, type ListCounts } from '../send/recipient-filter.js';
 import { AddressSet } from '../send/hash-set.js';
-import { openList, type SubscriberList } from '../send/recipients.js';
-import { journalKey as journalKeyFor, refuseUnreadableSuppressions, type SendEvent, type SendPlan, type SendRequest, type SendResult } from '../send/send-issue.js';
+import type { SubscriberList } from '../send/recipients.js';
+import { journalKey as journalKeyFor, recipientsOf, refuseUnreadableSuppressions, type SendEvent, type SendPlan, type SendRequest, type SendResult } from '../send/send-issue.js';
 import { sleep } from '../send/retry.js';
 import { DEFAULT_PREFIX } from '../store/redis/keys.js';
 import { openStore } from '../store/index.js';
@@ -78,7 +78,6 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
   const emit = (event: QueueSendEvent) => request.onEvent?.(event);
   const dryRun = request.dryRun === true;
   const batchSize = request.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!request.list) throw new NewsletterError('USAGE', 'nothing to send to: pass --list FILE (a distributed send has no --test-to; run that without --queue)');
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new NewsletterError('USAGE', `batch size must be a whole number ≥ 1, got \`${batchSize}\``);
   if (!dryRun && request.secret === PREVIEW_SECRET) {
     throw new NewsletterError('SEND_CONFIG', 'NEWSLETTER_SECRET is not set: unsubscribe links would carry tokens your unsubscribe page cannot check', {
@@ -88,12 +87,19 @@ export async function queueSend(request: QueueSendRequest): Promise<QueueSendRes
 
   await refuseExampleAddresses(config, { smtp: true, dryRun, testTo: false }, (message) => emit({ type: 'notice', message }));
   const issue = await loadIssue(config.paths.content, request.issueSlug, config.paths.cwd);
-  const list = await openList(request.list, request.cwd, { delimiter: request.listDelimiter });
-  const compileOptions = { config, templates, secret: request.secret, fields: list.columns, listName: list.display };
-  const { fields } = recipientFields(issue, compileOptions);
-
   const prefix = request.prefix ?? DEFAULT_PREFIX;
   const store = await openSharedStore(request.queue, await openStore(config, { cwd: request.cwd }), { prefix, name: 'newsletter-send' });
+  // The list file, the subscribers in the shared store (no --list), or both (--subscribers).
+  let list: SubscriberList;
+  let fields: readonly string[];
+  try {
+    list = await recipientsOf(request, store);
+    ({ fields } = recipientFields(issue, { templates, fields: list.columns, listName: list.display }));
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const compileOptions = { config, templates, secret: request.secret, fields: list.columns, listName: list.display };
   if (store.imported) emit({ type: 'notice', message: `merged ${store.imported} address${store.imported > 1 ? 'es' : ''} of ${displayPath(config.suppressions, request.cwd)} into the shared suppression list in Redis` });
   const journalKey = journalKeyFor(request.project, issue.slug);
   const keys = store.keys(journalKey);

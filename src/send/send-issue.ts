@@ -177,7 +177,7 @@ async function countList(list: SubscriberList, filter: RecipientFilter, suppress
 }
 
 /** The list file, the store's subscribers (no file given), or both (`subscribers`). */
-async function recipientsOf(request: SendRequest, store: Store): Promise<SubscriberList> {
+export async function recipientsOf(request: Pick<SendRequest, 'project' | 'list' | 'subscribers' | 'listDelimiter' | 'cwd'>, store: Store): Promise<SubscriberList> {
   const { config } = request.project;
   if (!request.list) return storeSubscriberList(store, config, store.kind === 'files' ? 'the subscribers (subscribers.jsonl)' : 'the subscribers (Redis store)');
   const file = await openList(request.list, request.cwd, { delimiter: request.listDelimiter });

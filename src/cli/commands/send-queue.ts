@@ -13,6 +13,7 @@ import { redisUrlFrom } from '../redis-url.js';
 
 interface QueueFlags {
   list?: string;
+  subscribers?: boolean;
   delimiter?: CsvDelimiter;
   testTo?: string;
   dryRun?: boolean;
@@ -55,6 +56,7 @@ export async function sendQueued(
       project,
       issueSlug,
       list: flags.list,
+      subscribers: flags.subscribers,
       listDelimiter: flags.delimiter,
       queue,
       batchSize: flags.batchSize,

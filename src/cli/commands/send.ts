@@ -222,7 +222,8 @@ Every outcome is journaled in .newsletter/sends/<issue>.jsonl with where it went
 running the same command again after a crash or Ctrl-C reaches only recipients not
 yet accepted by the same kind of destination (outbox copies never count for SMTP).
 Exit code 1 when any recipient failed; the summary lists them with their line.
-With --queue the list goes to Redis in batches and \`newsletter worker\`s send it (--rate
+With --queue the list (or, without --list, the subscribers in that Redis) goes to Redis
+in batches and \`newsletter worker\`s send it (--rate
 then limits all workers together); the journal is in Redis, and Ctrl-C stops following
 while the workers go on: the same command again reattaches.`,
     )
@@ -230,9 +231,6 @@ while the workers go on: the same command again reattaches.`,
       // Usage first, before any notice or file is read.
       if (flags.list && flags.testTo) throw new NewsletterError('USAGE', 'use either --list or --test-to, not both');
       if (flags.subscribers && flags.testTo) throw new NewsletterError('USAGE', 'use either --subscribers or --test-to, not both');
-      if (flags.queue !== undefined && !flags.list) {
-        throw new NewsletterError('USAGE', '--queue sends a list file: add --list FILE (the store\'s subscribers are sent without --queue)', { hint: `export them first: npx newsletter subscribers export > subscribers-now.csv, then --list subscribers-now.csv` });
-      }
       if (flags.restart && (flags.testTo || flags.dryRun)) throw new NewsletterError('USAGE', '--restart starts a list send over; it cannot go with --test-to or --dry-run');
       // .env is already under io.env (cli/env.ts, for every command).
       const env = io.env;
