@@ -46,7 +46,7 @@ function expectations() {
 }
 
 const expected = expectations();
-const counts = { messages: 0, bounces: 0, bouncesFound: 0, delayNotices: 0, left: 0, complaints: 0, complaintsFound: 0, deliveries: 0, deliveriesFound: 0, vacations: 0, vacationsIgnored: 0, severityAgrees: 0, ourHardTheirSoft: 0, ourSoftTheirHard: 0 };
+const counts = { messages: 0, bounces: 0, bouncesFound: 0, unnamed: 0, delayNotices: 0, left: 0, complaints: 0, complaintsFound: 0, deliveries: 0, deliveriesFound: 0, vacations: 0, vacationsIgnored: 0, severityAgrees: 0, ourHardTheirSoft: 0, ourSoftTheirHard: 0 };
 const notes = [];
 for (const [file, wanted] of [...expected].sort(([a], [b]) => a.localeCompare(b))) {
   let raw;
@@ -80,6 +80,8 @@ for (const [file, wanted] of [...expected].sort(([a], [b]) => a.localeCompare(b)
       continue;
     }
     counts.bouncesFound++;
+    // Read as a failure, but naming nobody: only a VERP tag or our quoted Message-ID can say whose.
+    if (report.recipients.every((r) => !r.email)) counts.unnamed++;
     const theirHard = wanted.some((w) => w.hard);
     const ourHard = report.recipients.some((r) => r.severity === 'hard');
     if (theirHard === ourHard) counts.severityAgrees++;
@@ -93,7 +95,7 @@ for (const [file, wanted] of [...expected].sort(([a], [b]) => a.localeCompare(b)
 
 const pct = (a, b) => (b ? `${((100 * a) / b).toFixed(1)}%` : '-');
 console.log(`messages with Sisimai's expected results: ${counts.messages}`);
-console.log(`bounces: ${counts.bouncesFound} of ${counts.bounces} read as bounces (${pct(counts.bouncesFound, counts.bounces)}); ${counts.delayNotices} read as delay notices (ignored by our rules), ${counts.left} left in the mailbox as unknown`);
+console.log(`bounces: ${counts.bouncesFound} of ${counts.bounces} read as bounces (${pct(counts.bouncesFound, counts.bounces)}; ${counts.unnamed} of them naming no recipient, for VERP or the quoted Message-ID to match); ${counts.delayNotices} read as delay notices (ignored by our rules), ${counts.left} left in the mailbox as unknown`);
 console.log(`  hard or soft as Sisimai says: ${counts.severityAgrees} of ${counts.bouncesFound} (${pct(counts.severityAgrees, counts.bouncesFound)}); hard here and soft there: ${counts.ourHardTheirSoft}; soft here and hard there: ${counts.ourSoftTheirHard}`);
 console.log(`complaints: ${counts.complaintsFound} of ${counts.complaints}; delivery reports: ${counts.deliveriesFound} of ${counts.deliveries}; auto-replies ignored: ${counts.vacationsIgnored} of ${counts.vacations}`);
 if (list) for (const note of notes) console.log(`  ${note}`);

@@ -98,6 +98,17 @@ describe('matching reports and applying the rules', () => {
     expect(await matcher(false).match(report)).toEqual([]);
   });
 
+  it('a daemon\'s notice that names nobody at all ("550 5.1.1 User unknown") is a bounce its VERP tag gives a recipient; without a tag, nobody', async () => {
+    const to = verpAddress('bounces@news.example.com', SECRET, LIST_ID, 'weekly-4', 'dee@example.net');
+    const raw = `From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: ${to}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <unnamed.1@mx.example.org>\r\n\r\n550 5.1.1 User unknown\r\n`;
+    const report = await classifyMessage(raw);
+    expect(report).toMatchObject({ kind: 'bounce', form: 'generic-unnamed' });
+    expect(await matcher(true).match(report)).toEqual([
+      { kind: 'hard', email: 'dee@example.net', issue: 'weekly-4', status: '5.1.1', diagnostic: '550 5.1.1 User unknown', source: 'imap', matchedBy: 'verp' },
+    ]);
+    expect(await matcher(false).match(report)).toEqual([]);
+  });
+
   it('a complaint that names no recipient is matched by the quoted Message-ID, recomputed over the issue', async () => {
     const id = messageIdFor({ listId: LIST_ID, from: 'news@example.com', name: 'x' } as never, 'weekly-3', 'wen@yahoo.com');
     const raw = (await readFile(path.join(CORPUS, 'arf-redacted-inline.eml'), 'utf8')).replaceAll('<6f1c2a9b0d3e4f5a6b7c8d9e0f1a2b3c.weekly-1@example.com>', id);

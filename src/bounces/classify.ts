@@ -203,10 +203,18 @@ export function classifyParsed(parsed: Email, source: Buffer): Classification {
       return { ...common, kind: 'bounce', form: form.name, recipients, verpCandidates: candidates() };
     }
     // A daemon's bounce in no form we know: the first address it names that is not an address
-    // of the report itself, with whatever code is near it. Unknown when it names none.
-    const generic = fromDaemon && BOUNCE_SUBJECT.test(subject) ? genericFailure(text, parsed, common.original) : null;
+    // of the report itself, with whatever code is near it.
+    const failure = fromDaemon && BOUNCE_SUBJECT.test(subject);
+    const generic = failure ? genericFailure(text, parsed, common.original) : null;
     if (generic && DELAY_WORDS.test(text)) return { ...common, kind: 'ignored', form: 'generic-delayed', recipients: [{ ...generic, severity: 'soft' }], verpCandidates: candidates() };
     if (generic) return { ...common, kind: 'bounce', form: 'generic', recipients: [generic], verpCandidates: candidates() };
+    // One that names nobody ("550 5.1.1 User unknown" and nothing more) is still a failure: the
+    // VERP tag it was sent to, or our Message-ID it quotes, says whose (match.ts); else it is
+    // left in the mailbox as naming nobody we sent to.
+    if (failure && !DELAY_WORDS.test(text)) {
+      const said = text.split(/^(?:-{2,}.*)?(?:original message|message headers follow|(?:original|returned|unsent) message follows).*$/im)[0]!.replace(/\s+/g, ' ').trim().slice(0, 400);
+      return { ...common, kind: 'bounce', form: 'generic-unnamed', recipients: [{ email: null, diagnostic: said || null, ...verdictOf(null, said) }], verpCandidates: candidates() };
+    }
     if (fromDaemon) return { ...common, kind: 'unknown', form: 'unknown', recipients: [], verpCandidates: candidates() };
   }
 
