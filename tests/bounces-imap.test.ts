@@ -5,6 +5,7 @@ import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBounceMailbox, type MailboxSummary } from '../src/bounces/mailbox.js';
+import { verpAddress } from '../src/bounces/verp.js';
 import { main } from '../src/cli/main.js';
 import { openFilesStore } from '../src/store/files/index.js';
 import { startDovecot, type TestDovecot } from './helpers/dovecot.js';
@@ -115,7 +116,8 @@ describe('newsletter bounces over IMAP', () => {
     const run = await cli(['bounces', '--imap', dovecot.url, '--json']);
     expect(run.code, run.stderr).toBe(0);
     const { summary } = JSON.parse(run.stdout) as { summary: Record<string, number> };
-    expect(summary).toEqual({ read: 10, hard: 2, soft: 1, complaints: 1, deliveries: 0, unsubscribes: 1, ignored: 2, unknown: 2, unmatched: 1, alreadyHandled: 0, suppressed: 4 });
+    expect(summary).toEqual({ read: 10, hard: 2, soft: 1, complaints: 1, deliveries: 0, unsubscribes: 1, ignored: 2, unknown: 2, unmatched: 1, alreadyHandled: 0, suppressed: 4, verpTags: { seen: 4, resolved: 4 } });
+    expect(run.stderr).toBe('');
 
     const store = openFilesStore({ journalDir: path.join(dir, '.newsletter', 'sends'), suppressions: path.join(dir, 'suppressions.txt') });
     for (const email of [ann, bob, cy, gus]) expect(await store.suppressions.has(email)).toBe(true);
@@ -139,7 +141,7 @@ describe('newsletter bounces over IMAP', () => {
     // A rerun: only the three messages left unmarked are read again, and nothing is counted.
     const again = await cli(['bounces', '--imap', dovecot.url, '--json']);
     expect(again.code, again.stderr).toBe(0);
-    expect((JSON.parse(again.stdout) as { summary: Record<string, number> }).summary).toEqual({ read: 3, hard: 0, soft: 0, complaints: 0, deliveries: 0, unsubscribes: 0, ignored: 0, unknown: 2, unmatched: 1, alreadyHandled: 0, suppressed: 0 });
+    expect((JSON.parse(again.stdout) as { summary: Record<string, number> }).summary).toEqual({ read: 3, hard: 0, soft: 0, complaints: 0, deliveries: 0, unsubscribes: 0, ignored: 0, unknown: 2, unmatched: 1, alreadyHandled: 0, suppressed: 0, verpTags: { seen: 0, resolved: 0 } });
     expect(await store.bounces.tallies({ listId, issueSlug: 'weekly-1' })).toEqual({ hard: 2, soft: 1, complaint: 1 });
 
     // Nothing deleted: every message is still in the Maildir.
@@ -151,7 +153,21 @@ describe('newsletter bounces over IMAP', () => {
     const run = await cli(['bounces', '--imap', wrong]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cannot log in to imap:\/\/bounces:\*\*\*\*@127\.0\.0\.1/);
+    // What the server said, not imapflow's bare "Command failed".
+    expect(run.stderr).toMatch(/the server refused the user `bounces` or its password \(Authentication failed\.\)/);
     expect(run.stderr).not.toContain('not-the-password');
+  }, 30_000);
+
+  it('names the mailboxes there when the URL names one that is not, and says when imaps:// meets a plain port', async () => {
+    const missing = await cli(['bounces', '--imap', dovecot.url.replace(/\/INBOX$/, '/Bounces')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot open the mailbox `Bounces` on .*: Mailbox doesn't exist: Bounces/);
+    expect(missing.stderr).toMatch(/hint: the mailboxes there: .*\bINBOX\b/);
+    const tls = await cli(['bounces', '--imap', dovecot.url.replace(/^imap:/, 'imaps:')]);
+    expect(tls.code).toBe(1);
+    expect(tls.stderr).toMatch(new RegExp(`port ${dovecot.port} does not speak TLS`));
+    expect(tls.stderr).toMatch(/hint: .*write imap:\/\/127\.0\.0\.1/);
+    expect(tls.stderr).not.toMatch(/ssl3_get_record|deps\/openssl/);
   }, 30_000);
 });
 
@@ -209,5 +225,35 @@ describe('bounces.processed: "move"', () => {
       await client.logout();
     }
     expect(await dovecot.messageFiles()).toHaveLength(before + 1);
+  }, 30_000);
+});
+
+describe('the key that reads the VERP tags', () => {
+  it('warns when NEWSLETTER_SECRET is not set, and when tags are found but none verifies; the right key then matches', async () => {
+    const listId = 'The Northern Dispatch <the-northern-dispatch.news.example.com>';
+    const dee = 'dee@example.org';
+    // A bounce that quotes nothing and names someone else: only its VERP tag says it is dee's.
+    const raw = (await readFile(path.join(CORPUS, 'qmail-permanent.eml'), 'utf8'))
+      .replaceAll('olga@qmail.example.net', 'someone-else@example.com')
+      .replace(/--- Below this line[\s\S]*$/, '')
+      .replaceAll(FIXTURE_VERP, verpAddress('bounces@news.example.com', SECRET, listId, 'weekly-2', dee));
+    await dovecot.deliver(raw);
+    const run = async (env: Record<string, string>) => {
+      const io = memoryIo(dir, env);
+      const code = await main(['node', 'newsletter', 'bounces', '--imap', dovecot.url, '--json'], io);
+      return { code, stderr: io.err(), summary: (JSON.parse(io.out()) as { summary: MailboxSummary }).summary };
+    };
+    const other = await run({ NEWSLETTER_SECRET: 'another-key' });
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.summary.verpTags).toEqual({ seen: 1, resolved: 0 });
+    expect(other.stderr).toMatch(/^warning: 1 report carried a VERP tag of `bounces@news\.example\.com` and none verified: is NEWSLETTER_SECRET the key `send` used\?$/m);
+    const none = await run({});
+    expect(none.stderr).toMatch(/^warning: NEWSLETTER_SECRET is not set: the VERP tags of `bounces\.address` cannot be read/m);
+    // Both runs left it in the mailbox: the right key finds dee, with the issue.
+    const right = await run({ NEWSLETTER_SECRET: SECRET });
+    expect(right.stderr).toBe('');
+    expect(right.summary).toMatchObject({ hard: 1, suppressed: 1, verpTags: { seen: 1, resolved: 1 } });
+    const records = JSON.parse((await cli(['suppressions', '--json'])).stdout) as { email: string; reason: string; issue?: string }[];
+    expect(records.find((r) => r.email === dee)).toMatchObject({ reason: 'bounced', issue: 'weekly-2' });
   }, 30_000);
 });

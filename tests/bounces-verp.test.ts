@@ -42,6 +42,19 @@ describe('VERP tags', () => {
     expect(findVerpTags(`To: <${address}>`, base).map((t) => t.tag)).toEqual([address.split('+')[1]!.split('@')[0]]);
   });
 
+  it('resolve all at once on a fresh resolver: the first report does not leave the others an empty map of issues', async () => {
+    const resolver = new VerpResolver(SECRET, LIST_ID, {
+      // The journals take a moment to read, as they do on disk or in Redis.
+      issues: () => new Promise((resolve) => setTimeout(() => resolve(['weekly-1']), 20)),
+      recipients: async function* () {
+        yield* ['ann@example.org', 'bob@example.org', 'cy@example.org'];
+      },
+    });
+    const emails = ['ann@example.org', 'bob@example.org', 'cy@example.org'];
+    const found = await Promise.all(emails.map((email) => resolver.resolve(parseVerpTag(verpTag(SECRET, LIST_ID, 'weekly-1', email))!)));
+    expect(found).toEqual(emails.map((email) => ({ issue: 'weekly-1', email })));
+  });
+
   it('resolve to their recipient and issue from what was sent; a changed or unknown tag resolves to nothing', async () => {
     const sent = { weekly1: ['ann@example.org', 'bob@example.org'], weekly2: ['ann@example.org'] };
     const resolver = new VerpResolver(SECRET, LIST_ID, {

@@ -57,6 +57,8 @@ export interface MailboxSummary {
   alreadyHandled: number;
   /** Addresses newly suppressed. */
   suppressed: number;
+  /** Reports carrying a VERP tag of `bounces.address`, and those whose tag verified with NEWSLETTER_SECRET. */
+  verpTags: { seen: number; resolved: number };
 }
 
 export type MailboxEvent =
@@ -73,7 +75,7 @@ export interface MailboxHooks {
 }
 
 export function emptySummary(): MailboxSummary {
-  return { read: 0, hard: 0, soft: 0, complaints: 0, deliveries: 0, unsubscribes: 0, ignored: 0, unknown: 0, unmatched: 0, alreadyHandled: 0, suppressed: 0 };
+  return { read: 0, hard: 0, soft: 0, complaints: 0, deliveries: 0, unsubscribes: 0, ignored: 0, unknown: 0, unmatched: 0, alreadyHandled: 0, suppressed: 0, verpTags: { seen: 0, resolved: 0 } };
 }
 
 /** The IMAP URL as shown: never the password. */
@@ -126,7 +128,8 @@ export async function readBounceMailbox(settings: MailboxSettings, context: Boun
   try {
     await client.connect();
   } catch (error) {
-    throw new NewsletterError('BOUNCES_MAILBOX', `cannot log in to ${shown}: ${(error as Error).message}`, { cause: error });
+    const { message, hint } = loginProblem(error, target);
+    throw new NewsletterError('BOUNCES_MAILBOX', `cannot log in to ${shown}: ${message}`, { cause: error, hint });
   }
   const matcher = new ReportMatcher({ secret: context.secret, listId: context.listId, verpBase: context.verpBase, bounces: context.store.bounces });
   // One order of issues for the run (soft bounces count only over consecutive sends).
@@ -137,19 +140,29 @@ export async function readBounceMailbox(settings: MailboxSettings, context: Boun
   try {
     lock = await client.getMailboxLock(target.mailbox);
   } catch (error) {
+    // Which mailboxes there are, so a wrong name is fixed in one go.
+    const names = await client
+      .list()
+      .then((boxes) => boxes.map((box) => box.path))
+      .catch(() => []);
     await client.logout().catch(() => undefined);
-    throw new NewsletterError('BOUNCES_MAILBOX', `cannot open the mailbox \`${target.mailbox}\` on ${shown}: ${(error as Error).message}`, { cause: error });
+    throw new NewsletterError('BOUNCES_MAILBOX', `cannot open the mailbox \`${target.mailbox}\` on ${shown}: ${serverSaid(error)}`, {
+      cause: error,
+      hint: names.length ? `the mailboxes there: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''} (the path of the URL names one)` : undefined,
+    });
   }
   try {
     const box = client.mailbox;
     emit({ type: 'connected', mailbox: target.mailbox, messages: box ? box.exists : 0 });
     if (settings.processed === 'move') await ensureFolder(client, settings.folder);
     await readPass(client, settings, context, matcher, summary, seen, emit);
+    summary.verpTags = { ...matcher.tags };
     emit({ type: 'pass', summary: { ...summary } });
     while (hooks.watch && !hooks.signal?.aborted) {
       const arrived = await waitForMail(client, hooks.signal);
       if (!arrived) break;
       await readPass(client, settings, context, matcher, summary, seen, emit);
+      summary.verpTags = { ...matcher.tags };
       emit({ type: 'pass', summary: { ...summary } });
     }
   } catch (error) {
@@ -160,6 +173,23 @@ export async function readBounceMailbox(settings: MailboxSettings, context: Boun
     await client.logout().catch(() => undefined);
   }
   return summary;
+}
+
+/** What the server said (imapflow's `responseText`), not imapflow's bare "Command failed". */
+function serverSaid(error: unknown): string {
+  const { message, responseText } = error as { message?: string; responseText?: string };
+  return responseText?.trim() || message || String(error);
+}
+
+function loginProblem(error: unknown, target: ImapTarget): { message: string; hint?: string | undefined } {
+  const { authenticationFailed, code, message = '' } = error as { authenticationFailed?: boolean; code?: string; message?: string };
+  if (authenticationFailed) return { message: `the server refused the user \`${target.user}\` or its password (${serverSaid(error)})`, hint: 'a user or password with @, : or / is written %40, %3A, %2F in the URL' };
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|unknown protocol/i.test(message)) {
+    return { message: `port ${target.port} does not speak TLS`, hint: `imaps:// is TLS from the first byte (usually port 993); for a plain port with STARTTLS (usually 143) write imap://${target.host}:${target.port}/…` };
+  }
+  if (code === 'ECONNREFUSED') return { message: `nothing answers on ${target.host}:${target.port}`, hint: 'check the host and port of the URL (imaps: 993, imap: 143)' };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { message: `the host \`${target.host}\` is not found (${code})` };
+  return { message: serverSaid(error) };
 }
 
 async function ensureFolder(client: ImapFlow, folder: string): Promise<void> {

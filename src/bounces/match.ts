@@ -51,6 +51,8 @@ export class ReportMatcher {
   private readonly verp: VerpResolver | null;
   private sentAddresses: Promise<AddressSet> | null = null;
   private issues: Promise<string[]> | null = null;
+  /** Reports carrying a tag of ours, and those whose tag resolved: none resolving hints at another NEWSLETTER_SECRET. */
+  readonly tags = { seen: 0, resolved: 0 };
 
   constructor(private readonly options: MatcherOptions) {
     const { secret, listId, bounces } = options;
@@ -86,9 +88,12 @@ export class ReportMatcher {
 
     // 1. VERP: one message, one recipient; the report's own recipient line gives the verdict.
     if (this.verp && this.options.verpBase) {
-      for (const tag of findVerpTags(report.verpCandidates.join('\n'), this.options.verpBase)) {
+      const tags = findVerpTags(report.verpCandidates.join('\n'), this.options.verpBase);
+      if (tags.length) this.tags.seen++;
+      for (const tag of tags) {
         const found = await this.verp.resolve(tag);
         if (!found) continue;
+        this.tags.resolved++;
         const line = report.recipients.find((r) => r.email === found.email) ?? report.recipients[0];
         if (line) return [event(line, found.email, found.issue, 'verp')];
       }

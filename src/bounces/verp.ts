@@ -135,7 +135,8 @@ export interface SentRecipients {
  * MACs is built once, on the first tag that names it, and kept for the run.
  */
 export class VerpResolver {
-  private issueCodes: Map<string, string> | null = null;
+  /** Issue code → slug, built once: a promise, so reports resolved at once all wait for the one build. */
+  private issueCodes: Promise<Map<string, string>> | null = null;
   private readonly macs = new Map<string, Promise<Map<string, string>>>();
 
   constructor(
@@ -145,11 +146,8 @@ export class VerpResolver {
   ) {}
 
   async resolve(tag: VerpTag): Promise<{ issue: string; email: string } | null> {
-    if (!this.issueCodes) {
-      this.issueCodes = new Map();
-      for (const slug of await this.sent.issues()) this.issueCodes.set(verpIssueCode(this.secret, this.listId, slug).toString('hex'), slug);
-    }
-    const issue = this.issueCodes.get(tag.issueCode.toString('hex'));
+    this.issueCodes ??= this.sent.issues().then((slugs) => new Map(slugs.map((slug) => [verpIssueCode(this.secret, this.listId, slug).toString('hex'), slug])));
+    const issue = (await this.issueCodes).get(tag.issueCode.toString('hex'));
     if (!issue) return null;
     let macs = this.macs.get(issue);
     if (!macs) {

@@ -16,11 +16,30 @@ interface BouncesFlags extends SharedFlags {
 }
 
 export function formatBounceSummary(s: MailboxSummary): string {
-  const parts = [`${formatCount(s.read)} read`, `${formatCount(s.hard)} hard bounces`, `${formatCount(s.soft)} soft`, `${formatCount(s.complaints)} complaints`, `${formatCount(s.deliveries)} delivery reports`, `${formatCount(s.unsubscribes)} unsubscribe requests`, `${formatCount(s.ignored)} auto-replies and delay notices`, `${formatCount(s.suppressed)} addresses suppressed`];
+  const n = (count: number, one: string, many = `${one}s`) => `${formatCount(count)} ${count === 1 ? one : many}`;
+  const parts = [
+    `${formatCount(s.read)} read`,
+    n(s.hard, 'hard bounce'),
+    `${formatCount(s.soft)} soft`,
+    n(s.complaints, 'complaint'),
+    n(s.deliveries, 'delivery report'),
+    n(s.unsubscribes, 'unsubscribe request'),
+    n(s.ignored, 'auto-reply or delay notice', 'auto-replies and delay notices'),
+    `${n(s.suppressed, 'address', 'addresses')} suppressed`,
+  ];
   if (s.alreadyHandled) parts.push(`${formatCount(s.alreadyHandled)} handled before`);
   const left = s.unknown + s.unmatched;
   if (left) parts.push(`${formatCount(left)} left in the mailbox (${s.unknown} not recognised, ${s.unmatched} naming nobody we sent to)`);
   return parts.join(', ');
+}
+
+/** Why reports may be counted without their issue: no tags to read, no key to read them, or another key. */
+export function verpWarnings(verp: boolean, address: string | null, secret: string | undefined, summary: MailboxSummary): string[] {
+  if (!address) return ['`bounces.address` is not set, so sends carry no VERP tags: reports are matched by the headers they quote, and one that quotes none is left in the mailbox (docs/bounces.md)'];
+  if (!verp || !secret) return ['NEWSLETTER_SECRET is not set: the VERP tags of `bounces.address` cannot be read, so reports are matched by the headers they quote and may be counted without their issue; set the key `send` used (environment or .env)'];
+  const { seen, resolved } = summary.verpTags;
+  if (seen > 0 && resolved === 0) return [`${formatCount(seen)} report${seen > 1 ? 's' : ''} carried a VERP tag of \`${address}\` and none verified: is NEWSLETTER_SECRET the key \`send\` used?`];
+  return [];
 }
 
 export function registerBounces(program: Command, io: CliIo): void {
@@ -61,13 +80,13 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
           onEvent: (event) => {
             if (flags.json) return;
             if (event.type === 'connected') println(io.stdout, `${event.mailbox}: ${formatCount(event.messages)} messages`);
-            else if (event.type === 'event') println(io.stdout, `  ${event.event.kind.padEnd(9)} ${event.event.email}${event.event.issue ? ` (${event.event.issue})` : ''}${event.event.status ? ` ${event.event.status}` : ''}: ${event.outcome}`);
-            else if (event.type === 'left') println(io.stdout, `  left     #${event.uid} ${JSON.stringify(event.subject)} (${event.why === 'unknown' ? 'not recognised' : 'names nobody we sent to'})`);
+            else if (event.type === 'event') println(io.stdout, `  ${event.event.kind.padEnd(12)}${event.event.email}${event.event.issue ? ` (${event.event.issue})` : ''}${event.event.status ? ` ${event.event.status}` : ''}: ${event.outcome}`);
+            else if (event.type === 'left') println(io.stdout, `  ${'left'.padEnd(12)}#${event.uid} ${JSON.stringify(event.subject)} (${event.why === 'unknown' ? 'not recognised' : 'names nobody we sent to'})`);
             else if (flags.watch) println(io.stdout, formatBounceSummary(event.summary));
           },
         },
       });
-      if (!result.verp) println(io.stderr, 'note: VERP tags not read (set `bounces.address` and NEWSLETTER_SECRET); reports are matched by the headers they quote');
+      for (const warning of verpWarnings(result.verp, config.bounces.address, env.NEWSLETTER_SECRET, result.summary)) println(io.stderr, `warning: ${warning}`);
       if (flags.json) println(io.stdout, JSON.stringify(result, null, 2));
       else println(io.stdout, formatBounceSummary(result.summary));
     });
