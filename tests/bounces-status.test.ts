@@ -1,3 +1,4 @@
+import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyBounceEvent } from '../src/bounces/rules.js';
@@ -9,7 +10,7 @@ import { RedisStore } from '../src/store/redis/redis-store.js';
 import type { Store } from '../src/store/types.js';
 import { memoryIo } from './helpers/memory-io.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { sendProject } from './helpers/send-project.js';
+import { CONTENT, sendProject } from './helpers/send-project.js';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server.js';
 
 /** `status ISSUE`: delivered, bounces and complaints with their rates, for local and queued sends alike. */
@@ -54,6 +55,23 @@ describe('status ISSUE', () => {
     const text = memoryIo(project.dir, {});
     expect(await main(['node', 'newsletter', 'status', 'weekly-1'], text)).toBe(0);
     expect(text.out().split('\n').slice(0, 2)).toEqual(['weekly-1: local send', '  delivered: 7; hard bounces 1 (14.3%), soft bounces 1 (14.3%), complaints 1 (14.3%)']);
+  }, 30_000);
+
+  it('an issue never sent is said so; a name that is neither sent nor written is an error that suggests one', async () => {
+    const project = await sendProject();
+    const sent = await project.run(['weekly-1', '--list', 'subscribers.csv', '--smtp', smtp.url, '--yes', '--retry-delay', '20']);
+    expect(sent.code, sent.stderr).toBe(0);
+    // The project's own content, with a second issue written and not sent.
+    await cp(CONTENT, path.join(project.dir, 'content'), { recursive: true });
+    await cp(path.join(project.dir, 'content', 'issues', 'weekly-1.md'), path.join(project.dir, 'content', 'issues', 'weekly-2.md'));
+    const later = memoryIo(project.dir, {});
+    expect(await main(['node', 'newsletter', 'status', 'weekly-2'], later), later.err()).toBe(0);
+    expect(later.out()).toBe('weekly-2: not sent yet\n');
+    const typo = memoryIo(project.dir, {});
+    expect(await main(['node', 'newsletter', 'status', 'weekly-9'], typo)).toBe(2);
+    expect(typo.err()).toMatch(/no send of `weekly-9` and no such issue in the content \(did you mean `weekly-1`\?\)/);
+    expect(typo.err()).toMatch(/hint: issues sent: weekly-1/);
+    expect(typo.out()).toBe('');
   }, 30_000);
 
   it('reads a queued send\'s numbers from Redis', async () => {

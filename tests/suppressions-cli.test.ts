@@ -71,6 +71,11 @@ for (const backend of ['files', 'redis'] as const) {
       expect(text.stderr).toContain('3 suppressed');
       const bad = await runCli(['suppressions', '--since', 'last week'], { cwd: dir, env: env() });
       expect(bad.code).toBe(2);
+      // A reason that is not one: refused with the words there are, not "0 suppressed".
+      const typo = await runCli(['suppressions', '--reason', 'bounce'], { cwd: dir, env: env() });
+      expect(typo.code).toBe(2);
+      expect(typo.stderr).toMatch(/--reason: expected unsubscribed, bounced, complained, manual, erased, got `bounce` \(did you mean `bounced`\?\)/);
+      expect(typo.stdout).toBe('');
     }, 60_000);
 
     it('remove lifts one address, saying what it was; the next send is not stopped by the old line', async () => {

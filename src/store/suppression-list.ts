@@ -1,5 +1,7 @@
 import { NewsletterError } from '../errors.js';
 import { normalizeEmail } from '../render/links.js';
+import { didYouMean } from '../suggest.js';
+import { SUPPRESSION_REASONS } from './suppression-entry.js';
 import type { Store, SuppressionEntry } from './types.js';
 
 /**
@@ -19,6 +21,16 @@ export interface ListSuppressionsOptions {
 }
 
 /** Parses `--since`: an ISO date or time, or a age such as `7d`, `12h`, `30m`. */
+/** What `--reason` may ask for: the four words, and `erased` (the hash an erasure leaves). */
+const LISTED_REASONS: readonly string[] = [...SUPPRESSION_REASONS, 'erased'];
+
+/** `--reason`: a reason suppressions are kept under, or a USAGE error that suggests one. */
+export function parseReason(value: string): string {
+  const reason = value.trim().toLowerCase();
+  if (LISTED_REASONS.includes(reason)) return reason;
+  throw new NewsletterError('USAGE', `--reason: expected ${LISTED_REASONS.join(', ')}, got \`${value}\`${didYouMean(reason, LISTED_REASONS, 3)}`);
+}
+
 export function parseSince(value: string, now: Date = new Date()): Date {
   const age = /^(\d+)\s*([dhm])$/i.exec(value.trim());
   if (age) {

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { assertIssueSlug } from '../../content/slug.js';
+import { listIssues } from '../../content/load-issue.js';
+import { NewsletterError } from '../../errors.js';
+import { didYouMean } from '../../suggest.js';
 import { loadConfig } from '../../config/load-config.js';
 import { queueStatus, type QueueStatus } from '../../queue/status.js';
 import { listIdFor } from '../../render/list-id.js';
@@ -56,8 +59,8 @@ export function registerStatus(program: Command, io: CliIo): void {
     .addHelpText(
       'after',
       `
-The config (--config) names the newsletter with its listId; --content and --templates are
-accepted as everywhere and change nothing here.
+The config (--config) names the newsletter with its listId; --content is where an issue
+not sent yet is looked for (a name neither sent nor written is an error that suggests one).
 
 Examples:
   $ npx newsletter status weekly-1 --queue redis://redis.internal:6379
@@ -75,10 +78,26 @@ Warns when complaints pass 0.1% or hard bounces 2% of delivered (docs/bounces.md
       const status = queue ? await queueStatus({ queue, key }) : null;
       const store = queue ? await RedisStore.open({ url: queue, name: 'newsletter-status' }) : await openStore(config, { cwd: io.cwd });
       let delivery: DeliveryRates;
+      let sentIssues: string[];
       try {
         delivery = await deliveryRates(store, key);
+        sentIssues = (await store.bounces.sentIssues(key.listId)).map((issue) => issue.slug);
       } finally {
         await store.close();
+      }
+      // Nothing sent under this name: a typo (an error that says which issues there are), or an
+      // issue of the content folder not sent yet (said so, not shown as a send of nothing).
+      if (!sentIssues.includes(issueSlug) && (!status || status.state === 'none')) {
+        const written = await listIssues(config.paths.content, io.cwd).catch(() => [] as string[]);
+        if (!written.includes(issueSlug)) {
+          const known = [...new Set([...sentIssues, ...written])];
+          throw new NewsletterError('USAGE', `no send of \`${issueSlug}\` and no such issue in the content${didYouMean(issueSlug, known)}`, {
+            hint: sentIssues.length ? `issues sent: ${sentIssues.join(', ')}` : 'nothing has been sent with this config yet',
+          });
+        }
+        if (flags.json) println(io.stdout, JSON.stringify({ issueSlug, state: 'not-sent', delivery }, null, 2));
+        else println(io.stdout, `${issueSlug}: not sent yet`);
+        return;
       }
       if (flags.json) println(io.stdout, JSON.stringify(status ? { ...status, delivery } : { issueSlug, state: 'local', delivery }, null, 2));
       else {

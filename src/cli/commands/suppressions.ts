@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { openStore } from '../../store/index.js';
 import { describeEntry } from '../../store/suppression-entry.js';
-import { liftSuppression, listSuppressions, parseSince } from '../../store/suppression-list.js';
+import { liftSuppression, listSuppressions, parseReason, parseSince } from '../../store/suppression-list.js';
 import { displayPath } from '../../fs/display-path.js';
 import { println, type CliIo } from '../io.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
@@ -28,7 +28,7 @@ async function storeFor(flags: SuppressionsFlags, io: CliIo) {
 export function registerSuppressions(program: Command, io: CliIo): void {
   const command = addSharedOptions(program.command('suppressions'), { out: false })
     .description('list the suppressed addresses with why, from where and since when; `suppressions remove ADDRESS` lifts one')
-    .option('--reason <word>', 'only this reason: unsubscribed, bounced, complained or manual')
+    .option('--reason <word>', 'only this reason: unsubscribed, bounced, complained, manual or erased')
     .option('--since <when>', 'only those recorded since a date (2026-12-01), a time or an age (7d, 12h)')
     .option('--json', 'print one JSON array of {email, reason, source, issue, status, diagnostic, note, at}')
     .option('--store [url]', 'the Redis store that `send --store`/`serve --store` use (default URL: $REDIS_URL, which alone turns this on)')
@@ -46,14 +46,15 @@ written by hand there count as reason \`manual\` (docs/suppressions.md).`,
     )
     .action(async (flags: SuppressionsFlags) => {
       const since = flags.since === undefined ? undefined : parseSince(flags.since);
+      const reason = flags.reason === undefined ? undefined : parseReason(flags.reason);
       const { store } = await storeFor(flags, io);
       try {
-        const records = await listSuppressions(store, { reason: flags.reason, since });
+        const records = await listSuppressions(store, { reason, since });
         if (flags.json) return println(io.stdout, JSON.stringify(records, null, 2));
         for (const record of records) println(io.stdout, `${record.email}  ${describeEntry(record)}`);
         const problems = await store.suppressions.problems();
         for (const problem of problems) println(io.stderr, `warning: ${problem.file}:${problem.line}: ${problem.message}`);
-        println(io.stderr, `${records.length} suppressed${flags.reason ? ` (${flags.reason})` : ''}${since ? ` since ${since.toISOString()}` : ''}`);
+        println(io.stderr, `${records.length} suppressed${reason ? ` (${reason})` : ''}${since ? ` since ${since.toISOString()}` : ''}`);
       } finally {
         await store.close();
       }
