@@ -302,6 +302,8 @@ describe('sign-up: when the SMTP server cannot take the mail', () => {
     expect(mailErrors).toHaveLength(1);
     expect(mailErrors[0]).toMatchObject({ kind: 'confirm', message: expect.stringMatching(/relaying denied/) });
     expect(JSON.stringify(mailErrors)).not.toContain('eli@');
+    // The log says which sign-up it was, by the address's tag, as a refusal line does.
+    expect(refusals.filter((r) => r.outcome === 'confirm-not-sent')).toEqual([{ outcome: 'confirm-not-sent', address: expect.stringMatching(/^#[0-9a-f]{12}$/), ip: '203.0.113.0/24' }]);
     // Without the allowance given back, this would be 'signup-already-mailed' and send nothing for 24 h.
     expect((await form({ email: 'eli@example.com' }, '198.51.100.200')).status).toBe(200);
     await mails();

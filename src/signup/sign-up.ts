@@ -161,8 +161,12 @@ export function createSignupService(options: SignupServiceOptions): SignupServic
     const token = signupToken(claims, secret, listId);
     const to = recipientOf(email, fields);
     // Not sent after all (refused by the SMTP server): the address's one mail a day is given
-    // back, so the reader's next try sends again.
-    const giveBack = () => void store.limits.give(mailKey).catch(() => undefined);
+    // back, so the reader's next try sends again; logged with the address's tag, so the line
+    // that answered this sign-up can be found.
+    const giveBack = () => {
+      refuse('confirm-not-sent', email, ip);
+      void store.limits.give(mailKey).catch(() => undefined);
+    };
     const render = options.confirmEmail({ recipient: to, confirmUrl: `${config.siteUrl}confirm/${token}`, expiresDays: config.signup.tokenDays });
     slot.send(
       render.then((email) => ({ ...email, to, unsubscribeUrl: null })),

@@ -147,7 +147,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
                 smtpUrl: env.SMTP_URL,
                 captchaSecret: env.CAPTCHA_SECRET,
                 onRefusal: (refusal) => out.println(`${new Date().toISOString()} signup refused ${refusal.outcome}${refusal.address ? ` address ${refusal.address}` : ''}${refusal.ip ? ` from ${refusal.ip}` : ''}${which}`),
-                onMailError: (kind, error) => reportError(new Error(`a ${kind} email was not sent: ${(error as Error)?.message ?? String(error)}`)),
+                onMailError: (kind, error) => reportError(new Error(`${new Date().toISOString()} a ${kind} email was not sent: ${(error as Error)?.message ?? String(error)}${which}`)),
               })
             : null;
           const handler = await createUnsubscribeHandler({
