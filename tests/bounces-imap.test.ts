@@ -115,7 +115,18 @@ describe('newsletter bounces over IMAP', () => {
 
     const run = await cli(['bounces', '--imap', dovecot.url, '--json']);
     expect(run.code, run.stderr).toBe(0);
-    const { summary } = JSON.parse(run.stdout) as { summary: Record<string, number> };
+    const { summary, events } = JSON.parse(run.stdout) as { summary: Record<string, number>; events: { kind?: string; email?: string; issue?: string; outcome?: string; left?: string }[] };
+    // What was done to whom, for scripts: each event with its outcome, and what was left.
+    expect(events.filter((e) => e.kind).map((e) => [e.kind, e.email, e.outcome]).sort()).toEqual(
+      [
+        ['complaint', cy, 'suppressed'],
+        ['hard', ann, 'suppressed'],
+        ['hard', bob, 'suppressed'],
+        ['soft', dee, 'counted'],
+        ['unsubscribe', gus, 'suppressed'],
+      ].sort(),
+    );
+    expect(events.filter((e) => e.left).map((e) => e.left).sort()).toEqual(['unknown', 'unknown', 'unmatched']);
     expect(summary).toEqual({ read: 10, hard: 2, soft: 1, complaints: 1, deliveries: 0, unsubscribes: 1, ignored: 2, unknown: 2, unmatched: 1, alreadyHandled: 0, suppressed: 4, verpTags: { seen: 4, resolved: 4 } });
     expect(run.stderr).toBe('');
 

@@ -48,7 +48,7 @@ export function registerBounces(program: Command, io: CliIo): void {
     .option('--imap <url>', 'the mailbox: imaps://user:pass@host/INBOX (default: `bounces.imap` in the config, then $BOUNCES_IMAP_URL)')
     .option('--watch', 'keep reading as mail arrives (IMAP IDLE) until Ctrl-C')
     .option('--store [url]', 'record in the Redis store the sends use (default URL: $REDIS_URL, which alone turns this on)')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary and what was done to whom as JSON (with --watch: a JSON line per pass)')
     .addHelpText(
       'after',
       `
@@ -67,6 +67,7 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
       const config = await loadConfig(configRequest(flags, io));
       const storeUrl = flags.store !== undefined || env.REDIS_URL ? redisUrlFrom(typeof flags.store === 'string' ? flags.store : undefined, env, '--store') : null;
       const abort = new AbortController();
+      const events: object[] = [];
       if (flags.watch) void untilSignal().then(() => abort.abort());
       const result = await processBounces({
         config,
@@ -78,7 +79,13 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
           watch: flags.watch,
           signal: abort.signal,
           onEvent: (event) => {
-            if (flags.json) return;
+            if (flags.json) {
+              // What was done to whom, for scripts; with --watch, a JSON line per pass as it ends.
+              if (event.type === 'event') events.push({ ...event.event, outcome: event.outcome });
+              else if (event.type === 'left') events.push({ left: event.why, uid: event.uid, subject: event.subject });
+              else if (event.type === 'pass' && flags.watch) println(io.stdout, JSON.stringify({ summary: event.summary, events: events.splice(0) }));
+              return;
+            }
             if (event.type === 'connected') println(io.stdout, `${event.mailbox}: ${formatCount(event.messages)} messages`);
             else if (event.type === 'event') println(io.stdout, `  ${event.event.kind.padEnd(12)}${event.event.email}${event.event.issue ? ` (${event.event.issue})` : ''}${event.event.status ? ` ${event.event.status}` : ''}: ${event.outcome}`);
             else if (event.type === 'left') println(io.stdout, `  ${'left'.padEnd(12)}#${event.uid} ${JSON.stringify(event.subject)} (${event.why === 'unknown' ? 'not recognised' : 'names nobody we sent to'})`);
@@ -87,7 +94,7 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
         },
       });
       for (const warning of verpWarnings(result.verp, config.bounces.address, env.NEWSLETTER_SECRET, result.summary)) println(io.stderr, `warning: ${warning}`);
-      if (flags.json) println(io.stdout, JSON.stringify(result, null, 2));
-      else println(io.stdout, formatBounceSummary(result.summary));
+      if (flags.json && !flags.watch) println(io.stdout, JSON.stringify({ ...result, events }, null, 2));
+      else if (!flags.json) println(io.stdout, formatBounceSummary(result.summary));
     });
 }
