@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ImapFlow } from 'imapflow';
+import { DEFAULTS } from '../config/defaults.js';
 import { NewsletterError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { classifyMessage } from './classify.js';
@@ -17,7 +19,9 @@ import { applyBounceEvent, IssueOrder, type BounceRules } from './rules.js';
  * - a report's bytes are claimed once in the store (store.bounces.claim), and every rule is
  *   idempotent per address and issue, so a rerun, a lost flag or a copy of a message counts once.
  *
- * With `watch`, the mailbox stays selected and IDLE wakes the reader when mail arrives.
+ * With `watch`, the mailbox stays selected and IDLE wakes the reader when mail arrives; a lost
+ * connection (a server restart, a network blip, a server closing idle sessions) is opened again
+ * after DEFAULTS.bounces.reconnectDelaysMs, as long as it takes.
  */
 
 export interface MailboxSettings {
@@ -65,7 +69,9 @@ export type MailboxEvent =
   | { type: 'connected'; mailbox: string; messages: number }
   | { type: 'event'; event: BounceEvent; outcome: string }
   | { type: 'left'; why: 'unknown' | 'unmatched'; uid: number; subject: string }
-  | { type: 'pass'; summary: MailboxSummary };
+  | { type: 'pass'; summary: MailboxSummary }
+  /** --watch lost the connection (or could not get it back) and tries again after `inMs`. */
+  | { type: 'reconnecting'; why: string; inMs: number };
 
 export interface MailboxHooks {
   onEvent?: ((event: MailboxEvent) => void) | undefined;
@@ -122,6 +128,63 @@ export async function readBounceMailbox(settings: MailboxSettings, context: Boun
   const target = parseImapUrl(settings.url);
   const shown = maskImapUrl(settings.url);
   const emit = (event: MailboxEvent) => hooks.onEvent?.(event);
+  const matcher = new ReportMatcher({ secret: context.secret, listId: context.listId, verpBase: context.verpBase, bounces: context.store.bounces });
+  // One order of issues for the run (soft bounces count only over consecutive sends).
+  context = { ...context, rules: { ...context.rules, order: context.rules.order ?? new IssueOrder(() => context.store.bounces.sentIssues(context.listId)) } };
+  const summary = emptySummary();
+  // UIDs read in this run: kept over a reconnection while the mailbox's UIDVALIDITY stays.
+  const seen = new Set<number>();
+  let uidValidity: bigint | null = null;
+  let lost = 0;
+  for (;;) {
+    let session: Session;
+    try {
+      session = await openSession(target, shown);
+    } catch (error) {
+      // --watch outlives a server restart or a network blip; a first connection, a refused
+      // login or a missing mailbox is the user's to fix, said at once.
+      if (!hooks.watch || lost === 0 || !connectionLost(error)) throw error;
+      if (!(await reconnectAfter(lost++, error, emit, hooks.signal))) return summary;
+      continue;
+    }
+    const { client, lock } = session;
+    try {
+      const box = client.mailbox;
+      if (box && uidValidity !== null && box.uidValidity !== uidValidity) seen.clear();
+      uidValidity = box ? box.uidValidity : null;
+      emit({ type: 'connected', mailbox: target.mailbox, messages: box ? box.exists : 0 });
+      lost = 0;
+      if (settings.processed === 'move') await ensureFolder(client, settings.folder);
+      await readPass(client, settings, context, matcher, summary, seen, emit);
+      summary.verpTags = { ...matcher.tags };
+      emit({ type: 'pass', summary: { ...summary } });
+      while (hooks.watch && !hooks.signal?.aborted) {
+        const arrived = await waitForMail(client, hooks.signal);
+        if (!arrived) break;
+        await readPass(client, settings, context, matcher, summary, seen, emit);
+        summary.verpTags = { ...matcher.tags };
+        emit({ type: 'pass', summary: { ...summary } });
+      }
+      return summary;
+    } catch (error) {
+      if (error instanceof NewsletterError) throw error;
+      // A store write that failed, or a report the code could not handle: not the connection's fault.
+      if (!hooks.watch || hooks.signal?.aborted || client.usable) throw new NewsletterError('BOUNCES_MAILBOX', `reading ${shown} failed: ${(error as Error).message}`, { cause: error });
+      if (!(await reconnectAfter(lost++, error, emit, hooks.signal))) return summary;
+    } finally {
+      lock.release();
+      await client.logout().catch(() => undefined);
+    }
+  }
+}
+
+interface Session {
+  client: ImapFlow;
+  lock: Awaited<ReturnType<ImapFlow['getMailboxLock']>>;
+}
+
+/** Logged in, with the mailbox selected and locked; a NewsletterError that says why not. */
+async function openSession(target: ImapTarget, shown: string): Promise<Session> {
   const client = new ImapFlow({ host: target.host, port: target.port, secure: target.secure, auth: { user: target.user, pass: target.pass }, logger: false, emitLogs: false });
   // A dropped connection is reported by the command that fails; the event must not crash the process.
   client.on('error', () => undefined);
@@ -131,14 +194,8 @@ export async function readBounceMailbox(settings: MailboxSettings, context: Boun
     const { message, hint } = loginProblem(error, target);
     throw new NewsletterError('BOUNCES_MAILBOX', `cannot log in to ${shown}: ${message}`, { cause: error, hint });
   }
-  const matcher = new ReportMatcher({ secret: context.secret, listId: context.listId, verpBase: context.verpBase, bounces: context.store.bounces });
-  // One order of issues for the run (soft bounces count only over consecutive sends).
-  context = { ...context, rules: { ...context.rules, order: context.rules.order ?? new IssueOrder(() => context.store.bounces.sentIssues(context.listId)) } };
-  const summary = emptySummary();
-  const seen = new Set<number>();
-  let lock: Awaited<ReturnType<ImapFlow['getMailboxLock']>>;
   try {
-    lock = await client.getMailboxLock(target.mailbox);
+    return { client, lock: await client.getMailboxLock(target.mailbox) };
   } catch (error) {
     // Which mailboxes there are, so a wrong name is fixed in one go.
     const names = await client
@@ -151,28 +208,25 @@ export async function readBounceMailbox(settings: MailboxSettings, context: Boun
       hint: names.length ? `the mailboxes there: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''} (the path of the URL names one)` : undefined,
     });
   }
-  try {
-    const box = client.mailbox;
-    emit({ type: 'connected', mailbox: target.mailbox, messages: box ? box.exists : 0 });
-    if (settings.processed === 'move') await ensureFolder(client, settings.folder);
-    await readPass(client, settings, context, matcher, summary, seen, emit);
-    summary.verpTags = { ...matcher.tags };
-    emit({ type: 'pass', summary: { ...summary } });
-    while (hooks.watch && !hooks.signal?.aborted) {
-      const arrived = await waitForMail(client, hooks.signal);
-      if (!arrived) break;
-      await readPass(client, settings, context, matcher, summary, seen, emit);
-      summary.verpTags = { ...matcher.tags };
-      emit({ type: 'pass', summary: { ...summary } });
-    }
-  } catch (error) {
-    if (error instanceof NewsletterError) throw error;
-    throw new NewsletterError('BOUNCES_MAILBOX', `reading ${shown} failed: ${(error as Error).message}`, { cause: error });
-  } finally {
-    lock.release();
-    await client.logout().catch(() => undefined);
-  }
-  return summary;
+}
+
+/** Errors of the connection itself (worth trying again), as opposed to a refused login or a missing mailbox. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'NoConnection', 'EConnectionClosed', 'CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT', 'ETIMEOUT', 'ClosedAfterConnectText', 'ClosedAfterConnectTLS']);
+
+function connectionLost(error: unknown): boolean {
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  return CONNECTION_CODES.has(String((cause as { code?: unknown }).code ?? ''));
+}
+
+/** Waits before the next attempt (false when `signal` aborts meanwhile), and says so. */
+async function reconnectAfter(attempt: number, error: unknown, emit: (event: MailboxEvent) => void, signal: AbortSignal | undefined): Promise<boolean> {
+  const delays = DEFAULTS.bounces.reconnectDelaysMs;
+  const waitMs = delays[Math.min(attempt, delays.length - 1)]!;
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  emit({ type: 'reconnecting', why: (error as Error).message ?? String(cause), inMs: waitMs });
+  if (signal?.aborted) return false;
+  await delay(waitMs, undefined, { signal }).catch(() => undefined);
+  return !signal?.aborted;
 }
 
 /** What the server said (imapflow's `responseText`), not imapflow's bare "Command failed". */

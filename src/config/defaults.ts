@@ -207,6 +207,8 @@ export const DEFAULTS = deepFreeze({
     /** `status` warns past these rates (Gmail and Yahoo: keep complaints under 0.3%, aim below 0.1%). */
     complaintRateWarn: 0.001,
     hardBounceRateWarn: 0.02,
+    /** `bounces --watch` opens a lost connection again after these waits (the last one repeats). */
+    reconnectDelaysMs: [1000, 2000, 5000, 10_000, 30_000] as readonly number[],
   },
   /** Sign-up with double opt-in (`serve`'s POST /subscribe, docs/signup.md). */
   signup: {

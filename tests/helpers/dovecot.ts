@@ -31,6 +31,8 @@ export interface TestDovecot {
   deliver(raw: Buffer | string): Promise<void>;
   /** Every message file of the mailbox (INBOX and its subfolders), new/ and cur/ alike. */
   messageFiles(): Promise<string[]>;
+  /** Closes every IMAP session of the user, as a server restart or an idle timeout would (doveadm kick). */
+  kick(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -179,6 +181,17 @@ service imap-login {
       };
       await walk(maildir);
       return files.sort();
+    },
+    async kick() {
+      const doveadm = spawn('doveadm', ['-c', confFile, 'kick', user], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let said = '';
+      doveadm.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      doveadm.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        doveadm.once('error', reject);
+        doveadm.once('exit', resolve);
+      });
+      if (code !== 0) throw new Error(`doveadm kick exited ${code}: ${said}`);
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

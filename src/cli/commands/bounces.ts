@@ -79,6 +79,8 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
           watch: flags.watch,
           signal: abort.signal,
           onEvent: (event) => {
+            // On stderr either way: the connection's news is not the mailbox's.
+            if (event.type === 'reconnecting') return println(io.stderr, `${new Date().toISOString()} connection lost (${event.why}): trying again in ${Math.round(event.inMs / 1000)} s`);
             if (flags.json) {
               // What was done to whom, for scripts; with --watch, a JSON line per pass as it ends.
               if (event.type === 'event') events.push({ ...event.event, outcome: event.outcome });
@@ -89,7 +91,7 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
             if (event.type === 'connected') println(io.stdout, `${event.mailbox}: ${formatCount(event.messages)} messages`);
             else if (event.type === 'event') println(io.stdout, `  ${event.event.kind.padEnd(12)}${event.event.email}${event.event.issue ? ` (${event.event.issue})` : ''}${event.event.status ? ` ${event.event.status}` : ''}: ${event.outcome}`);
             else if (event.type === 'left') println(io.stdout, `  ${'left'.padEnd(12)}#${event.uid} ${JSON.stringify(event.subject)} (${event.why === 'unknown' ? 'not recognised' : 'names nobody we sent to'})`);
-            else if (flags.watch) println(io.stdout, formatBounceSummary(event.summary));
+            else if (event.type === 'pass' && flags.watch) println(io.stdout, formatBounceSummary(event.summary));
           },
         },
       });
