@@ -54,7 +54,7 @@ describe('status ISSUE', () => {
 
     const text = memoryIo(project.dir, {});
     expect(await main(['node', 'newsletter', 'status', 'weekly-1'], text)).toBe(0);
-    expect(text.out().split('\n').slice(0, 2)).toEqual(['weekly-1: local send', '  delivered: 7; hard bounces 1 (14.3%), soft bounces 1 (14.3%), complaints 1 (14.3%)']);
+    expect(text.out().split('\n').slice(0, 2)).toEqual(['weekly-1: local send', '  delivered: 7 (accepted by the relay); hard bounces 1 (14.3%), soft bounces 1 (14.3%), complaints 1 (14.3%)']);
   }, 30_000);
 
   it('an issue never sent is said so; a name that is neither sent nor written is an error that suggests one', async () => {

@@ -55,7 +55,7 @@ export async function deliveryRates(store: Store, key: JournalKey): Promise<Deli
 export function formatDeliveryRates(rates: DeliveryRates): string[] {
   const share = (rate: number | null) => (rate === null ? '' : ` (${percent(rate)})`);
   return [
-    `  delivered: ${rates.delivered}; hard bounces ${rates.hardBounces}${share(rates.rates.hardBounces)}, soft bounces ${rates.softBounces}${share(rates.rates.softBounces)}, complaints ${rates.complaints}${share(rates.rates.complaints)}`,
+    `  delivered: ${rates.delivered} (accepted by the relay); hard bounces ${rates.hardBounces}${share(rates.rates.hardBounces)}, soft bounces ${rates.softBounces}${share(rates.rates.softBounces)}, complaints ${rates.complaints}${share(rates.rates.complaints)}`,
     ...rates.warnings.map((warning) => `  warning: ${warning}`),
   ];
 }
