@@ -107,6 +107,12 @@ describe('hard or soft', () => {
     [null, 'Connected to 192.0.2.112 but my name was rejected. Remote host said: 501 5.0.0 Invalid domain name', 'soft'],
     [null, 'This message could not be delivered.', 'soft'],
     [null, '550 Host does not accept mail', 'hard'],
+    // Policy words count in the reply's words, not inside host names, and lose to words that the recipient is unknown.
+    ['5.1.1', 'host mx1.spamexperts.example.net [192.0.2.1]: 550 5.1.1 <bob@example.org>: Recipient address rejected: No such mailbox', 'hard'],
+    [null, 'host marblehead.example said: 550 no such mailbox here', 'hard'],
+    ['5.1.1', '550 5.1.1 <bob@example.org>: User unknown; mail from=<news@example.com>', 'hard'],
+    ['5.1.1', '550 5.1.1 <news@example.com>: Sender address rejected: User unknown in local recipient table', 'soft'],
+    ['5.1.1', '550 5.1.1 Message rejected by the spam filter', 'soft'],
   ] as const)('%s %s → %s', (status, diagnostic, severity) => {
     expect(verdictOf(status, diagnostic).severity).toBe(severity);
   });

@@ -212,7 +212,7 @@ export function classifyParsed(parsed: Email, source: Buffer): Classification {
     // VERP tag it was sent to, or our Message-ID it quotes, says whose (match.ts); else it is
     // left in the mailbox as naming nobody we sent to.
     if (failure && !DELAY_WORDS.test(text)) {
-      const said = text.split(/^(?:-{2,}.*)?(?:original message|message headers follow|(?:original|returned|unsent) message follows).*$/im)[0]!.replace(/\s+/g, ' ').trim().slice(0, 400);
+      const said = ownWords(text).replace(/\s+/g, ' ').trim().slice(0, 400);
       return { ...common, kind: 'bounce', form: 'generic-unnamed', recipients: [{ email: null, diagnostic: said || null, ...verdictOf(null, said) }], verpCandidates: candidates() };
     }
     if (fromDaemon) return { ...common, kind: 'unknown', form: 'unknown', recipients: [], verpCandidates: candidates() };
@@ -272,12 +272,28 @@ function isAutoReply(parsed: Email, subject: string): boolean {
   return AUTO_SUBJECT.test(subject);
 }
 
+/**
+ * An address in free text. Bounded parts and no `@` inside either: report text is the sender's
+ * to choose, and `[^…]+@[^…]+` over a line of `@`s backtracks for seconds (ReDoS).
+ */
+const ADDRESS_IN_TEXT = /<?([^\s<>()"',;:@]{1,64}@[^\s<>()"',;:@]{1,255}\.[a-z]{2,})>?/gi;
+
+/** Where a daemon's own words end and the returned message begins (a dashed line or not). */
+const QUOTE_STARTS = /^-*[ \t]*(?:original message|below this line|message headers follow|(?:original|returned|unsent) message follows|this is a copy of the message)/im;
+
+/** The report's own words: up to the returned message, and at most 16 KB of them. */
+function ownWords(text: string): string {
+  const head = text.slice(0, 16_384);
+  const end = head.search(QUOTE_STARTS);
+  return end < 0 ? head : head.slice(0, end);
+}
+
 function genericFailure(text: string, parsed: Email, original: OriginalMessage | null): RecipientReport | null {
   const own = new Set([...addressesOf(parsed.to), ...addressesOf(parsed.from)].map((address) => address.toLowerCase()));
   // Only the report's own words, not the copy of the message it returns.
-  const words = text.split(/^(?:-{2,}.*)?(?:original message|below this line|message headers follow|(?:original|returned|unsent) message follows|this is a copy of the message).*$/im)[0]!;
+  const words = ownWords(text);
   const quotedId = original?.messageId?.replace(/^<|>$/g, '').toLowerCase();
-  for (const match of words.matchAll(/<?([^\s<>()"',;:]+@[^\s<>()"',;:]+\.[a-z]{2,})>?/gi)) {
+  for (const match of words.matchAll(ADDRESS_IN_TEXT)) {
     const email = match[1]!.toLowerCase();
     if (own.has(email) || DAEMON.test(email) || email === quotedId) continue;
     const around = words.slice(match.index, match.index + 400);
@@ -285,7 +301,7 @@ function genericFailure(text: string, parsed: Email, original: OriginalMessage |
   }
   // Words that name nobody (Google Groups writes only the sender's address, in the reader's
   // language): the one recipient of the message it returns, when it quotes one.
-  const to = original?.to ? [...original.to.matchAll(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[a-z]{2,}/gi)].map((m) => m[0].toLowerCase()) : [];
+  const to = original?.to ? [...original.to.slice(0, 2000).matchAll(ADDRESS_IN_TEXT)].map((m) => m[1]!.toLowerCase()) : [];
   if (to.length === 1 && !own.has(to[0]!)) {
     const said = words.replace(/\s+/g, ' ').trim().slice(0, 400);
     return { email: to[0]!, diagnostic: said || null, ...verdictOf(null, said) };

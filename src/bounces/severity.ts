@@ -76,11 +76,16 @@ export interface Verdict {
  * `Action: delayed`, an MTA's "temporary error" wording), used when nothing more precise is there.
  */
 export function verdictOf(status: string | null, diagnostic: string | null, temporary = false): Verdict {
-  const text = diagnostic ?? '';
+  // What a server says fits in far less; the cap bounds every pattern below on hostile text.
+  const text = (diagnostic ?? '').slice(0, 4096);
   const code = status && /^[245]\.\d{1,3}\.\d{1,3}$/.test(status) ? status : enhancedStatusIn(text);
   const phrase = DIAGNOSTIC_PHRASES.find((p) => p.pattern.test(text));
-  // Refused for what the message or its sender is, not for who it was sent to.
-  const policy = (POLICY.test(text) && !OVERRIDES_POLICY.test(text)) || SENDER_WORDING.test(text);
+  // Refused for what the message or its sender is, not for who it was sent to. Read in the
+  // reply's words only: `mx1.spamexperts.net` or `[BL2NAM02…]` say nothing of the refusal.
+  const words = withoutNames(text);
+  const recipientDead = RECIPIENT_DEAD.test(words);
+  const aboutSender = SENDER_WORDING.test(words) && (!recipientDead || /\bsender (?:address|domain)\b/i.test(words));
+  const policy = (POLICY.test(words) && !recipientDead) || aboutSender;
   // Words that the address is dead, unless words of a full mailbox, a size or a delay come first.
   const dead = DIAGNOSTIC_PHRASES.find((p) => p.severity === 'hard' && p.pattern.test(text));
   const deadWording = !!dead && !policy && (phrase?.severity === 'hard' || phrase?.status === '5.7.1');
@@ -98,9 +103,24 @@ export function verdictOf(status: string | null, diagnostic: string | null, temp
   return { severity: 'soft', status: temporary ? '4.0.0' : basic?.startsWith('5') ? '5.0.0' : null };
 }
 
-/** Policy refusals: the wording of spam filters, block lists and sender checks. */
-const POLICY = /spam|blocked|blacklist|block ?list|reputation|policy|not authori[sz]ed|\bdenied\b|dmarc|\bspf\b|dkim|filter|reverse dns|\bptr\b|rbl|dnsbl|rate limit|too many/i;
+/** Policy refusals: the wording of spam filters, block lists and sender checks (whole words). */
+const POLICY = /\b(?:spam\w*|blocked|blacklist\w*|block ?list\w*|reputation|polic(?:y|ies)|not authori[sz]ed|denied|dmarc|spf|dkim|filter\w*|reverse dns|ptr|rbl|dnsbl|rate limit\w*|too many)\b/i;
 /** About our sender address or domain (Postfix's "Sender address rejected: Domain not found"): not the recipient's. */
-const SENDER_WORDING = /sender (?:address|domain)|from address|envelope sender|mail from|my name was rejected|\b(?:helo|ehlo)\b/i;
-/** Wording that names the recipient as unknown even inside a policy-sounding answer (Microsoft's "Access denied" for a missing recipient). */
-const OVERRIDES_POLICY = /recipient address rejected: access denied|recipientnotfound|user unknown|unknown user|no such user|does not exist/i;
+const SENDER_WORDING = /\bsender (?:address|domain)\b|\bfrom address\b|\benvelope sender\b|\bmail from\b|\bmy name was rejected\b|\b(?:helo|ehlo)\b/i;
+/**
+ * Words that the recipient does not exist, which win over policy-sounding words around them
+ * (Microsoft's "Recipient address rejected: Access denied" is its answer for a missing one).
+ */
+const RECIPIENT_DEAD = new RegExp(`${DIAGNOSTIC_PHRASES.find((p) => p.status === '5.1.1')!.pattern.source}|recipient address rejected: access denied`, 'i');
+
+/**
+ * The text without the names in it: host names, addresses, URLs (a token with a dot inside) and
+ * `[bracketed]` server ids. Token by token, not one pattern over the whole: linear on any input.
+ */
+function withoutNames(text: string): string {
+  return text
+    .replace(/\[[^\]\n]{0,200}\]/g, ' ')
+    .split(/\s+/)
+    .filter((token) => !/[^\s.]\.[^\s.]/.test(token))
+    .join(' ');
+}
