@@ -78,6 +78,19 @@ describe('unsubscribe requests by mail', () => {
     const chat = 'From: ana@example.org\r\nTo: news@example.com\r\nSubject: how do I unsubscribe my colleague?\r\n\r\nHi.\r\n';
     expect((await classifyMessage(chat)).kind).toBe('unknown');
   });
+
+  it('trusts the From only when the receiving server\'s topmost Authentication-Results vouch for its domain', async () => {
+    const request = (results: string[]) => `${results.map((r) => `Authentication-Results: mx.news.example.com; ${r}\r\n`).join('')}From: ana@news.example.org\r\nTo: unsubscribe@news.example.com\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n`;
+    const kind = async (results: string[]) => (await classifyMessage(request(results))).kind;
+    expect(await kind(['dmarc=pass header.from=news.example.org'])).toBe('unsubscribe');
+    expect(await kind(['dkim=pass header.d=example.org; dmarc=none'])).toBe('unsubscribe');
+    expect(await kind(['spf=pass smtp.mailfrom=bounce@news.example.org'])).toBe('unsubscribe');
+    expect(await kind(['dkim=pass header.d=attacker.example; spf=pass smtp.mailfrom=attacker.example; dmarc=none'])).toBe('unknown');
+    expect(await kind(['dmarc=pass header.from=attacker.example'])).toBe('unknown');
+    // A pass lower down came with the message: only the topmost counts.
+    expect(await kind(['dmarc=fail header.from=news.example.org', 'dmarc=pass header.from=news.example.org'])).toBe('unknown');
+    expect(await kind([])).toBe('unknown');
+  });
 });
 
 describe('hard or soft', () => {

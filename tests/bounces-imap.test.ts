@@ -126,7 +126,7 @@ describe('newsletter bounces over IMAP', () => {
         ['unsubscribe', gus, 'suppressed'],
       ].sort(),
     );
-    expect(events.filter((e) => e.left).map((e) => e.left).sort()).toEqual(['unknown', 'unknown', 'unmatched']);
+    expect(events.filter((e) => e.left).map((e) => e.left).sort()).toEqual(['unknown', 'unmatched', 'unverified']);
     expect(summary).toEqual({ read: 10, hard: 2, soft: 1, complaints: 1, deliveries: 0, unsubscribes: 1, ignored: 2, unknown: 2, unmatched: 1, alreadyHandled: 0, suppressed: 4, verpTags: { seen: 4, resolved: 4 } });
     expect(run.stderr).toBe('');
 

@@ -122,6 +122,18 @@ describe('matching reports and applying the rules', () => {
     expect(await matcher(false).match(report)).toEqual([]);
   });
 
+  it('an unsubscribe request is matched by its From when we sent that address an issue, and by the issue its subject names only when we sent it', async () => {
+    const request = (subject: string, from = 'ann@example.org') =>
+      classifyMessage(`Authentication-Results: mx.news.example.com; dmarc=pass header.from=example.org\r\nFrom: ${from}\r\nTo: unsubscribe@news.example.com\r\nSubject: ${subject}\r\n\r\nunsubscribe\r\n`);
+    expect(await matcher(false).match(await request('unsubscribe weekly-2'))).toEqual([
+      { kind: 'unsubscribe', email: 'ann@example.org', issue: 'weekly-2', status: null, diagnostic: 'asked by mail: unsubscribe weekly-2', source: 'mailto', matchedBy: 'from' },
+    ]);
+    expect((await matcher(false).match(await request('unsubscribe'))).map((e) => [e.email, e.issue])).toEqual([['ann@example.org', null]]);
+    // A list manager's notice, and a stranger: nobody's request.
+    expect(await matcher(false).match(await request('Unsubscribe confirmation'))).toEqual([]);
+    expect(await matcher(false).match(await request('unsubscribe', 'stranger@example.org'))).toEqual([]);
+  });
+
   it('a complaint that names no recipient is matched by the quoted Message-ID, recomputed over the issue', async () => {
     const id = messageIdFor({ listId: LIST_ID, from: 'news@example.com', name: 'x' } as never, 'weekly-3', 'wen@yahoo.com');
     const raw = (await readFile(path.join(CORPUS, 'arf-redacted-inline.eml'), 'utf8')).replaceAll('<6f1c2a9b0d3e4f5a6b7c8d9e0f1a2b3c.weekly-1@example.com>', id);

@@ -15,8 +15,8 @@ import { verdictOf, type Severity } from './severity.js';
  * 3. a plain-text bounce in one of the forms of plain-forms.ts, from a mailer daemon;
  * 4. an unsubscribe request: what a mail client sends to the `mailto:` of List-Unsubscribe
  *    (`unsubscribeMailto`), or a reader writes, with a subject that starts "unsubscribe". Its
- *    From is the reader, unless the receiving server's own Authentication-Results (the topmost)
- *    says the From was forged: then it is left for a person (`unsubscribe-unauthenticated`);
+ *    From is the reader when the receiving server's own Authentication-Results (the topmost)
+ *    vouch for it (fromVerified); else it is left for a person (`unsubscribe-unverified`);
  * 5. an auto-reply (RFC 3834 `Auto-Submitted`, the X- headers of the big clients, the usual
  *    subjects): ignored, never a bounce;
  * 6. anything else: unknown (left in the mailbox unmarked, counted in the summary).
@@ -89,17 +89,29 @@ const AUTO_SUBJECT =
 const UNSUBSCRIBE_SUBJECT = /^\s*(?:re:\s*)?unsubscribe(?:\s+([\w-]+(?:\/[\w-]+)*))?\s*$/i;
 
 /**
- * The receiving server's verdict on the From (the topmost Authentication-Results, the one it
- * added; lower ones came with the message and could say anything): DMARC failed, or neither
- * DKIM nor SPF passed while one of them failed. No header at all is not a failure: many small
- * servers add none.
+ * Whether the receiving server vouches for the From: its Authentication-Results (the topmost, the
+ * one it added; lower ones came with the message and could say anything) show DMARC passing, or
+ * DKIM or SPF passing for the From's own domain (or a parent or child of it: relaxed alignment).
+ * A DKIM pass for the sender's own domain proves nothing about the From, and no header proves
+ * nothing at all: anyone can send "unsubscribe" in a reader's name.
  */
-function forgedFrom(parsed: Email): boolean {
-  const results = headerText(parsed, 'authentication-results');
+function fromVerified(parsed: Email, from: string): boolean {
+  const results = headerText(parsed, 'authentication-results')?.slice(0, 4096);
   if (!results) return false;
-  if (/\bdmarc=fail\b/i.test(results)) return true;
-  const passed = /\b(?:dkim|spf|dmarc)=pass\b/i.test(results);
-  return !passed && /\b(?:dkim|spf)=(?:fail|softfail|permerror)\b/i.test(results);
+  const domain = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
+  const aligned = (other: string | undefined) => {
+    const d = (other ?? '').replace(/^.*@/, '').replace(/[>"']+$/, '').toLowerCase();
+    return d !== '' && (d === domain || domain.endsWith(`.${d}`) || d.endsWith(`.${domain}`));
+  };
+  for (const clause of results.split(';')) {
+    const method = /^\s*(dmarc|dkim|spf)\s*=\s*pass\b/i.exec(clause)?.[1]?.toLowerCase();
+    if (!method) continue;
+    const property = (name: string) => new RegExp(`\\b${name}=([^\\s;]+)`, 'i').exec(clause)?.[1];
+    if (method === 'dmarc' && (property('header\\.from') === undefined || aligned(property('header\\.from')))) return true;
+    if (method === 'dkim' && aligned(property('header\\.d') ?? property('header\\.i'))) return true;
+    if (method === 'spf' && aligned(property('smtp\\.mailfrom'))) return true;
+  }
+  return false;
 }
 
 /** A report that says the relay is still trying. */
@@ -222,7 +234,7 @@ export function classifyParsed(parsed: Email, source: Buffer): Classification {
   const request = UNSUBSCRIBE_SUBJECT.exec(subject);
   if (request && from && !fromDaemon) {
     const recipients = [{ email: from.toLowerCase(), severity: null, status: null, diagnostic: `asked by mail: ${subject.trim().slice(0, 200)}` }];
-    if (forgedFrom(parsed)) return { ...common, kind: 'unknown', form: 'unsubscribe-unauthenticated', recipients, verpCandidates: candidates() };
+    if (!fromVerified(parsed, from)) return { ...common, kind: 'unknown', form: 'unsubscribe-unverified', recipients, verpCandidates: candidates() };
     return { ...common, kind: 'unsubscribe', form: 'mailto', recipients, verpCandidates: candidates(), requestedIssue: request[1] ?? null };
   }
 

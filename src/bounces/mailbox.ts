@@ -53,7 +53,7 @@ export interface MailboxSummary {
   unsubscribes: number;
   /** Auto-replies and delay notices: marked handled, never counted as bounces. */
   ignored: number;
-  /** Not classifiable (or an unsubscribe request whose From the receiving server found forged): left unmarked. */
+  /** Not classifiable (or an unsubscribe request whose From the receiving server did not vouch for): left unmarked. */
   unknown: number;
   /** A bounce or complaint naming nobody we sent to: left unmarked. */
   unmatched: number;
@@ -68,7 +68,8 @@ export interface MailboxSummary {
 export type MailboxEvent =
   | { type: 'connected'; mailbox: string; messages: number }
   | { type: 'event'; event: BounceEvent; outcome: string }
-  | { type: 'left'; why: 'unknown' | 'unmatched'; uid: number; subject: string }
+  /** `unverified`: an unsubscribe request whose From the receiving server did not vouch for (counted as unknown). */
+  | { type: 'left'; why: 'unknown' | 'unmatched' | 'unverified'; uid: number; subject: string }
   | { type: 'pass'; summary: MailboxSummary }
   /** --watch lost the connection (or could not get it back) and tries again after `inMs`. */
   | { type: 'reconnecting'; why: string; inMs: number };
@@ -333,7 +334,7 @@ async function handleMessage(
   const report = await classifyMessage(message.source);
   if (report.kind === 'unknown') {
     summary.unknown++;
-    emit({ type: 'left', why: 'unknown', uid: message.uid, subject: report.subject });
+    emit({ type: 'left', why: report.form === 'unsubscribe-unverified' ? 'unverified' : 'unknown', uid: message.uid, subject: report.subject });
     return false;
   }
   if (report.kind === 'ignored') {

@@ -69,7 +69,10 @@ export class ReportMatcher {
     if (report.kind === 'unsubscribe') {
       const sent = await this.allSent();
       const issues = await this.sentIssues();
-      const issue = report.requestedIssue && issues.includes(report.requestedIssue) ? report.requestedIssue : null;
+      // "unsubscribe weekly-3" names an issue we sent; "Unsubscribe confirmation" (a list
+      // manager's notice) names none: left for a person, not read as a reader's request.
+      if (report.requestedIssue && !issues.includes(report.requestedIssue)) return [];
+      const issue = report.requestedIssue ?? null;
       return report.recipients
         .filter((r) => r.email && sent.has(r.email))
         .map((r) => ({ kind: 'unsubscribe', email: normalizeEmail(r.email!), issue, status: null, diagnostic: r.diagnostic, source: 'mailto', matchedBy: 'from' }));

@@ -33,6 +33,12 @@ export function formatBounceSummary(s: MailboxSummary): string {
   return parts.join(', ');
 }
 
+const LEFT_BECAUSE = {
+  unknown: 'not recognised',
+  unmatched: 'names nobody we sent to',
+  unverified: 'an unsubscribe request the receiving server did not vouch for: if it is genuine, add the address to suppressions.txt',
+} as const;
+
 /** Why reports may be counted without their issue: no tags to read, no key to read them, or another key. */
 export function verpWarnings(verp: boolean, address: string | null, secret: string | undefined, summary: MailboxSummary): string[] {
   if (!address) return ['`bounces.address` is not set, so sends carry no VERP tags: reports are matched by the headers they quote, and one that quotes none is left in the mailbox (docs/bounces.md)'];
@@ -90,7 +96,7 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
             }
             if (event.type === 'connected') println(io.stdout, `${event.mailbox}: ${formatCount(event.messages)} messages`);
             else if (event.type === 'event') println(io.stdout, `  ${event.event.kind.padEnd(12)}${event.event.email}${event.event.issue ? ` (${event.event.issue})` : ''}${event.event.status ? ` ${event.event.status}` : ''}: ${event.outcome}`);
-            else if (event.type === 'left') println(io.stdout, `  ${'left'.padEnd(12)}#${event.uid} ${JSON.stringify(event.subject)} (${event.why === 'unknown' ? 'not recognised' : 'names nobody we sent to'})`);
+            else if (event.type === 'left') println(io.stdout, `  ${'left'.padEnd(12)}#${event.uid} ${JSON.stringify(event.subject)} (${LEFT_BECAUSE[event.why]})`);
             else if (event.type === 'pass' && flags.watch) println(io.stdout, formatBounceSummary(event.summary));
           },
         },
