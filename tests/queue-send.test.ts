@@ -123,8 +123,11 @@ describe('send --queue', () => {
     expect(lines[3]).toBe('  batches:   0 pending (0 active, 0 waiting, 0 handed back)');
     expect(lines[4]).toBe('  workers:   1 live');
     expect(lines[5]).toMatch(/^ {4}alpha {2}live +30 sent +0 failed +3 batches {2}last seen \d{4}-/);
-    const none = await main(['node', 'newsletter', 'status', 'weekly-2', '--queue', redis.url], { stdout: new Sink(), stderr, stdin: process.stdin, env: {}, cwd: project.dir });
-    expect(none).toBe(0);
+    // An issue neither sent in this Redis nor written in the content: a typo, said with what there is.
+    const noneErr = new Sink();
+    const none = await main(['node', 'newsletter', 'status', 'weekly-2', '--queue', redis.url], { stdout: new Sink(), stderr: noneErr, stdin: process.stdin, env: {}, cwd: project.dir });
+    expect(none).toBe(2);
+    expect(noneErr.text).toMatch(/no send of `weekly-2` and no such issue in the content \(did you mean `weekly-1`\?\)/);
   }, 30_000);
 
   it('--rate limits all workers together', async () => {
