@@ -57,6 +57,16 @@ export interface SignupMailerOptions {
   retryDelaysMs?: readonly number[] | undefined;
 }
 
+/**
+ * The error as it may be logged: nodemailer puts the server's reply in the message, and replies
+ * name the recipient (`550 5.1.1 <eli@example.com>: Recipient address rejected`); the log never
+ * holds an address (docs/signup.md). Bounded parts: the reply is the server's text.
+ */
+export function withoutAddresses(error: unknown): Error {
+  const message = ((error as Error)?.message ?? String(error)).slice(0, 2000).replace(/[^\s<>()"',;:@]{1,64}@[^\s<>()"',;:@]{1,255}/g, '<address>');
+  return Object.assign(new Error(message), { code: (error as { code?: unknown }).code, responseCode: (error as { responseCode?: unknown }).responseCode });
+}
+
 /** A refusal for now: a 4xx reply, or no reply at all (the connection failed or was lost). */
 function temporary(error: unknown): boolean {
   const code = (error as { responseCode?: unknown }).responseCode;
@@ -98,7 +108,7 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
       .then(deliver)
       .catch((error: unknown) => {
         undelivered?.();
-        onError(kind, error);
+        onError(kind, withoutAddresses(error));
       })
       .finally(() => inFlight.delete(sending));
     inFlight.add(sending);
