@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyMessage } from '../src/bounces/classify.js';
-import { ReportMatcher } from '../src/bounces/match.js';
+import { readAgainAfter, ReportMatcher } from '../src/bounces/match.js';
 import { applyBounceEvent, IssueOrder } from '../src/bounces/rules.js';
 import { findVerpTags, parseVerpTag, verpAddress, verpTag, VerpResolver } from '../src/bounces/verp.js';
 import { VERP_TAG_LENGTH } from '../src/bounces/verp-tag-length.js';
@@ -40,6 +40,23 @@ describe('VERP tags', () => {
     const address = verpAddress(base, SECRET, LIST_ID, 'weekly-1', 'a-very-long-address.with.many.parts@subdomain.example.co.uk');
     expect(address.split('@')[0]).toHaveLength(64);
     expect(findVerpTags(`To: <${address}>`, base).map((t) => t.tag)).toEqual([address.split('+')[1]!.split('@')[0]]);
+  });
+
+  it('the issues sent are read again after a while (a long --watch sees new sends), and a failed read is not kept', async () => {
+    let reads = 0;
+    let fail = true;
+    const issues = readAgainAfter(async () => {
+      reads++;
+      if (fail) throw new Error('journal unreadable');
+      return [`weekly-${reads}`];
+    }, 40);
+    await expect(issues()).rejects.toThrow('journal unreadable');
+    fail = false;
+    const first = await issues();
+    expect(await issues()).toBe(first);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await issues()).toEqual(['weekly-3']);
+    expect(reads).toBe(3);
   });
 
   it('resolve all at once on a fresh resolver: the first report does not leave the others an empty map of issues', async () => {

@@ -47,21 +47,44 @@ export interface MatcherOptions {
 
 const OUR_MESSAGE_ID = /^<([0-9a-f]{32})\.([\w.-]+)@[^>]+>$/;
 
+/** How long the issues sent are taken as read: a `bounces --watch` or `serve` running for days sees new sends. */
+const ISSUES_MAX_AGE_MS = 60_000;
+
+/**
+ * A value read when first needed and again once older than `maxAgeMs`. A read that fails is not
+ * kept: the next caller reads again instead of failing for the rest of the run.
+ */
+export function readAgainAfter<T>(load: () => Promise<T>, maxAgeMs: number): () => Promise<T> {
+  let held: { at: number; value: Promise<T> } | null = null;
+  return () => {
+    if (!held || performance.now() - held.at > maxAgeMs) {
+      const value = load();
+      const entry = { at: performance.now(), value };
+      held = entry;
+      value.catch(() => {
+        if (held === entry) held = null;
+      });
+    }
+    return held.value;
+  };
+}
+
 export class ReportMatcher {
   private readonly verp: VerpResolver | null;
-  private sentAddresses: Promise<AddressSet> | null = null;
-  private issues: Promise<string[]> | null = null;
+  /** Everyone sent an issue, for the issues list it was built from (built again when that changes). */
+  private sentAddresses: { issues: string[]; set: Promise<AddressSet> } | null = null;
+  private readonly issues: () => Promise<string[]>;
   /** Reports carrying a tag of ours, and those whose tag resolved: none resolving hints at another NEWSLETTER_SECRET. */
   readonly tags = { seen: 0, resolved: 0 };
 
   constructor(private readonly options: MatcherOptions) {
     const { secret, listId, bounces } = options;
+    this.issues = readAgainAfter(() => bounces.sentIssues(listId).then((issues) => issues.map((issue) => issue.slug)), ISSUES_MAX_AGE_MS);
     this.verp = secret && options.verpBase ? new VerpResolver(secret, listId, { issues: () => this.sentIssues(), recipients: (slug) => bounces.sentTo({ listId, issueSlug: slug }) }) : null;
   }
 
   private sentIssues(): Promise<string[]> {
-    this.issues ??= this.options.bounces.sentIssues(this.options.listId).then((issues) => issues.map((issue) => issue.slug));
-    return this.issues;
+    return this.issues();
   }
 
   /** The events a classified report makes; empty when it names nobody we sent to. */
@@ -139,15 +162,25 @@ export class ReportMatcher {
     return null;
   }
 
-  private allSent(): Promise<AddressSet> {
-    this.sentAddresses ??= (async () => {
-      const set = new AddressSet();
-      for (const slug of await this.sentIssues()) {
-        for await (const email of this.options.bounces.sentTo({ listId: this.options.listId, issueSlug: slug })) set.add(email);
-      }
-      return set;
-    })();
-    return this.sentAddresses;
+  private async allSent(): Promise<AddressSet> {
+    const issues = await this.sentIssues();
+    if (this.sentAddresses?.issues !== issues) {
+      const entry = {
+        issues,
+        set: (async () => {
+          const set = new AddressSet();
+          for (const slug of issues) {
+            for await (const email of this.options.bounces.sentTo({ listId: this.options.listId, issueSlug: slug })) set.add(email);
+          }
+          return set;
+        })(),
+      };
+      this.sentAddresses = entry;
+      entry.set.catch(() => {
+        if (this.sentAddresses === entry) this.sentAddresses = null;
+      });
+    }
+    return this.sentAddresses!.set;
   }
 }
 

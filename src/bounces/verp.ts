@@ -132,12 +132,12 @@ export interface SentRecipients {
 
 /**
  * Resolves tags to (issue, address) by recomputing them over what was sent: each issue's map of
- * MACs is built once, on the first tag that names it, and kept for the run.
+ * MACs is built on the first tag that names it, and kept while the list of issues sent is the
+ * same one (`sent.issues()` returns a new list when it reads again: new sends, new recipients).
  */
 export class VerpResolver {
-  /** Issue code → slug, built once: a promise, so reports resolved at once all wait for the one build. */
-  private issueCodes: Promise<Map<string, string>> | null = null;
-  private readonly macs = new Map<string, Promise<Map<string, string>>>();
+  /** Issue code → slug and the MAC maps, for one list of issues: promises, so reports resolved at once share one build. */
+  private built: { slugs: string[]; issueCodes: Map<string, string>; macs: Map<string, Promise<Map<string, string>>> } | null = null;
 
   constructor(
     private readonly secret: string,
@@ -146,13 +146,19 @@ export class VerpResolver {
   ) {}
 
   async resolve(tag: VerpTag): Promise<{ issue: string; email: string } | null> {
-    this.issueCodes ??= this.sent.issues().then((slugs) => new Map(slugs.map((slug) => [verpIssueCode(this.secret, this.listId, slug).toString('hex'), slug])));
-    const issue = (await this.issueCodes).get(tag.issueCode.toString('hex'));
+    const slugs = await this.sent.issues();
+    if (this.built?.slugs !== slugs) {
+      this.built = { slugs, issueCodes: new Map(slugs.map((slug) => [verpIssueCode(this.secret, this.listId, slug).toString('hex'), slug])), macs: new Map() };
+    }
+    const built = this.built;
+    const issue = built.issueCodes.get(tag.issueCode.toString('hex'));
     if (!issue) return null;
-    let macs = this.macs.get(issue);
+    let macs = built.macs.get(issue);
     if (!macs) {
       macs = this.buildMacs(issue);
-      this.macs.set(issue, macs);
+      built.macs.set(issue, macs);
+      // A failed read of the journal is not kept: the next tag of the issue reads again.
+      macs.catch(() => built.macs.get(issue) === macs && built.macs.delete(issue));
     }
     const email = (await macs).get(tag.mac.toString('hex'));
     if (!email) return null;
