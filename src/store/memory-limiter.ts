@@ -26,7 +26,9 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async give(key: string): Promise<void> {
     const window = this.windows.get(key);
-    if (window && window.endsAt > Date.now() && window.count > 0) window.count--;
+    if (!window || window.endsAt <= Date.now() || window.count <= 0) return;
+    // The last one back removes the window: the next take opens a new one (as in Redis).
+    if (--window.count === 0) this.windows.delete(key);
   }
 
   get size(): number {

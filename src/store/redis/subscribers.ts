@@ -35,10 +35,13 @@ n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
-/** One event back, while the window lasts (an expired key is gone, and stays gone). */
+/**
+ * One event back, while the window lasts (an expired key is gone, and stays gone). The last one
+ * back removes the window, so the next take opens a new one, as in the memory limiter.
+ */
 const GIVE = `
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 0 then redis.call('DECR', KEYS[1]) end
+if n > 1 then redis.call('DECR', KEYS[1]) elseif n == 1 then redis.call('DEL', KEYS[1]) end
 return n`;
 
 function failure(action: string, error: unknown): NewsletterError {
