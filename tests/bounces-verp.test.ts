@@ -151,6 +151,19 @@ describe('matching reports and applying the rules', () => {
     expect(await matcher(false).match(await request('unsubscribe', 'stranger@example.org'))).toEqual([]);
   });
 
+  it('with VERP on, a report without a tag of ours may be forged: its hard bounce counts as soft, its complaint is left for a person', async () => {
+    // Names ann (sent every issue) and carries the fixture's tag, which this secret never signed.
+    const bounce = (await readFile(path.join(CORPUS, 'qmail-permanent.eml'), 'utf8')).replaceAll('olga@qmail.example.net', 'ann@example.org');
+    expect(await matcher(true).match(await classifyMessage(bounce))).toEqual([
+      { kind: 'soft', email: 'ann@example.org', issue: 'weekly-1', status: '5.1.1', diagnostic: 'no VERP tag, so counted as soft: Sorry, no mailbox here by that name. (#5.1.1)', source: 'imap', matchedBy: 'list-id' },
+    ]);
+    // Without VERP the same report is all there is to go by: hard.
+    expect((await matcher(false).match(await classifyMessage(bounce))).map((e) => e.kind)).toEqual(['hard']);
+    const id = messageIdFor({ listId: LIST_ID, from: 'news@example.com', name: 'x' } as never, 'weekly-3', 'wen@yahoo.com');
+    const complaint = (await readFile(path.join(CORPUS, 'arf-redacted-inline.eml'), 'utf8')).replaceAll('<6f1c2a9b0d3e4f5a6b7c8d9e0f1a2b3c.weekly-1@example.com>', id);
+    expect(await matcher(true).match(await classifyMessage(complaint))).toEqual([]);
+  });
+
   it('a complaint that names no recipient is matched by the quoted Message-ID, recomputed over the issue', async () => {
     const id = messageIdFor({ listId: LIST_ID, from: 'news@example.com', name: 'x' } as never, 'weekly-3', 'wen@yahoo.com');
     const raw = (await readFile(path.join(CORPUS, 'arf-redacted-inline.eml'), 'utf8')).replaceAll('<6f1c2a9b0d3e4f5a6b7c8d9e0f1a2b3c.weekly-1@example.com>', id);

@@ -125,6 +125,27 @@ export class ReportMatcher {
       }
     }
 
+    return this.unsigned(await this.byQuotedHeaders(report, event));
+  }
+
+  /**
+   * What the headers a report quotes (steps 2–4) say, without a tag of ours: anyone who knows a
+   * reader's address can write them (our Message-ID's hash is of the list id, the issue and the
+   * address, all public). With VERP on, every report of ours comes back to a signed address, so
+   * one without it may be forged: its hard bounce counts as a soft one (three issues in a row to
+   * suppress, not one report), and its complaint is left for a person. Without VERP these are all
+   * there is to go by (`check` warns when `bounces.address` is not set).
+   */
+  private unsigned(events: BounceEvent[]): BounceEvent[] {
+    if (!this.verp) return events;
+    return events.flatMap((e): BounceEvent[] => {
+      if (e.kind === 'complaint') return [];
+      if (e.kind === 'hard') return [{ ...e, kind: 'soft', diagnostic: `no VERP tag, so counted as soft: ${e.diagnostic ?? ''}`.trim() }];
+      return [e];
+    });
+  }
+
+  private async byQuotedHeaders(report: Classification, event: (r: RecipientReport, email: string, issue: string | null, matchedBy: string) => BounceEvent): Promise<BounceEvent[]> {
     // 2. Our Message-ID, quoted.
     const quotedId = report.original?.messageId?.trim() ?? '';
     const ours = OUR_MESSAGE_ID.exec(quotedId);
