@@ -86,6 +86,7 @@ function harness(env: Record<string, string> = {}): Harness {
   };
 }
 
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-events';
 const ourId = (issue: string, email: string) => messageIdFor({ listId: LIST_ID, from: 'news@example.com', name: 'x' } as never, issue, email);
 
 describe('Amazon SES through SNS', () => {
@@ -97,7 +98,7 @@ describe('Amazon SES through SNS', () => {
     return { ...message, Signature: sign('sha256', Buffer.from(canonical), snsKey).toString('base64') };
   }
   const notification = (id: string, event: object, timestamp = new Date(NOW - 1000).toISOString()) =>
-    snsMessage({ Type: 'Notification', MessageId: id, TopicArn: 'arn:aws:sns:eu-west-1:123456789012:ses-events', Message: JSON.stringify(event), Timestamp: timestamp });
+    snsMessage({ Type: 'Notification', MessageId: id, TopicArn: TOPIC, Message: JSON.stringify(event), Timestamp: timestamp });
   const bounce = (type: 'Permanent' | 'Transient', email: string) => ({
     notificationType: 'Bounce',
     bounce: { bounceType: type, bounceSubType: type === 'Permanent' ? 'General' : 'MailboxFull', bouncedRecipients: [{ emailAddress: email, status: type === 'Permanent' ? '5.1.1' : '4.2.2', action: 'failed', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }] },
@@ -105,7 +106,7 @@ describe('Amazon SES through SNS', () => {
   });
 
   it('records a Permanent bounce as hard, a Transient one as soft and a complaint, each once, fetching the certificate once', async () => {
-    const h = harness();
+    const h = harness({ SES_TOPIC_ARNS: TOPIC });
     expect(await h.post('ses', notification('sns-1', bounce('Permanent', 'ann@example.org')))).toMatchObject({ status: 200, outcome: 'webhook-recorded' });
     expect(await h.post('ses', notification('sns-2', bounce('Transient', 'bob@example.org')))).toMatchObject({ status: 200 });
     expect(await h.post('ses', notification('sns-3', { notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: 'cy@example.org' }], complaintFeedbackType: 'abuse' }, mail: {} }))).toMatchObject({ status: 200 });
@@ -121,10 +122,11 @@ describe('Amazon SES through SNS', () => {
   });
 
   it('refuses a bad signature, a stale timestamp, an unsigned message and a certificate from another host', async () => {
-    const h = harness();
+    const h = harness({ SES_TOPIC_ARNS: TOPIC });
     const good = notification('sns-9', bounce('Permanent', 'dee@example.org'));
     expect(await h.post('ses', { ...good, Message: good.Message!.replace('dee@', 'eve@') })).toMatchObject({ status: 403, outcome: 'webhook-bad-signature' });
-    expect(await h.post('ses', notification('sns-10', bounce('Permanent', 'dee@example.org'), new Date(NOW - 10 * 60_000).toISOString()))).toMatchObject({ status: 403, outcome: 'webhook-stale' });
+    // SNS retries for up to an hour: older than that is stale.
+    expect(await h.post('ses', notification('sns-10', bounce('Permanent', 'dee@example.org'), new Date(NOW - 2 * 3600_000).toISOString()))).toMatchObject({ status: 403, outcome: 'webhook-stale' });
     const { Signature: _, ...unsigned } = good;
     expect(await h.post('ses', unsigned)).toMatchObject({ status: 401, outcome: 'webhook-unsigned' });
     const fetchedBefore = h.fetched.length;
@@ -134,10 +136,25 @@ describe('Amazon SES through SNS', () => {
     expect(await h.store.suppressions.has('eve@example.org')).toBe(false);
   });
 
+  it('accepts only the topics of SES_TOPIC_ARNS, before fetching anything: AWS signs every account\'s topics', async () => {
+    const h = harness({ SES_TOPIC_ARNS: `${TOPIC}, arn:aws:sns:us-east-1:123456789012:other` });
+    const stranger = 'arn:aws:sns:us-east-1:666666666666:attacker-topic';
+    const url = `https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${stranger}&Token=t`;
+    const confirmation = snsMessage({ Type: 'SubscriptionConfirmation', MessageId: 'sub-x', Token: 't', TopicArn: stranger, Message: 'subscribe', SubscribeURL: url, Timestamp: new Date(NOW).toISOString() });
+    expect(await h.post('ses', confirmation)).toMatchObject({ status: 403, outcome: 'webhook-bad-signature' });
+    const forged = snsMessage({ Type: 'Notification', MessageId: 'sns-x', TopicArn: stranger, Message: JSON.stringify(bounce('Permanent', 'ceo@example.org')), Timestamp: new Date(NOW).toISOString() });
+    expect(await h.post('ses', forged)).toMatchObject({ status: 403, outcome: 'webhook-bad-signature' });
+    expect(h.confirmed).toEqual([]);
+    expect(h.fetched).toEqual([]);
+    expect(await h.store.suppressions.has('ceo@example.org')).toBe(false);
+    // Without SES_TOPIC_ARNS the endpoint is off, as the others are without their keys.
+    expect(await harness().post('ses', notification('sns-y', bounce('Permanent', 'ann@example.org')))).toMatchObject({ status: 404, outcome: 'webhook-not-configured' });
+  });
+
   it('confirms a subscription by visiting its SubscribeURL', async () => {
-    const h = harness();
+    const h = harness({ SES_TOPIC_ARNS: TOPIC });
     const url = 'https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:123456789012:ses-events&Token=abc';
-    const response = await h.post('ses', snsMessage({ Type: 'SubscriptionConfirmation', MessageId: 'sub-1', Token: 'abc', TopicArn: 'arn:aws:sns:eu-west-1:123456789012:ses-events', Message: 'You have chosen to subscribe', SubscribeURL: url, Timestamp: new Date(NOW).toISOString() }));
+    const response = await h.post('ses', snsMessage({ Type: 'SubscriptionConfirmation', MessageId: 'sub-1', Token: 'abc', TopicArn: TOPIC, Message: 'You have chosen to subscribe', SubscribeURL: url, Timestamp: new Date(NOW).toISOString() }));
     expect(response).toMatchObject({ status: 200 });
     expect(h.confirmed).toEqual([url]);
   });
@@ -205,8 +222,12 @@ describe('SendGrid', () => {
     const suppressed = await Promise.all(['ann', 'bob', 'cy', 'dee', 'eve'].map((n) => h.store.suppressions.has(`${n}@example.org`)));
     expect(suppressed).toEqual([true, false, true, true, false]);
     expect(await h.store.bounces.tallies({ listId: LIST_ID, issueSlug: 'weekly-2' })).toEqual({ hard: 1, soft: 0, complaint: 0 });
-    // The same signed request again: refused.
+    // The same signed request again: refused, however its signature is spelled.
     expect(await h.post('sendgrid', body, headers)).toMatchObject({ status: 403, outcome: 'webhook-replayed' });
+    const sig = headers['X-Twilio-Email-Event-Webhook-Signature'];
+    for (const variant of [`${sig}!`, ` ${sig}`, sig.replace(/=+$/, '')]) {
+      expect(await h.post('sendgrid', body, { ...headers, 'X-Twilio-Email-Event-Webhook-Signature': variant }), variant).toMatchObject({ status: 403, outcome: 'webhook-replayed' });
+    }
   });
 
   it('refuses a signature by another key, a changed body, a stale timestamp and no signature', async () => {
@@ -220,6 +241,19 @@ describe('SendGrid', () => {
     expect(await h.post('sendgrid', stale.body, stale.headers)).toMatchObject({ status: 403, outcome: 'webhook-stale' });
     expect(await h.post('sendgrid', good.body)).toMatchObject({ status: 401, outcome: 'webhook-unsigned' });
     expect(await h.store.suppressions.has('ann@example.org')).toBe(false);
+  });
+});
+
+describe('replays past the request checks', () => {
+  it('a Postmark request sent again later (it carries no timestamp) does not suppress again an address lifted since', async () => {
+    const AUTH = 'hook:pm-secret';
+    const h = harness({ POSTMARK_WEBHOOK_AUTH: AUTH });
+    const headers = { Authorization: `Basic ${Buffer.from(AUTH).toString('base64')}` };
+    const bounce = { RecordType: 'Bounce', ID: 77, Type: 'HardBounce', TypeCode: 1, Email: 'lifted@example.org', Details: 'smtp;550 5.1.1 unknown' };
+    expect(await h.post('postmark', bounce, headers)).toMatchObject({ status: 200, outcome: 'webhook-recorded' });
+    expect(await h.store.suppressions.remove('lifted@example.org')).toBe(true);
+    expect(await h.post('postmark', bounce, headers)).toMatchObject({ status: 200, outcome: 'webhook-nothing' });
+    expect(await h.store.suppressions.has('lifted@example.org')).toBe(false);
   });
 });
 
@@ -240,6 +274,25 @@ describe('Mailgun', () => {
     const suppressed = await Promise.all(['ann', 'bob', 'cy', 'dee'].map((n) => h.store.suppressions.has(`${n}@example.org`)));
     expect(suppressed).toEqual([true, false, true, false]);
     expect(await h.store.bounces.tallies({ listId: LIST_ID, issueSlug: 'weekly-1' })).toEqual({ hard: 1, soft: 1, complaint: 0 });
+  });
+
+  it('a signature is used once however timestamp and token are split; an event naming no single address records nothing', async () => {
+    const h = harness({ MAILGUN_WEBHOOK_SIGNING_KEY: KEY });
+    const timestamp = String(Math.floor(NOW / 1000) - 5);
+    const first = payload('e0abc123', failed('ann@example.org', 'permanent'), timestamp);
+    expect(await h.post('mailgun', first)).toMatchObject({ status: 200, outcome: 'webhook-recorded' });
+    // The same HMAC input, "…5e0" + "abc123": a new token to a check of tokens alone.
+    const resplit = { signature: { ...first.signature, timestamp: `${timestamp}e0`, token: 'abc123' }, 'event-data': failed('victim@example.org', 'permanent') };
+    expect((await h.post('mailgun', resplit)).status).toBe(403);
+    expect(await h.store.suppressions.has('victim@example.org')).toBe(false);
+    for (const [i, recipient] of ['a@example.org, victim2@example.org', `sha256:${'ab'.repeat(32)}`, '-lifted@example.org', 'Name <victim3@example.org>', `${'x'.repeat(300)}@example.org`].entries()) {
+      const response = await h.post('mailgun', payload(`bad${i}`, { event: 'complained', recipient, id: `bad-${i}` }));
+      expect(response, recipient).toMatchObject({ status: 200, outcome: 'webhook-nothing' });
+      expect(response.body).toMatch(/skipped 1 naming no single address; recorded 0 of 1/);
+    }
+    const suppressed = await h.store.suppressions.load();
+    expect(suppressed.size).toBe(1);
+    expect(suppressed.has('ann@example.org')).toBe(true);
   });
 
   it('refuses a bad signature, a stale timestamp and no signature', async () => {
@@ -264,7 +317,7 @@ describe('on serve', () => {
     const base = new URL(project.config.siteUrl);
     const timestamp = String(Math.floor(Date.now() / 1000));
     const body = JSON.stringify({
-      signature: { timestamp, token: 'serve-token', signature: createHmac('sha256', 'k').update(`${timestamp}serve-token`).digest('hex') },
+      signature: { timestamp, token: 'servetoken1', signature: createHmac('sha256', 'k').update(`${timestamp}servetoken1`).digest('hex') },
       'event-data': { event: 'failed', severity: 'permanent', recipient: 'gone@example.org', id: 'x1' },
     });
     const response = await handler(new Request(new URL('webhooks/mailgun', base), { method: 'POST', body, headers: { 'content-type': 'application/json' } }));

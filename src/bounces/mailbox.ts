@@ -356,6 +356,8 @@ async function handleMessage(
     return true;
   }
   for (const { event, outcome } of outcomes) {
+    // A report naming a string that is not one address (a list, a hash, a removal line): nothing done.
+    if (outcome === 'not-an-address') continue;
     if (event.kind === 'hard') summary.hard++;
     else if (event.kind === 'soft') summary.soft++;
     else if (event.kind === 'complaint') summary.complaints++;

@@ -1,3 +1,4 @@
+import { addressProblem } from '../send/recipients.js';
 import type { SentIssue, Store } from '../store/types.js';
 import type { BounceEvent } from './match.js';
 
@@ -61,9 +62,19 @@ export class IssueOrder {
   }
 }
 
-export type EventOutcome = 'suppressed' | 'already-suppressed' | 'counted' | 'reset';
+export type EventOutcome = 'suppressed' | 'already-suppressed' | 'counted' | 'reset' | 'not-an-address';
+
+/**
+ * An event's address as the store may take it: one address, as the subscriber list checks them.
+ * Not `sha256:…` (what an erasure leaves, which `suppressions remove` could not lift) nor a
+ * leading `-` (a removal in suppressions.txt): a report's text is whoever sent it.
+ */
+export function eventAddressProblem(email: string): string | null {
+  return addressProblem(email) ?? (/^[-+]|^sha256:/i.test(email) ? `\`${email.slice(0, 80)}\` is not a reader's address` : null);
+}
 
 export async function applyBounceEvent(store: Store, listId: string, event: BounceEvent, rules: BounceRules, now = new Date()): Promise<EventOutcome> {
+  if (eventAddressProblem(event.email)) return 'not-an-address';
   const at = now.toISOString();
   if (event.kind === 'delivered') {
     await store.bounces.delivered(event.email);

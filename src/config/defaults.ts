@@ -202,6 +202,10 @@ export const DEFAULTS = deepFreeze({
     claimTtlMs: 400 * 24 * 3600_000,
     /** SNS signing certificates are fetched once per URL and kept this long. */
     certCacheMs: 24 * 3600_000,
+    /** A certificate fetch that failed is tried again after this long. */
+    certRetryMs: 60_000,
+    /** SNS messages are accepted this long after they were published (SNS retries for up to an hour). */
+    snsMaxAgeMs: 3600_000,
     /** Webhook bodies past this are refused (413): SendGrid batches events, SES sends full headers. */
     webhookMaxBytes: 1024 * 1024,
     /** `status` warns past these rates (Gmail and Yahoo: keep complaints under 0.3%, aim below 0.1%). */

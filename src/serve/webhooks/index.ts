@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../../config/defaults.js';
 import { issueOfMessageId } from '../../bounces/match.js';
-import { applyBounceEvent, IssueOrder, type BounceRules } from '../../bounces/rules.js';
+import { applyBounceEvent, eventAddressProblem, IssueOrder, type BounceRules } from '../../bounces/rules.js';
+import { normalizeEmail } from '../../render/links.js';
 import type { Store } from '../../store/types.js';
 import type { EndpointRequest, EndpointResponse } from '../handler.js';
 import { verifyMailgun } from './mailgun.js';
@@ -24,7 +25,7 @@ export interface WebhookOptions {
   store: Store;
   listId: string;
   rules: BounceRules;
-  /** POSTMARK_WEBHOOK_AUTH, SENDGRID_WEBHOOK_PUBLIC_KEY, MAILGUN_WEBHOOK_SIGNING_KEY; SES needs none. */
+  /** POSTMARK_WEBHOOK_AUTH, SENDGRID_WEBHOOK_PUBLIC_KEY, MAILGUN_WEBHOOK_SIGNING_KEY, SES_TOPIC_ARNS (comma-separated). */
   env: Record<string, string | undefined>;
   replayWindowMs?: number | undefined;
   now?: (() => number) | undefined;
@@ -49,9 +50,10 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   const now = options.now ?? Date.now;
   const certificate = cachedCertificates(options.certificates ?? httpsGet, DEFAULTS.bounces.certCacheMs);
   const confirm = options.confirmSubscription ?? (async (url: string) => void (await httpsGet(url)));
+  const sesTopics = new Set((env.SES_TOPIC_ARNS ?? '').split(/[\s,]+/).filter(Boolean));
 
   const verifiers: Record<WebhookProvider, ((context: WebhookContext) => Promise<Verdict>) | null> = {
-    ses: (context) => verifySes(context, { certificate, confirm }),
+    ses: sesTopics.size ? (context) => verifySes(context, { topics: sesTopics, certificate, confirm }) : null,
     postmark: env.POSTMARK_WEBHOOK_AUTH ? (context) => verifyPostmark(context, env.POSTMARK_WEBHOOK_AUTH!) : null,
     sendgrid: env.SENDGRID_WEBHOOK_PUBLIC_KEY ? (context) => verifySendgrid(context, env.SENDGRID_WEBHOOK_PUBLIC_KEY!) : null,
     mailgun: env.MAILGUN_WEBHOOK_SIGNING_KEY ? (context) => verifyMailgun(context, env.MAILGUN_WEBHOOK_SIGNING_KEY!) : null,
@@ -69,24 +71,28 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       const extra = verdict.status === 401 && provider === 'postmark' ? { 'WWW-Authenticate': 'Basic realm="webhooks"' } : undefined;
       return [reply(verdict.status, `${verdict.message}\n`, extra), `webhook-${verdict.why}`];
     }
+    // An event whose recipient is not one address (a list, a display name, a control character,
+    // an erasure hash, 100,000 characters) is not recorded: it is nobody we mail.
+    const valid = verdict.events.filter((event) => event.kind !== 'ignored' && eventAddressProblem(event.email) === null);
+    const skipped = verdict.events.filter((event) => event.kind !== 'ignored').length - valid.length;
     // Each event is recorded once by its provider id (providers deliver again when an answer is
-    // lost). The claim is made with the writes rather than before them, so they share the syncs:
-    // every rule is idempotent per address and issue, so a duplicate changes nothing either way.
+    // lost), and only then applied: a replay that got past the request's own check (a Postmark
+    // request has no timestamp) must not suppress again an address lifted since.
+    // The request's once-only mark and the events' ids are claimed in one round of writes (they
+    // share the syncs); the events are applied in a second round, only when both were new.
+    const [fresh, ...firsts] = await Promise.all([verdict.once ? store.bounces.claim(verdict.once.id, verdict.once.ttlMs) : true, ...valid.map((event) => store.bounces.claim(event.id, DEFAULTS.bounces.claimTtlMs))]);
+    if (!fresh) return [reply(403, 'this request was already received\n'), 'webhook-replayed'];
     const claims = await Promise.all(
-      verdict.events
-        .filter((event) => event.kind !== 'ignored')
-        .map(async (event) => {
-          const issue = issueOfMessageId(listId, event.messageId, event.email);
-          const kind = event.kind as Exclude<typeof event.kind, 'ignored'>;
-          const [first] = await Promise.all([
-            store.bounces.claim(event.id, DEFAULTS.bounces.claimTtlMs),
-            applyBounceEvent(store, listId, { kind, email: event.email, issue, status: event.status, diagnostic: event.diagnostic, source: provider, matchedBy: provider }, rules),
-          ]);
-          return first;
-        }),
+      valid.map(async (event, i) => {
+        if (!firsts[i]) return false;
+        const issue = issueOfMessageId(listId, event.messageId, event.email);
+        const kind = event.kind as Exclude<typeof event.kind, 'ignored'>;
+        await applyBounceEvent(store, listId, { kind, email: normalizeEmail(event.email), issue, status: event.status, diagnostic: event.diagnostic, source: provider, matchedBy: provider }, rules);
+        return true;
+      }),
     );
     const recorded = claims.filter(Boolean).length;
-    const note = verdict.note ? `${verdict.note}; ` : '';
+    const note = `${verdict.note ? `${verdict.note}; ` : ''}${skipped ? `skipped ${skipped} naming no single address; ` : ''}`;
     return [reply(200, `${note}recorded ${recorded} of ${verdict.events.length} events\n`), recorded ? 'webhook-recorded' : 'webhook-nothing'];
   };
 }

@@ -4,7 +4,8 @@ import { fresh, isRecord, parseJson, refuse, text, type ProviderEvent, type Verd
 /**
  * Mailgun (`POST /webhooks/mailgun`): `signature.signature` is the hex HMAC-SHA256 of
  * `timestamp + token` keyed with MAILGUN_WEBHOOK_SIGNING_KEY; the timestamp must be within the
- * replay window and the token is accepted once (store.bounces.claim, kept twice the window).
+ * replay window and what it signs (timestamp and token joined, however split) is accepted once
+ * (claimed by the handler with the events, kept twice the window).
  * Events: `failed` (severity permanent → hard, temporary → soft), `complained`, `delivered`.
  */
 
@@ -16,11 +17,14 @@ export async function verifyMailgun(context: WebhookContext, key: string): Promi
   const token = text(signature?.token);
   const given = text(signature?.signature);
   if (!timestamp || !token || !given) return refuse(401, 'unsigned', 'no signature');
+  // The HMAC is of the two joined: digits only for the one, letters and digits for the other, or
+  // "1765125257" + "e0abc…" could be signed again as "1765125257e0" + "abc…", a new token.
+  if (!/^\d{1,12}$/.test(timestamp) || !/^[A-Za-z0-9]{1,256}$/.test(token)) return refuse(403, 'bad-signature', 'the timestamp or token is not of the form Mailgun signs');
   const expected = createHmac('sha256', key).update(timestamp + token).digest();
   const actual = Buffer.from(given, 'hex');
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return refuse(403, 'bad-signature', 'the signature does not verify');
   if (!fresh(Number(timestamp) * 1000, context.now, context.replayWindowMs)) return refuse(403, 'stale', 'the timestamp is outside the replay window');
-  if (!(await context.claim(`mailgun-token:${token}`, context.replayWindowMs * 2))) return refuse(403, 'replayed', 'this token was already used');
+
   const data = isRecord(payload['event-data']) ? payload['event-data'] : null;
   const email = text(data?.recipient);
   if (!data || !email) return refuse(400, 'bad-request', 'expected `event-data` with a `recipient`');
@@ -44,5 +48,6 @@ export async function verifyMailgun(context: WebhookContext, key: string): Promi
     default:
       event = { ...base, kind: 'ignored', status: null, diagnostic: null };
   }
-  return { ok: true, events: [event] };
+  // What was signed, once, however timestamp and token are split (the HMAC of the two joined).
+  return { ok: true, events: [event], once: { id: `mailgun-signed:${expected.toString('hex')}`, ttlMs: context.replayWindowMs * 2 } };
 }

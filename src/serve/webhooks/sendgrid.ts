@@ -1,4 +1,4 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { fresh, isRecord, parseJson, refuse, text, type ProviderEvent, type Verdict, type WebhookContext } from './types.js';
 
 /**
@@ -36,7 +36,10 @@ export async function verifySendgrid(context: WebhookContext, keyText: string): 
   }
   if (!valid) return refuse(403, 'bad-signature', 'the signature does not verify');
   if (!fresh(Number(timestamp) * 1000, context.now, context.replayWindowMs)) return refuse(403, 'stale', 'the timestamp is outside the replay window');
-  if (!(await context.claim(`sendgrid-signature:${signature}`, context.replayWindowMs * 2))) return refuse(403, 'replayed', 'this request was already received');
+  // What was signed, once: the timestamp and the body. Not the signature's text, which has other
+  // spellings (base64 padding and stray bytes, ECDSA's (r, n−s)) that verify as well.
+  const signed = createHash('sha256').update(timestamp).update('\n').update(context.body).digest('hex');
+
   const payload = parseJson(context.body);
   if (!Array.isArray(payload)) return refuse(400, 'bad-request', 'expected a JSON array of events');
   const events: ProviderEvent[] = [];
@@ -70,5 +73,5 @@ export async function verifySendgrid(context: WebhookContext, keyText: string): 
         events.push({ ...base, kind: 'ignored', status: null, diagnostic: null });
     }
   }
-  return { ok: true, events };
+  return { ok: true, events, once: { id: `sendgrid-signed:${signed}`, ttlMs: context.replayWindowMs * 2 } };
 }

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../config/defaults.js';
 import { request as httpsRequest } from 'node:https';
 import { verify, X509Certificate } from 'node:crypto';
 import { fresh, isRecord, parseJson, refuse, text, type ProviderEvent, type Verdict, type WebhookContext } from './types.js';
@@ -66,9 +67,13 @@ export function cachedCertificates(source: CertificateSource, ttlMs: number): (u
     const hit = cache.get(url);
     if (hit && performance.now() - hit.at < ttlMs) return hit.cert;
     const cert = source(url).then((pem) => new X509Certificate(pem));
-    cache.set(url, { at: performance.now(), cert });
-    // A failed fetch is not kept: the next message tries again.
-    cert.catch(() => cache.delete(url));
+    const entry = { at: performance.now(), cert };
+    cache.set(url, entry);
+    // A failed fetch is kept a minute, not the whole `ttlMs`: a message then tries again, and a
+    // burst of requests naming an unreachable URL waits on one fetch, not one each.
+    cert.catch(() => {
+      if (cache.get(url) === entry) entry.at = performance.now() - ttlMs + DEFAULTS.bounces.certRetryMs;
+    });
     return cert;
   };
 }
@@ -88,6 +93,8 @@ export function snsStringToSign(message: Record<string, unknown>): string {
 }
 
 export interface SesOptions {
+  /** SES_TOPIC_ARNS: the SNS topics this list's SES events are published to. */
+  topics: ReadonlySet<string>;
   certificate: (url: string) => Promise<X509Certificate>;
   /** Visits a SubscribeURL (injectable for tests). */
   confirm: (url: string) => Promise<void>;
@@ -100,6 +107,10 @@ export async function verifySes(context: WebhookContext, options: SesOptions): P
   const certUrl = text(message.SigningCertURL);
   if (!signature || !certUrl) return refuse(401, 'unsigned', 'no signature');
   if (!isSnsCertificateUrl(certUrl)) return refuse(403, 'bad-signature', 'the signing certificate is not on an sns.<region>.amazonaws.com host');
+  // AWS signs every account's messages: a topic anyone can make in their own account would be
+  // signed too. Only the topics named in SES_TOPIC_ARNS, checked before anything is fetched.
+  const topic = text(message.TopicArn);
+  if (!topic || !options.topics.has(topic)) return refuse(403, 'bad-signature', 'the topic is not one of SES_TOPIC_ARNS');
   const algorithm = message.SignatureVersion === '2' ? 'sha256' : message.SignatureVersion === '1' ? 'sha1' : null;
   if (!algorithm) return refuse(403, 'bad-signature', 'unknown SignatureVersion');
   let valid = false;
@@ -110,7 +121,8 @@ export async function verifySes(context: WebhookContext, options: SesOptions): P
     valid = false;
   }
   if (!valid) return refuse(403, 'bad-signature', 'the signature does not verify');
-  if (!fresh(Date.parse(text(message.Timestamp) ?? ''), context.now, context.replayWindowMs)) return refuse(403, 'stale', 'the timestamp is outside the replay window');
+  // SNS retries a delivery for up to an hour; each event is claimed by its MessageId for good.
+  if (!fresh(Date.parse(text(message.Timestamp) ?? ''), context.now, Math.max(context.replayWindowMs, DEFAULTS.bounces.snsMaxAgeMs))) return refuse(403, 'stale', 'the timestamp is outside the replay window');
   const type = text(message.Type);
   if (type === 'SubscriptionConfirmation') {
     const url = text(message.SubscribeURL);

@@ -15,7 +15,11 @@ export interface ProviderEvent {
 }
 
 export type Verdict =
-  | { ok: true; events: ProviderEvent[]; note?: string }
+  /**
+   * `once`: what the request's signature covers, to be accepted once (kept `ttlMs`). Claimed by
+   * the handler in the same round of writes as the events' ids: one round fewer to wait for.
+   */
+  | { ok: true; events: ProviderEvent[]; note?: string; once?: { id: string; ttlMs: number } }
   | { ok: false; status: 400 | 401 | 403 | 404; why: 'unsigned' | 'bad-signature' | 'stale' | 'replayed' | 'bad-request' | 'not-configured'; message: string };
 
 export interface WebhookContext {
