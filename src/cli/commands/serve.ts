@@ -51,8 +51,10 @@ Answers, under the path of \`siteUrl\`:
   GET  /unsubscribe/<token>    a page naming the address, with one button (changes nothing)
   POST /unsubscribe/<token>    List-Unsubscribe=One-Click: added to the suppression list,
                                on disk (fsync) before the 200; action=resubscribe removes it
-  POST /webhooks/<provider>    bounces and complaints of ses, postmark, sendgrid, mailgun
-                               (signed; docs/bounces.md)
+  POST /webhooks/<provider>    bounces and complaints of ses, postmark, sendgrid, mailgun,
+                               each on when its key is set: SES_TOPIC_ARNS,
+                               POSTMARK_WEBHOOK_AUTH, SENDGRID_WEBHOOK_PUBLIC_KEY,
+                               MAILGUN_WEBHOOK_SIGNING_KEY (signed; docs/bounces.md)
   POST /subscribe              sign-up (form or JSON): a confirmation email through
                                SMTP_URL (docs/signup.md); GET|POST /confirm/<token>
   GET  /healthz                ok (503 while the suppression store cannot be reached)
