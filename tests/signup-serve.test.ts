@@ -35,6 +35,7 @@ let refusals: SignupRefusal[];
 let clock: number;
 
 let mailErrors: { kind: string; message: string }[];
+let mailRetries: { kind: string; message: string; inMs: number }[];
 
 interface SetUpExtra {
   smtp?: ServerBehaviour;
@@ -49,6 +50,7 @@ async function setUp(config: object = {}, env: { captchaSecret?: string } = {}, 
   store = openFilesStore({ journalDir: path.join(dir, '.newsletter/sends'), suppressions: path.join(dir, 'suppressions.txt') });
   smtp = await startSmtpServer(extra.smtp);
   mailErrors = [];
+  mailRetries = [];
   logs = [];
   refusals = [];
   clock = Date.parse('2026-03-01T10:00:00.000Z');
@@ -60,6 +62,7 @@ async function setUp(config: object = {}, env: { captchaSecret?: string } = {}, 
     captchaSecret: env.captchaSecret,
     onRefusal: (r) => refusals.push(r),
     onMailError: (kind, error) => mailErrors.push({ kind, message: (error as Error).message }),
+    onMailRetry: (kind, error, inMs) => mailRetries.push({ kind, message: error.message, inMs }),
     mailerOptions: extra.mailer,
     now: () => clock,
   });
@@ -283,6 +286,16 @@ describe('sign-up: the whole double opt-in', () => {
   });
 });
 
+describe('sign-up: off', () => {
+  it('without SMTP_URL, POST /subscribe is a 404 that says sign-ups are off (docs/signup.md), not the static site\'s 405', async () => {
+    await setUp();
+    const off = await createUnsubscribeHandler({ project, secret: SECRET, suppressions: store.suppressions, onRequest: (log) => logs.push(log) });
+    const answer = await off(new Request(`${ORIGIN}/subscribe`, { method: 'POST', body: new URLSearchParams({ email: 'ann@example.com' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    expect(answer.status).toBe(404);
+    expect(await answer.text()).toMatch(/sign-ups are off on this server/);
+  });
+});
+
 describe('sign-up: when the SMTP server cannot take the mail', () => {
   it('a confirmation refused for now (451) is tried again and arrives once; nothing is reported', async () => {
     await setUp({}, {}, { smtp: { onData: (index) => (index < 2 ? { code: 451, message: '4.3.0 try again later' } : null) }, mailer: { retryDelaysMs: [30, 30, 30] } });
@@ -292,6 +305,9 @@ describe('sign-up: when the SMTP server cannot take the mail', () => {
     expect(smtp.deliveredTo('dee@example.com')).toBe(1);
     expect(confirmLink(mail!)).toBeTruthy();
     expect(mailErrors).toEqual([]);
+    // Each refusal for now is said as it happens (serve logs it), not only when the retries give up.
+    expect(mailRetries.map((r) => [r.kind, r.inMs])).toEqual([['confirm', 30], ['confirm', 30]]);
+    expect(mailRetries[0]!.message).toMatch(/451 4\.3\.0 try again later/);
   });
 
   it('a confirmation refused for good (550) is reported without the address, and the next sign-up of that address mails again the same day', async () => {

@@ -16,7 +16,7 @@ import { verdictOf, type Severity } from './severity.js';
  * 4. an unsubscribe request: what a mail client sends to the `mailto:` of List-Unsubscribe
  *    (`unsubscribeMailto`), or a reader writes, with a subject that starts "unsubscribe". Its
  *    From is the reader when the receiving server's own Authentication-Results (the topmost)
- *    vouch for it (fromVerified); else it is left for a person (`unsubscribe-unverified`);
+ *    vouch for it (whyNotVouched); else it is left for a person (`unsubscribe-unverified`);
  * 5. an auto-reply (RFC 3834 `Auto-Submitted`, the X- headers of the big clients, the usual
  *    subjects): ignored, never a bounce;
  * 6. anything else: unknown (left in the mailbox unmarked, counted in the summary).
@@ -89,15 +89,16 @@ const AUTO_SUBJECT =
 const UNSUBSCRIBE_SUBJECT = /^\s*(?:re:\s*)?unsubscribe(?:\s+([\w-]+(?:\/[\w-]+)*))?\s*$/i;
 
 /**
- * Whether the receiving server vouches for the From: its Authentication-Results (the topmost, the
- * one it added; lower ones came with the message and could say anything) show DMARC passing, or
- * DKIM or SPF passing for the From's own domain (or a parent or child of it: relaxed alignment).
- * A DKIM pass for the sender's own domain proves nothing about the From, and no header proves
- * nothing at all: anyone can send "unsubscribe" in a reader's name.
+ * Why the receiving server does not vouch for the From, in words; null when it does: its
+ * Authentication-Results (the topmost, the one it added; lower ones came with the message and
+ * could say anything) show DMARC passing, or DKIM or SPF passing for the From's own domain (or a
+ * parent or child of it: relaxed alignment). A DKIM pass for the sender's own domain proves
+ * nothing about the From, and no header proves nothing at all: anyone can send "unsubscribe" in
+ * a reader's name.
  */
-function fromVerified(parsed: Email, from: string): boolean {
+function whyNotVouched(parsed: Email, from: string): string | null {
   const results = headerText(parsed, 'authentication-results')?.slice(0, 4096);
-  if (!results) return false;
+  if (!results) return 'the receiving server added no Authentication-Results';
   const domain = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
   const aligned = (other: string | undefined) => {
     const d = (other ?? '').replace(/^.*@/, '').replace(/[>"']+$/, '').toLowerCase();
@@ -107,11 +108,13 @@ function fromVerified(parsed: Email, from: string): boolean {
     const method = /^\s*(dmarc|dkim|spf)\s*=\s*pass\b/i.exec(clause)?.[1]?.toLowerCase();
     if (!method) continue;
     const property = (name: string) => new RegExp(`\\b${name}=([^\\s;]+)`, 'i').exec(clause)?.[1];
-    if (method === 'dmarc' && (property('header\\.from') === undefined || aligned(property('header\\.from')))) return true;
-    if (method === 'dkim' && aligned(property('header\\.d') ?? property('header\\.i'))) return true;
-    if (method === 'spf' && aligned(property('smtp\\.mailfrom'))) return true;
+    if (method === 'dmarc' && (property('header\\.from') === undefined || aligned(property('header\\.from')))) return null;
+    if (method === 'dkim' && aligned(property('header\\.d') ?? property('header\\.i'))) return null;
+    if (method === 'spf' && aligned(property('smtp\\.mailfrom'))) return null;
   }
-  return false;
+  if (/\bdmarc\s*=\s*fail\b/i.test(results)) return 'DMARC failed for the From';
+  if (/\b(?:dkim|spf)\s*=\s*pass\b/i.test(results)) return `DKIM or SPF passed for another domain than ${domain}`;
+  return 'neither DMARC, DKIM nor SPF passed for the From';
 }
 
 /** A report that says the relay is still trying. */
@@ -234,7 +237,8 @@ export function classifyParsed(parsed: Email, source: Buffer): Classification {
   const request = UNSUBSCRIBE_SUBJECT.exec(subject);
   if (request && from && !fromDaemon) {
     const recipients = [{ email: from.toLowerCase(), severity: null, status: null, diagnostic: `asked by mail: ${subject.trim().slice(0, 200)}` }];
-    if (!fromVerified(parsed, from)) return { ...common, kind: 'unknown', form: 'unsubscribe-unverified', recipients, verpCandidates: candidates() };
+    const why = whyNotVouched(parsed, from);
+    if (why) return { ...common, kind: 'unknown', form: 'unsubscribe-unverified', recipients: [{ ...recipients[0]!, diagnostic: why }], verpCandidates: candidates() };
     return { ...common, kind: 'unsubscribe', form: 'mailto', recipients, verpCandidates: candidates(), requestedIssue: request[1] ?? null };
   }
 

@@ -53,8 +53,10 @@ export interface MailboxSummary {
   unsubscribes: number;
   /** Auto-replies and delay notices: marked handled, never counted as bounces. */
   ignored: number;
-  /** Not classifiable (or an unsubscribe request whose From the receiving server did not vouch for): left unmarked. */
+  /** Not classifiable: left unmarked. */
   unknown: number;
+  /** Unsubscribe requests whose From the receiving server did not vouch for: left unmarked for a person. */
+  unverified: number;
   /** A bounce or complaint naming nobody we sent to: left unmarked. */
   unmatched: number;
   /** Handled by an earlier run (its mark was lost or it was copied back): counted nothing. */
@@ -68,8 +70,12 @@ export interface MailboxSummary {
 export type MailboxEvent =
   | { type: 'connected'; mailbox: string; messages: number }
   | { type: 'event'; event: BounceEvent; outcome: string }
-  /** `unverified`: an unsubscribe request whose From the receiving server did not vouch for (counted as unknown). */
-  | { type: 'left'; why: 'unknown' | 'unmatched' | 'unverified'; uid: number; subject: string }
+  /**
+   * `unverified`: an unsubscribe request whose From the receiving server did not vouch for;
+   * `unmatched` with an `email`: a request from an address we never sent to, or naming an issue
+   * we never sent. `email` and `detail` (why, in words) when there is one to name.
+   */
+  | { type: 'left'; why: 'unknown' | 'unmatched' | 'unverified'; uid: number; subject: string; email?: string | null; detail?: string | null }
   | { type: 'pass'; summary: MailboxSummary }
   /** --watch lost the connection (or could not get it back) and tries again after `inMs`. */
   | { type: 'reconnecting'; why: string; inMs: number };
@@ -82,7 +88,7 @@ export interface MailboxHooks {
 }
 
 export function emptySummary(): MailboxSummary {
-  return { read: 0, hard: 0, soft: 0, complaints: 0, deliveries: 0, unsubscribes: 0, ignored: 0, unknown: 0, unmatched: 0, alreadyHandled: 0, suppressed: 0, verpTags: { seen: 0, resolved: 0 } };
+  return { read: 0, hard: 0, soft: 0, complaints: 0, deliveries: 0, unsubscribes: 0, ignored: 0, unknown: 0, unverified: 0, unmatched: 0, alreadyHandled: 0, suppressed: 0, verpTags: { seen: 0, resolved: 0 } };
 }
 
 /** The IMAP URL as shown: never the password. */
@@ -332,9 +338,14 @@ async function handleMessage(
 ): Promise<boolean> {
   summary.read++;
   const report = await classifyMessage(message.source);
+  if (report.kind === 'unknown' && report.form === 'unsubscribe-unverified') {
+    summary.unverified++;
+    emit({ type: 'left', why: 'unverified', uid: message.uid, subject: report.subject, email: report.recipients[0]?.email ?? null, detail: report.recipients[0]?.diagnostic ?? null });
+    return false;
+  }
   if (report.kind === 'unknown') {
     summary.unknown++;
-    emit({ type: 'left', why: report.form === 'unsubscribe-unverified' ? 'unverified' : 'unknown', uid: message.uid, subject: report.subject });
+    emit({ type: 'left', why: 'unknown', uid: message.uid, subject: report.subject });
     return false;
   }
   if (report.kind === 'ignored') {
@@ -344,7 +355,8 @@ async function handleMessage(
   const events = await matcher.match(report, 'imap');
   if (!events.length) {
     summary.unmatched++;
-    emit({ type: 'left', why: 'unmatched', uid: message.uid, subject: report.subject });
+    const request = report.kind === 'unsubscribe' ? { email: report.recipients[0]?.email ?? null, detail: report.requestedIssue ? `an unsubscribe request naming \`${report.requestedIssue}\`, an issue not sent, or from an address not sent to` : 'an unsubscribe request from an address not sent to' } : {};
+    emit({ type: 'left', why: 'unmatched', uid: message.uid, subject: report.subject, ...request });
     return false;
   }
   const outcomes: { event: BounceEvent; outcome: string }[] = [];

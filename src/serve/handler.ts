@@ -239,6 +239,10 @@ export function createEndpoint(options: HandlerOptions): Endpoint {
       return [text(404, 'not found\n'), 'not-found'];
     }
     if (signup && (segments[0] === 'subscribe' || segments[0] === 'confirm')) return signup(request, segments);
+    // Sign-ups off (no SMTP_URL): the form's POST is not for the static site (which would say 405).
+    if (!signup && segments.length === 1 && segments[0] === 'subscribe' && request.method !== 'GET' && request.method !== 'HEAD') {
+      return [text(404, 'sign-ups are off on this server (serve needs SMTP_URL to send the confirmation)\n'), 'not-found'];
+    }
     return staticFile(request, segments);
   }
 

@@ -20,6 +20,8 @@ export interface OpenSignupOptions {
   onRefusal?: ((refusal: SignupRefusal) => void) | undefined;
   /** An email that could not be sent (without the address). */
   onMailError?: ((kind: string, error: unknown) => void) | undefined;
+  /** An email the SMTP server refused for now, tried again after `inMs` (without the address). */
+  onMailRetry?: ((kind: string, error: Error, inMs: number) => void) | undefined;
   /** For tests: another way to send. */
   mailer?: SignupMailer | undefined;
   /** The SMTP mailer's queue and retries (DEFAULTS.signup); tests make them small. */
@@ -51,7 +53,7 @@ export async function openSignup(options: OpenSignupOptions): Promise<OpenSignup
   const sample = { email: 'reader@example.com', name: 'Sample Reader', ...Object.fromEntries(config.signup.fields.map((field) => [field, 'x'])) };
   await confirmEmail({ recipient: sample, confirmUrl: `${config.siteUrl}confirm/sample`, expiresDays: config.signup.tokenDays });
   await welcomeEmail?.({ recipient: sample, unsubscribeUrl: `${config.siteUrl}unsubscribe/sample` });
-  const mailer = options.mailer ?? (await smtpSignupMailer(options.smtpUrl, config, options.onMailError ?? (() => undefined), options.mailerOptions));
+  const mailer = options.mailer ?? (await smtpSignupMailer(options.smtpUrl, config, options.onMailError ?? (() => undefined), { onRetry: options.onMailRetry, ...options.mailerOptions }));
   const service = createSignupService({ config, secret: options.secret, store: options.store, confirmEmail, welcomeEmail, mailer, captchaSecret: options.captchaSecret, onRefusal: options.onRefusal, now: options.now });
   return { service, idle: () => mailer.idle(), close: () => mailer.close() };
 }

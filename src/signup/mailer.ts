@@ -55,6 +55,8 @@ export interface MailSlot {
 export interface SignupMailerOptions {
   maxInFlight?: number | undefined;
   retryDelaysMs?: readonly number[] | undefined;
+  /** A message refused for now, to be tried again after `inMs` (the error without addresses). */
+  onRetry?: ((kind: string, error: Error, inMs: number) => void) | undefined;
 }
 
 /**
@@ -86,7 +88,7 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
   const idle = async () => {
     while (inFlight.size) await Promise.all(inFlight);
   };
-  const deliver = async (email: OutgoingSignupEmail) => {
+  const deliver = async (email: OutgoingSignupEmail, kind: string) => {
     const prepared = raw(email);
     const mail = prepared ? { raw: prepared.raw, envelope: { from: prepared.from, to: [prepared.to] } } : signupMailOptions(config, email);
     for (let attempt = 0; ; attempt++) {
@@ -96,6 +98,7 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
       } catch (error) {
         const wait = retryDelaysMs[attempt];
         if (wait === undefined || !temporary(error) || closing.signal.aborted) throw error;
+        options.onRetry?.(kind, withoutAddresses(error), wait);
         await delay(wait, undefined, { signal: closing.signal }).catch(() => undefined);
         if (closing.signal.aborted) throw new Error(`not sent: serve stopped while the SMTP server was refusing it for now (${(error as Error).message})`);
       }
@@ -105,7 +108,7 @@ export async function smtpSignupMailer(smtpUrl: string, config: ResolvedConfig, 
   const full = () => inFlight.size + reserved >= maxInFlight || closing.signal.aborted;
   const enqueue = (message: Promise<OutgoingSignupEmail>, kind: string, undelivered: (() => void) | undefined) => {
     const sending = message
-      .then(deliver)
+      .then((email) => deliver(email, kind))
       .catch((error: unknown) => {
         undelivered?.();
         onError(kind, withoutAddresses(error));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { formatCount } from '../../send/progress.js';
-import type { MailboxSummary } from '../../bounces/mailbox.js';
+import type { MailboxEvent, MailboxSummary } from '../../bounces/mailbox.js';
 import { println, type CliIo } from '../io.js';
 import { redisUrlFrom } from '../redis-url.js';
 import { addSharedOptions, configRequest, type SharedFlags } from '../shared-options.js';
@@ -28,16 +28,18 @@ export function formatBounceSummary(s: MailboxSummary): string {
     `${n(s.suppressed, 'address', 'addresses')} suppressed`,
   ];
   if (s.alreadyHandled) parts.push(`${formatCount(s.alreadyHandled)} handled before`);
-  const left = s.unknown + s.unmatched;
-  if (left) parts.push(`${formatCount(left)} left in the mailbox (${s.unknown} not recognised, ${s.unmatched} naming nobody we sent to)`);
+  const left = s.unknown + s.unmatched + s.unverified;
+  const why = [`${s.unknown} not recognised`, `${s.unmatched} naming nobody we sent to`, ...(s.unverified ? [`${s.unverified} unsubscribe request${s.unverified === 1 ? '' : 's'} not vouched for`] : [])];
+  if (left) parts.push(`${formatCount(left)} left in the mailbox (${why.join(', ')})`);
   return parts.join(', ');
 }
 
-const LEFT_BECAUSE = {
-  unknown: 'not recognised',
-  unmatched: 'names nobody we sent to',
-  unverified: 'an unsubscribe request the receiving server did not vouch for: if it is genuine, add the address to suppressions.txt',
-} as const;
+/** Why a message was left for a person, as the `left` line says it. */
+function leftBecause(event: Extract<MailboxEvent, { type: 'left' }>): string {
+  if (event.why === 'unverified') return `an unsubscribe request the receiving server did not vouch for (${event.detail ?? 'no reason given'}): if it is genuine, add ${event.email ?? 'the address'} to suppressions.txt`;
+  if (event.why === 'unmatched') return event.detail ? `${event.detail}${event.email ? `: ${event.email}` : ''}` : 'names nobody we sent to';
+  return 'not recognised';
+}
 
 /** Why reports may be counted without their issue: no tags to read, no key to read them, or another key. */
 export function verpWarnings(verp: boolean, address: string | null, secret: string | undefined, summary: MailboxSummary): string[] {
@@ -90,13 +92,13 @@ the VERP tags of \`bounces.address\` (docs/bounces.md).`,
             if (flags.json) {
               // What was done to whom, for scripts; with --watch, a JSON line per pass as it ends.
               if (event.type === 'event') events.push({ ...event.event, outcome: event.outcome });
-              else if (event.type === 'left') events.push({ left: event.why, uid: event.uid, subject: event.subject });
+              else if (event.type === 'left') events.push({ left: event.why, uid: event.uid, subject: event.subject, ...(event.email ? { email: event.email } : {}), ...(event.detail ? { detail: event.detail } : {}) });
               else if (event.type === 'pass' && flags.watch) println(io.stdout, JSON.stringify({ summary: event.summary, events: events.splice(0) }));
               return;
             }
             if (event.type === 'connected') println(io.stdout, `${event.mailbox}: ${formatCount(event.messages)} messages`);
             else if (event.type === 'event') println(io.stdout, `  ${event.event.kind.padEnd(12)}${event.event.email}${event.event.issue ? ` (${event.event.issue})` : ''}${event.event.status ? ` ${event.event.status}` : ''}: ${event.outcome}`);
-            else if (event.type === 'left') println(io.stdout, `  ${'left'.padEnd(12)}#${event.uid} ${JSON.stringify(event.subject)} (${LEFT_BECAUSE[event.why]})`);
+            else if (event.type === 'left') println(io.stdout, `  ${'left'.padEnd(12)}#${event.uid} ${JSON.stringify(event.subject)} (${leftBecause(event)})`);
             else if (event.type === 'pass' && flags.watch) println(io.stdout, formatBounceSummary(event.summary));
           },
         },

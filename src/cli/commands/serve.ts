@@ -32,7 +32,7 @@ export function registerServe(program: Command, io: CliIo): void {
   addSharedOptions(
     program
       .command('serve')
-      .description('answer one-click unsubscribes (RFC 8058) and serve the published site')
+      .description('answer one-click unsubscribes (RFC 8058), sign-ups and provider webhooks, and serve the published site')
       .option('--port <port>', 'port to listen on; 0 picks a free one', parsePort, DEFAULTS.serve.port)
       .option('--host <host>', 'address to listen on (behind a reverse proxy, keep the default)', DEFAULTS.serve.host)
       .option('--store [url]', 'record unsubscribes in the Redis store that `send --store`/`--queue` read, on any machine (default URL: $REDIS_URL, which alone turns this on)')
@@ -141,6 +141,7 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
           // From here on stdout carries a line per request: every line goes through the batch.
           const out = lineBatch(io.stdout);
           // Sign-ups need a way to send the confirmation: SMTP_URL turns them on.
+          let lastRetryNotice = -Infinity;
           signup = env.SMTP_URL
             ? await openSignup({
                 project,
@@ -148,8 +149,14 @@ per request; tokens and addresses never appear in it. Ctrl-C stops it.`,
                 secret,
                 smtpUrl: env.SMTP_URL,
                 captchaSecret: env.CAPTCHA_SECRET,
-                onRefusal: (refusal) => out.println(`${new Date().toISOString()} signup refused ${refusal.outcome}${refusal.address ? ` address ${refusal.address}` : ''}${refusal.ip ? ` from ${refusal.ip}` : ''}${which}`),
+                onRefusal: (refusal) => out.println(`${new Date().toISOString()} signup ${refusal.outcome === 'confirm-not-sent' ? 'mail-failed' : 'refused'} ${refusal.outcome}${refusal.address ? ` address ${refusal.address}` : ''}${refusal.ip ? ` from ${refusal.ip}` : ''}${which}`),
                 onMailError: (kind, error) => reportError(new Error(`${new Date().toISOString()} a ${kind} email was not sent: ${(error as Error)?.message ?? String(error)}${which}`)),
+                // Said at once, not when the retries give up minutes later; once a minute at most.
+                onMailRetry: (kind, error, inMs) => {
+                  if (performance.now() - lastRetryNotice < 60_000) return;
+                  lastRetryNotice = performance.now();
+                  println(io.stderr, `warning: ${new Date().toISOString()} the SMTP server refused a ${kind} email for now (${error.message}): trying again in ${Math.round(inMs / 1000)} s; sign-up emails wait in memory meanwhile${which}`);
+                },
               })
             : null;
           const handler = await createUnsubscribeHandler({
