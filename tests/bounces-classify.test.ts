@@ -2,6 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyMessage } from '../src/bounces/classify.js';
+import { maskImapUrl } from '../src/bounces/mailbox.js';
 import { verdictOf } from '../src/bounces/severity.js';
 
 /**
@@ -128,5 +129,17 @@ describe('hard or soft', () => {
     ['5.1.1', '550 5.1.1 Message rejected by the spam filter', 'soft'],
   ] as const)('%s %s → %s', (status, diagnostic, severity) => {
     expect(verdictOf(status, diagnostic).severity).toBe(severity);
+  });
+});
+
+describe('the bounce mailbox URL as shown', () => {
+  it.each([
+    ['imaps://bounces:pa/ss@imap.example.com/INBOX', 'pa/ss', 'imaps://bounces:****@imap.example.com/INBOX'],
+    ['imaps://bounces:p@ss@imap.example.com/INBOX', 'p@ss', 'imaps://bounces:****@imap.example.com/INBOX'],
+    ['imap://bounces%40news.example.com:s3cret#x@127.0.0.1:1143/INBOX', 's3cret#x', 'imap://bounces%40news.example.com:****@127.0.0.1:1143/INBOX'],
+  ])('%s never shows the password', (url, password, shown) => {
+    // Typed unencoded, these are exactly the URLs that fail to parse and get shown in the error.
+    expect(maskImapUrl(url)).toBe(shown);
+    expect(maskImapUrl(url)).not.toContain(password);
   });
 });

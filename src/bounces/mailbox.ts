@@ -7,6 +7,7 @@ import type { Store } from '../store/types.js';
 import { classifyMessage } from './classify.js';
 import { ReportMatcher, type BounceEvent } from './match.js';
 import { applyBounceEvent, IssueOrder, type BounceRules } from './rules.js';
+import { maskUrlPassword } from '../mask-url.js';
 
 /**
  * `newsletter bounces`: reads the bounce mailbox over IMAP (imapflow), classifies each message
@@ -93,7 +94,8 @@ export function emptySummary(): MailboxSummary {
 
 /** The IMAP URL as shown: never the password. */
 export function maskImapUrl(url: string): string {
-  return url.replace(/^(imaps?:\/\/[^:@/]*):[^@/]*@/i, '$1:****@');
+  // The same masking as SMTP_URL's: a regex of its own let a password holding `/` or `@` through.
+  return maskUrlPassword(url, 'IMAP');
 }
 
 interface ImapTarget {

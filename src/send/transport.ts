@@ -8,6 +8,7 @@ import { NewsletterError } from '../errors.js';
 import { displayPath } from '../fs/display-path.js';
 import type { Destination } from '../store/types.js';
 import type { OutgoingMessage } from './message-template.js';
+import { maskUrlPassword } from '../mask-url.js';
 
 /**
  * Where messages go: an SMTP server through nodemailer's pooled transport (the finished message
@@ -17,25 +18,9 @@ import type { OutgoingMessage } from './message-template.js';
 
 export type TransportChoice = { kind: 'smtp'; url: string; display: string } | { kind: 'outbox'; dir: string; display: string };
 
-/**
- * The URL as printed and journaled: never a password, whatever the URL looks like. Everything
- * between `//` and the LAST `@` is user information (a password may hold `@`, `/`, `#` or `?`,
- * which make URL parsers stop early); only the user name before its first `:` is kept.
- */
+/** The SMTP URL as printed and journaled: never a password (mask-url.ts). */
 export function maskSmtpUrl(url: string): string {
-  const scheme = /^([a-z][a-z0-9+.-]*:)?\/\//i.exec(url);
-  if (!scheme) return url.includes('@') || url.includes(':') ? '(unreadable SMTP setting, not shown)' : url;
-  const rest = url.slice(scheme[0].length);
-  const at = rest.lastIndexOf('@');
-  if (at < 0) {
-    // No user part; a `:` followed by anything but a port would be a password typed without a user.
-    const host = /^([^:/?#]*)(:\d*)?(?=[/?#]|$)/.exec(rest);
-    return host ? url.replace(/\/$/, '') : `${scheme[0]}${rest.split(':')[0]}:****`;
-  }
-  const info = rest.slice(0, at);
-  const user = info.split(':')[0]!;
-  const masked = info.includes(':') ? `${user}:****` : user;
-  return `${scheme[0]}${masked}@${rest.slice(at + 1)}`.replace(/\/$/, '');
+  return maskUrlPassword(url, 'SMTP');
 }
 
 /** Where a transport delivers, for the journal: host and user for SMTP (no password), or the folder. */
