@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from './queue.js';
-import { argument, median } from './stats.js';
+import { argument, freePort, median } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MESSAGES = Number(argument('messages', '5000'));
@@ -42,17 +42,6 @@ const LIST_ID = 'Bench <bench.example.com>';
 const SECRET = 'bench-secret';
 const VERP_BASE = 'bounces@news.example.com';
 const { openStore } = await import(path.join(ROOT, 'lib/store/index.js'));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function passwdEntry(name) {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));

@@ -17,27 +17,16 @@
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendWithNewsletter, startServer } from './send.js';
-import { argument, isMain, median } from './stats.js';
+import { argument, freePort, isMain, median } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const SECRET = 'bench-queue-secret';
 const BIN = path.join(ROOT, 'bin/newsletter.js');
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startRedis() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-redis-'));

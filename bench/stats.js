@@ -33,3 +33,18 @@ export function argument(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
   return index > 0 ? Number(process.argv[index + 1]) : fallback;
 }
+
+/** A TCP port on 127.0.0.1 free a moment ago, for a peer a benchmark starts. */
+export function freePort() {
+  return import('node:net').then(
+    ({ createServer }) =>
+      new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          const { port } = server.address();
+          server.close(() => resolve(port));
+        });
+      }),
+  );
+}
