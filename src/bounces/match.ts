@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { DEFAULTS } from '../config/defaults.js';
 import { normalizeEmail } from '../render/links.js';
 import { AddressSet } from '../send/hash-set.js';
 import type { BounceStore } from '../store/types.js';
 import type { Classification, RecipientReport } from './classify.js';
 import { addressOfTyped } from './fields.js';
+import { readAgainAfter } from './read-again.js';
 import { findVerpTags, VerpResolver } from './verp.js';
 
 /**
@@ -47,28 +49,6 @@ export interface MatcherOptions {
 
 const OUR_MESSAGE_ID = /^<([0-9a-f]{32})\.([\w.-]+)@[^>]+>$/;
 
-/** How long the issues sent are taken as read: a `bounces --watch` or `serve` running for days sees new sends. */
-const ISSUES_MAX_AGE_MS = 60_000;
-
-/**
- * A value read when first needed and again once older than `maxAgeMs`. A read that fails is not
- * kept: the next caller reads again instead of failing for the rest of the run.
- */
-export function readAgainAfter<T>(load: () => Promise<T>, maxAgeMs: number): () => Promise<T> {
-  let held: { at: number; value: Promise<T> } | null = null;
-  return () => {
-    if (!held || performance.now() - held.at > maxAgeMs) {
-      const value = load();
-      const entry = { at: performance.now(), value };
-      held = entry;
-      value.catch(() => {
-        if (held === entry) held = null;
-      });
-    }
-    return held.value;
-  };
-}
-
 export class ReportMatcher {
   private readonly verp: VerpResolver | null;
   /** Everyone sent an issue, for the issues list it was built from (built again when that changes). */
@@ -79,7 +59,7 @@ export class ReportMatcher {
 
   constructor(private readonly options: MatcherOptions) {
     const { secret, listId, bounces } = options;
-    this.issues = readAgainAfter(() => bounces.sentIssues(listId).then((issues) => issues.map((issue) => issue.slug)), ISSUES_MAX_AGE_MS);
+    this.issues = readAgainAfter(() => bounces.sentIssues(listId).then((issues) => issues.map((issue) => issue.slug)), DEFAULTS.bounces.issuesMaxAgeMs);
     this.verp = secret && options.verpBase ? new VerpResolver(secret, listId, { issues: () => this.sentIssues(), recipients: (slug) => bounces.sentTo({ listId, issueSlug: slug }) }) : null;
   }
 

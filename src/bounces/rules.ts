@@ -1,6 +1,8 @@
+import { DEFAULTS } from '../config/defaults.js';
 import { addressProblem } from '../send/recipients.js';
 import type { SentIssue, Store } from '../store/types.js';
 import type { BounceEvent } from './match.js';
+import { readAgainAfter } from './read-again.js';
 
 /**
  * What an event does to the store (the rules of docs/bounces.md):
@@ -28,23 +30,17 @@ export interface BounceRules {
  * first needed and again after `maxAgeMs` (a `serve` running for weeks sees the new issues).
  */
 export class IssueOrder {
-  private ranks: { at: number; ranks: Promise<Map<string, number>> } | null = null;
+  private readonly rankMap: () => Promise<Map<string, number>>;
 
-  constructor(
-    private readonly load: () => Promise<SentIssue[]>,
-    private readonly maxAgeMs = 60_000,
-  ) {}
-
-  private rankMap(): Promise<Map<string, number>> {
-    if (!this.ranks || performance.now() - this.ranks.at > this.maxAgeMs) {
-      const ranks = this.load().then((issues) => {
-        const sorted = [...issues].sort((a, b) => (a.firstSentAt ?? '\uffff').localeCompare(b.firstSentAt ?? '\uffff') || a.slug.localeCompare(b.slug));
-        return new Map(sorted.map((issue, i) => [issue.slug, i]));
-      });
-      this.ranks = { at: performance.now(), ranks };
-      ranks.catch(() => (this.ranks = null));
-    }
-    return this.ranks.ranks;
+  constructor(load: () => Promise<SentIssue[]>, maxAgeMs: number = DEFAULTS.bounces.issuesMaxAgeMs) {
+    this.rankMap = readAgainAfter(
+      () =>
+        load().then((issues) => {
+          const sorted = [...issues].sort((a, b) => (a.firstSentAt ?? '\uffff').localeCompare(b.firstSentAt ?? '\uffff') || a.slug.localeCompare(b.slug));
+          return new Map(sorted.map((issue, i) => [issue.slug, i]));
+        }),
+      maxAgeMs,
+    );
   }
 
   /**

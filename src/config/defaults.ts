@@ -211,6 +211,8 @@ export const DEFAULTS = deepFreeze({
     /** `status` warns past these rates (Gmail and Yahoo: keep complaints under 0.3%, aim below 0.1%). */
     complaintRateWarn: 0.001,
     hardBounceRateWarn: 0.02,
+    /** The issues sent are read again after this long: a `bounces --watch` or `serve` running for days sees new sends. */
+    issuesMaxAgeMs: 60_000,
     /** `bounces --watch` opens a lost connection again after these waits (the last one repeats). */
     reconnectDelaysMs: [1000, 2000, 5000, 10_000, 30_000] as readonly number[],
   },
